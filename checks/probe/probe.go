@@ -1,0 +1,139 @@
+// Package probe defines how the grader observes a lab machine: a Probe speaks one
+// protocol (WinRM, SSH, LDAP, DNS, ...) and turns a batch of requests for one
+// machine into observations. Each probe lives in its own sub-package and is added
+// to a Registry by one line in the command that builds the grader.
+package probe
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/internal/yamlx"
+)
+
+// Credentials are what the grader presents to a machine. Secret fields never print.
+type Credentials struct {
+	User       string       `json:"user,omitempty"`
+	Password   secret.Value `json:"password,omitempty"`
+	PrivateKey secret.Value `json:"private_key,omitempty"` // PEM
+	Domain     string       `json:"domain,omitempty"`
+}
+
+// Target is one lab machine as the grader reaches it over the management path.
+type Target struct {
+	Session   string `json:"session"`
+	Candidate string `json:"candidate"`
+	Machine   string `json:"machine"`
+	// Address is the management address (IP or host name) the grader dials.
+	Address string `json:"address"`
+	// Ports overrides the default port of a transport ("ssh": 2222, "winrm": 5986).
+	Ports map[string]int `json:"ports,omitempty"`
+	// Credentials by transport ("ssh", "winrm", "ldap", "smb"); "" is the default.
+	Credentials map[string]Credentials `json:"-"`
+	// Masker scrubs this target's secrets from evidence.
+	Masker *secret.Masker `json:"-"`
+}
+
+// Port returns the port for a transport, or def when the target does not override it.
+func (t Target) Port(transport string, def int) int {
+	if p, ok := t.Ports[transport]; ok && p > 0 {
+		return p
+	}
+	return def
+}
+
+// Creds returns the credentials for a transport, falling back to the default ones.
+func (t Target) Creds(transport string) Credentials {
+	if c, ok := t.Credentials[transport]; ok {
+		return c
+	}
+	return t.Credentials[""]
+}
+
+// Params are one check's probe parameters, decoded from the suite file by yamlx into
+// the probe's own struct. Validate reports semantic problems (a missing field, a bad
+// value) with the decoder, so they carry file:line:column.
+type Params interface {
+	Validate(d *yamlx.Decoder, at yamlx.Pos, field string)
+}
+
+// Request is one check's call to a probe.
+type Request struct {
+	ID      string        // check id, unique within the suite
+	Params  Params        // the probe's own parameter struct, templated for the candidate
+	Timeout time.Duration // for this request; 0 means the probe's default
+}
+
+// Observation is what a probe saw for one request. Values holds the fields that
+// `expect` matchers address (e.g. "stdout", "exit_code", "answers"). Err set means
+// the probe could not observe (unreachable, authentication, timeout): the check's
+// status is then `error`, never `fail`.
+type Observation struct {
+	ID       string         `json:"id"`
+	Values   map[string]any `json:"values,omitempty"`
+	Evidence string         `json:"evidence,omitempty"` // raw transcript, secrets masked
+	Err      error          `json:"-"`
+	Duration time.Duration  `json:"duration"`
+}
+
+// Probe observes machines over one protocol.
+type Probe interface {
+	// Type is the name used in suites (`probe: {type: ldap, ...}`).
+	Type() string
+	// NewParams returns a new, zero parameter struct to decode a check's probe into.
+	NewParams() Params
+	// Run executes a batch of requests against one machine, reusing one connection
+	// (or one shell) for all of them, and returns one observation per request, in
+	// order. It returns an error only when nothing could be observed at all; the
+	// runner then marks every request of the batch as `error`.
+	Run(ctx context.Context, t Target, reqs []Request) ([]Observation, error)
+}
+
+// Registry maps probe types to probes.
+type Registry struct{ probes map[string]Probe }
+
+// NewRegistry returns a registry holding the given probes.
+func NewRegistry(ps ...Probe) *Registry {
+	r := &Registry{probes: map[string]Probe{}}
+	for _, p := range ps {
+		r.Register(p)
+	}
+	return r
+}
+
+// Register adds a probe; a second probe of the same type panics (a programming error).
+func (r *Registry) Register(p Probe) {
+	if _, dup := r.probes[p.Type()]; dup {
+		panic(fmt.Sprintf("probe: %q registered twice", p.Type()))
+	}
+	r.probes[p.Type()] = p
+}
+
+// Get returns the probe of a type.
+func (r *Registry) Get(typ string) (Probe, bool) {
+	p, ok := r.probes[typ]
+	return p, ok
+}
+
+// Types lists the registered probe types, sorted.
+func (r *Registry) Types() []string {
+	out := make([]string, 0, len(r.probes))
+	for t := range r.probes {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ErrorObservations returns one observation per request, all carrying err: what the
+// runner records when a whole batch could not run.
+func ErrorObservations(reqs []Request, err error) []Observation {
+	out := make([]Observation, len(reqs))
+	for i, r := range reqs {
+		out[i] = Observation{ID: r.ID, Err: err}
+	}
+	return out
+}

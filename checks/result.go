@@ -1,0 +1,118 @@
+package checks
+
+import "time"
+
+// Status is the verdict of one check.
+type Status string
+
+// The statuses of a check. `error` is never the candidate's fault: the probe could
+// not observe (unreachable, authentication, timeout).
+const (
+	StatusPass  Status = "pass"
+	StatusFail  Status = "fail"
+	StatusError Status = "error"
+	StatusSkip  Status = "skip" // a check it depends on did not pass
+	StatusJury  Status = "jury" // not machine-checkable: left to the jury in the grid
+)
+
+// Expectation is one matcher's verdict on one observed field: the report shows why.
+type Expectation struct {
+	Field    string `json:"field"`
+	OK       bool   `json:"ok"`
+	Actual   string `json:"actual"`
+	Expected string `json:"expected"`
+	Message  string `json:"message,omitempty"`
+}
+
+// Result is the outcome of one check for one candidate.
+type Result struct {
+	CheckID      string        `json:"check_id"`
+	Title        string        `json:"title"` // French, as the jury reads it
+	Competence   string        `json:"competence"`
+	Machine      string        `json:"machine,omitempty"`
+	Probe        string        `json:"probe,omitempty"`
+	Status       Status        `json:"status"`
+	Points       float64       `json:"points"`
+	MaxPoints    float64       `json:"max_points"`
+	Critical     bool          `json:"critical,omitempty"`
+	Message      string        `json:"message,omitempty"`
+	Expectations []Expectation `json:"expectations,omitempty"`
+	Evidence     string        `json:"evidence,omitempty"` // secrets masked
+	StartedAt    time.Time     `json:"started_at"`
+	Duration     time.Duration `json:"duration_ns"`
+	Attempts     int           `json:"attempts,omitempty"`
+}
+
+// CompetenceScore is a candidate's score on one competence.
+type CompetenceScore struct {
+	ID        string   `json:"id"`    // e.g. C2.2
+	Title     string   `json:"title"` // French
+	CCP       string   `json:"ccp"`   // e.g. CCP2
+	Points    float64  `json:"points"`
+	MaxPoints float64  `json:"max_points"`
+	Percent   float64  `json:"percent"`          // 0-100; 0 when MaxPoints is 0
+	Capped    bool     `json:"capped,omitempty"` // a critical check failed
+	Counts    Counts   `json:"counts"`
+	JuryItems []string `json:"jury_items,omitempty"` // criteria left to the jury
+}
+
+// CCPScore is a candidate's score on one CCP (block of competences).
+type CCPScore struct {
+	ID        string  `json:"id"`
+	Title     string  `json:"title"`
+	Points    float64 `json:"points"`
+	MaxPoints float64 `json:"max_points"`
+	Percent   float64 `json:"percent"`
+}
+
+// Counts tallies results by status.
+type Counts struct {
+	Pass  int `json:"pass"`
+	Fail  int `json:"fail"`
+	Error int `json:"error"`
+	Skip  int `json:"skip"`
+	Jury  int `json:"jury"`
+}
+
+// Add counts one status.
+func (c *Counts) Add(s Status) {
+	switch s {
+	case StatusPass:
+		c.Pass++
+	case StatusFail:
+		c.Fail++
+	case StatusError:
+		c.Error++
+	case StatusSkip:
+		c.Skip++
+	case StatusJury:
+		c.Jury++
+	}
+}
+
+// CandidateReport is everything graded for one candidate.
+type CandidateReport struct {
+	ID          string            `json:"id"`
+	LastName    string            `json:"last_name,omitempty"`
+	FirstName   string            `json:"first_name,omitempty"`
+	Results     []Result          `json:"results"`
+	Competences []CompetenceScore `json:"competences"`
+	CCPs        []CCPScore        `json:"ccps"`
+	Points      float64           `json:"points"`
+	MaxPoints   float64           `json:"max_points"`
+	Counts      Counts            `json:"counts"`
+}
+
+// Report is one grading of a session: the document every formatter renders.
+type Report struct {
+	SchemaVersion int               `json:"schema_version"`
+	Session       string            `json:"session"`
+	Lab           string            `json:"lab"`
+	Referential   string            `json:"referential"` // e.g. tai-2018
+	StartedAt     time.Time         `json:"started_at"`
+	FinishedAt    time.Time         `json:"finished_at"`
+	Candidates    []CandidateReport `json:"candidates"`
+}
+
+// ReportSchemaVersion is the version of the JSON report schema (docs/report-schema.md).
+const ReportSchemaVersion = 1

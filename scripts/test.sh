@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, then runs every Go test (unit and
+# integration: the integration tests start their own daemons in private network
+# namespaces) and a bounded fuzz run of the loaders.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+go vet ./...
+go test -count=1 -timeout 30m ./... 2>&1 | tee /tmp/tailab-test.log
+bash scripts/fuzz.sh
