@@ -58,7 +58,9 @@ func LoadBuiltin(name string) (*Lab, error) {
 
 // BuiltinSource returns the YAML text of a built-in lab (for `lab show --source`
 // and for trainers to copy).
-func BuiltinSource(name string) ([]byte, error) { return catalogFS.ReadFile("catalog/" + name + ".yaml") }
+func BuiltinSource(name string) ([]byte, error) {
+	return catalogFS.ReadFile("catalog/" + name + ".yaml")
+}
 
 // Open loads a lab from a file path or, when no such file exists and the argument
 // has no path separator, from the built-in catalog.

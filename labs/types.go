@@ -76,12 +76,12 @@ type Lab struct {
 // candidate so that a re-run gives the same value; Template is a Go template
 // evaluated with .Index (1-based candidate number), .Candidate (id) and .Session.
 type Parameter struct {
-	Type        string   `yaml:"type" json:"type"` // string (default), int, bool, ip, cidr
-	Description string   `yaml:"description" json:"description,omitempty"`
-	Value       any      `yaml:"value" json:"value,omitempty"`
-	Pick        []any    `yaml:"pick" json:"pick,omitempty"`
-	Template    string   `yaml:"template" json:"template,omitempty"`
-	Distinct    bool     `yaml:"distinct" json:"distinct,omitempty"` // Pick: neighbours get different values while the list lasts
+	Type        string `yaml:"type" json:"type"` // string (default), int, bool, ip, cidr
+	Description string `yaml:"description" json:"description,omitempty"`
+	Value       any    `yaml:"value" json:"value,omitempty"`
+	Pick        []any  `yaml:"pick" json:"pick,omitempty"`
+	Template    string `yaml:"template" json:"template,omitempty"`
+	Distinct    bool   `yaml:"distinct" json:"distinct,omitempty"` // Pick: neighbours get different values while the list lasts
 
 	Pos yamlx.Pos       `yaml:"-" json:"-"`
 	At  yamlx.Positions `yaml:"-" json:"-"`
