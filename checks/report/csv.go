@@ -1,0 +1,142 @@
+package report
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/tailab/tailab/checks"
+)
+
+// CSV renders the jury grid: one row per candidate, one column per competence
+// holding the candidate's percentage on it, then one per CCP, then the totals.
+// Percentages (not "points/max") so the cells are numbers a spreadsheet can sort,
+// average and chart; the points stay in the totals and in the other formats.
+//
+// Columns, in this order (headers are French, the jury reads them):
+//
+//	Candidat, Nom, Prénom, <competence ID> (%)..., <CCP ID> (%)..., Points, Max,
+//	Total (%), Plafonnées, Erreurs, Jury
+//
+// A competence or CCP the candidate was not graded on is an empty cell; one with
+// nothing scored automatically (only criteria left to the jury) reads "jury".
+// "Plafonnées" lists the capped competence IDs separated by spaces, "Erreurs"
+// counts checks in error (infrastructure: the grade is incomplete), "Jury" counts
+// criteria left to the jury.
+//
+// The output follows RFC 4180 (CRLF line ends, quotes doubled) with the separator,
+// BOM and decimal comma of Options. Text cells starting with = + - @ or a tab get a
+// leading apostrophe so a spreadsheet never runs them as formulas.
+type CSV struct {
+	Opts Options
+}
+
+var _ Formatter = (*CSV)(nil)
+
+// Name returns "csv".
+func (*CSV) Name() string { return "csv" }
+
+// utf8BOM is the UTF-8 byte-order mark Excel needs to read the file as UTF-8.
+const utf8BOM = "\uFEFF"
+
+// Format writes the grid to w.
+func (f *CSV) Format(w io.Writer, rep *checks.Report) error {
+	if err := f.Opts.Validate(); err != nil {
+		return err
+	}
+	r, err := sorted(rep)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	if f.Opts.BOM {
+		bw.WriteString(utf8BOM)
+	}
+	cw := csv.NewWriter(bw)
+	cw.UseCRLF = true
+	if f.Opts.Separator != 0 {
+		cw.Comma = f.Opts.Separator
+	}
+	comps, ccps := competenceColumns(r), ccpColumns(r)
+
+	head := []string{"Candidat", "Nom", "Prénom"}
+	for _, c := range comps {
+		head = append(head, c.ID+" (%)")
+	}
+	for _, c := range ccps {
+		head = append(head, c.ID+" (%)")
+	}
+	head = append(head, "Points", "Max", "Total (%)", "Plafonnées", "Erreurs", "Jury")
+	cw.Write(sanitizeRow(head))
+
+	comma := f.Opts.DecimalComma
+	for i := range r.Candidates {
+		c := &r.Candidates[i]
+		row := sanitizeRow([]string{c.ID, c.LastName, c.FirstName})
+		byComp, byCCP := competenceByID(c), ccpByID(c)
+		var capped []string
+		for _, col := range comps {
+			s, ok := byComp[col.ID]
+			if !ok {
+				row = append(row, "")
+				continue
+			}
+			row = append(row, csvPercent(s.Percent, s.MaxPoints, comma))
+			if s.Capped {
+				capped = append(capped, s.ID)
+			}
+		}
+		for _, col := range ccps {
+			if s, ok := byCCP[col.ID]; ok {
+				row = append(row, csvPercent(s.Percent, s.MaxPoints, comma))
+			} else {
+				row = append(row, "")
+			}
+		}
+		row = append(row,
+			formatPoints(c.Points, comma),
+			formatPoints(c.MaxPoints, comma),
+			formatPercent(percentOf(c.Points, c.MaxPoints), comma),
+			sanitizeCell(strings.Join(capped, " ")),
+			strconv.Itoa(c.Counts.Error),
+			strconv.Itoa(c.Counts.Jury),
+		)
+		cw.Write(row)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("report csv: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report csv: %w", err)
+	}
+	return nil
+}
+
+// csvPercent is the cell of a score: its percentage, or "jury" when nothing in it
+// is scored automatically.
+func csvPercent(percent, max float64, comma bool) string {
+	if max <= 0 {
+		return "jury"
+	}
+	return formatPercent(percent, comma)
+}
+
+func sanitizeRow(row []string) []string {
+	for i := range row {
+		row[i] = sanitizeCell(row[i])
+	}
+	return row
+}
+
+// sanitizeCell defuses spreadsheet formula injection in a text cell (OWASP "CSV
+// injection"): a leading = + - @ tab or CR makes Excel or LibreOffice evaluate it.
+func sanitizeCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

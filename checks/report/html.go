@@ -1,0 +1,179 @@
+package report
+
+import (
+	"bufio"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+
+	"github.com/tailab/tailab/checks"
+)
+
+// HTML renders one self-contained French page (inline CSS, no script, no external
+// resource: it works offline and can be mailed or archived): the session grid,
+// candidates × competences with cells coloured by score band and a signature box
+// for the jury, then one printed A4 page per candidate with every check, its status,
+// points, message, expectations and evidence. html/template escapes everything the
+// report holds.
+type HTML struct {
+	Opts Options
+}
+
+var _ Formatter = (*HTML)(nil)
+
+// Name returns "html".
+func (*HTML) Name() string { return "html" }
+
+//go:embed html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+
+// htmlCell is one score in the grid or a candidate's tables.
+type htmlCell struct {
+	Missing bool   // the candidate has no such competence
+	Percent string // "66,7 %"
+	Ratio   string // "2/3"
+	Band    string // high, mid, low, none
+	Capped  bool
+}
+
+type htmlRow struct {
+	ID, Name, Anchor string
+	Cells, CCPCells  []htmlCell
+	Total            htmlCell
+	Errors, Jury     int
+}
+
+type htmlScore struct {
+	ID, Title string
+	htmlCell
+	JuryItems []string
+}
+
+type htmlResult struct {
+	checks.Result
+	Label, PointsText, DurationText string
+}
+
+type htmlGroup struct {
+	ID, Title string
+	Results   []htmlResult
+}
+
+type htmlCandidate struct {
+	ID, Name, Anchor string
+	Total            htmlCell
+	Counts           checks.Counts
+	Competences      []htmlScore
+	CCPs             []htmlScore
+	Groups           []htmlGroup
+}
+
+type htmlPage struct {
+	Session, Lab, Referential string
+	Started, Finished         string
+	Columns, CCPColumns       []column
+	Rows                      []htmlRow
+	Candidates                []htmlCandidate
+}
+
+// Format writes the page to w.
+func (h *HTML) Format(w io.Writer, rep *checks.Report) error {
+	r, err := sorted(rep)
+	if err != nil {
+		return err
+	}
+	page := htmlPage{
+		Session:     r.Session,
+		Lab:         r.Lab,
+		Referential: r.Referential,
+		Started:     frTime(r.StartedAt, h.Opts.loc()),
+		Finished:    frTime(r.FinishedAt, h.Opts.loc()),
+		Columns:     competenceColumns(r),
+		CCPColumns:  ccpColumns(r),
+	}
+	for i := range r.Candidates {
+		c := &r.Candidates[i]
+		anchor := "candidat-" + strconv.Itoa(i+1)
+		page.Rows = append(page.Rows, htmlGridRow(c, anchor, page.Columns, page.CCPColumns))
+		page.Candidates = append(page.Candidates, htmlCandidateOf(c, anchor))
+	}
+	bw := bufio.NewWriter(w)
+	if err := htmlTemplate.Execute(bw, page); err != nil {
+		return fmt.Errorf("report html: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report html: %w", err)
+	}
+	return nil
+}
+
+func cellOf(points, max, percent float64, capped bool) htmlCell {
+	return htmlCell{
+		Percent: scorePercent(percent, max),
+		Ratio:   frRatio(points, max),
+		Band:    band(percent, max, capped),
+		Capped:  capped,
+	}
+}
+
+func htmlGridRow(c *checks.CandidateReport, anchor string, cols, ccpCols []column) htmlRow {
+	row := htmlRow{
+		ID: c.ID, Name: fullName(c), Anchor: anchor,
+		Total:  cellOf(c.Points, c.MaxPoints, percentOf(c.Points, c.MaxPoints), false),
+		Errors: c.Counts.Error, Jury: c.Counts.Jury,
+	}
+	byComp, byCCP := competenceByID(c), ccpByID(c)
+	for _, col := range cols {
+		if s, ok := byComp[col.ID]; ok {
+			row.Cells = append(row.Cells, cellOf(s.Points, s.MaxPoints, s.Percent, s.Capped))
+		} else {
+			row.Cells = append(row.Cells, htmlCell{Missing: true, Band: bandNone})
+		}
+	}
+	for _, col := range ccpCols {
+		if s, ok := byCCP[col.ID]; ok {
+			row.CCPCells = append(row.CCPCells, cellOf(s.Points, s.MaxPoints, s.Percent, false))
+		} else {
+			row.CCPCells = append(row.CCPCells, htmlCell{Missing: true, Band: bandNone})
+		}
+	}
+	return row
+}
+
+func htmlCandidateOf(c *checks.CandidateReport, anchor string) htmlCandidate {
+	hc := htmlCandidate{
+		ID: c.ID, Name: fullName(c), Anchor: anchor, Counts: c.Counts,
+		Total: cellOf(c.Points, c.MaxPoints, percentOf(c.Points, c.MaxPoints), false),
+	}
+	titles := map[string]string{}
+	for _, s := range c.Competences {
+		titles[s.ID] = s.Title
+		hc.Competences = append(hc.Competences, htmlScore{
+			ID: s.ID, Title: s.Title, JuryItems: s.JuryItems,
+			htmlCell: cellOf(s.Points, s.MaxPoints, s.Percent, s.Capped),
+		})
+	}
+	for _, s := range c.CCPs {
+		hc.CCPs = append(hc.CCPs, htmlScore{
+			ID: s.ID, Title: s.Title, htmlCell: cellOf(s.Points, s.MaxPoints, s.Percent, false),
+		})
+	}
+	// Results are sorted by competence: group consecutive ones.
+	for _, res := range c.Results {
+		if n := len(hc.Groups); n == 0 || hc.Groups[n-1].ID != res.Competence {
+			hc.Groups = append(hc.Groups, htmlGroup{ID: res.Competence, Title: titles[res.Competence]})
+		}
+		g := &hc.Groups[len(hc.Groups)-1]
+		g.Results = append(g.Results, htmlResult{
+			Result:       cleanResult(res),
+			Label:        statusLabel(res.Status),
+			PointsText:   frRatio(res.Points, res.MaxPoints),
+			DurationText: frDuration(res.Duration),
+		})
+	}
+	return hc
+}

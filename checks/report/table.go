@@ -1,0 +1,270 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tailab/tailab/checks"
+)
+
+// Table renders the report as terminal text, in French: per candidate, the score on
+// each competence and CCP, then the checks to review (failed, in error, skipped,
+// left to the jury) with their message and the expectations that explain them.
+type Table struct {
+	Opts Options
+}
+
+var _ Formatter = (*Table)(nil)
+
+// Name returns "table".
+func (*Table) Name() string { return "table" }
+
+// ANSI styles used when Options.Color is set.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+// Format writes the table to w.
+func (t *Table) Format(w io.Writer, rep *checks.Report) error {
+	r, err := sorted(rep)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	p := &tablePrinter{w: bw, opts: t.Opts}
+	p.header(r)
+	if len(r.Candidates) == 0 {
+		p.line("Aucun candidat noté.")
+	}
+	for i := range r.Candidates {
+		p.candidate(&r.Candidates[i])
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report table: %w", err)
+	}
+	return nil
+}
+
+type tablePrinter struct {
+	w    *bufio.Writer
+	opts Options
+}
+
+func (p *tablePrinter) line(parts ...string) {
+	for _, s := range parts {
+		p.w.WriteString(s)
+	}
+	p.w.WriteByte('\n')
+}
+
+// style wraps s in an ANSI style when colours are on.
+func (p *tablePrinter) style(code, s string) string {
+	if !p.opts.Color || code == "" || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (p *tablePrinter) header(r *checks.Report) {
+	p.line(p.style(ansiBold, "Session "+safeText(r.Session)),
+		"  ·  lab "+safeText(r.Lab), "  ·  référentiel "+safeText(r.Referential))
+	p.line("Correction du ", frTime(r.StartedAt, p.opts.loc()), " au ", frTime(r.FinishedAt, p.opts.loc()))
+}
+
+func (p *tablePrinter) candidate(c *checks.CandidateReport) {
+	p.line()
+	title := "Candidat " + safeText(c.ID)
+	if n := fullName(c); n != "" {
+		title += " — " + safeText(n)
+	}
+	p.line(p.style(ansiBold, title))
+	pct := percentOf(c.Points, c.MaxPoints)
+	p.line("  Total : ", p.style(bandColor(band(pct, c.MaxPoints, false)),
+		frRatio(c.Points, c.MaxPoints)+" ("+frPercent(pct)+")"), "   ", countsFR(c.Counts))
+
+	if len(c.Competences) > 0 {
+		rows := make([][]string, 0, len(c.Competences))
+		colors := make([]string, 0, len(c.Competences))
+		for _, s := range c.Competences {
+			mark := ""
+			if s.Capped {
+				mark = "plafonnée"
+			}
+			rows = append(rows, []string{s.ID, frRatio(s.Points, s.MaxPoints), scorePercent(s.Percent, s.MaxPoints), mark, s.Title})
+			colors = append(colors, bandColor(band(s.Percent, s.MaxPoints, s.Capped)))
+		}
+		p.line()
+		p.grid([]string{"Compétence", "Points", "%", "Plafond", "Intitulé"}, rows, colors)
+	}
+	if len(c.CCPs) > 0 {
+		rows := make([][]string, 0, len(c.CCPs))
+		colors := make([]string, 0, len(c.CCPs))
+		for _, s := range c.CCPs {
+			rows = append(rows, []string{s.ID, frRatio(s.Points, s.MaxPoints), scorePercent(s.Percent, s.MaxPoints), "", s.Title})
+			colors = append(colors, bandColor(band(s.Percent, s.MaxPoints, false)))
+		}
+		p.line()
+		p.grid([]string{"CCP", "Points", "%", "Plafond", "Intitulé"}, rows, colors)
+	}
+	p.results(c)
+}
+
+// grid prints aligned columns (widths in runes, so accents do not shift them):
+// ID, points and percent (right-aligned, percent in the row's colour), the capped
+// marker (red) and the title. An all-empty column takes no room.
+func (p *tablePrinter) grid(head []string, rows [][]string, colors []string) {
+	widths := make([]int, len(head))
+	for _, row := range rows {
+		for i, cell := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(safeText(cell)))
+		}
+	}
+	if widths[3] > 0 {
+		widths[3] = max(widths[3], utf8.RuneCountInString(head[3]))
+	}
+	for i := range head {
+		if i != 3 {
+			widths[i] = max(widths[i], utf8.RuneCountInString(head[i]))
+		}
+	}
+	render := func(row []string, color string, isHead bool) {
+		var cells []string
+		for i, cell := range row {
+			if widths[i] == 0 {
+				continue
+			}
+			cell = safeText(cell)
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))
+			switch {
+			case i == len(row)-1:
+				cells = append(cells, cell)
+			case i == 1:
+				cells = append(cells, pad+cell)
+			case i == 2 && !isHead:
+				cells = append(cells, pad+p.style(color, cell))
+			case i == 2:
+				cells = append(cells, pad+cell)
+			case i == 3 && !isHead:
+				cells = append(cells, p.style(ansiRed, cell)+pad)
+			default:
+				cells = append(cells, cell+pad)
+			}
+		}
+		p.line(strings.TrimRight("  "+strings.Join(cells, "  "), " "))
+	}
+	render(head, "", true)
+	for i, row := range rows {
+		render(row, colors[i], false)
+	}
+}
+
+func bandColor(b string) string {
+	switch b {
+	case bandHigh:
+		return ansiGreen
+	case bandMid:
+		return ansiYellow
+	case bandLow:
+		return ansiRed
+	default:
+		return ""
+	}
+}
+
+// statusMark is the one-character sign and colour of a status.
+func statusMark(s checks.Status) (string, string) {
+	switch s {
+	case checks.StatusPass:
+		return "✓", ansiGreen
+	case checks.StatusFail:
+		return "✗", ansiRed
+	case checks.StatusError:
+		return "!", ansiYellow
+	case checks.StatusSkip:
+		return "-", ansiDim
+	case checks.StatusJury:
+		return "?", ansiCyan
+	default:
+		return "·", ""
+	}
+}
+
+// results lists the checks to review (every check when Verbose).
+func (p *tablePrinter) results(c *checks.CandidateReport) {
+	var list []*checks.Result
+	for i := range c.Results {
+		if p.opts.Verbose || c.Results[i].Status != checks.StatusPass {
+			list = append(list, &c.Results[i])
+		}
+	}
+	p.line()
+	switch {
+	case len(list) == 0 && len(c.Results) == 0:
+		p.line("  Aucune vérification.")
+		return
+	case len(list) == 0:
+		p.line("  Toutes les vérifications sont réussies.")
+		return
+	case p.opts.Verbose:
+		p.line("  Vérifications :")
+	default:
+		p.line("  À revoir :")
+	}
+	for _, res := range list {
+		p.result(res)
+	}
+}
+
+func (p *tablePrinter) result(res *checks.Result) {
+	mark, color := statusMark(res.Status)
+	where := strings.Join(nonEmpty(res.Machine, res.Probe), ", ")
+	if where != "" {
+		where = "  (" + safeText(where) + ")"
+	}
+	critical := ""
+	if res.Critical {
+		critical = p.style(ansiRed, "  [critique]")
+	}
+	p.line("  ", p.style(color, fmt.Sprintf("%s %-7s", mark, statusLabel(res.Status))), "  ",
+		safeText(res.Competence), "  ", p.style(ansiBold, safeText(res.CheckID)), "  ",
+		frRatio(res.Points, res.MaxPoints), critical, where)
+	if res.Title != "" {
+		p.line("      ", safeText(oneLine(res.Title)))
+	}
+	if res.Message != "" {
+		p.line("      → ", safeText(oneLine(res.Message)))
+	}
+	for _, e := range res.Expectations {
+		if e.OK && !p.opts.Verbose {
+			continue
+		}
+		sign := p.style(ansiRed, "✗")
+		if e.OK {
+			sign = p.style(ansiGreen, "✓")
+		}
+		text := fmt.Sprintf("%s : obtenu %q, attendu %q", e.Field, e.Actual, e.Expected)
+		if e.Message != "" {
+			text += " — " + oneLine(e.Message)
+		}
+		p.line("      ", sign, " ", safeText(text))
+	}
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
