@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -58,13 +57,9 @@ func Decode(rd io.Reader) (*checks.Report, error) {
 		return nil, fmt.Errorf("decode report: schema_version %d not supported (this tailab reads %d)",
 			*probe.SchemaVersion, checks.ReportSchemaVersion)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
 	var r checks.Report
-	if err := dec.Decode(&r); err != nil {
+	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("decode report: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("decode report: trailing data after the report")
 	}
 	return &r, nil
 }
