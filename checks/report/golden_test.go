@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/tailab/tailab/checks"
@@ -72,11 +73,9 @@ func firstDiff(got, want []byte) string {
 		i++
 	}
 	lo := max(0, i-80)
-	return "at byte " + itoa(i) + "\n got: …" + string(got[lo:min(len(got), i+80)]) +
+	return "at byte " + strconv.Itoa(i) + "\n got: …" + string(got[lo:min(len(got), i+80)]) +
 		"\nwant: …" + string(want[lo:min(len(want), i+80)])
 }
-
-func itoa(i int) string { return string(bytes.TrimSpace([]byte(formatPoints(float64(i), false)))) }
 
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {

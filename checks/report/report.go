@@ -9,7 +9,9 @@
 //
 // Formatters only print what the report holds (evidence is masked upstream) and
 // are deterministic: candidates, competences and results are sorted, numbers and
-// dates have fixed formats, so the same report always gives the same bytes.
+// dates have fixed formats, so the same report always gives the same bytes. They
+// hold no state between calls and are safe for concurrent use. The formats are
+// documented in docs/report-schema.md.
 package report
 
 import (
@@ -48,8 +50,8 @@ type Options struct {
 	// DecimalComma writes CSV numbers with a decimal comma ("66,7"), as French
 	// Excel expects; use it with Separator ';'.
 	DecimalComma bool
-	// Location is the time zone for dates shown to people (table, html, csv is
-	// dateless); nil means UTC. The CLI passes time.Local; tests keep UTC.
+	// Location is the time zone of the dates shown to people (table and html);
+	// nil means UTC. The CLI passes time.Local; golden tests keep UTC.
 	Location *time.Location
 }
 

@@ -43,6 +43,7 @@ func (t *Table) Format(w io.Writer, rep *checks.Report) error {
 	p := &tablePrinter{w: bw, opts: t.Opts}
 	p.header(r)
 	if len(r.Candidates) == 0 {
+		p.line()
 		p.line("Aucun candidat noté.")
 	}
 	for i := range r.Candidates {
@@ -77,7 +78,9 @@ func (p *tablePrinter) style(code, s string) string {
 func (p *tablePrinter) header(r *checks.Report) {
 	p.line(p.style(ansiBold, "Session "+safeText(r.Session)),
 		"  ·  lab "+safeText(r.Lab), "  ·  référentiel "+safeText(r.Referential))
-	p.line("Correction du ", frTime(r.StartedAt, p.opts.loc()), " au ", frTime(r.FinishedAt, p.opts.loc()))
+	if !r.StartedAt.IsZero() || !r.FinishedAt.IsZero() {
+		p.line("Correction du ", frTime(r.StartedAt, p.opts.loc()), " au ", frTime(r.FinishedAt, p.opts.loc()))
+	}
 }
 
 func (p *tablePrinter) candidate(c *checks.CandidateReport) {
