@@ -58,7 +58,7 @@ type User struct {
 // CreateUser creates a user and returns its DN.
 func (dc *DC) CreateUser(t testing.TB, u User) string {
 	t.Helper()
-	args := []string{"user", "create", u.Name, u.Password}
+	args := []string{"user", "create", u.Name, u.Password, "--use-username-as-cn"}
 	if u.OU != "" {
 		args = append(args, "--userou="+u.OU)
 	}
@@ -92,6 +92,9 @@ func (dc *DC) CreateGroup(t testing.TB, name, ou, scope string) string {
 	args := []string{"group", "add", name}
 	if ou != "" {
 		args = append(args, "--groupou="+ou)
+	}
+	if scope == "DomainLocal" {
+		scope = "Domain" // samba-tool's name for it
 	}
 	if scope != "" {
 		args = append(args, "--group-scope="+scope)
