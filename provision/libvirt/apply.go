@@ -1,0 +1,292 @@
+package libvirt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	lv "libvirt.org/go/libvirt"
+
+	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/provision"
+)
+
+// Apply carries out a plan: networks first, then every machine in parallel
+// (bounded), each awaited until ready. A machine that fails is recorded as
+// `error` and the others go on; the returned error lists the failures.
+func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provision.ApplyOptions, obs provision.Observer) error {
+	d, ok := plan.Private.(*planDetail)
+	if !ok {
+		return errors.New("libvirt: plan was not made by this provider")
+	}
+	if !opts.Force {
+		if err := Admit(plan); err != nil {
+			return err
+		}
+	}
+	netConn, err := p.conn(d.Types[0])
+	if err != nil {
+		return err
+	}
+	for _, e := range d.Remove {
+		if err := p.destroyDomain(e.Type, e.Name); err != nil {
+			return err
+		}
+		obs.Event(provision.Event{Time: time.Now(), Candidate: e.Tag.Candidate, Machine: e.Tag.Machine, Resource: e.Name, What: "removed"})
+	}
+	for _, n := range d.RemoveNets {
+		if err := destroyNetwork(netConn, n); err != nil {
+			return err
+		}
+	}
+	for _, n := range d.Networks {
+		if err := ctxErr(ctx); err != nil {
+			return err
+		}
+		created, err := ensureNetwork(netConn, n.Name, n.XML)
+		if err != nil {
+			return fmt.Errorf("network %s: %w", n.Name, err)
+		}
+		if created {
+			obs.Event(provision.Event{Time: time.Now(), Candidate: n.Candidate, Resource: n.Name, What: "created"})
+		}
+	}
+	if hasVMs(d.Specs) {
+		if err := p.ensurePool(); err != nil {
+			return err
+		}
+	}
+	parallel := opts.Parallel
+	if parallel <= 0 {
+		parallel = 8
+	}
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []error
+	for _, sp := range d.Specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if err := p.applyMachine(ctx, sp, d.Ops[sp.Domain], opts, obs); err != nil {
+				mu.Lock()
+				failures = append(failures, fmt.Errorf("candidate %s machine %s: %w", sp.Candidate, sp.Machine.Name, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	return errors.Join(failures...)
+}
+
+func hasVMs(specs []*machineSpec) bool {
+	for _, s := range specs {
+		if s.Type == "qemu" {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Provider) state(sp *machineSpec, st string, err error) provision.MachineState {
+	ms := provision.MachineState{
+		Session: sp.Session, Candidate: sp.Candidate, Machine: sp.Machine.Name, Role: sp.Machine.Role,
+		Kind: sp.Machine.Kind, OS: sp.Machine.OS, Domain: sp.Domain, MgmtAddress: sp.Mgmt.String(),
+		Addresses: map[string]string{}, State: st,
+	}
+	ms.Host = p.cfg.LXC
+	if sp.Type == "qemu" {
+		ms.Host = p.cfg.QEMU
+	}
+	for _, n := range sp.NICs {
+		if n.Lab != "" {
+			addr := n.Address
+			if n.DHCP {
+				addr = "dhcp"
+			}
+			ms.Addresses[n.Lab] = addr
+		}
+	}
+	if err != nil {
+		ms.Error = err.Error()
+	}
+	return ms
+}
+
+func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provision.Op, opts provision.ApplyOptions, obs provision.Observer) error {
+	start := time.Now()
+	fail := func(err error) error {
+		obs.Machine(p.state(sp, provision.StateError, err))
+		obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, Resource: sp.Domain, What: "failed", Err: err})
+		return err
+	}
+	if op == provision.OpReplace {
+		if err := p.destroyDomain(sp.Type, sp.Domain); err != nil {
+			return fail(err)
+		}
+	}
+	c, err := p.conn(sp.Type)
+	if err != nil {
+		return fail(err)
+	}
+	what := "kept"
+	if op == provision.OpCreate || op == provision.OpReplace {
+		if err := p.prepare(sp, opts); err != nil {
+			return fail(err)
+		}
+		what = "created"
+	}
+	dom, err := c.LookupDomainByName(sp.Domain)
+	if isNotFound(err) {
+		x, err := p.domainXML(sp)
+		if err != nil {
+			return fail(err)
+		}
+		dom, err = c.DomainDefineXML(x)
+		if err != nil {
+			return fail(fmt.Errorf("define domain: %w", err))
+		}
+	} else if err != nil {
+		return fail(err)
+	}
+	defer dom.Free()
+	if active, _ := dom.IsActive(); !active {
+		if err := dom.Create(); err != nil {
+			return fail(fmt.Errorf("start domain: %w", err))
+		}
+		if what == "kept" {
+			what = "started"
+		}
+	}
+	obs.Machine(p.state(sp, provision.StateRunning, nil))
+	obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, Resource: sp.Domain, What: what, Elapsed: time.Since(start)})
+	if opts.NoWait {
+		return nil
+	}
+	if err := waitReady(ctx, sp); err != nil {
+		obs.Machine(p.state(sp, provision.StateNotReady, err))
+		obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, What: "not ready", Err: err})
+		return err
+	}
+	ms := p.state(sp, provision.StateReady, nil)
+	ms.ReadyAt = time.Now().UTC()
+	obs.Machine(ms)
+	obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, What: "ready", Elapsed: time.Since(start)})
+	return nil
+}
+
+func (p *Provider) domainXML(sp *machineSpec) (string, error) {
+	t := tag{Session: sp.Session, Candidate: sp.Candidate, Lab: sp.Lab, Machine: sp.Machine.Name, Spec: sp.Hash}
+	if sp.Type == "lxc" {
+		return containerXML(sp, t)
+	}
+	return vmXML(sp, t, p.cfg.VirtType, p.cfg.PoolDir)
+}
+
+// prepare writes what a machine needs before it is defined: a container's
+// private dir, a VM's overlay volumes and seed image.
+func (p *Provider) prepare(sp *machineSpec, opts provision.ApplyOptions) error {
+	var secrets map[string]secret.Value
+	if opts.Secrets != nil {
+		var err error
+		if secrets, err = opts.Secrets(sp.Candidate); err != nil {
+			return fmt.Errorf("secrets: %w", err)
+		}
+	}
+	if sp.Type == "lxc" {
+		return prepareContainer(sp, secrets)
+	}
+	return p.prepareVM(sp, secrets)
+}
+
+// ensureNetwork defines and starts a network unless it exists; it reports
+// whether it created it.
+func ensureNetwork(c *lv.Connect, name, xml string) (bool, error) {
+	n, err := c.LookupNetworkByName(name)
+	created := false
+	if isNotFound(err) {
+		n, err = c.NetworkDefineXML(xml)
+		if err != nil {
+			return false, fmt.Errorf("define: %w", err)
+		}
+		created = true
+	} else if err != nil {
+		return false, err
+	}
+	defer n.Free()
+	if active, _ := n.IsActive(); !active {
+		if err := n.Create(); err != nil {
+			return created, fmt.Errorf("start: %w", err)
+		}
+	}
+	return created, nil
+}
+
+func destroyNetwork(c *lv.Connect, name string) error {
+	n, err := c.LookupNetworkByName(name)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer n.Free()
+	if err := n.Destroy(); err != nil && !isNotRunning(err) && !isNotFound(err) {
+		return fmt.Errorf("network %s: stop: %w", name, err)
+	}
+	if err := n.Undefine(); err != nil && !isNotFound(err) {
+		return fmt.Errorf("network %s: undefine: %w", name, err)
+	}
+	return nil
+}
+
+// destroyDomain stops and undefines a domain and removes its files; absent is fine.
+func (p *Provider) destroyDomain(typ, name string) error {
+	c, err := p.conn(typ)
+	if err != nil {
+		return err
+	}
+	dom, err := c.LookupDomainByName(name)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	if err == nil {
+		defer dom.Free()
+		if err := dom.Destroy(); err != nil && !isNotRunning(err) && !isNotFound(err) {
+			return fmt.Errorf("domain %s: stop: %w", name, err)
+		}
+		flags := lv.DOMAIN_UNDEFINE_MANAGED_SAVE | lv.DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+		if typ == "qemu" {
+			flags |= lv.DOMAIN_UNDEFINE_NVRAM
+		}
+		if err := dom.UndefineFlags(flags); err != nil && !isNotFound(err) {
+			return fmt.Errorf("domain %s: undefine: %w", name, err)
+		}
+	}
+	session, candidate, machine, ok := ParseName(name)
+	if !ok {
+		return nil
+	}
+	if typ == "qemu" {
+		if err := p.deleteVolumes(session, candidate, machine); err != nil {
+			return err
+		}
+	}
+	dir := machineDir(p.cfg.DataDir, session, candidate, machine)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package libvirt
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/templates"
+)
+
+func machineDir(dataDir, session, candidate, machine string) string {
+	return filepath.Join(dataDir, "machines", session, candidate, machine)
+}
+
+// initData is what templates/lxc/init.sh sees.
+type initData struct {
+	Session, Candidate, Machine, Hostname string
+	NICs                                  []nicSpec
+	Services                              []string
+}
+
+// prepareContainer writes a container's private dir: /srv/init.sh (PID 1), the
+// udhcpc script, sshd's config, host key and authorized keys, and the
+// machine's files. It runs again on replace, keeping the host key.
+func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
+	srv := filepath.Join(sp.Dir, "srv")
+	if err := os.MkdirAll(filepath.Join(srv, "ssh"), 0o700); err != nil {
+		return err
+	}
+	data := initData{Session: sp.Session, Candidate: sp.Candidate, Machine: sp.Machine.Name,
+		Hostname: hostname(sp), NICs: sp.NICs, Services: sp.Machine.Services}
+	for _, f := range []struct {
+		tmpl, dst string
+		mode      os.FileMode
+	}{
+		{"lxc/init.sh", "init.sh", 0o755},
+		{"lxc/udhcpc.sh", "udhcpc.sh", 0o755},
+		{"lxc/sshd_config", "sshd_config", 0o644},
+	} {
+		b, err := templates.Render(f.tmpl, data)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(srv, f.dst), b, f.mode); err != nil {
+			return err
+		}
+	}
+	if err := ensureHostKey(filepath.Join(srv, "ssh", "ssh_host_ed25519_key")); err != nil {
+		return err
+	}
+	var keys []string
+	for transport, c := range sp.Machine.Credentials {
+		if transport != "ssh" || c.Key == "" {
+			continue
+		}
+		k, ok := secrets[c.Key]
+		if !ok {
+			return fmt.Errorf("secret %q of the ssh credentials is not available", c.Key)
+		}
+		pub, err := provision.PublicKey(k)
+		if err != nil {
+			return fmt.Errorf("secret %q: %w", c.Key, err)
+		}
+		keys = append(keys, strings.TrimSpace(pub))
+	}
+	if err := writeFile(filepath.Join(srv, "ssh", "authorized_keys"), []byte(strings.Join(keys, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	for path, content := range sp.Machine.Files {
+		dst := filepath.Join(sp.Dir, "files", path)
+		if strings.HasPrefix(path, "/srv/") {
+			dst = filepath.Join(srv, strings.TrimPrefix(path, "/srv/"))
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := writeFile(dst, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureHostKey creates an ed25519 host key unless one exists.
+func ensureHostKey(path string) error {
+	if fileExists(path) {
+		return nil
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	blk, err := ssh.MarshalPrivateKey(priv, "tailab host key")
+	if err != nil {
+		return err
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(path, pem.EncodeToMemory(blk), 0o600); err != nil {
+		return err
+	}
+	return writeFile(path+".pub", ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644)
+}
+
+// writeFile writes through a temp file and a rename, so a crash leaves either
+// the old file or the new one.
+func writeFile(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,258 @@
+package libvirt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
+)
+
+// sessionTypes returns the domain types a session's lab uses (both when unknown).
+func sessionTypes(s *provision.Session) []string {
+	lab, err := s.LoadLab()
+	if err != nil {
+		return []string{"lxc", "qemu"}
+	}
+	var lxc, qemu bool
+	for _, m := range lab.Machines {
+		if m.Kind == labs.KindContainer {
+			lxc = true
+		} else {
+			qemu = true
+		}
+	}
+	var out []string
+	if lxc {
+		out = append(out, "lxc")
+	}
+	if qemu {
+		out = append(out, "qemu")
+	}
+	if len(out) == 0 {
+		out = []string{"lxc"}
+	}
+	return out
+}
+
+// Destroy removes the session's domains, overlays, private dirs and networks
+// (only the listed candidates' when candidates is not empty; the management
+// network goes with the whole session). Nothing left is not an error.
+func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates []string, obs provision.Observer) error {
+	typs := sessionTypes(s)
+	want := map[string]bool{}
+	for _, c := range candidates {
+		want[c] = true
+	}
+	doms, err := p.listDomains(typs, s.Name)
+	if err != nil {
+		return err
+	}
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, name := range sortedKeys(doms) {
+		e := doms[name]
+		_, cand, machine, _ := ParseName(name)
+		if len(want) > 0 && !want[cand] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			start := time.Now()
+			if err := p.destroyDomain(e.Type, name); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				return
+			}
+			obs.Event(provision.Event{Time: time.Now(), Candidate: cand, Machine: machine, Resource: name, What: "destroyed", Elapsed: time.Since(start)})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	c, err := p.conn(typs[0])
+	if err != nil {
+		return err
+	}
+	nets, err := p.listNetworks(typs[0], s.Name)
+	if err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(nets) {
+		_, cand, _, _ := ParseName(name)
+		if len(want) > 0 && (cand == "" || !want[cand]) {
+			continue
+		}
+		if err := destroyNetwork(c, name); err != nil {
+			return err
+		}
+		obs.Event(provision.Event{Time: time.Now(), Candidate: cand, Resource: name, What: "destroyed"})
+	}
+	dir := filepath.Join(p.cfg.DataDir, "machines", s.Name)
+	if len(want) > 0 {
+		for c := range want {
+			if err := os.RemoveAll(filepath.Join(dir, c)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return os.RemoveAll(dir)
+}
+
+// Status reports the live state of every machine of the instances: the domain's
+// state, and for running ones a quick readiness probe.
+func (p *Provider) Status(ctx context.Context, s *provision.Session, ins []*labs.Instance) ([]provision.MachineState, error) {
+	_, specs, err := p.specs(s, ins)
+	if err != nil {
+		return nil, err
+	}
+	doms, err := p.listDomains(types(specs), s.Name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]provision.MachineState, len(specs))
+	var wg sync.WaitGroup
+	for i, sp := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, ok := doms[sp.Domain]
+			switch {
+			case !ok:
+				out[i] = p.state(sp, provision.StateMissing, nil)
+			case !e.Active:
+				out[i] = p.state(sp, provision.StateStopped, nil)
+			default:
+				st := provision.StateRunning
+				port, banner := readiness(sp)
+				if port > 0 {
+					cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+					if probeReady(cctx, fmt.Sprintf("%s:%d", sp.Mgmt, port), banner) == nil {
+						st = provision.StateReady
+					} else {
+						st = provision.StateNotReady
+					}
+					cancel()
+				}
+				out[i] = p.state(sp, st, nil)
+				if e.Tag.Spec != sp.Hash {
+					out[i].Error = "drift: the lab changed since this machine was created (run `tailab up` to reconcile)"
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+// Orphans lists tailab domains, networks, overlays and machine dirs whose
+// session is not in keep.
+func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provision.Resource, error) {
+	var out []provision.Resource
+	for _, typ := range p.availableTypes() {
+		doms, err := p.listDomains([]string{typ}, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range sortedKeys(doms) {
+			e := doms[name]
+			s, c, m, _ := ParseName(name)
+			if e.Tag.Session != "" {
+				s = e.Tag.Session
+			}
+			if !keep[s] {
+				out = append(out, provision.Resource{Type: "domain/" + typ, Name: name, Candidate: c, Machine: m})
+			}
+		}
+	}
+	typs := p.availableTypes()
+	if len(typs) > 0 {
+		nets, err := p.listNetworks(typs[0], "")
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range sortedKeys(nets) {
+			if s, c, _, _ := ParseName(name); !keep[s] {
+				out = append(out, provision.Resource{Type: "network", Name: name, Candidate: c})
+			}
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(p.cfg.DataDir, "machines"))
+	for _, e := range entries {
+		if !keep[e.Name()] {
+			out = append(out, provision.Resource{Type: "dir", Name: filepath.Join(p.cfg.DataDir, "machines", e.Name())})
+		}
+	}
+	vols, _ := os.ReadDir(p.cfg.PoolDir)
+	for _, v := range vols {
+		if s, c, _, ok := ParseName(v.Name()); ok && !keep[s] {
+			out = append(out, provision.Resource{Type: "volume", Name: v.Name(), Candidate: c})
+		}
+	}
+	return out, ctxErr(ctx)
+}
+
+// availableTypes lists the connections that answer (gc must not fail because a
+// host has no LXC driver).
+func (p *Provider) availableTypes() []string {
+	var out []string
+	for _, typ := range []string{"lxc", "qemu"} {
+		if _, err := p.conn(typ); err == nil {
+			out = append(out, typ)
+		}
+	}
+	return out
+}
+
+// RemoveOrphans removes what Orphans listed.
+func (p *Provider) RemoveOrphans(ctx context.Context, rs []provision.Resource) error {
+	var errs []error
+	for _, r := range rs {
+		if err := ctxErr(ctx); err != nil {
+			return err
+		}
+		var err error
+		switch r.Type {
+		case "domain/lxc":
+			err = p.destroyDomain("lxc", r.Name)
+		case "domain/qemu":
+			err = p.destroyDomain("qemu", r.Name)
+		case "network":
+			typs := p.availableTypes()
+			if len(typs) == 0 {
+				err = errors.New("no libvirt connection")
+				break
+			}
+			c, cerr := p.conn(typs[0])
+			if cerr != nil {
+				err = cerr
+				break
+			}
+			err = destroyNetwork(c, r.Name)
+		case "dir":
+			err = os.RemoveAll(r.Name)
+		case "volume":
+			err = os.Remove(filepath.Join(p.cfg.PoolDir, r.Name))
+			if errors.Is(err, os.ErrNotExist) {
+				err = nil
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", r.Type, r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}

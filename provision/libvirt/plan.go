@@ -1,0 +1,295 @@
+package libvirt
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	lv "libvirt.org/go/libvirt"
+
+	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
+)
+
+// planDetail is the libvirt part of a plan, for Apply.
+type planDetail struct {
+	Types    []string // domain types the session needs
+	Networks []netSpec
+	Specs    []*machineSpec
+	Ops      map[string]provision.Op // resource name → op
+	Remove   []existingDomain
+	RemoveNets []string
+}
+
+type netSpec struct {
+	Name, Candidate, XML string
+}
+
+// specs builds what every machine of every instance needs.
+func (p *Provider) specs(s *provision.Session, ins []*labs.Instance) ([]netSpec, []*machineSpec, error) {
+	mgmtXML, err := mgmtNetworkXML(s.Name, s.MgmtCIDR)
+	if err != nil {
+		return nil, nil, err
+	}
+	nets := []netSpec{{Name: MgmtNetworkName(s.Name), XML: mgmtXML}}
+	natSubnets := map[string]string{}
+	var specs []*machineSpec
+	for _, in := range ins {
+		c := in.Candidate.ID
+		for i := range in.Networks {
+			n := &in.Networks[i]
+			name := NetworkName(s.Name, c, n.Name)
+			if n.Mode == labs.ModeNAT {
+				if prev, dup := natSubnets[n.CIDR]; dup {
+					return nil, nil, fmt.Errorf("nat network %s (%s) of candidate %s overlaps %s: a nat network gives the host an address, so each candidate needs its own subnet (use a parameter template such as \"10.{{ add 100 .Index }}.0.0/24\")", n.Name, n.CIDR, c, prev)
+				}
+				natSubnets[n.CIDR] = name
+			}
+			x, err := networkXML(name, n)
+			if err != nil {
+				return nil, nil, fmt.Errorf("candidate %s network %s: %w", c, n.Name, err)
+			}
+			nets = append(nets, netSpec{Name: name, Candidate: c, XML: x})
+		}
+		for mi := range in.Machines {
+			sp, err := p.machineSpec(s, in, mi)
+			if err != nil {
+				return nil, nil, fmt.Errorf("candidate %s machine %s: %w", c, in.Machines[mi].Name, err)
+			}
+			specs = append(specs, sp)
+		}
+	}
+	return nets, specs, nil
+}
+
+func (p *Provider) machineSpec(s *provision.Session, in *labs.Instance, mi int) (*machineSpec, error) {
+	m := in.Machines[mi]
+	c := in.Candidate
+	sp := &machineSpec{
+		Session: s.Name, Candidate: c.ID, Lab: s.Lab, CandidateIndex: c.Index,
+		Machine: m, Index: mi, Domain: DomainName(s.Name, c.ID, m.Name),
+		Dir: filepath.Join(p.cfg.DataDir, "machines", s.Name, c.ID, m.Name),
+	}
+	mgmt, err := MgmtAddress(s.MgmtCIDR, c.Index, mi)
+	if err != nil {
+		return nil, err
+	}
+	sp.Mgmt = mgmt
+	for j, nic := range m.NICs {
+		n, _ := in.Network(nic.Network)
+		ns := nicSpec{Network: NetworkName(s.Name, c.ID, nic.Network), Lab: nic.Network, Dev: fmt.Sprintf("eth%d", j), MAC: nic.MAC}
+		if ns.MAC == "" {
+			ns.MAC = MAC(s.Name, c.ID, m.Name, j)
+		}
+		switch nic.Address {
+		case "":
+		case "dhcp":
+			ns.DHCP = true
+		default:
+			ns.Address, ns.Prefix = nic.Address, prefixLen(n.CIDR)
+			if n.Mode == labs.ModeNAT && j == 0 {
+				p, _ := netip.ParsePrefix(n.CIDR)
+				gw := p.Addr().Next().String()
+				if n.Gateway != "" {
+					gw = n.Gateway
+				}
+				ns.Gateway = gw
+			}
+		}
+		sp.NICs = append(sp.NICs, ns)
+	}
+	_, bits, _ := MgmtHost(s.MgmtCIDR)
+	sp.NICs = append(sp.NICs, nicSpec{
+		Network: MgmtNetworkName(s.Name), Dev: fmt.Sprintf("eth%d", len(m.NICs)),
+		MAC: MAC(s.Name, c.ID, m.Name, 99), Address: mgmt.String(), Prefix: bits, Isolated: true,
+	})
+	var x string
+	t := tag{Session: s.Name, Candidate: c.ID, Lab: s.Lab, Machine: m.Name}
+	switch m.Kind {
+	case labs.KindContainer:
+		sp.Type = "lxc"
+		sp.HostVar = p.cfg.HostVar
+		sp.Hide = hiddenDirs(p.cfg.DataDir)
+		for path := range m.Files {
+			if !strings.HasPrefix(path, "/srv/") && !fileExists(path) {
+				return nil, fmt.Errorf("file %s: a container's files live under /srv or replace a file that exists on the host (the root is the host's, read-only)", path)
+			}
+		}
+		x, err = containerXML(sp, t)
+	default:
+		sp.Type = "qemu"
+		img, err := resolveImage(p.cfg.ImageDir, m.Image)
+		if err != nil {
+			return nil, err
+		}
+		sp.Image = img
+		if img.Kernel == "" {
+			img.Seed = filepath.Join(sp.Dir, "seed.iso")
+		}
+		sp.Volumes = []volumeSpec{{Name: VolumeName(s.Name, c.ID, m.Name, 0), Backing: img.Disk}}
+		for k, dk := range m.Disks {
+			sp.Volumes = append(sp.Volumes, volumeSpec{Name: VolumeName(s.Name, c.ID, m.Name, k+1), Size: dk.Size})
+		}
+		x, err = vmXML(sp, t, p.cfg.VirtType, p.cfg.PoolDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sp.Hash = specHash(x, fmt.Sprint(m.Services), fmt.Sprint(m.Files))
+	return sp, nil
+}
+
+// hiddenDirs are covered by an empty tmpfs inside containers: the host's
+// private material, including every candidate's machine dirs and keys.
+func hiddenDirs(dataDir string) []string {
+	out := []string{"/root", "/home"}
+	if abs, err := filepath.Abs(dataDir); err == nil && !strings.HasPrefix(abs, "/root/") && !strings.HasPrefix(abs, "/home/") {
+		out = append(out, abs)
+	}
+	return out
+}
+
+// Plan compares the session's instances with what exists on the host.
+func (p *Provider) Plan(ctx context.Context, s *provision.Session, ins []*labs.Instance) (*provision.Plan, error) {
+	nets, specs, err := p.specs(s, ins)
+	if err != nil {
+		return nil, err
+	}
+	d := &planDetail{Types: types(specs), Networks: nets, Specs: specs, Ops: map[string]provision.Op{}}
+	if len(d.Types) == 0 {
+		d.Types = []string{"lxc"}
+	}
+	plan := &provision.Plan{Session: s, Instances: ins, Private: d}
+	existing, err := p.listDomains(d.Types, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	existingNets, err := p.listNetworks(d.Types[0], s.Name)
+	if err != nil {
+		return nil, err
+	}
+	host := p.cfg.LXC
+	if d.Types[0] == "qemu" {
+		host = p.cfg.QEMU
+	}
+	candidates := map[string]bool{}
+	for _, in := range ins {
+		candidates[in.Candidate.ID] = true
+	}
+	wanted := map[string]bool{}
+	for _, n := range nets {
+		wanted[n.Name] = true
+		op, reason := provision.OpCreate, ""
+		if active, ok := existingNets[n.Name]; ok {
+			op = provision.OpKeep
+			if !active {
+				reason = "defined but inactive: will be started"
+			}
+		}
+		d.Ops[n.Name] = op
+		plan.Actions = append(plan.Actions, provision.Action{Op: op, Reason: reason,
+			Resource: provision.Resource{Type: "network", Name: n.Name, Candidate: n.Candidate, Host: host}})
+	}
+	for _, sp := range specs {
+		wanted[sp.Domain] = true
+		op, reason := provision.OpCreate, ""
+		if e, ok := existing[sp.Domain]; ok {
+			switch {
+			case e.Tag.Spec != sp.Hash:
+				op, reason = provision.OpReplace, "the lab changed since it was created"
+			case !e.Active:
+				op, reason = provision.OpKeep, "defined but not running: will be started"
+			default:
+				op = provision.OpKeep
+			}
+		}
+		d.Ops[sp.Domain] = op
+		plan.Actions = append(plan.Actions, provision.Action{Op: op, Reason: reason,
+			Resource: provision.Resource{Type: "domain", Name: sp.Domain, Candidate: sp.Candidate, Machine: sp.Machine.Name, Host: host}})
+		if op != provision.OpKeep {
+			mem := sp.Machine.Memory.MiB()
+			if mem == 0 {
+				mem = 64
+			}
+			plan.Needs.MemoryMiB += mem
+			plan.Needs.CPUs += max(sp.Machine.CPUs, 1)
+			for _, v := range sp.Volumes {
+				plan.Needs.DiskMiB += v.Size.MiB() + 1
+			}
+		}
+	}
+	for _, name := range sortedKeys(existing) {
+		e := existing[name]
+		if !wanted[name] && candidates[e.Tag.Candidate] {
+			d.Remove = append(d.Remove, e)
+			plan.Actions = append(plan.Actions, provision.Action{Op: provision.OpRemove, Reason: "no longer in the lab",
+				Resource: provision.Resource{Type: "domain", Name: name, Candidate: e.Tag.Candidate, Machine: e.Tag.Machine, Host: host}})
+		}
+	}
+	for _, name := range sortedKeys(existingNets) {
+		_, cand, _, _ := ParseName(name)
+		if !wanted[name] && candidates[cand] {
+			d.RemoveNets = append(d.RemoveNets, name)
+			plan.Actions = append(plan.Actions, provision.Action{Op: provision.OpRemove, Reason: "no longer in the lab",
+				Resource: provision.Resource{Type: "network", Name: name, Candidate: cand, Host: host}})
+		}
+	}
+	sort.SliceStable(plan.Actions, func(i, j int) bool { return plan.Actions[i].Resource.Candidate < plan.Actions[j].Resource.Candidate })
+	offers, err := p.offers(d.Types[0])
+	if err != nil {
+		return nil, err
+	}
+	plan.Offers = offers
+	return plan, ctxErr(ctx)
+}
+
+// offers reads what the host can give: CPUs, free memory, free pool space.
+func (p *Provider) offers(typ string) (provision.Capacity, error) {
+	c, err := p.conn(typ)
+	if err != nil {
+		return provision.Capacity{}, err
+	}
+	var out provision.Capacity
+	if info, err := c.GetNodeInfo(); err == nil {
+		out.CPUs = int(info.Cpus)
+	}
+	if free, err := c.GetFreeMemory(); err == nil {
+		out.MemoryMiB = int64(free / (1 << 20))
+	}
+	dir := p.cfg.PoolDir
+	for dir != "/" && !fileExists(dir) {
+		dir = filepath.Dir(dir)
+	}
+	if free, err := freeDisk(dir); err == nil {
+		out.DiskMiB = free
+	}
+	return out, nil
+}
+
+// Admit refuses a plan whose new machines need more than the host offers:
+// memory and disk as measured, and vCPUs up to 8 per host CPU (a lab machine
+// idles most of the exam).
+func Admit(plan *provision.Plan) error {
+	var problems []string
+	n, o := plan.Needs, plan.Offers
+	if o.MemoryMiB > 0 && n.MemoryMiB > o.MemoryMiB {
+		problems = append(problems, fmt.Sprintf("memory: the new machines need %d MiB, the host has %d MiB free", n.MemoryMiB, o.MemoryMiB))
+	}
+	if o.CPUs > 0 && n.CPUs > 8*o.CPUs {
+		problems = append(problems, fmt.Sprintf("CPU: the new machines need %d vCPUs, more than 8 per host CPU (%d CPUs)", n.CPUs, o.CPUs))
+	}
+	if o.DiskMiB > 0 && n.DiskMiB > o.DiskMiB {
+		problems = append(problems, fmt.Sprintf("disk: the new disks may grow to %d MiB, the pool has %d MiB free", n.DiskMiB, o.DiskMiB))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the host cannot take this session (--force to try anyway):\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+var _ = lv.DOMAIN_NONE
+var _ = os.Getpid

@@ -1,0 +1,223 @@
+// Package libvirt is the provider that runs labs on a libvirt host: QEMU/KVM
+// virtual machines (thin clones of base images) and LXC system containers, one
+// set of isolated networks per candidate, and one management network per session
+// through which the grader reaches every machine.
+//
+// Every object it creates is named tl-SESSION.CANDIDATE.NAME and every domain
+// carries a <metadata> tag (session, candidate, lab, machine, spec hash), so
+// `up` reconciles with what exists, `down` removes it all and `gc` finds what a
+// deleted session left behind.
+package libvirt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	lv "libvirt.org/go/libvirt"
+
+	"github.com/tailab/tailab/provision"
+)
+
+// Name is the provider's name in the registry and on the command line.
+const Name = "libvirt"
+
+// Config is how to reach the libvirt daemon and where to keep files.
+type Config struct {
+	QEMU     string // URI for VMs, e.g. qemu:///system (a ?socket= URI works)
+	LXC      string // URI for containers, e.g. lxc:///system
+	DataDir  string // private dirs of containers, console logs
+	PoolDir  string // the storage pool (dir) holding thin-clone overlays
+	ImageDir string // base images by name
+	HostVar  string // the host's real /var when libvirtd runs with a private /var
+	VirtType string // qemu (TCG) or kvm
+}
+
+// ConfigFrom reads a Config from provider options (keys: qemu, lxc, data-dir,
+// pool-dir, image-dir, host-var, virt-type), with defaults.
+func ConfigFrom(m map[string]string) Config {
+	c := Config{
+		QEMU: m["qemu"], LXC: m["lxc"], DataDir: m["data-dir"], PoolDir: m["pool-dir"],
+		ImageDir: m["image-dir"], HostVar: m["host-var"], VirtType: m["virt-type"],
+	}
+	if c.QEMU == "" {
+		c.QEMU = "qemu:///system"
+	}
+	if c.LXC == "" {
+		c.LXC = "lxc:///system"
+	}
+	if c.PoolDir == "" {
+		c.PoolDir = filepath.Join(c.DataDir, "pool")
+	}
+	if c.ImageDir == "" {
+		c.ImageDir = filepath.Join(c.DataDir, "images")
+	}
+	if c.VirtType == "" {
+		c.VirtType = "kvm"
+		if os.Getenv("TAILAB_VIRT_TYPE") != "" {
+			c.VirtType = os.Getenv("TAILAB_VIRT_TYPE")
+		}
+	}
+	return c
+}
+
+// Provider is the libvirt provider.
+type Provider struct {
+	cfg   Config
+	mu    sync.Mutex
+	conns map[string]*lv.Connect
+}
+
+var _ provision.Provider = (*Provider)(nil)
+
+// New returns a libvirt provider; connections open on first use.
+func New(cfg Config) *Provider { return &Provider{cfg: cfg, conns: map[string]*lv.Connect{}} }
+
+// Factory builds the provider from registry options.
+func Factory(m map[string]string) (provision.Provider, error) { return New(ConfigFrom(m)), nil }
+
+// Name returns "libvirt".
+func (p *Provider) Name() string { return Name }
+
+// Close closes the connections.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for uri, c := range p.conns {
+		c.Close()
+		delete(p.conns, uri)
+	}
+	return nil
+}
+
+// conn returns the connection for a domain type ("lxc" or "qemu").
+func (p *Provider) conn(typ string) (*lv.Connect, error) {
+	uri := p.cfg.QEMU
+	if typ == "lxc" {
+		uri = p.cfg.LXC
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.conns[uri]; ok {
+		return c, nil
+	}
+	c, err := lv.NewConnect(uri)
+	if err != nil {
+		return nil, fmt.Errorf("connect to libvirt at %s: %w", uri, err)
+	}
+	p.conns[uri] = c
+	return c, nil
+}
+
+func isNotFound(err error) bool {
+	var e lv.Error
+	if errors.As(err, &e) {
+		switch e.Code {
+		case lv.ERR_NO_DOMAIN, lv.ERR_NO_NETWORK, lv.ERR_NO_STORAGE_VOL, lv.ERR_NO_STORAGE_POOL:
+			return true
+		}
+	}
+	return false
+}
+
+func isNotRunning(err error) bool {
+	var e lv.Error
+	return errors.As(err, &e) && e.Code == lv.ERR_OPERATION_INVALID
+}
+
+// types lists the domain types a set of specs needs, containers first (their
+// driver connects in milliseconds; QEMU's first connection probes for seconds).
+func types(specs []*machineSpec) []string {
+	var lxc, qemu bool
+	for _, s := range specs {
+		if s.Type == "lxc" {
+			lxc = true
+		} else {
+			qemu = true
+		}
+	}
+	var out []string
+	if lxc {
+		out = append(out, "lxc")
+	}
+	if qemu {
+		out = append(out, "qemu")
+	}
+	return out
+}
+
+// existingDomain is a domain found on the host.
+type existingDomain struct {
+	Name   string
+	Type   string
+	Tag    tag
+	Active bool
+}
+
+// listDomains returns tailab domains on the given connections whose session
+// matches (every tailab domain when session is "").
+func (p *Provider) listDomains(typs []string, session string) (map[string]existingDomain, error) {
+	out := map[string]existingDomain{}
+	for _, typ := range typs {
+		c, err := p.conn(typ)
+		if err != nil {
+			return nil, err
+		}
+		doms, err := c.ListAllDomains(0)
+		if err != nil {
+			return nil, fmt.Errorf("list domains: %w", err)
+		}
+		for i := range doms {
+			d := &doms[i]
+			name, err := d.GetName()
+			if err == nil && strings.HasPrefix(name, Prefix) {
+				s, _, _, ok := ParseName(name)
+				if ok && (session == "" || s == session) {
+					e := existingDomain{Name: name, Type: typ}
+					if md, err := d.GetMetadata(lv.DOMAIN_METADATA_ELEMENT, MetadataNS, lv.DOMAIN_AFFECT_CONFIG); err == nil {
+						e.Tag, _ = parseTag(md)
+					}
+					e.Active, _ = d.IsActive()
+					out[name] = e
+				}
+			}
+			d.Free()
+		}
+	}
+	return out, nil
+}
+
+// listNetworks returns tailab networks (of a session, or all) and whether each is active.
+func (p *Provider) listNetworks(typ, session string) (map[string]bool, error) {
+	c, err := p.conn(typ)
+	if err != nil {
+		return nil, err
+	}
+	nets, err := c.ListAllNetworks(0)
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	out := map[string]bool{}
+	for i := range nets {
+		n := &nets[i]
+		if name, err := n.GetName(); err == nil {
+			if s, _, _, ok := ParseName(name); ok && (session == "" || s == session) {
+				out[name], _ = n.IsActive()
+			}
+		}
+		n.Free()
+	}
+	return out, nil
+}
+
+// ctxErr wraps a cancelled context for messages.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted: %w (run `tailab up` again to reconcile, or `tailab down` to remove)", err)
+	}
+	return nil
+}

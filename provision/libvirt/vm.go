@@ -1,0 +1,211 @@
+package libvirt
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	lv "libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/templates"
+)
+
+// PoolName is the storage pool (a directory) holding tailab's overlays.
+const PoolName = "tailab"
+
+// ensurePool defines, builds and starts the tailab dir pool unless it runs.
+func (p *Provider) ensurePool() error {
+	c, err := p.conn("qemu")
+	if err != nil {
+		return err
+	}
+	pool, err := c.LookupStoragePoolByName(PoolName)
+	if isNotFound(err) {
+		if err := os.MkdirAll(p.cfg.PoolDir, 0o711); err != nil {
+			return err
+		}
+		x, err := (&libvirtxml.StoragePool{Type: "dir", Name: PoolName,
+			Target: &libvirtxml.StoragePoolTarget{Path: p.cfg.PoolDir}}).Marshal()
+		if err != nil {
+			return err
+		}
+		if pool, err = c.StoragePoolDefineXML(x, 0); err != nil {
+			return fmt.Errorf("define storage pool: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	defer pool.Free()
+	if active, _ := pool.IsActive(); !active {
+		if err := pool.Create(0); err != nil {
+			return fmt.Errorf("start storage pool: %w", err)
+		}
+	}
+	return nil
+}
+
+// virtualSize reads a qcow2 image's virtual size.
+func virtualSize(path string) (uint64, error) {
+	out, err := exec.Command("qemu-img", "info", "--output=json", "-U", path).Output()
+	if err != nil {
+		return 0, fmt.Errorf("qemu-img info %s: %w", path, err)
+	}
+	var info struct {
+		VirtualSize uint64 `json:"virtual-size"`
+	}
+	if err := json.Unmarshal(out, &info); err != nil {
+		return 0, err
+	}
+	return info.VirtualSize, nil
+}
+
+// prepareVM creates the machine's thin-clone overlays (never a copy of the base
+// image) and, for images without a kernel, its seed ISO: cloud-init NoCloud for
+// Linux, autounattend.xml for Windows.
+func (p *Provider) prepareVM(sp *machineSpec, secrets map[string]secret.Value) error {
+	if err := os.MkdirAll(sp.Dir, 0o700); err != nil {
+		return err
+	}
+	c, err := p.conn("qemu")
+	if err != nil {
+		return err
+	}
+	pool, err := c.LookupStoragePoolByName(PoolName)
+	if err != nil {
+		return fmt.Errorf("storage pool %s: %w", PoolName, err)
+	}
+	defer pool.Free()
+	_ = pool.Refresh(0)
+	for _, v := range sp.Volumes {
+		if vol, err := pool.LookupStorageVolByName(v.Name); err == nil {
+			_ = vol.Delete(0) // a leftover overlay from an interrupted run: start clean
+			vol.Free()
+		}
+		sv := &libvirtxml.StorageVolume{
+			Name:   v.Name,
+			Target: &libvirtxml.StorageVolumeTarget{Format: &libvirtxml.StorageVolumeTargetFormat{Type: "qcow2"}},
+		}
+		if v.Backing != "" {
+			size, err := virtualSize(v.Backing)
+			if err != nil {
+				return err
+			}
+			sv.Capacity = &libvirtxml.StorageVolumeSize{Value: size, Unit: "bytes"}
+			sv.BackingStore = &libvirtxml.StorageVolumeBackingStore{Path: v.Backing,
+				Format: &libvirtxml.StorageVolumeTargetFormat{Type: "qcow2"}}
+		} else {
+			sv.Capacity = &libvirtxml.StorageVolumeSize{Value: uint64(v.Size), Unit: "bytes"}
+		}
+		x, err := sv.Marshal()
+		if err != nil {
+			return err
+		}
+		vol, err := pool.StorageVolCreateXML(x, 0)
+		if err != nil {
+			return fmt.Errorf("create volume %s: %w", v.Name, err)
+		}
+		vol.Free()
+	}
+	if sp.Image != nil && sp.Image.Seed != "" {
+		return writeSeed(sp, secrets)
+	}
+	return nil
+}
+
+// writeSeed builds the seed ISO with genisoimage.
+func writeSeed(sp *machineSpec, secrets map[string]secret.Value) error {
+	dir := filepath.Join(sp.Dir, "seed")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir) // the clear-text password lives only inside the ISO
+	data := map[string]any{
+		"Session": sp.Session, "Candidate": sp.Candidate, "Machine": sp.Machine.Name,
+		"Hostname": hostname(sp), "InstanceID": sp.Domain, "NICs": sp.NICs,
+		"User": "root", "AuthorizedKey": "", "PasswordHash": "",
+		"ComputerName": strings.ToUpper(truncate(sp.Machine.Name, 15)), "AdminPassword": "",
+	}
+	var files []string
+	volid := "cidata"
+	if sp.Machine.OS == labs.OSWindows {
+		volid = "UNATTEND"
+		if c, ok := sp.Machine.Credentials["winrm"]; ok && c.Password != "" {
+			data["AdminPassword"] = secrets[c.Password].Reveal()
+		}
+		files = []string{"windows/autounattend.xml"}
+	} else {
+		if c, ok := sp.Machine.Credentials["ssh"]; ok {
+			data["User"] = c.User
+			if c.Key != "" {
+				if pub, err := provision.PublicKey(secrets[c.Key]); err == nil {
+					data["AuthorizedKey"] = strings.TrimSpace(pub)
+				}
+			}
+		}
+		files = []string{"cloud-init/user-data", "cloud-init/meta-data", "cloud-init/network-config"}
+	}
+	var paths []string
+	for _, f := range files {
+		b, err := templates.Render(f, data)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.Base(f))
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			return err
+		}
+		paths = append(paths, dst)
+	}
+	args := append([]string{"-quiet", "-output", sp.Image.Seed, "-volid", volid, "-joliet", "-rock"}, paths...)
+	if out, err := exec.Command("genisoimage", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("genisoimage: %v: %s", err, out)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// deleteVolumes removes a machine's overlays from the pool.
+func (p *Provider) deleteVolumes(session, candidate, machine string) error {
+	c, err := p.conn("qemu")
+	if err != nil {
+		return err
+	}
+	pool, err := c.LookupStoragePoolByName(PoolName)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer pool.Free()
+	_ = pool.Refresh(0)
+	vols, err := pool.ListAllStorageVolumes(0)
+	if err != nil {
+		return err
+	}
+	prefix := DomainName(session, candidate, machine) + "."
+	for i := range vols {
+		v := &vols[i]
+		if name, err := v.GetName(); err == nil && strings.HasPrefix(name, prefix) {
+			if err := v.Delete(lv.STORAGE_VOL_DELETE_NORMAL); err != nil && !isNotFound(err) {
+				v.Free()
+				return fmt.Errorf("delete volume %s: %w", name, err)
+			}
+		}
+		v.Free()
+	}
+	return nil
+}

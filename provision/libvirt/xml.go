@@ -1,0 +1,322 @@
+package libvirt
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/tailab/tailab/labs"
+)
+
+// tag is tailab's <metadata> element on a domain: who it belongs to, and the
+// hash of the spec it was made from (a changed lab shows as drift).
+type tag struct {
+	XMLName   xml.Name `xml:"https://tailab.dev/xmlns/libvirt/1 tailab"`
+	Session   string   `xml:"session"`
+	Candidate string   `xml:"candidate"`
+	Lab       string   `xml:"lab"`
+	Machine   string   `xml:"machine"`
+	Spec      string   `xml:"spec"`
+}
+
+func (t tag) xml() string {
+	b, _ := xml.Marshal(t)
+	return string(b)
+}
+
+func parseTag(s string) (tag, bool) {
+	var t tag
+	if err := xml.Unmarshal([]byte(s), &t); err != nil || t.Session == "" {
+		return tag{}, false
+	}
+	return t, true
+}
+
+// nicSpec is one NIC of a machine as libvirt sees it.
+type nicSpec struct {
+	Network  string // libvirt network name
+	Lab      string // lab network name ("" for management)
+	Dev      string // eth0, eth1, ...
+	MAC      string
+	Address  string // static address, "" for DHCP or none
+	Prefix   int
+	Gateway  string
+	DHCP     bool
+	Isolated bool // <port isolated='yes'/>: management NICs
+}
+
+// machineSpec is everything needed to create one machine.
+type machineSpec struct {
+	Session, Candidate, Lab string
+	CandidateIndex          int
+	Machine                 labs.Machine
+	Index                   int    // machine index in the lab
+	Domain                  string // libvirt domain name
+	Type                    string // lxc | qemu
+	Mgmt                    netip.Addr
+	NICs                    []nicSpec
+	Dir                     string // private dir (containers), console log (VMs)
+	Image                   *image // VMs
+	Volumes                 []volumeSpec
+	HostVar                 string // the host's real /var, for containers of a namespaced daemon
+	Hide                    []string
+	Hash                    string
+}
+
+type volumeSpec struct {
+	Name    string
+	Backing string // base image path for the system disk; "" for an empty extra disk
+	Size    labs.Size
+}
+
+func prefixLen(p string) int {
+	pp, err := netip.ParsePrefix(p)
+	if err != nil {
+		return 24
+	}
+	return pp.Bits()
+}
+
+// networkXML is a candidate's lab network: pure L2 when isolated (no host
+// address, so every candidate can use the same plan), NAT with a host gateway
+// (and optional DHCP) when nat.
+func networkXML(name string, n *labs.Network) (string, error) {
+	nw := &libvirtxml.Network{
+		Name:   name,
+		Bridge: &libvirtxml.NetworkBridge{Name: BridgeName(name), STP: "off"},
+	}
+	if n.Mode == labs.ModeNAT {
+		p, err := netip.ParsePrefix(n.CIDR)
+		if err != nil {
+			return "", err
+		}
+		gw := p.Addr().Next()
+		if n.Gateway != "" {
+			gw = netip.MustParseAddr(n.Gateway)
+		}
+		nw.Forward = &libvirtxml.NetworkForward{Mode: "nat"}
+		ip := libvirtxml.NetworkIP{Address: gw.String(), Prefix: uint(p.Bits())}
+		if n.DHCP != nil {
+			ip.DHCP = &libvirtxml.NetworkDHCP{Ranges: []libvirtxml.NetworkDHCPRange{{Start: n.DHCP.Start, End: n.DHCP.End}}}
+		}
+		nw.IPs = []libvirtxml.NetworkIP{ip}
+	}
+	return nw.Marshal()
+}
+
+// mgmtNetworkXML is the session's management network: the host has the first
+// address; every machine's management NIC is an isolated port, so machines reach
+// the host (the grader) but not each other.
+func mgmtNetworkXML(session, cidr string) (string, error) {
+	host, bits, err := MgmtHost(cidr)
+	if err != nil {
+		return "", err
+	}
+	name := MgmtNetworkName(session)
+	nw := &libvirtxml.Network{
+		Name:   name,
+		Bridge: &libvirtxml.NetworkBridge{Name: BridgeName(name), STP: "off"},
+		IPs:    []libvirtxml.NetworkIP{{Address: host.String(), Prefix: uint(bits)}},
+	}
+	return nw.Marshal()
+}
+
+func interfaces(nics []nicSpec, lxc bool) []libvirtxml.DomainInterface {
+	var out []libvirtxml.DomainInterface
+	for _, n := range nics {
+		ifc := libvirtxml.DomainInterface{
+			MAC:    &libvirtxml.DomainInterfaceMAC{Address: n.MAC},
+			Source: &libvirtxml.DomainInterfaceSource{Network: &libvirtxml.DomainInterfaceSourceNetwork{Network: n.Network}},
+		}
+		if n.Isolated {
+			ifc.PortOptions = &libvirtxml.DomainInterfacePortOptions{Isolated: "yes"}
+		}
+		if lxc {
+			if n.Address != "" {
+				ifc.IP = []libvirtxml.DomainInterfaceIP{{Address: n.Address, Family: "ipv4", Prefix: uint(n.Prefix)}}
+			}
+			if n.Gateway != "" {
+				ifc.Route = []libvirtxml.DomainInterfaceRoute{{Family: "ipv4", Address: "0.0.0.0", Prefix: 0, Gateway: n.Gateway}}
+			}
+		} else {
+			ifc.Model = &libvirtxml.DomainInterfaceModel{Type: "virtio"}
+		}
+		out = append(out, ifc)
+	}
+	return out
+}
+
+func mountFS(src, dst string, ro bool) libvirtxml.DomainFilesystem {
+	fs := libvirtxml.DomainFilesystem{
+		Source: &libvirtxml.DomainFilesystemSource{Mount: &libvirtxml.DomainFilesystemSourceMount{Dir: src}},
+		Target: &libvirtxml.DomainFilesystemTarget{Dir: dst},
+	}
+	if ro {
+		fs.ReadOnly = &libvirtxml.DomainFilesystemReadOnly{}
+	}
+	return fs
+}
+
+func ramFS(dst string, mib uint) libvirtxml.DomainFilesystem {
+	return libvirtxml.DomainFilesystem{
+		Source: &libvirtxml.DomainFilesystemSource{RAM: &libvirtxml.DomainFilesystemSourceRAM{Usage: mib, Units: "MiB"}},
+		Target: &libvirtxml.DomainFilesystemTarget{Dir: dst},
+	}
+}
+
+// containerXML is an LXC system container: the host's / read-only, a private
+// writable /srv (init script, sshd keys, the machine's files), RAM /run and /tmp,
+// and tmpfs over what a candidate must not read (other candidates' dirs, keys).
+func containerXML(s *machineSpec, t tag) (string, error) {
+	fss := []libvirtxml.DomainFilesystem{
+		mountFS("/", "/", true),
+		ramFS("/run", 64),
+		ramFS("/tmp", 64),
+	}
+	if s.HostVar != "" {
+		fss = append(fss, mountFS(s.HostVar, "/var", true))
+	}
+	for _, h := range s.Hide {
+		fss = append(fss, ramFS(h, 1))
+	}
+	fss = append(fss, mountFS(s.Dir+"/srv", "/srv", false))
+	for _, f := range fileMounts(s) {
+		fss = append(fss, mountFS(f[0], f[1], false))
+	}
+	mem := uint(s.Machine.Memory.MiB())
+	if mem == 0 {
+		mem = 64
+	}
+	dom := &libvirtxml.Domain{
+		Type:     "lxc",
+		Name:     s.Domain,
+		Metadata: &libvirtxml.DomainMetadata{XML: t.xml()},
+		Memory:   &libvirtxml.DomainMemory{Value: mem, Unit: "MiB"},
+		VCPU:     &libvirtxml.DomainVCPU{Value: uint(max(s.Machine.CPUs, 1))},
+		OS: &libvirtxml.DomainOS{
+			Type: &libvirtxml.DomainOSType{Type: "exe"},
+			Init: "/srv/init.sh",
+		},
+		OnPoweroff: "destroy", OnReboot: "restart", OnCrash: "destroy",
+		Devices: &libvirtxml.DomainDeviceList{
+			Filesystems: fss,
+			Interfaces:  interfaces(s.NICs, true),
+			Consoles:    []libvirtxml.DomainConsole{{Target: &libvirtxml.DomainConsoleTarget{Type: "lxc"}}},
+		},
+	}
+	return dom.Marshal()
+}
+
+// fileMounts lists the machine's `files` as bind mounts (private copy → path).
+func fileMounts(s *machineSpec) [][2]string {
+	var out [][2]string
+	for _, path := range sortedKeys(s.Machine.Files) {
+		out = append(out, [2]string{s.Dir + "/files" + path, path})
+	}
+	return out
+}
+
+// vmXML is a QEMU domain: thin-clone system disk, virtio NICs, serial console
+// logged to a file, ACPI (so a guest can power off), UEFI when asked, and
+// direct kernel boot for images that ship a kernel.
+func vmXML(s *machineSpec, t tag, virtType string, poolDir string) (string, error) {
+	mem := uint(s.Machine.Memory.MiB())
+	if mem == 0 {
+		mem = 256
+	}
+	os := &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"}}
+	if s.Machine.Firmware == "uefi" {
+		os.Firmware = "efi"
+		os.Type.Machine = "q35"
+	}
+	if s.Image != nil && s.Image.Kernel != "" {
+		os.Kernel, os.Initrd = s.Image.Kernel, s.Image.Initrd
+		os.Cmdline = kernelCmdline(s)
+	}
+	var disks []libvirtxml.DomainDisk
+	for i, v := range s.Volumes {
+		dev := "vd" + string(rune('a'+i))
+		disks = append(disks, libvirtxml.DomainDisk{
+			Device: "disk",
+			Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "qcow2"},
+			Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: poolDir + "/" + v.Name}},
+			Target: &libvirtxml.DomainDiskTarget{Dev: dev, Bus: "virtio"},
+		})
+	}
+	if s.Image != nil && s.Image.Seed != "" {
+		disks = append(disks, libvirtxml.DomainDisk{
+			Device:   "cdrom",
+			Driver:   &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "raw"},
+			Source:   &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: s.Image.Seed}},
+			Target:   &libvirtxml.DomainDiskTarget{Dev: "sda", Bus: "sata"},
+			ReadOnly: &libvirtxml.DomainDiskReadOnly{},
+		})
+	}
+	logFile := s.Dir + "/console.log"
+	dom := &libvirtxml.Domain{
+		Type:       virtType,
+		Name:       s.Domain,
+		Metadata:   &libvirtxml.DomainMetadata{XML: t.xml()},
+		Memory:     &libvirtxml.DomainMemory{Value: mem, Unit: "MiB"},
+		VCPU:       &libvirtxml.DomainVCPU{Value: uint(max(s.Machine.CPUs, 1))},
+		OS:         os,
+		Features:   &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}},
+		OnPoweroff: "destroy", OnReboot: "restart", OnCrash: "destroy",
+		Devices: &libvirtxml.DomainDeviceList{
+			Disks:      disks,
+			Interfaces: interfaces(s.NICs, false),
+			Serials: []libvirtxml.DomainSerial{{
+				Source: &libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: logFile}},
+				Target: &libvirtxml.DomainSerialTarget{Port: new(uint)},
+			}},
+			Consoles: []libvirtxml.DomainConsole{{
+				Source: &libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: logFile}},
+				Target: &libvirtxml.DomainConsoleTarget{Type: "serial"},
+			}},
+		},
+	}
+	return dom.Marshal()
+}
+
+// kernelCmdline passes the tiny guest its hostname and addresses:
+// tailab.hostname=H tailab.ip=<dev>,<addr>/<prefix>[,<gw>] (or <dev>,dhcp).
+func kernelCmdline(s *machineSpec) string {
+	parts := []string{"console=ttyS0", "quiet", "panic=-1", "tailab.hostname=" + hostname(s)}
+	for _, n := range s.NICs {
+		switch {
+		case n.DHCP:
+			parts = append(parts, "tailab.ip="+n.Dev+",dhcp")
+		case n.Address != "":
+			v := fmt.Sprintf("tailab.ip=%s,%s/%d", n.Dev, n.Address, n.Prefix)
+			if n.Gateway != "" {
+				v += "," + n.Gateway
+			}
+			parts = append(parts, v)
+		}
+	}
+	if s.Image != nil && s.Image.Cmdline != "" {
+		parts = append(parts, s.Image.Cmdline)
+	}
+	return strings.Join(parts, " ")
+}
+
+func hostname(s *machineSpec) string {
+	if s.Machine.Hostname != "" {
+		return s.Machine.Hostname
+	}
+	return s.Machine.Name
+}
+
+func specHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

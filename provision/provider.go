@@ -1,0 +1,184 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/labs"
+)
+
+// Op is what a plan does to a resource.
+type Op string
+
+// Plan operations.
+const (
+	OpCreate  Op = "create"
+	OpKeep    Op = "keep"
+	OpReplace Op = "replace" // exists but drifted from the lab: destroyed and created again
+	OpRemove  Op = "remove"  // belongs to the session but no longer to its lab
+)
+
+// Resource is one thing a provider manages.
+type Resource struct {
+	Type      string `json:"type"` // network, volume, domain, dir
+	Name      string `json:"name"`
+	Candidate string `json:"candidate,omitempty"`
+	Machine   string `json:"machine,omitempty"`
+	Host      string `json:"host,omitempty"`
+}
+
+// Action is one step of a plan.
+type Action struct {
+	Op       Op       `json:"op"`
+	Resource Resource `json:"resource"`
+	Reason   string   `json:"reason,omitempty"`
+}
+
+// Plan is what Apply would do. `up --dry-run` prints it.
+type Plan struct {
+	Session   *Session         `json:"-"`
+	Instances []*labs.Instance `json:"-"`
+	Actions   []Action         `json:"actions"`
+	Needs     Capacity         `json:"needs"`
+	Offers    Capacity         `json:"offers"`
+	Private   any              `json:"-"` // provider-specific details for Apply
+}
+
+// Count returns how many actions have op.
+func (p *Plan) Count(op Op) int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Op == op {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is "3 to create, 2 to keep, 0 to replace, 0 to remove".
+func (p *Plan) Summary() string {
+	return fmt.Sprintf("%d to create, %d to keep, %d to replace, %d to remove",
+		p.Count(OpCreate), p.Count(OpKeep), p.Count(OpReplace), p.Count(OpRemove))
+}
+
+// Capacity is an amount of host resources.
+type Capacity struct {
+	CPUs      int   `json:"cpus"`
+	MemoryMiB int64 `json:"memory_mib"`
+	DiskMiB   int64 `json:"disk_mib"`
+}
+
+// Machine states as recorded in the store.
+const (
+	StateDefined  = "defined"
+	StateRunning  = "running"
+	StateReady    = "ready"
+	StateNotReady = "not-ready" // running, but readiness timed out
+	StateError    = "error"
+	StateMissing  = "missing" // recorded, but the provider does not have it
+	StateStopped  = "stopped"
+)
+
+// MachineState is one candidate machine as provisioned: what `status` prints and
+// what the grader dials.
+type MachineState struct {
+	Session     string            `json:"session"`
+	Candidate   string            `json:"candidate"`
+	Machine     string            `json:"machine"`
+	Role        string            `json:"role"`
+	Kind        string            `json:"kind"`
+	OS          string            `json:"os"`
+	Host        string            `json:"host,omitempty"`   // where it runs (provider URI)
+	Domain      string            `json:"domain,omitempty"` // provider resource name
+	MgmtAddress string            `json:"mgmt_address,omitempty"`
+	Addresses   map[string]string `json:"addresses,omitempty"` // lab network → address
+	State       string            `json:"state"`
+	Error       string            `json:"error,omitempty"`
+	ReadyAt     time.Time         `json:"ready_at,omitempty"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+}
+
+// Key is the store key of a machine state.
+func (m MachineState) Key() string { return m.Candidate + "/" + m.Machine }
+
+// Event is a progress notification from Apply or Destroy.
+type Event struct {
+	Time      time.Time `json:"time"`
+	Candidate string    `json:"candidate,omitempty"`
+	Machine   string    `json:"machine,omitempty"`
+	Resource  string    `json:"resource,omitempty"`
+	What      string    `json:"what"` // created, started, ready, destroyed, failed, kept
+	Err       error     `json:"-"`
+	Elapsed   time.Duration
+}
+
+// Observer receives progress events and machine states as they change. Apply
+// calls it from several goroutines; implementations must be safe for that.
+type Observer interface {
+	Event(Event)
+	Machine(MachineState)
+}
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	Parallel int  // machines created at once (default 8)
+	Force    bool // skip the admission check
+	NoWait   bool // do not wait for readiness
+	// Secrets returns a candidate's secrets (by the names the lab declares).
+	Secrets func(candidate string) (map[string]secret.Value, error)
+}
+
+// Provider provisions labs. Implementations are idempotent: Apply reconciles with
+// what exists, Destroy removes what exists and succeeds when nothing does.
+type Provider interface {
+	Name() string
+	// Plan compares the session's instances with what exists.
+	Plan(ctx context.Context, s *Session, ins []*labs.Instance) (*Plan, error)
+	// Apply carries out a plan, reporting progress and machine states to obs.
+	Apply(ctx context.Context, p *Plan, opts ApplyOptions, obs Observer) error
+	// Destroy removes every resource of the session (or of the listed candidates).
+	Destroy(ctx context.Context, s *Session, candidates []string, obs Observer) error
+	// Status reports the live state of the session's machines.
+	Status(ctx context.Context, s *Session, ins []*labs.Instance) ([]MachineState, error)
+	// Orphans lists tailab resources whose session is not in keep.
+	Orphans(ctx context.Context, keep map[string]bool) ([]Resource, error)
+	// RemoveOrphans removes resources listed by Orphans.
+	RemoveOrphans(ctx context.Context, rs []Resource) error
+	// Close releases connections.
+	Close() error
+}
+
+// Factory builds a provider from its options.
+type Factory func(cfg map[string]string) (Provider, error)
+
+// Registry maps provider names to factories.
+type Registry struct{ m map[string]Factory }
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{m: map[string]Factory{}} }
+
+// Register adds a provider factory.
+func (r *Registry) Register(name string, f Factory) { r.m[name] = f }
+
+// Names lists registered providers, sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.m))
+	for n := range r.m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// New builds the named provider.
+func (r *Registry) New(name string, cfg map[string]string) (Provider, error) {
+	f, ok := r.m[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown provider %q (available: %s)", name, strings.Join(r.Names(), ", "))
+	}
+	return f(cfg)
+}

@@ -1,0 +1,164 @@
+// Package provision turns a lab and a roster into running, isolated labs — one
+// instance per candidate — through a Provider (libvirt on one host, Terraform
+// across many), and keeps the session's state in the store.
+//
+// Failure policy: tailab never rolls back a half-done `up`. Every resource it
+// creates is named and tagged (session, candidate, lab), and its state is
+// recorded as soon as it exists, so after a failure, Ctrl-C or kill -9 the next
+// `up` reconciles — creates what is missing, keeps what is right, replaces what
+// drifted — and `down` removes everything either way.
+package provision
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/tailab/tailab/labs"
+)
+
+// Session is a set of candidates sitting the same lab on the same exam.
+type Session struct {
+	Name       string           `json:"name"`
+	Lab        string           `json:"lab"`
+	LabSource  string           `json:"lab_source"` // where the lab came from: a path or catalog:NAME
+	LabYAML    string           `json:"lab_yaml"`   // the lab as it was when the session was created
+	Provider   string           `json:"provider"`
+	CreatedAt  time.Time        `json:"created_at"`
+	StartedAt  time.Time        `json:"started_at"` // the exam's start: objects created before it do not count
+	MgmtCIDR   string           `json:"mgmt_cidr"`  // the session's management network
+	Candidates []labs.Candidate `json:"candidates"`
+}
+
+// NameRe is the shape of session names and candidate ids: short, since they make
+// up resource names.
+var NameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,19}$`)
+
+// ValidateName checks a session name or candidate id.
+func ValidateName(what, s string) error {
+	if !NameRe.MatchString(s) {
+		return fmt.Errorf("%s %q: use 1-20 lower-case letters, digits or '-', starting with a letter or digit", what, s)
+	}
+	return nil
+}
+
+// LoadLab parses the session's own copy of its lab.
+func (s *Session) LoadLab() (*labs.Lab, error) {
+	return labs.Load(s.LabSource, []byte(s.LabYAML))
+}
+
+// Instances resolves the lab for every candidate (or only those listed).
+func (s *Session) Instances(only ...string) ([]*labs.Instance, error) {
+	lab, err := s.LoadLab()
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, c := range only {
+		want[c] = true
+	}
+	var out []*labs.Instance
+	for _, c := range s.Candidates {
+		if len(want) > 0 && !want[c.ID] {
+			continue
+		}
+		in, err := lab.Resolve(labs.ResolveInput{Session: s.Name, Candidate: c})
+		if err != nil {
+			return nil, fmt.Errorf("candidate %q: %w", c.ID, err)
+		}
+		out = append(out, in)
+	}
+	for c := range want {
+		if _, ok := s.Candidate(c); !ok {
+			return nil, fmt.Errorf("session %q has no candidate %q", s.Name, c)
+		}
+	}
+	return out, nil
+}
+
+// Candidate returns the session's candidate with that id.
+func (s *Session) Candidate(id string) (labs.Candidate, bool) {
+	for _, c := range s.Candidates {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return labs.Candidate{}, false
+}
+
+// NumberedCandidates returns n candidates c01..cNN.
+func NumberedCandidates(n int) []labs.Candidate {
+	out := make([]labs.Candidate, n)
+	for i := range out {
+		out[i] = labs.Candidate{ID: fmt.Sprintf("c%02d", i+1), Index: i + 1}
+	}
+	return out
+}
+
+// ReadRoster reads a candidate roster: CSV with columns id, last name, first name
+// (a header row is recognised and skipped; ',' or ';' separators, as French
+// spreadsheets write them). Every bad row is reported with its line.
+func ReadRoster(name string, r io.Reader) ([]labs.Candidate, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read roster %s: %w", name, err)
+	}
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	cr := csv.NewReader(strings.NewReader(text))
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	first, _, _ := strings.Cut(text, "\n")
+	if strings.Count(first, ";") > strings.Count(first, ",") {
+		cr.Comma = ';'
+	}
+	var out []labs.Candidate
+	var errs []string
+	seen := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.Line
+			}
+			errs = append(errs, fmt.Sprintf("%s:%d: %v", name, line, err))
+			break
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if len(out) == 0 && len(errs) == 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "id") {
+			continue // header
+		}
+		if len(rec) != 3 {
+			errs = append(errs, fmt.Sprintf("%s:%d: expected 3 columns (id, last name, first name), got %d", name, line, len(rec)))
+			continue
+		}
+		id := strings.ToLower(strings.TrimSpace(rec[0]))
+		if err := ValidateName("candidate id", id); err != nil {
+			errs = append(errs, fmt.Sprintf("%s:%d: %v", name, line, err))
+			continue
+		}
+		if prev, dup := seen[id]; dup {
+			errs = append(errs, fmt.Sprintf("%s:%d: candidate id %q already used on line %d", name, line, id, prev))
+			continue
+		}
+		seen[id] = line
+		out = append(out, labs.Candidate{ID: id, LastName: strings.TrimSpace(rec[1]), FirstName: strings.TrimSpace(rec[2]), Index: len(out) + 1})
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "\n"))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no candidate in the roster", name)
+	}
+	return out, nil
+}

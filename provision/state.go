@@ -1,0 +1,273 @@
+package provision
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/internal/store"
+	"github.com/tailab/tailab/labs"
+)
+
+const (
+	bucketSessions = "sessions"
+	bucketMachines = "machines" // machines/<session>: candidate/machine → MachineState
+	bucketSecrets  = "secrets"  // secrets/<session>: candidate/name → value
+	bucketAudit    = "audit"    // audit/<session>: seq → AuditEntry
+)
+
+// State is the session store of a data dir.
+type State struct{ st *store.Store }
+
+// OpenState opens the state of a data dir.
+func OpenState(dataDir string) (*State, error) {
+	st, err := store.Open(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	return &State{st: st}, nil
+}
+
+// Store returns the underlying store (the grader keeps results in it too).
+func (s *State) Store() *store.Store { return s.st }
+
+// ErrNoSession is returned for an unknown session.
+var ErrNoSession = errors.New("no such session")
+
+// Session returns a session by name.
+func (s *State) Session(name string) (*Session, error) {
+	var sess Session
+	err := s.st.View(func(tx *store.Tx) error { return tx.Get(bucketSessions, name, &sess) })
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("session %q: %w (see `tailab session list`)", name, ErrNoSession)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &sess, nil
+}
+
+// Sessions lists every session, by name.
+func (s *State) Sessions() ([]Session, error) {
+	var out []Session
+	err := s.st.View(func(tx *store.Tx) error {
+		keys, err := tx.Keys(bucketSessions, "")
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			var sess Session
+			if err := tx.Get(bucketSessions, k, &sess); err != nil {
+				return err
+			}
+			out = append(out, sess)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SaveSession writes a session.
+func (s *State) SaveSession(sess *Session) error {
+	return s.st.Update(func(tx *store.Tx) error { return tx.Put(bucketSessions, sess.Name, sess) })
+}
+
+// DeleteSession removes a session with its machines, secrets and audit log
+// (results stay with the grader's buckets until the session name is reused).
+func (s *State) DeleteSession(name string) error {
+	return s.st.Update(func(tx *store.Tx) error {
+		for _, b := range []string{bucketMachines, bucketSecrets} {
+			if err := tx.DeleteBucket(b + "/" + name); err != nil {
+				return err
+			}
+		}
+		return tx.Delete(bucketSessions, name)
+	})
+}
+
+// PutMachine records a machine's state.
+func (s *State) PutMachine(m MachineState) error {
+	m.UpdatedAt = time.Now().UTC()
+	return s.st.Update(func(tx *store.Tx) error { return tx.Put(bucketMachines+"/"+m.Session, m.Key(), m) })
+}
+
+// DeleteMachines forgets the machines of a candidate ("" for all).
+func (s *State) DeleteMachines(session, candidate string) error {
+	return s.st.Update(func(tx *store.Tx) error {
+		prefix := ""
+		if candidate != "" {
+			prefix = candidate + "/"
+		}
+		keys, err := tx.Keys(bucketMachines+"/"+session, prefix)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := tx.Delete(bucketMachines+"/"+session, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Machines lists a session's recorded machines, by candidate then machine.
+func (s *State) Machines(session string) ([]MachineState, error) {
+	var out []MachineState
+	err := s.st.View(func(tx *store.Tx) error {
+		keys, err := tx.Keys(bucketMachines+"/"+session, "")
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			var m MachineState
+			if err := tx.Get(bucketMachines+"/"+session, k, &m); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Secrets returns a candidate's secrets, generating and storing those declared
+// `generate` or `ssh_key` on first use, reading `env` ones from the environment.
+func (s *State) Secrets(session string, lab *labs.Lab, candidate string) (map[string]secret.Value, error) {
+	out := map[string]secret.Value{}
+	err := s.st.Update(func(tx *store.Tx) error {
+		for name, def := range lab.Secrets {
+			key := candidate + "/" + name
+			var v string
+			switch {
+			case def.Value != "":
+				v = def.Value
+			case def.Env != "":
+				var ok bool
+				if v, ok = os.LookupEnv(def.Env); !ok {
+					return fmt.Errorf("secret %q: environment variable %s is not set", name, def.Env)
+				}
+			default:
+				if err := tx.Get(bucketSecrets+"/"+session, key, &v); err == nil {
+					break
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				var err error
+				if def.SSHKey {
+					v, err = newSSHKey()
+				} else {
+					v, err = newPassword(max(def.Length, 16))
+				}
+				if err != nil {
+					return fmt.Errorf("secret %q: %w", name, err)
+				}
+				if err := tx.Put(bucketSecrets+"/"+session, key, v); err != nil {
+					return err
+				}
+			}
+			out[name] = secret.New(v)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// newPassword returns a random password that passes Windows' complexity rules.
+func newPassword(n int) (string, error) {
+	const sets = "ABCDEFGHJKLMNPQRSTUVWXYZ" + "abcdefghijkmnopqrstuvwxyz" + "23456789" + "-_.+"
+	classes := []string{"ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz", "23456789", "-_.+"}
+	b := make([]byte, n)
+	for i := range b {
+		set := sets
+		if i < len(classes) {
+			set = classes[i]
+		}
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
+		if err != nil {
+			return "", err
+		}
+		b[i] = set[k.Int64()]
+	}
+	return string(b), nil
+}
+
+// newSSHKey returns a new ed25519 private key in OpenSSH PEM form.
+func newSSHKey() (string, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	blk, err := ssh.MarshalPrivateKey(priv, "tailab")
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(blk)), nil
+}
+
+// PublicKey returns the authorized_keys line of an OpenSSH private key.
+func PublicKey(privatePEM secret.Value) (string, error) {
+	signer, err := ssh.ParsePrivateKey([]byte(privatePEM.Reveal()))
+	if err != nil {
+		return "", fmt.Errorf("parse private key: %w", err)
+	}
+	return string(ssh.MarshalAuthorizedKey(signer.PublicKey())), nil
+}
+
+// AuditEntry is one action in a session's audit log.
+type AuditEntry struct {
+	Time      time.Time `json:"time"`
+	User      string    `json:"user"`
+	Action    string    `json:"action"` // up, down, reset, revert, grade
+	Candidate string    `json:"candidate,omitempty"`
+	Machine   string    `json:"machine,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+}
+
+// Audit appends an entry to a session's audit log.
+func (s *State) Audit(session string, e AuditEntry) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	if e.User == "" {
+		e.User = os.Getenv("SUDO_USER")
+		if e.User == "" {
+			e.User = os.Getenv("USER")
+		}
+	}
+	return s.st.Update(func(tx *store.Tx) error {
+		seq, err := tx.NextSeq(bucketAudit + "/" + session)
+		if err != nil {
+			return err
+		}
+		return tx.Put(bucketAudit+"/"+session, fmt.Sprintf("%012d", seq), e)
+	})
+}
+
+// AuditLog returns a session's audit log, oldest first.
+func (s *State) AuditLog(session string) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := s.st.View(func(tx *store.Tx) error {
+		keys, err := tx.Keys(bucketAudit+"/"+session, "")
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			var e AuditEntry
+			if err := tx.Get(bucketAudit+"/"+session, k, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
