@@ -17,11 +17,11 @@ import (
 
 // planDetail is the libvirt part of a plan, for Apply.
 type planDetail struct {
-	Types    []string // domain types the session needs
-	Networks []netSpec
-	Specs    []*machineSpec
-	Ops      map[string]provision.Op // resource name → op
-	Remove   []existingDomain
+	Types      []string // domain types the session needs
+	Networks   []netSpec
+	Specs      []*machineSpec
+	Ops        map[string]provision.Op // resource name → op
+	Remove     []existingDomain
 	RemoveNets []string
 }
 
