@@ -106,13 +106,13 @@ func TestSSH(t *testing.T) {
 	pwCreds := probe.Credentials{User: "root", Password: secret.New(password)}
 
 	tests := []struct {
-		name    string
-		target  probe.Target
-		policy  ssh.HostKeyPolicy
-		reqs    []probe.Request
-		ctxTO   time.Duration
-		runErr  bool
-		want    []obsCheck
+		name   string
+		target probe.Target
+		policy ssh.HostKeyPolicy
+		reqs   []probe.Request
+		ctxTO  time.Duration
+		runErr bool
+		want   []obsCheck
 	}{
 		{
 			name:   "pass and fail with key auth",
