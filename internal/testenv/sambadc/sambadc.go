@@ -195,6 +195,9 @@ func (dc *DC) configure(tmpl string, opts Options) error {
 			if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
 				return err
 			}
+			for d := filepath.Dir(p); d != dir; d = filepath.Dir(d) {
+				_ = os.Chmod(d, 0o777) // past the umask: rights are the share's business
+			}
 			if err := os.WriteFile(p, []byte(content), 0o666); err != nil {
 				return err
 			}
