@@ -28,7 +28,9 @@ func handler() nethttp.Handler {
 		w.Header().Set("X-Served-By", "lab-web")
 		fmt.Fprintf(w, "hello %s %s", r.Host, r.Method)
 	})
-	mux.HandleFunc("/old", func(w nethttp.ResponseWriter, r *nethttp.Request) { nethttp.Redirect(w, r, "/new", nethttp.StatusMovedPermanently) })
+	mux.HandleFunc("/old", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		nethttp.Redirect(w, r, "/new", nethttp.StatusMovedPermanently)
+	})
 	mux.HandleFunc("/new", func(w nethttp.ResponseWriter, r *nethttp.Request) { fmt.Fprint(w, "moved here") })
 	mux.HandleFunc("/missing", func(w nethttp.ResponseWriter, r *nethttp.Request) { nethttp.NotFound(w, r) })
 	mux.HandleFunc("/slow", func(w nethttp.ResponseWriter, r *nethttp.Request) {
