@@ -182,3 +182,24 @@ func (r *Registry) New(name string, cfg map[string]string) (Provider, error) {
 	}
 	return f(cfg)
 }
+
+// Admit refuses a plan whose new machines need more than the host offers:
+// memory and disk as measured, and vCPUs up to 8 per host CPU (a lab machine
+// idles most of the exam).
+func Admit(plan *Plan) error {
+	var problems []string
+	n, o := plan.Needs, plan.Offers
+	if o.MemoryMiB > 0 && n.MemoryMiB > o.MemoryMiB {
+		problems = append(problems, fmt.Sprintf("memory: the new machines need %d MiB, the host has %d MiB free", n.MemoryMiB, o.MemoryMiB))
+	}
+	if o.CPUs > 0 && n.CPUs > 8*o.CPUs {
+		problems = append(problems, fmt.Sprintf("CPU: the new machines need %d vCPUs, more than 8 per host CPU (%d CPUs)", n.CPUs, o.CPUs))
+	}
+	if o.DiskMiB > 0 && n.DiskMiB > o.DiskMiB {
+		problems = append(problems, fmt.Sprintf("disk: the new disks may grow to %d MiB, the pool has %d MiB free", n.DiskMiB, o.DiskMiB))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the host cannot take this session (--force to try anyway):\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,6 +29,7 @@ var ErrNotFound = errors.New("not found")
 type Store struct {
 	path    string
 	timeout time.Duration
+	mu      sync.Mutex // one open at a time within the process (flock is per open file)
 }
 
 // Open returns the store of a data dir, creating the dir (0700) if needed.
@@ -59,6 +61,8 @@ func (s *Store) open(readOnly bool) (*bolt.DB, error) {
 
 // Update runs fn in one read-write transaction.
 func (s *Store) Update(fn func(tx *Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	db, err := s.open(false)
 	if err != nil {
 		return err
@@ -70,6 +74,8 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 // View runs fn in one read-only transaction. A store that was never written
 // reads as empty.
 func (s *Store) View(fn func(tx *Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	db, err := s.open(true)
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		return errors.New("libvirt: plan was not made by this provider")
 	}
 	if !opts.Force {
-		if err := Admit(plan); err != nil {
+		if err := provision.Admit(plan); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,66 @@
+// Command tailab provisions and grades practical-exam labs for the French
+// professional title "Technicien d'assistance en informatique" (TAI).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tailab/tailab/internal/yamlx"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // some checks failed
+	ExitUsage   = 2
+	ExitInfra   = 3 // infrastructure error (libvirt, a probe could not observe)
+	ExitBadFile = 4 // a lab, suite or roster file is invalid
+)
+
+// exitError carries an exit code with an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := newRootCommand().ExecuteContext(ctx)
+	os.Exit(exitCode(err))
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.code != ExitFailed || ee.err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "tailab:", ee.err)
+		}
+		return ee.code
+	}
+	var diags yamlx.Diagnostics
+	if errors.As(err, &diags) {
+		fmt.Fprintln(os.Stderr, diags.Error())
+		return ExitBadFile
+	}
+	fmt.Fprintln(os.Stderr, "tailab:", err)
+	return ExitInfra
+}

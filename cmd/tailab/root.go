@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tailab/tailab/provision"
+)
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	DataDir  string
+	QEMU     string
+	LXC      string
+	ImageDir string
+	HostVar  string
+	VirtType string
+	Quiet    bool
+	NoColor  bool
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("TAILAB_DATA_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "tailab")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".tailab"
+	}
+	return filepath.Join(home, ".local", "share", "tailab")
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func newRootCommand() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "tailab",
+		Short: "Provision and grade TAI practical-exam labs",
+		Long: `tailab provisions one isolated exam lab per candidate (libvirt VMs and LXC
+containers) and grades each lab with automated checks mapped to the competences
+of the title "Technicien d'assistance en informatique".`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.DataDir, "data-dir", defaultDataDir(), "where tailab keeps its state (env TAILAB_DATA_DIR)")
+	pf.StringVar(&g.QEMU, "connect", envOr("TAILAB_QEMU_URI", "qemu:///system"), "libvirt URI for VMs (env TAILAB_QEMU_URI)")
+	pf.StringVar(&g.LXC, "connect-lxc", envOr("TAILAB_LXC_URI", "lxc:///system"), "libvirt URI for containers (env TAILAB_LXC_URI)")
+	pf.StringVar(&g.ImageDir, "image-dir", os.Getenv("TAILAB_IMAGE_DIR"), "base images by name (default DATA_DIR/images; env TAILAB_IMAGE_DIR)")
+	pf.StringVar(&g.HostVar, "host-var", os.Getenv("TAILAB_HOSTVAR"), "the host's /var as the daemon sees it, for a libvirtd with a private /var (env TAILAB_HOSTVAR)")
+	pf.StringVar(&g.VirtType, "virt-type", envOr("TAILAB_VIRT_TYPE", "kvm"), "QEMU domain type: kvm, or qemu for software emulation (TCG)")
+	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors and results")
+	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "no colours")
+	root.AddCommand(
+		newValidateCommand(g),
+		newLabCommand(g),
+		newSchemaCommand(g),
+		newUpCommand(g),
+		newDownCommand(g),
+		newStatusCommand(g),
+		newSessionCommand(g),
+		newGCCommand(g),
+		newVersionCommand(),
+	)
+	return root
+}
+
+// providerConfig is the provider options from the global flags.
+func (g *globalOptions) providerConfig() map[string]string {
+	return map[string]string{
+		"qemu": g.QEMU, "lxc": g.LXC, "data-dir": g.DataDir, "image-dir": g.ImageDir,
+		"host-var": g.HostVar, "virt-type": g.VirtType,
+	}
+}
+
+// engine opens the state and the session's provider.
+func (g *globalOptions) engine(providerName string) (*provision.Engine, error) {
+	st, err := provision.OpenState(g.DataDir)
+	if err != nil {
+		return nil, withCode(ExitInfra, err)
+	}
+	if providerName == "" {
+		providerName = "libvirt"
+	}
+	p, err := providers().New(providerName, g.providerConfig())
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
+	}
+	return &provision.Engine{State: st, Provider: p}, nil
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print tailab's version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), "tailab", version)
+		},
+	}
+}
+
+var version = "dev"

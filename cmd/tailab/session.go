@@ -1,0 +1,247 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tailab/tailab/provision"
+)
+
+func newDownCommand(g *globalOptions) *cobra.Command {
+	var session string
+	var candidates []string
+	c := &cobra.Command{
+		Use:   "down --session NAME [--candidate ID]...",
+		Short: "Remove a session's domains, networks, volumes and files (idempotent)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if session == "" {
+				return withCode(ExitUsage, errors.New("--session is required"))
+			}
+			st, err := provision.OpenState(g.DataDir)
+			if err != nil {
+				return withCode(ExitInfra, err)
+			}
+			sess, err := st.Session(session)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			for _, c := range candidates {
+				if _, ok := sess.Candidate(c); !ok {
+					return withCode(ExitUsage, fmt.Errorf("session %q has no candidate %q", session, c))
+				}
+			}
+			eng, err := g.engine(sess.Provider)
+			if err != nil {
+				return err
+			}
+			defer eng.Provider.Close()
+			start := time.Now()
+			obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: start}
+			if err := eng.Down(cmd.Context(), sess, candidates, obs); err != nil {
+				return withCode(ExitInfra, err)
+			}
+			if !g.Quiet {
+				fmt.Fprintf(cmd.ErrOrStderr(), "session %s: removed in %.1fs\n", session, time.Since(start).Seconds())
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&session, "session", "s", "", "session name (required)")
+	c.Flags().StringSliceVar(&candidates, "candidate", nil, "only these candidates")
+	return c
+}
+
+func newStatusCommand(g *globalOptions) *cobra.Command {
+	var session, output string
+	c := &cobra.Command{
+		Use:   "status [--session NAME] [-o table|json]",
+		Short: "Show every candidate machine: state, addresses, readiness",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := validOutput(output, "table", "json"); err != nil {
+				return err
+			}
+			st, err := provision.OpenState(g.DataDir)
+			if err != nil {
+				return withCode(ExitInfra, err)
+			}
+			var sessions []provision.Session
+			if session != "" {
+				s, err := st.Session(session)
+				if err != nil {
+					return withCode(ExitUsage, err)
+				}
+				sessions = []provision.Session{*s}
+			} else if sessions, err = st.Sessions(); err != nil {
+				return withCode(ExitInfra, err)
+			}
+			var all []provision.MachineState
+			for i := range sessions {
+				eng, err := g.engine(sessions[i].Provider)
+				if err != nil {
+					return err
+				}
+				ms, err := liveStatus(cmd, eng, &sessions[i])
+				eng.Provider.Close()
+				if err != nil {
+					return withCode(ExitInfra, err)
+				}
+				all = append(all, ms...)
+			}
+			return renderStatus(cmd, all, output)
+		},
+	}
+	c.Flags().StringVarP(&session, "session", "s", "", "only this session")
+	c.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return c
+}
+
+func liveStatus(cmd *cobra.Command, eng *provision.Engine, s *provision.Session) ([]provision.MachineState, error) {
+	ins, err := s.Instances()
+	if err != nil {
+		return nil, err
+	}
+	return eng.Provider.Status(cmd.Context(), s, ins)
+}
+
+func printStatus(cmd *cobra.Command, eng *provision.Engine, s *provision.Session, output string) error {
+	ms, err := liveStatus(cmd, eng, s)
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
+	return renderStatus(cmd, ms, output)
+}
+
+func renderStatus(cmd *cobra.Command, ms []provision.MachineState, output string) error {
+	if output == "json" {
+		if ms == nil {
+			ms = []provision.MachineState{}
+		}
+		return writeJSON(cmd.OutOrStdout(), ms)
+	}
+	t := newTable(cmd.OutOrStdout(), "SESSION", "CANDIDATE", "MACHINE", "KIND", "STATE", "MGMT", "ADDRESSES", "NOTE")
+	for _, m := range ms {
+		var addrs []string
+		for _, n := range sortedKeys(m.Addresses) {
+			addrs = append(addrs, n+"="+m.Addresses[n])
+		}
+		t.row(m.Session, m.Candidate, m.Machine, m.Kind, m.State, m.MgmtAddress, strings.Join(addrs, " "), m.Error)
+	}
+	return t.flush()
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func newSessionCommand(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{Use: "session", Short: "Manage sessions"}
+	var output string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List sessions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := validOutput(output, "table", "json"); err != nil {
+				return err
+			}
+			st, err := provision.OpenState(g.DataDir)
+			if err != nil {
+				return withCode(ExitInfra, err)
+			}
+			sessions, err := st.Sessions()
+			if err != nil {
+				return withCode(ExitInfra, err)
+			}
+			if output == "json" {
+				type row struct {
+					Name       string    `json:"name"`
+					Lab        string    `json:"lab"`
+					Provider   string    `json:"provider"`
+					Candidates int       `json:"candidates"`
+					CreatedAt  time.Time `json:"created_at"`
+					MgmtCIDR   string    `json:"mgmt_cidr"`
+				}
+				rows := []row{}
+				for _, s := range sessions {
+					rows = append(rows, row{s.Name, s.Lab, s.Provider, len(s.Candidates), s.CreatedAt, s.MgmtCIDR})
+				}
+				return writeJSON(cmd.OutOrStdout(), rows)
+			}
+			t := newTable(cmd.OutOrStdout(), "SESSION", "LAB", "CANDIDATES", "PROVIDER", "CREATED", "MGMT")
+			for _, s := range sessions {
+				t.row(s.Name, s.Lab, fmt.Sprint(len(s.Candidates)), s.Provider, s.CreatedAt.Local().Format("2006-01-02 15:04"), s.MgmtCIDR)
+			}
+			return t.flush()
+		},
+	}
+	list.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	c.AddCommand(list)
+	return c
+}
+
+func newGCCommand(g *globalOptions) *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:   "gc [--yes]",
+		Short: "Find (and with --yes remove) tailab resources whose session is gone",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := provision.OpenState(g.DataDir)
+			if err != nil {
+				return withCode(ExitInfra, err)
+			}
+			sessions, err := st.Sessions()
+			if err != nil {
+				return withCode(ExitInfra, err)
+			}
+			keep := map[string]bool{}
+			for _, s := range sessions {
+				keep[s.Name] = true
+			}
+			eng, err := g.engine("libvirt")
+			if err != nil {
+				return err
+			}
+			defer eng.Provider.Close()
+			orphans, err := eng.Provider.Orphans(cmd.Context(), keep)
+			if err != nil {
+				return withCode(ExitInfra, err)
+			}
+			w := cmd.OutOrStdout()
+			if len(orphans) == 0 {
+				fmt.Fprintln(w, "no orphan resource")
+				return nil
+			}
+			t := newTable(w, "TYPE", "NAME", "CANDIDATE")
+			for _, r := range orphans {
+				t.row(r.Type, r.Name, r.Candidate)
+			}
+			if err := t.flush(); err != nil {
+				return err
+			}
+			if !yes {
+				fmt.Fprintf(w, "\n%d orphan resource(s); run `tailab gc --yes` to remove them\n", len(orphans))
+				return nil
+			}
+			if err := eng.Provider.RemoveOrphans(cmd.Context(), orphans); err != nil {
+				return withCode(ExitInfra, err)
+			}
+			fmt.Fprintf(w, "\nremoved %d orphan resource(s)\n", len(orphans))
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&yes, "yes", false, "remove what was found")
+	return c
+}

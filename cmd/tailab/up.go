@@ -1,0 +1,195 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
+)
+
+// upOptions: tailab up LAB --session S (--candidates roster.csv | --count N).
+type upOptions struct {
+	g          *globalOptions
+	lab        string
+	session    string
+	roster     string
+	count      int
+	candidates []string
+	dryRun     bool
+	force      bool
+	noWait     bool
+	parallel   int
+	provider   string
+	output     string
+
+	labDef  *labs.Lab
+	labYAML []byte
+	roll    []labs.Candidate
+}
+
+func newUpCommand(g *globalOptions) *cobra.Command {
+	o := &upOptions{g: g}
+	c := &cobra.Command{
+		Use:   "up [LAB] --session NAME (--candidates roster.csv | --count N)",
+		Short: "Bring up one isolated lab per candidate (idempotent: re-running reconciles)",
+		Long: `up brings up one isolated copy of LAB (a built-in lab name or a file) per candidate.
+Re-running it reconciles: it creates what is missing, keeps what is right and
+replaces what drifted. After a failure, Ctrl-C or a crash nothing is rolled back:
+run up again to finish, or down to remove everything.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&o.session, "session", "s", "", "session name (required)")
+	f.StringVar(&o.roster, "candidates", "", "roster CSV: id, last name, first name")
+	f.IntVar(&o.count, "count", 0, "number of candidates (c01..cNN) when there is no roster")
+	f.StringSliceVar(&o.candidates, "candidate", nil, "only these candidates of the session")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (create / keep / replace / remove) and touch nothing")
+	f.BoolVar(&o.force, "force", false, "skip the host capacity check")
+	f.BoolVar(&o.noWait, "no-wait", false, "do not wait for machines to be ready")
+	f.IntVar(&o.parallel, "parallel", 8, "machines created at once")
+	f.StringVar(&o.provider, "provider", "libvirt", "provisioning back-end")
+	f.StringVarP(&o.output, "output", "o", "table", "plan output with --dry-run: table or json")
+	return c
+}
+
+// Complete loads the lab and the roster.
+func (o *upOptions) Complete(args []string) error {
+	if len(args) == 1 {
+		o.lab = args[0]
+	}
+	if o.lab != "" {
+		lab, err := labs.Open(o.lab)
+		if err != nil {
+			return err
+		}
+		o.labDef = lab
+		if b, err := labs.BuiltinSource(o.lab); err == nil && lab.File == "catalog:"+o.lab {
+			o.labYAML = b
+		} else if o.labYAML, err = os.ReadFile(o.lab); err != nil {
+			return withCode(ExitUsage, err)
+		}
+	}
+	switch {
+	case o.roster != "":
+		f, err := os.Open(o.roster)
+		if err != nil {
+			return withCode(ExitUsage, err)
+		}
+		defer f.Close()
+		roll, err := provision.ReadRoster(o.roster, f)
+		if err != nil {
+			return withCode(ExitBadFile, err)
+		}
+		o.roll = roll
+	case o.count > 0:
+		o.roll = provision.NumberedCandidates(o.count)
+	}
+	return nil
+}
+
+// Validate checks flags.
+func (o *upOptions) Validate() error {
+	if o.session == "" {
+		return withCode(ExitUsage, errors.New("--session is required"))
+	}
+	if o.roster != "" && o.count > 0 {
+		return withCode(ExitUsage, errors.New("--candidates and --count are exclusive"))
+	}
+	if o.count < 0 || o.parallel < 1 {
+		return withCode(ExitUsage, errors.New("--count and --parallel must be positive"))
+	}
+	return validOutput(o.output, "table", "json")
+}
+
+// Run plans and applies.
+func (o *upOptions) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	st, err := provision.OpenState(o.g.DataDir)
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
+	sess, err := st.Session(o.session)
+	if err != nil && !errors.Is(err, provision.ErrNoSession) {
+		return withCode(ExitInfra, err)
+	}
+	eng, err := o.g.engine(o.provider)
+	if err != nil {
+		return err
+	}
+	defer eng.Provider.Close()
+	switch {
+	case sess == nil:
+		if o.labDef == nil {
+			return withCode(ExitUsage, fmt.Errorf("session %q does not exist: name a lab to create it", o.session))
+		}
+		if sess, err = eng.NewSession(o.session, o.labDef, o.labYAML, o.roll, o.provider); err != nil {
+			return withCode(ExitUsage, err)
+		}
+	default:
+		if o.labDef != nil {
+			if o.labDef.Name != sess.Lab {
+				return withCode(ExitUsage, fmt.Errorf("session %q runs lab %q, not %q", sess.Name, sess.Lab, o.labDef.Name))
+			}
+			sess.LabYAML, sess.LabSource = string(o.labYAML), o.labDef.Source
+		}
+		if len(o.roll) > 0 {
+			sess.Candidates = o.roll
+		}
+	}
+	start := time.Now()
+	plan, err := eng.Plan(ctx, sess, o.candidates)
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
+	if o.dryRun {
+		return printPlan(cmd, plan, o.output)
+	}
+	if !o.g.Quiet {
+		fmt.Fprintf(cmd.ErrOrStderr(), "session %s: lab %s, %d candidate(s): %s\n", sess.Name, sess.Lab, len(plan.Instances), plan.Summary())
+	}
+	if !o.force {
+		if err := provision.Admit(plan); err != nil {
+			return withCode(ExitInfra, err)
+		}
+	}
+	obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: o.g.Quiet, start: start}
+	err = eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.parallel, Force: true, NoWait: o.noWait}, obs)
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
+	if !o.g.Quiet {
+		fmt.Fprintf(cmd.ErrOrStderr(), "session %s is up in %.1fs\n", sess.Name, time.Since(start).Seconds())
+	}
+	return printStatus(cmd, eng, sess, "table")
+}
+
+func printPlan(cmd *cobra.Command, plan *provision.Plan, output string) error {
+	if output == "json" {
+		return writeJSON(cmd.OutOrStdout(), plan)
+	}
+	w := cmd.OutOrStdout()
+	t := newTable(w, "OP", "TYPE", "CANDIDATE", "NAME", "REASON")
+	for _, a := range plan.Actions {
+		t.row(string(a.Op), a.Resource.Type, a.Resource.Candidate, a.Resource.Name, a.Reason)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nPlan: %s.\nNeeds %d vCPU, %d MiB memory, %d MiB disk; the host offers %d CPU, %d MiB free memory, %d MiB free disk.\n",
+		plan.Summary(), plan.Needs.CPUs, plan.Needs.MemoryMiB, plan.Needs.DiskMiB, plan.Offers.CPUs, plan.Offers.MemoryMiB, plan.Offers.DiskMiB)
+	return nil
+}
