@@ -229,7 +229,7 @@ func (l *LDAP) open(ctx context.Context, t probe.Target, p *Params, timeout time
 		tc := tls.Client(raw, tlsConf)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			raw.Close()
-			return nil, fmt.Errorf("TLS handshake with %s: %w", addr, ctxErr(dctx, err))
+			return nil, fmt.Errorf("TLS handshake with %s%s: %w", addr, tlsHint(err), ctxErr(dctx, err))
 		}
 		conn = goldap.NewConn(tc, true)
 	} else {
@@ -240,7 +240,7 @@ func (l *LDAP) open(ctx context.Context, t probe.Target, p *Params, timeout time
 	if mode == TLSStartTLS {
 		if err := conn.StartTLS(tlsConf); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("StartTLS with %s: %w", addr, ctxErr(dctx, err))
+			return nil, fmt.Errorf("StartTLS with %s%s: %w", addr, tlsHint(err), ctxErr(dctx, err))
 		}
 	}
 	c := t.Creds(p.credName())
@@ -259,6 +259,14 @@ func (l *LDAP) open(ctx context.Context, t probe.Target, p *Params, timeout time
 	}
 	s.conn = conn
 	return s, nil
+}
+
+// tlsHint explains the certificate errors lab DCs cause.
+func tlsHint(err error) string {
+	if strings.Contains(err.Error(), "negative serial number") {
+		return " (Samba certificate with a negative serial: the binary needs GODEBUG=x509negativeserial=1, set by go.mod)"
+	}
+	return ""
 }
 
 // adBindReasons are the "data NNN" codes of AD's invalid-credentials answers.
