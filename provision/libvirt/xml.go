@@ -16,7 +16,8 @@ import (
 // tag is tailab's <metadata> element on a domain: who it belongs to, and the
 // hash of the spec it was made from (a changed lab shows as drift).
 type tag struct {
-	XMLName   xml.Name `xml:"https://tailab.dev/xmlns/libvirt/1 tailab"`
+	XMLName   xml.Name `xml:"tailab"`
+	NS        string   `xml:"xmlns,attr,omitempty"` // set when writing; libvirt returns the element without it
 	Session   string   `xml:"session"`
 	Candidate string   `xml:"candidate"`
 	Lab       string   `xml:"lab"`
@@ -25,6 +26,7 @@ type tag struct {
 }
 
 func (t tag) xml() string {
+	t.NS = MetadataNS
 	b, _ := xml.Marshal(t)
 	return string(b)
 }
