@@ -27,9 +27,11 @@ type Expectation struct {
 // Result is the outcome of one check for one candidate.
 type Result struct {
 	CheckID      string        `json:"check_id"`
-	Title        string        `json:"title"` // French, as the jury reads it
+	Suite        string        `json:"suite,omitempty"` // name of the suite defining the check
+	Title        string        `json:"title"`           // French, as the jury reads it
 	Competence   string        `json:"competence"`
 	Machine      string        `json:"machine,omitempty"`
+	From         string        `json:"from,omitempty"` // vantage machine, when not Machine
 	Probe        string        `json:"probe,omitempty"`
 	Status       Status        `json:"status"`
 	Points       float64       `json:"points"`
@@ -45,15 +47,17 @@ type Result struct {
 
 // CompetenceScore is a candidate's score on one competence.
 type CompetenceScore struct {
-	ID        string   `json:"id"`    // e.g. C2.2
-	Title     string   `json:"title"` // French
-	CCP       string   `json:"ccp"`   // e.g. CCP2
-	Points    float64  `json:"points"`
-	MaxPoints float64  `json:"max_points"`
-	Percent   float64  `json:"percent"`          // 0-100; 0 when MaxPoints is 0
-	Capped    bool     `json:"capped,omitempty"` // a critical check failed
-	Counts    Counts   `json:"counts"`
-	JuryItems []string `json:"jury_items,omitempty"` // criteria left to the jury
+	ID        string  `json:"id"`    // e.g. C2.2
+	Title     string  `json:"title"` // French
+	CCP       string  `json:"ccp"`   // e.g. CCP2
+	Points    float64 `json:"points"`
+	MaxPoints float64 `json:"max_points"`
+	Percent   float64 `json:"percent"`          // 0-100; 0 when MaxPoints is 0
+	Capped    bool    `json:"capped,omitempty"` // a critical check failed
+	// UncappedPoints are the points before the critical cap (docs/scoring.md).
+	UncappedPoints float64  `json:"uncapped_points,omitempty"`
+	Counts         Counts   `json:"counts"`
+	JuryItems      []string `json:"jury_items,omitempty"` // criteria left to the jury
 }
 
 // CCPScore is a candidate's score on one CCP (block of competences).
