@@ -62,12 +62,10 @@ func buildProgram(nonce string, jobs []job) string {
 	line("$__utf8 = New-Object System.Text.UTF8Encoding $false")
 	line("try { [Console]::OutputEncoding = $__utf8 } catch { }")
 	line("$__checks = @(")
-	for i, j := range jobs {
-		sep := ""
-		if i > 0 {
-			sep = ","
-		}
-		line("%s@{ k = '%s'; t = %d; d = %d; s = '%s' }", sep, psQuote(jsonASCII(j.id)), j.timeout, j.depth,
+	// One hashtable per line and no commas: each line is a statement of the
+	// array subexpression, whose outputs make the array.
+	for _, j := range jobs {
+		line("@{ k = '%s'; t = %d; d = %d; s = '%s' }", psQuote(jsonASCII(j.id)), j.timeout, j.depth,
 			base64.StdEncoding.EncodeToString([]byte(j.script)))
 	}
 	line(")")

@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -171,6 +172,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	s.ts = httptest.NewUnstartedServer(s)
+	s.ts.Config.ErrorLog = log.New(io.Discard, "", 0) // refused TLS handshakes are expected in tests
 	s.ts.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
 		return context.WithValue(ctx, connKey{}, &conn{})
 	}
