@@ -2,6 +2,7 @@ package winrm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -417,4 +418,26 @@ func TestEmptyBatch(t *testing.T) {
 	if err != nil || obs != nil {
 		t.Fatalf("%v %v", obs, err)
 	}
+}
+
+// Output larger than the envelope comes back over several Receive responses.
+func TestLargeOutputSeveralReceives(t *testing.T) {
+	big := strings.Repeat("Journal d'événements – ligne répétée. ", 2000) // ~80 KB
+	f := newFixture(t, wsman.AuthNTLM, func(ps *fakePS, _ *wsman.Config) {
+		ps.answer = func(c fakeCheck) string {
+			v, _ := json.Marshal(big)
+			return `{"ok":true,"value":` + string(v) + `}`
+		}
+	})
+	f.probe.EnvelopeSize = 20000
+	obs := f.run(t, context.Background(), reqs("Get-WinEvent -LogName System -MaxEvents 500 | Out-String", "'b'"))
+	for _, o := range obs {
+		if o.Err != nil || o.Values["value"] != big {
+			t.Fatalf("%s: %v, %d bytes", o.ID, o.Err, len(fmt.Sprint(o.Values["value"])))
+		}
+	}
+	if st := f.srv.Stats(); st.Receives < 5 {
+		t.Fatalf("output not split: %+v", st)
+	}
+	oneShellOneCommand(t, f.srv)
 }
