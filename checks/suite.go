@@ -50,13 +50,14 @@ type Check struct {
 	Timeout    time.Duration // 0: the runner's default
 	Pos        yamlx.Pos     // position of the check in its file
 
-	file       string
-	field      string       // "checks[3]": the check's path in diagnostics
-	paramsNode *yaml.Node   // the probe mapping without its `type` key
-	params     probe.Params // decoded at load time when paramsNode has no template
-	expect     []expectation
-	tmpl       templates // templates of paramsNode and expect nodes, by node
-	templated  bool      // paramsNode holds a template
+	file        string
+	field       string       // "checks[3]": the check's path in diagnostics
+	paramsNode  *yaml.Node   // the probe mapping without its `type` key
+	paramsField string       // path of paramsNode in diagnostics
+	params      probe.Params // decoded at load time when paramsNode has no template
+	expect      []expectation
+	tmpl        templates // templates of paramsNode and expect nodes, by node
+	templated   bool      // paramsNode holds a template
 }
 
 // Retry is a check's retry policy: up to Attempts observations in all, Interval
@@ -407,20 +408,8 @@ func (l *loader) probe(c *Check, rc *rawCheck, field string) {
 		l.d.Errorf(n, field, "expected a mapping with type and the probe's parameters")
 		return
 	}
-	params := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column, Style: n.Style}
-	var typeNode *yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "type" && n.Content[i].Kind == yaml.ScalarNode {
-			if typeNode != nil {
-				l.d.Errorf(n.Content[i], field+".type", "duplicate key (first at line %d)", typeNode.Line)
-				continue
-			}
-			typeNode = resolveAlias(n.Content[i+1])
-			continue
-		}
-		params.Content = append(params.Content, n.Content[i], n.Content[i+1])
-	}
-	c.paramsNode = params
+	params, typeNode, paramsField := l.splitProbe(n, field)
+	c.paramsNode, c.paramsField = params, paramsField
 	if typeNode == nil || typeNode.Kind != yaml.ScalarNode || typeNode.Value == "" {
 		at := n
 		if typeNode != nil {
@@ -441,20 +430,49 @@ func (l *loader) probe(c *Check, rc *rawCheck, field string) {
 	}
 	c.tmpl = templates{}
 	before := len(l.d.Diags)
-	c.templated = c.tmpl.scan(l.d, params, field)
+	c.templated = c.tmpl.scan(l.d, params, paramsField)
 	if len(l.d.Diags) > before {
 		return // template syntax errors: decoding would only repeat them
 	}
-	pos := l.d.PosOf(n)
+	pos := l.d.PosOf(params)
 	if !c.templated {
-		c.params = decodeParams(l.d, p, params, pos, field)
+		c.params = decodeParams(l.d, p, params, pos, paramsField)
 		return
 	}
 	// Templated: check the structure now (unknown keys, types of literal values);
 	// values produced by templates are checked per candidate, once rendered.
 	scratch := yamlx.NewDecoder(l.d.File)
-	decodeParamsNoValidate(scratch, p, params, field)
+	decodeParamsNoValidate(scratch, p, params, paramsField)
 	l.d.Diags = append(l.d.Diags, c.tmpl.filter(scratch.Diags)...)
+}
+
+// splitProbe separates a probe mapping into its type and its parameters. Two
+// forms are accepted: flat, {type: ldap, base: ...}, and nested, {dns: {name: ...,
+// type: A}}, for probes that have a parameter named "type".
+func (l *loader) splitProbe(n *yaml.Node, field string) (params, typeNode *yaml.Node, paramsField string) {
+	if len(n.Content) == 2 {
+		k, v := resolveAlias(n.Content[0]), resolveAlias(n.Content[1])
+		if k.Kind == yaml.ScalarNode && k.Value != "type" && k.Value != "<<" &&
+			(v.Kind == yaml.MappingNode || (v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null")) {
+			if v.Kind != yaml.MappingNode {
+				v = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column}
+			}
+			return v, k, field + "." + k.Value
+		}
+	}
+	params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column, Style: n.Style}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "type" && n.Content[i].Kind == yaml.ScalarNode {
+			if typeNode != nil {
+				l.d.Errorf(n.Content[i], field+".type", "duplicate key (first at line %d)", typeNode.Line)
+				continue
+			}
+			typeNode = resolveAlias(n.Content[i+1])
+			continue
+		}
+		params.Content = append(params.Content, n.Content[i], n.Content[i+1])
+	}
+	return params, typeNode, field
 }
 
 func (l *loader) types() []string {
@@ -650,9 +668,9 @@ func (c *Check) instantiate(reg *probe.Registry, data *TemplateData) (probe.Para
 			d.Errorf(c.paramsNode, c.field+".probe.type", "unknown probe %q%s", c.Probe, yamlx.Suggest(c.Probe, reg.Types()))
 			return nil, nil, d.Diags
 		}
-		node := c.tmpl.render(d, c.paramsNode, data, c.field+".probe")
+		node := c.tmpl.render(d, c.paramsNode, data, c.paramsField)
 		if len(d.Diags) == 0 {
-			params = decodeParams(d, p, node, d.PosOf(c.paramsNode), c.field+".probe")
+			params = decodeParams(d, p, node, d.PosOf(c.paramsNode), c.paramsField)
 		}
 	}
 	exps := make([]expectation, len(c.expect))
