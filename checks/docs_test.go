@@ -34,11 +34,14 @@ func TestDocsExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("example suite:\n%v", err)
 	}
-	if len(s.Checks) != 6 || len(s.Jury) != 2 {
+	if len(s.Checks) != 7 || len(s.Jury) != 2 {
 		t.Fatalf("example: %d checks, %d jury items", len(s.Checks), len(s.Jury))
 	}
-	if c := s.Checks[5]; c.Probe != "dns" || c.Vantage() != "pc1" || !c.Templated() {
+	if c := s.Checks[5]; c.Probe != "dns" || c.Vantage() != "dc" || !c.Templated() {
 		t.Errorf("dns check = %+v", c)
+	}
+	if c := s.Checks[6]; c.Probe != "winrm" || c.Vantage() != "pc1" || c.Machine != "dc" {
+		t.Errorf("dns-from-client check = %+v", c)
 	}
 	// The nested form's parameters are reported under probe.<type>.
 	bad := strings.Replace(example, "type: A\n", "type: A\n        nme: x\n", 1)

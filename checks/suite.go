@@ -10,6 +10,7 @@
 package checks
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,10 +52,11 @@ type Check struct {
 	Pos        yamlx.Pos     // position of the check in its file
 
 	file        string
-	field       string       // "checks[3]": the check's path in diagnostics
-	paramsNode  *yaml.Node   // the probe mapping without its `type` key
-	paramsField string       // path of paramsNode in diagnostics
-	params      probe.Params // decoded at load time when paramsNode has no template
+	field       string          // "checks[3]": the check's path in diagnostics
+	at          yamlx.Positions // positions of the check's values, by key
+	paramsNode  *yaml.Node      // the probe mapping without its `type` key
+	paramsField string          // path of paramsNode in diagnostics
+	params      probe.Params    // decoded at load time when paramsNode has no template
 	expect      []expectation
 	tmpl        templates // templates of paramsNode and expect nodes, by node
 	templated   bool      // paramsNode holds a template
@@ -178,6 +180,61 @@ var (
 
 // maxExpandedNodes bounds a suite document once YAML aliases are expanded.
 const maxExpandedNodes = 200000
+
+// LoadSuiteFiles loads several suite files, reporting the problems of all of them
+// together (yamlx.Diagnostics), and rejects two suites with the same name.
+func LoadSuiteFiles(paths []string, reg *probe.Registry, ref *referential.Referential) ([]*Suite, error) {
+	var (
+		suites []*Suite
+		diags  yamlx.Diagnostics
+		names  = map[string]string{}
+	)
+	for _, p := range paths {
+		s, err := LoadSuiteFile(p, reg, ref)
+		var ds yamlx.Diagnostics
+		switch {
+		case errors.As(err, &ds):
+			diags = append(diags, ds...)
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if prev, dup := names[s.Name]; dup {
+			diags.Add(yamlx.Pos{File: p}, "name", "suite name %q already used by %s", s.Name, prev)
+			continue
+		}
+		names[s.Name] = p
+		suites = append(suites, s)
+	}
+	if err := diags.Err(); err != nil {
+		return nil, err
+	}
+	return suites, nil
+}
+
+// CheckMachines reports the checks whose `machine` or `from` is not one of the
+// lab's machines, with the position in the suite file: a lab loader or `lint`
+// calls it once the lab is known (the runner would otherwise mark those checks
+// `error` for every candidate).
+func (s *Suite) CheckMachines(machines []string) error {
+	known := map[string]bool{}
+	for _, m := range machines {
+		known[m] = true
+	}
+	var diags yamlx.Diagnostics
+	for _, c := range s.Checks {
+		for _, key := range []string{"machine", "from"} {
+			name := c.Machine
+			if key == "from" {
+				name = c.From
+			}
+			if name != "" && !known[name] {
+				diags.Add(c.at.Of(key, c.Pos), c.field+"."+key, "unknown machine %q%s", name, yamlx.Suggest(name, machines))
+			}
+		}
+	}
+	return diags.Err()
+}
 
 // LoadSuiteFile reads and loads a suite file (see LoadSuite).
 func LoadSuiteFile(path string, reg *probe.Registry, ref *referential.Referential) (*Suite, error) {
@@ -359,7 +416,7 @@ func (l *loader) check(rc *rawCheck, field string) *Check {
 	c := &Check{
 		ID: rc.ID, Title: strings.TrimSpace(rc.Title), Competence: rc.Competence,
 		Machine: rc.Machine, From: rc.From, Critical: rc.Critical,
-		Timeout: rc.Timeout, Pos: rc.Pos, file: l.suite.File, field: field,
+		Timeout: rc.Timeout, Pos: rc.Pos, file: l.suite.File, field: field, at: rc.At,
 	}
 	at := func(key string) yamlx.Pos { return rc.At.Of(key, rc.Pos) }
 	l.id(rc.ID, at("id"), field+".id")

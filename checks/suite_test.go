@@ -266,3 +266,34 @@ func FuzzLoadSuite(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadSuiteFilesAndMachines(t *testing.T) {
+	reg, _, _ := testRegistry()
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.yaml", "name: same\nchecks:\n  - {id: a, title: A, competence: C1.1, machine: pc1, probe: {type: fake}, expect: {ok: true}}\n")
+	b := write("b.yaml", "name: same\nchecks:\n  - {id: b, title: B, competence: C1.1, machine: dc, from: pc2, probe: {type: fake}, expect: {ok: true}}\n")
+	c := write("c.yaml", "name: c\nchecks:\n  - {id: c, title: C, competence: C0, machine: dc, probe: {type: fake}, expect: {ok: true}}\n")
+	_, err := LoadSuiteFiles([]string{a, b, c}, reg, nil)
+	if err == nil || !strings.Contains(err.Error(), `b.yaml: name: suite name "same" already used by `+a) ||
+		!strings.Contains(err.Error(), `c.yaml:3:35: checks[0].competence: unknown competence "C0"`) {
+		t.Fatalf("err = %v", err)
+	}
+	suites, err := LoadSuiteFiles([]string{a, write("b2.yaml", "name: b\nchecks:\n  - {id: b, title: B, competence: C1.1, machine: dc, from: pc2, probe: {type: fake}, expect: {ok: true}}\n")}, reg, nil)
+	if err != nil || len(suites) != 2 {
+		t.Fatalf("suites = %v, err = %v", suites, err)
+	}
+	if err := suites[0].CheckMachines([]string{"pc1", "dc"}); err != nil {
+		t.Errorf("CheckMachines: %v", err)
+	}
+	err = suites[1].CheckMachines([]string{"pc1", "dc"})
+	if err == nil || !strings.HasSuffix(err.Error(), `b2.yaml:3:60: checks[0].from: unknown machine "pc2" (did you mean "pc1"?)`) {
+		t.Errorf("CheckMachines = %v", err)
+	}
+}
