@@ -72,6 +72,7 @@ of the title "Technicien d'assistance en informatique".`,
 		newStatusCommand(g),
 		newSessionCommand(g),
 		newGCCommand(g),
+		newGradeCommand(g),
 		newVersionCommand(),
 	)
 	return root
