@@ -124,7 +124,8 @@ func (o *gradeOptions) Run(cmd *cobra.Command) error {
 		return withCode(ExitBadFile, err)
 	}
 	reg := newProbeRegistry()
-	suites, err := loadLabSuites(lab, reg)
+	suiteLab := builtinChecks(lab)
+	suites, err := loadLabSuites(suiteLab, reg)
 	if err != nil {
 		return err
 	}
@@ -184,6 +185,23 @@ func saveReport(st *provision.State, session string, rep *checks.Report) error {
 		}
 		return nil
 	})
+}
+
+// builtinChecks returns lab, or, for a built-in lab whose session copy names no
+// suites (a session created before the catalog had them), a copy with the current
+// catalog's `checks` list.
+func builtinChecks(lab *labs.Lab) *labs.Lab {
+	name, ok := strings.CutPrefix(lab.Source, "catalog:")
+	if !ok || len(lab.Checks) > 0 {
+		return lab
+	}
+	cur, err := labs.LoadBuiltin(name)
+	if err != nil || len(cur.Checks) == 0 {
+		return lab
+	}
+	cp := *lab
+	cp.Checks = cur.Checks
+	return &cp
 }
 
 // loadLabSuites loads the lab's check suites: for a built-in lab from the embedded
