@@ -47,12 +47,24 @@ if ldd "$bb" >/dev/null 2>&1; then log "$bb is dynamic: install busybox-static";
 
 # --- inputs ---------------------------------------------------------------
 pkg=${TAILAB_GUEST_KERNEL_PKG:-}
-if [[ -z $pkg ]]; then
+deb=""
+# Fast path: apt's lists did not change since the last build, nor did its kernel.
+if [[ -z $pkg && -f $out/manifest ]]; then
+  prev=$(sed -n 's/^kernel_package=//p' "$out/manifest")
+  if [[ -n $prev && -f $out/src/$prev ]] &&
+    [[ -z $(find /var/lib/apt/lists -maxdepth 1 -newer "$out/manifest" -print -quit 2>/dev/null) ]]; then
+    deb=$out/src/$prev
+  fi
+fi
+if [[ -n $deb ]]; then
+  :
+elif [[ -z $pkg ]]; then
   pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' 2>/dev/null |
     awk '{print $1}' | sort -V | tail -1 || true)
 fi
-deb=""
-if [[ -n $pkg ]]; then
+if [[ -n $deb ]]; then
+  :
+elif [[ -n $pkg ]]; then
   ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
   deb=$(ls "$out/src/${pkg}_${ver/:/%3a}_amd64.deb" 2>/dev/null || true)
   if [[ -z $deb ]]; then
