@@ -267,9 +267,9 @@ func (p *Provider) destroyDomain(typ, name string) error {
 		if err := dom.Destroy(); err != nil && !isNotRunning(err) && !isNotFound(err) {
 			return fmt.Errorf("domain %s: stop: %w", name, err)
 		}
-		flags := lv.DOMAIN_UNDEFINE_MANAGED_SAVE | lv.DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+		var flags lv.DomainUndefineFlagsValues // the LXC driver takes no flags
 		if typ == "qemu" {
-			flags |= lv.DOMAIN_UNDEFINE_NVRAM
+			flags = lv.DOMAIN_UNDEFINE_MANAGED_SAVE | lv.DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | lv.DOMAIN_UNDEFINE_NVRAM
 		}
 		if err := dom.UndefineFlags(flags); err != nil && !isNotFound(err) {
 			return fmt.Errorf("domain %s: undefine: %w", name, err)
