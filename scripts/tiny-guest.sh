@@ -219,8 +219,17 @@ addrs=$(ip -4 -o addr show scope global | awk '{print $4}' | tr '\n' ',' | sed '
 cp /www/index.html /www/info.txt
 
 httpd -h /www -p 80
-for p in $(arg tailab.banner 22 | tr ',' ' '); do
+ports=$(arg tailab.banner 22 | tr ',' ' ')
+for p in $ports; do
   nc -ll -p "$p" -e /bin/tailab-banner &
+done
+# Ready means listening: wait (up to 2 s per port) for the sockets.
+for p in 80 $ports; do
+  n=0
+  while [ $n -lt 100 ] && ! netstat -ltn 2>/dev/null | grep -q ":$p "; do
+    usleep 20000
+    n=$((n + 1))
+  done
 done
 
 echo "TAILAB-GUEST-READY hostname=$name addrs=$addrs disk=$disk" >/dev/console
