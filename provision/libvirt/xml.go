@@ -285,20 +285,22 @@ func vmXML(s *machineSpec, t tag, virtType string, poolDir string) (string, erro
 	return dom.Marshal()
 }
 
-// kernelCmdline passes the tiny guest its hostname and addresses:
-// tailab.hostname=H tailab.ip=<dev>,<addr>/<prefix>[,<gw>] (or <dev>,dhcp).
+// kernelCmdline passes the tiny guest (scripts/tiny-guest.sh) its hostname and
+// addresses: tailab.hostname=H, then one tailab.ip= per NIC in order
+// (A.B.C.D/P, dhcp or off) and tailab.gw= for the default route.
 func kernelCmdline(s *machineSpec) string {
 	parts := []string{"console=ttyS0", "quiet", "panic=-1", "tailab.hostname=" + hostname(s)}
 	for _, n := range s.NICs {
 		switch {
 		case n.DHCP:
-			parts = append(parts, "tailab.ip="+n.Dev+",dhcp")
+			parts = append(parts, "tailab.ip=dhcp")
 		case n.Address != "":
-			v := fmt.Sprintf("tailab.ip=%s,%s/%d", n.Dev, n.Address, n.Prefix)
+			parts = append(parts, fmt.Sprintf("tailab.ip=%s/%d", n.Address, n.Prefix))
 			if n.Gateway != "" {
-				v += "," + n.Gateway
+				parts = append(parts, "tailab.gw="+n.Gateway)
 			}
-			parts = append(parts, v)
+		default:
+			parts = append(parts, "tailab.ip=off")
 		}
 	}
 	if s.Image != nil && s.Image.Cmdline != "" {
