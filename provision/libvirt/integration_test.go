@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/tailab/tailab/internal/testenv"
+	"github.com/tailab/tailab/internal/testenv/guest"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/provision/libvirt"
@@ -43,6 +44,8 @@ defaults:
 machines:
   - {name: srv, role: server, services: [sshd], nics: [{network: lan, address: 10.30.0.10}]}
   - {name: pc, role: client, services: [sshd], nics: [{network: lan, address: 10.30.0.20}]}
+  - {name: ws, role: client, kind: vm, image: tiny, memory: 128MiB, nics: [{network: lan, address: 10.30.0.30}],
+     ready: {ssh: false, tcp: 80, timeout: 2m}}
 `
 
 type nopObserver struct{}
@@ -50,7 +53,23 @@ type nopObserver struct{}
 func (nopObserver) Event(provision.Event)          {}
 func (nopObserver) Machine(provision.MachineState) {}
 
-func newEngine(t *testing.T, dataDir string) *provision.Engine {
+// imageDir lays out the tiny guest of scripts/tiny-guest.sh as the image "tiny".
+func imageDir(t *testing.T) string {
+	t.Helper()
+	paths := guest.Build(t)
+	dir := filepath.Join(t.TempDir(), "images")
+	if err := os.MkdirAll(filepath.Join(dir, "tiny"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range map[string]string{"vmlinuz": paths.Kernel, "initrd.gz": paths.Initrd, "base.qcow2": paths.BaseDisk} {
+		if err := os.Symlink(src, filepath.Join(dir, "tiny", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func newEngine(t *testing.T, dataDir, images string) *provision.Engine {
 	t.Helper()
 	st, err := provision.OpenState(dataDir)
 	if err != nil {
@@ -59,6 +78,7 @@ func newEngine(t *testing.T, dataDir string) *provision.Engine {
 	p := libvirt.New(libvirt.ConfigFrom(map[string]string{
 		"qemu": daemonEnv["TAILAB_QEMU_URI"], "lxc": daemonEnv["TAILAB_LXC_URI"],
 		"host-var": daemonEnv["TAILAB_HOSTVAR"], "data-dir": dataDir, "virt-type": "qemu",
+		"image-dir": images,
 	}))
 	t.Cleanup(func() { p.Close() })
 	return &provision.Engine{State: st, Provider: p}
@@ -99,7 +119,7 @@ func TestSessionUpIsolationDown(t *testing.T) {
 	needDaemon(t)
 	ctx := context.Background()
 	dataDir := t.TempDir()
-	eng := newEngine(t, dataDir)
+	eng := newEngine(t, dataDir, imageDir(t))
 	lab, err := labs.Load("it-lab.yaml", []byte(itLab))
 	if err != nil {
 		t.Fatal(err)
@@ -112,26 +132,30 @@ func TestSessionUpIsolationDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := plan.Count(provision.OpCreate); got != 7 { // mgmt + 2 lan + 4 domains
-		t.Fatalf("plan creates %d resources, want 7: %+v", got, plan.Actions)
+	if got := plan.Count(provision.OpCreate); got != 9 { // mgmt + 2 lan + 6 domains
+		t.Fatalf("plan creates %d resources, want 9: %+v", got, plan.Actions)
 	}
 	start := time.Now()
 	if err := eng.Up(ctx, plan, provision.ApplyOptions{}, nopObserver{}); err != nil {
 		t.Fatalf("up: %v", err)
 	}
-	t.Logf("up of 2 candidates × 2 containers: %s", time.Since(start))
+	t.Logf("up of 2 candidates × (2 containers + 1 TCG VM): %s", time.Since(start))
 	t.Cleanup(func() { _ = eng.Down(context.Background(), sess, nil, nopObserver{}) })
 
 	states, err := eng.State.Machines("it1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(states) != 4 {
-		t.Fatalf("recorded %d machines, want 4", len(states))
+	if len(states) != 6 {
+		t.Fatalf("recorded %d machines, want 6", len(states))
 	}
 	for _, m := range states {
 		if m.State != provision.StateReady {
 			t.Errorf("%s/%s: state %s (%s), want ready", m.Candidate, m.Machine, m.State, m.Error)
+		}
+		if m.Kind == labs.KindVM {
+			checkVM(t, dataDir, m)
+			continue
 		}
 		out, err := sshRun(t, eng.State, lab, "it1", m.Candidate, m.MgmtAddress, "hostname; ip -4 -o addr show eth0")
 		if err != nil {
@@ -164,8 +188,8 @@ func TestSessionUpIsolationDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan2.Count(provision.OpKeep) != 7 || len(plan2.Actions) != 7 {
-		t.Errorf("second plan: %s, want 7 to keep", plan2.Summary())
+	if plan2.Count(provision.OpKeep) != 9 || len(plan2.Actions) != 9 {
+		t.Errorf("second plan: %s, want 9 to keep", plan2.Summary())
 	}
 
 	// down leaves nothing: no domain, network or file.
@@ -185,6 +209,9 @@ func assertNothingLeft(t *testing.T, eng *provision.Engine, session, dataDir str
 		if strings.Contains(r.Name, "tl-"+session+".") || strings.HasSuffix(r.Name, "/"+session) {
 			t.Errorf("left behind: %s %s", r.Type, r.Name)
 		}
+	}
+	if vols, _ := filepath.Glob(filepath.Join(dataDir, "pool", "tl-"+session+".*")); len(vols) > 0 {
+		t.Errorf("volumes left behind: %v", vols)
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "machines", session)); !os.IsNotExist(err) {
 		t.Errorf("machine dir of session %s still exists", session)
@@ -208,7 +235,8 @@ func TestKillDuringUpThenReconcile(t *testing.T) {
 	if err := os.WriteFile(labFile, []byte(itLab), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "TAILAB_DATA_DIR="+dataDir, "TAILAB_VIRT_TYPE=qemu")
+	images := imageDir(t)
+	env := append(os.Environ(), "TAILAB_DATA_DIR="+dataDir, "TAILAB_VIRT_TYPE=qemu", "TAILAB_IMAGE_DIR="+images)
 	up := exec.Command(bin, "up", labFile, "--session", "kill", "--count", "3", "--parallel", "1")
 	up.Env = env
 	stderr, _ := up.StderrPipe()
@@ -238,10 +266,10 @@ func TestKillDuringUpThenReconcile(t *testing.T) {
 	if err := again.Run(); err != nil {
 		t.Fatalf("second up: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "to keep") || strings.Count(out.String(), " ready") < 6 {
-		t.Errorf("second up did not reconcile to 6 ready machines:\n%s", out.String())
+	if !strings.Contains(out.String(), "to keep") || strings.Count(out.String(), " ready") < 9 {
+		t.Errorf("second up did not reconcile to 9 ready machines:\n%s", out.String())
 	}
-	eng := newEngine(t, dataDir)
+	eng := newEngine(t, dataDir, images)
 	sess, err := eng.State.Session("kill")
 	if err != nil {
 		t.Fatal(err)
@@ -261,6 +289,38 @@ func TestKillDuringUpThenReconcile(t *testing.T) {
 		t.Fatalf("down: %v\n%s", err, b)
 	}
 	assertNothingLeft(t, eng, "kill", dataDir)
+}
+
+// checkVM proves a VM is a thin clone of the base image and answers on its
+// management address with its lab address configured.
+func checkVM(t *testing.T, dataDir string, m provision.MachineState) {
+	t.Helper()
+	vol := filepath.Join(dataDir, "pool", libvirt.VolumeName(m.Session, m.Candidate, m.Machine, 0))
+	info, err := exec.Command("qemu-img", "info", "-U", "--output=json", vol).Output()
+	if err != nil {
+		t.Fatalf("%s/%s: overlay %s: %v", m.Candidate, m.Machine, vol, err)
+	}
+	if !strings.Contains(string(info), `"backing-filename"`) {
+		t.Errorf("%s/%s: overlay has no backing file (not a thin clone): %s", m.Candidate, m.Machine, info)
+	}
+	if st, err := os.Stat(vol); err == nil && st.Size() > 16<<20 {
+		t.Errorf("%s/%s: overlay is %d bytes: the base image was copied", m.Candidate, m.Machine, st.Size())
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(m.MgmtAddress, "80"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("%s/%s: http on %s: %v", m.Candidate, m.Machine, m.MgmtAddress, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET / HTTP/1.0\r\n\r\n")
+	var page strings.Builder
+	sc := bufio.NewScanner(c)
+	for sc.Scan() {
+		page.WriteString(sc.Text() + "\n")
+	}
+	if !strings.Contains(page.String(), "hostname="+m.Machine) || !strings.Contains(page.String(), m.Addresses["lan"]) {
+		t.Errorf("%s/%s: page does not show hostname %s and address %s:\n%s", m.Candidate, m.Machine, m.Machine, m.Addresses["lan"], page.String())
+	}
 }
 
 func mustInstances(t *testing.T, s *provision.Session) []*labs.Instance {
@@ -283,4 +343,3 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-var _ = fmt.Sprint

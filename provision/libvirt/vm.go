@@ -17,21 +17,22 @@ import (
 	"github.com/tailab/tailab/templates"
 )
 
-// PoolName is the storage pool (a directory) holding tailab's overlays.
-const PoolName = "tailab"
+// PoolName is the storage pool (a directory) holding the overlays of a data dir:
+// "tailab-" and a hash of its path, so two data dirs on one host never share one.
+func (p *Provider) PoolName() string { return "tailab-" + specHash(p.cfg.PoolDir)[:8] }
 
-// ensurePool defines, builds and starts the tailab dir pool unless it runs.
+// ensurePool defines and starts the data dir's storage pool unless it runs.
 func (p *Provider) ensurePool() error {
 	c, err := p.conn("qemu")
 	if err != nil {
 		return err
 	}
-	pool, err := c.LookupStoragePoolByName(PoolName)
+	if err := os.MkdirAll(p.cfg.PoolDir, 0o711); err != nil {
+		return err
+	}
+	pool, err := c.LookupStoragePoolByName(p.PoolName())
 	if isNotFound(err) {
-		if err := os.MkdirAll(p.cfg.PoolDir, 0o711); err != nil {
-			return err
-		}
-		x, err := (&libvirtxml.StoragePool{Type: "dir", Name: PoolName,
+		x, err := (&libvirtxml.StoragePool{Type: "dir", Name: p.PoolName(),
 			Target: &libvirtxml.StoragePoolTarget{Path: p.cfg.PoolDir}}).Marshal()
 		if err != nil {
 			return err
@@ -77,9 +78,9 @@ func (p *Provider) prepareVM(sp *machineSpec, secrets map[string]secret.Value) e
 	if err != nil {
 		return err
 	}
-	pool, err := c.LookupStoragePoolByName(PoolName)
+	pool, err := c.LookupStoragePoolByName(p.PoolName())
 	if err != nil {
-		return fmt.Errorf("storage pool %s: %w", PoolName, err)
+		return fmt.Errorf("storage pool %s: %w", p.PoolName(), err)
 	}
 	defer pool.Free()
 	_ = pool.Refresh(0)
@@ -183,7 +184,7 @@ func (p *Provider) deleteVolumes(session, candidate, machine string) error {
 	if err != nil {
 		return err
 	}
-	pool, err := c.LookupStoragePoolByName(PoolName)
+	pool, err := c.LookupStoragePoolByName(p.PoolName())
 	if isNotFound(err) {
 		return nil
 	}

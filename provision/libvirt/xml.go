@@ -286,22 +286,28 @@ func vmXML(s *machineSpec, t tag, virtType string, poolDir string) (string, erro
 }
 
 // kernelCmdline passes the tiny guest (scripts/tiny-guest.sh) its hostname and
-// addresses: tailab.hostname=H, then one tailab.ip= per NIC in order
-// (A.B.C.D/P, dhcp or off) and tailab.gw= for the default route.
+// addresses: tailab.hostname=H, tailab.ip=SPEC,SPEC,... with one SPEC per NIC
+// in order (A.B.C.D/P, dhcp or off) and tailab.gw= for the default route.
 func kernelCmdline(s *machineSpec) string {
 	parts := []string{"console=ttyS0", "quiet", "panic=-1", "tailab.hostname=" + hostname(s)}
+	var specs []string
+	gw := ""
 	for _, n := range s.NICs {
 		switch {
 		case n.DHCP:
-			parts = append(parts, "tailab.ip=dhcp")
+			specs = append(specs, "dhcp")
 		case n.Address != "":
-			parts = append(parts, fmt.Sprintf("tailab.ip=%s/%d", n.Address, n.Prefix))
-			if n.Gateway != "" {
-				parts = append(parts, "tailab.gw="+n.Gateway)
+			specs = append(specs, fmt.Sprintf("%s/%d", n.Address, n.Prefix))
+			if n.Gateway != "" && gw == "" {
+				gw = n.Gateway
 			}
 		default:
-			parts = append(parts, "tailab.ip=off")
+			specs = append(specs, "off")
 		}
+	}
+	parts = append(parts, "tailab.ip="+strings.Join(specs, ","))
+	if gw != "" {
+		parts = append(parts, "tailab.gw="+gw)
 	}
 	if s.Image != nil && s.Image.Cmdline != "" {
 		parts = append(parts, s.Image.Cmdline)
