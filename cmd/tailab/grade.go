@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -204,49 +203,16 @@ func builtinChecks(lab *labs.Lab) *labs.Lab {
 	return &cp
 }
 
-// loadLabSuites loads the lab's check suites: for a built-in lab from the embedded
-// catalog, otherwise relative to the lab file. Their machines must be the lab's.
+// loadLabSuites loads the lab's check suites (see labSuites) for grading: a lab
+// without suites is a usage error, any problem of a suite is yamlx.Diagnostics
+// (exit 4).
 func loadLabSuites(lab *labs.Lab, reg *probe.Registry) ([]*checks.Suite, error) {
 	if len(lab.Checks) == 0 {
 		return nil, withCode(ExitUsage, fmt.Errorf("lab %q has no check suites (checks: in the lab file)", lab.Name))
 	}
-	var machines []string
-	for _, m := range lab.Machines {
-		machines = append(machines, m.Name)
-	}
-	var suites []*checks.Suite
-	names := map[string]string{}
-	for _, p := range lab.Checks {
-		var (
-			file string
-			data []byte
-			err  error
-		)
-		if strings.HasPrefix(lab.Source, "catalog:") {
-			file = "catalog:" + p
-			data, err = labs.BuiltinSuite(p)
-		} else {
-			file = p
-			if !filepath.IsAbs(p) {
-				file = filepath.Join(filepath.Dir(lab.Source), p)
-			}
-			data, err = os.ReadFile(file)
-		}
-		if err != nil {
-			return nil, withCode(ExitBadFile, fmt.Errorf("lab %q: suite %s: %w", lab.Name, p, err))
-		}
-		s, err := checks.LoadSuite(file, data, reg, nil)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.CheckMachines(machines); err != nil {
-			return nil, err
-		}
-		if prev, dup := names[s.Name]; dup {
-			return nil, withCode(ExitBadFile, fmt.Errorf("suite name %q used by %s and %s", s.Name, prev, file))
-		}
-		names[s.Name] = file
-		suites = append(suites, s)
+	suites, diags := labSuites(lab, reg, nil)
+	if err := diags.Err(); err != nil {
+		return nil, err
 	}
 	return suites, nil
 }

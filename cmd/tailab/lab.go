@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -9,49 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/labs"
 )
-
-// validateOptions: tailab validate FILE...
-type validateOptions struct {
-	files []string
-}
-
-func newValidateCommand(g *globalOptions) *cobra.Command {
-	o := &validateOptions{}
-	return &cobra.Command{
-		Use:   "validate FILE...",
-		Short: "Check lab files: every mistake, with file:line:column (exit 4 when one is bad)",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.files = args
-			return o.Run(cmd)
-		},
-	}
-}
-
-func (o *validateOptions) Run(cmd *cobra.Command) error {
-	var all yamlx.Diagnostics
-	var other []string
-	for _, f := range o.files {
-		_, err := labs.LoadFile(f)
-		var ds yamlx.Diagnostics
-		switch {
-		case err == nil:
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", f)
-		case errors.As(err, &ds):
-			all = append(all, ds...)
-		default:
-			other = append(other, err.Error())
-		}
-	}
-	if len(all) > 0 || len(other) > 0 {
-		msg := strings.TrimSpace(all.Error() + "\n" + strings.Join(other, "\n"))
-		return withCode(ExitBadFile, fmt.Errorf("invalid file(s):\n%s", msg))
-	}
-	return nil
-}
 
 func newLabCommand(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{Use: "lab", Short: "List and show labs"}
