@@ -177,6 +177,9 @@ func (r *Registry) Names() []string {
 // New builds the named provider.
 func (r *Registry) New(name string, cfg map[string]string) (Provider, error) {
 	f, ok := r.m[name]
+	if !ok && len(r.m) == 0 {
+		return nil, fmt.Errorf("this tailab was built without provisioning back-ends (-tags nolibvirt): it validates labs and grades sessions only")
+	}
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q (available: %s)", name, strings.Join(r.Names(), ", "))
 	}
