@@ -137,3 +137,24 @@ func ErrorObservations(reqs []Request, err error) []Observation {
 	}
 	return out
 }
+
+// Timeout is the deadline of one request: the smaller of the check's own
+// `timeout` parameter and the runner's Request.Timeout, or def when neither is set.
+func Timeout(own time.Duration, r Request, def time.Duration) time.Duration {
+	t := own
+	if r.Timeout > 0 && (t == 0 || r.Timeout < t) {
+		t = r.Timeout
+	}
+	if t <= 0 {
+		t = def
+	}
+	return t
+}
+
+// JoinField appends key to a dotted field path, for diagnostics.
+func JoinField(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}

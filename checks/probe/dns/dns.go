@@ -91,12 +91,7 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 	}
 }
 
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
+func join(field, key string) string { return probe.JoinField(field, key) }
 
 // splitServer accepts "host", "host:port", "[v6]:port" or a bare IPv6 address.
 func splitServer(s string, def int) (string, int, error) {
@@ -132,14 +127,7 @@ func (*Probe) Type() string { return Type }
 func (*Probe) NewParams() probe.Params { return &Params{} }
 
 func timeoutOf(p *Params, r probe.Request) time.Duration {
-	t := p.Timeout
-	if r.Timeout > 0 && (t == 0 || r.Timeout < t) {
-		t = r.Timeout
-	}
-	if t <= 0 {
-		t = DefaultTimeout
-	}
-	return t
+	return probe.Timeout(p.Timeout, r, DefaultTimeout)
 }
 
 // Run sends each request's query in turn.

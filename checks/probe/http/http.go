@@ -121,12 +121,7 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 	}
 }
 
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
+func join(field, key string) string { return probe.JoinField(field, key) }
 
 // Probe is the http probe.
 type Probe struct{}
@@ -143,14 +138,7 @@ func (*Probe) Type() string { return Type }
 func (*Probe) NewParams() probe.Params { return &Params{} }
 
 func timeoutOf(p *Params, r probe.Request) time.Duration {
-	t := p.Timeout
-	if r.Timeout > 0 && (t == 0 || r.Timeout < t) {
-		t = r.Timeout
-	}
-	if t <= 0 {
-		t = DefaultTimeout
-	}
-	return t
+	return probe.Timeout(p.Timeout, r, DefaultTimeout)
 }
 
 // run is the state of one Run: shared transports and the vhost → address map.

@@ -101,12 +101,7 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 	}
 }
 
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
+func join(field, key string) string { return probe.JoinField(field, key) }
 
 // VantageFunc resolves a `from` machine name to the target to ping from.
 type VantageFunc func(ctx context.Context, from string) (probe.Target, error)

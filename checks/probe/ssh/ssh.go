@@ -92,12 +92,7 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 	}
 }
 
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
+func join(field, key string) string { return probe.JoinField(field, key) }
 
 // HostKeyPolicy says which host keys the probe accepts. The zero value accepts any
 // key and records its fingerprint in the evidence.
@@ -131,14 +126,7 @@ func (*Probe) NewParams() probe.Params { return &Params{} }
 
 // timeoutOf is the smallest timeout set by the check's params or the runner.
 func timeoutOf(p *Params, r probe.Request) time.Duration {
-	t := p.Timeout
-	if r.Timeout > 0 && (t == 0 || r.Timeout < t) {
-		t = r.Timeout
-	}
-	if t <= 0 {
-		t = DefaultTimeout
-	}
-	return t
+	return probe.Timeout(p.Timeout, r, DefaultTimeout)
 }
 
 // Run runs every request's command on the machine through one connection and one

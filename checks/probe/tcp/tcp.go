@@ -80,12 +80,7 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 	}
 }
 
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
+func join(field, key string) string { return probe.JoinField(field, key) }
 
 // Probe is the tcp probe.
 type Probe struct{}
@@ -115,14 +110,7 @@ func (p *Probe) Run(ctx context.Context, t probe.Target, reqs []probe.Request) (
 }
 
 func timeoutOf(p *Params, r probe.Request) time.Duration {
-	t := p.Timeout
-	if r.Timeout > 0 && (t == 0 || r.Timeout < t) {
-		t = r.Timeout
-	}
-	if t <= 0 {
-		t = DefaultTimeout
-	}
-	return t
+	return probe.Timeout(p.Timeout, r, DefaultTimeout)
 }
 
 func observe(ctx context.Context, t probe.Target, r probe.Request, p *Params) probe.Observation {

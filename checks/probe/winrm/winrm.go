@@ -140,12 +140,7 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 	}
 }
 
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
+func join(field, key string) string { return probe.JoinField(field, key) }
 
 // WinRM is the winrm probe. Its zero value uses NTLM and the system's roots.
 type WinRM struct {
