@@ -75,8 +75,18 @@ of the title "Technicien d'assistance en informatique".`,
 		newGradeCommand(g),
 		newVersionCommand(),
 	)
+	for _, c := range commands {
+		root.AddCommand(c(g))
+	}
 	return root
 }
+
+// commands are verbs that register themselves from their own file:
+//
+//	func init() { commands = append(commands, newAccessCommand) }
+//
+// so adding a verb never edits this file.
+var commands []func(*globalOptions) *cobra.Command
 
 // providerConfig is the provider options from the global flags.
 func (g *globalOptions) providerConfig() map[string]string {
