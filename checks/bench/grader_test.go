@@ -1,0 +1,301 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/checks/referential"
+)
+
+const (
+	// benchCandidates × 4 machines × 50 checks = 2,400 checks.
+	benchCandidates = 12
+	// concurrency bounds simultaneous Probe.Run calls in the batched grading.
+	concurrency = 16
+	// childEnv names the spec file of the subprocess measuring peak RSS.
+	childEnv = "TAILAB_BENCH_GRADER_CHILD"
+	// fullBaselineEnv=1 runs the baseline on every candidate instead of the sample.
+	fullBaselineEnv = "TAILAB_BENCH_FULL_BASELINE"
+)
+
+// grader is everything a grading needs, built from a labSpec.
+type grader struct {
+	spec   labSpec
+	cnt    *counters
+	runner *checks.Runner
+	suite  *checks.Suite
+	single []*checks.Suite // one suite per check, for the baseline
+	cands  []checks.Candidate
+	ref    *referential.Referential
+}
+
+func newGrader(spec labSpec, singles bool) (*grader, error) {
+	ref, err := referential.Load("tai-2018")
+	if err != nil {
+		return nil, err
+	}
+	g := &grader{spec: spec, cnt: &counters{}, ref: ref}
+	reg := spec.registry(g.cnt)
+	g.suite, g.single, err = loadWorkload(spec.DCIP, reg, ref, singles)
+	if err != nil {
+		return nil, err
+	}
+	g.cands = spec.candidates()
+	g.runner = &checks.Runner{Registry: reg, Referential: ref, Concurrency: concurrency, DefaultTimeout: 20 * time.Second}
+	return g, nil
+}
+
+// gradeAll runs the batched grading of every candidate.
+func (g *grader) gradeAll(ctx context.Context) (*checks.Report, time.Duration, error) {
+	start := time.Now()
+	rep, err := g.runner.Run(ctx, g.spec.session(), []*checks.Suite{g.suite}, g.cands)
+	return rep, time.Since(start), err
+}
+
+// failures lists the results that did not pass, with their message.
+func failures(rep *checks.Report) (total int, bad []string) {
+	for _, c := range rep.Candidates {
+		for _, r := range c.Results {
+			total++
+			if r.Status != checks.StatusPass {
+				bad = append(bad, fmt.Sprintf("%s/%s: %s: %s", c.ID, r.CheckID, r.Status, r.Message))
+			}
+		}
+	}
+	return total, bad
+}
+
+func requireAllPass(tb testing.TB, rep *checks.Report, want int) {
+	tb.Helper()
+	total, bad := failures(rep)
+	if len(bad) > 0 {
+		if len(bad) > 20 {
+			bad = append(bad[:20], fmt.Sprintf("... and %d more", len(bad)-20))
+		}
+		tb.Fatalf("%d of %d checks did not pass:\n%s", len(bad), total, strings.Join(bad, "\n"))
+	}
+	if total != want {
+		tb.Fatalf("%d results, want %d", total, want)
+	}
+}
+
+// TestGraderWorkload grades a reduced workload (3 candidates, the full 200
+// checks each) once: every check passes, and the runner used one WinRM shell
+// and command, one LDAP connection and one SSH connection per machine.
+func TestGraderWorkload(t *testing.T) {
+	const n = 3
+	l := startLab(t, n)
+	g, err := newGrader(l.spec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, wall, err := g.gradeAll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireAllPass(t, rep, n*4*checksPerMachine)
+	st := l.wsman.Stats()
+	if st.Shells != n || st.Commands != n || st.Handshakes != n || st.OpenShells != 0 {
+		t.Errorf("wsman: want %d shells, commands and NTLM handshakes (one per pc machine): %+v", n, st)
+	}
+	if got := g.cnt.ldap.Load(); got != n {
+		t.Errorf("%d LDAP connections, want %d (one per dc machine)", got, n)
+	}
+	if got := strings.Count(l.ssh.Log(), "Accepted publickey"); got != n {
+		t.Errorf("%d SSH logins, want %d (one per srv machine)", got, n)
+	}
+	t.Logf("graded %d checks in %s; wsman %+v", n*4*checksPerMachine, wall.Round(time.Millisecond), st)
+}
+
+// BenchmarkGrader measures, in one run: (a) the batched grading of 12
+// candidates × 4 machines × 50 checks; (b) the baseline, one connection per
+// check run one after the other, on a fixed sample (candidate c01's 200 checks,
+// every kind in the workload's proportions) extrapolated linearly to the 2,400
+// checks, or on everything with TAILAB_BENCH_FULL_BASELINE=1; (c) the peak RSS
+// of a subprocess that does (a) alone. Run it with -benchtime 1x.
+func BenchmarkGrader(b *testing.B) {
+	l := startLab(b, benchCandidates)
+	g, err := newGrader(l.spec, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	nChecks := benchCandidates * 4 * checksPerMachine
+	perCand := 4 * checksPerMachine
+
+	b.ResetTimer()
+	var graded time.Duration
+	for i := 0; i < b.N; i++ {
+		rep, wall, err := g.gradeAll(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		graded += wall
+		b.StopTimer()
+		requireAllPass(b, rep, nChecks)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	perGrading := graded / time.Duration(b.N)
+	ws := l.wsman.Stats()
+
+	// (b) Baseline: each check is its own suite, so its own Probe.Run and its own
+	// connection (shell, bind, session), with Concurrency 1.
+	sample := g.cands[:1]
+	if os.Getenv(fullBaselineEnv) == "1" {
+		sample = g.cands
+	}
+	base := &checks.Runner{Registry: g.runner.Registry, Referential: g.ref, Concurrency: 1, DefaultTimeout: g.runner.DefaultTimeout}
+	byProbe := map[string]time.Duration{}
+	start := time.Now()
+	for _, c := range sample {
+		for _, s := range g.single {
+			t0 := time.Now()
+			rep, err := base.Run(ctx, g.spec.session(), []*checks.Suite{s}, []checks.Candidate{c})
+			if err != nil {
+				b.Fatal(err)
+			}
+			byProbe[s.Checks[0].Probe] += time.Since(t0)
+			requireAllPass(b, rep, 1)
+		}
+	}
+	baseSample := time.Since(start)
+	sampled := len(sample) * perCand
+	baseline := time.Duration(float64(baseSample) * float64(nChecks) / float64(sampled))
+
+	// (c) Peak RSS of a grading process.
+	child := runChild(b, l.spec)
+
+	ratio := baseline.Seconds() / perGrading.Seconds()
+	b.ReportMetric(perGrading.Seconds(), "s/grading")
+	b.ReportMetric(baseline.Seconds(), "s/baseline")
+	b.ReportMetric(ratio, "x-faster")
+	b.ReportMetric(float64(child.MaxRSSKiB)/1024, "MiB-peak-rss")
+	b.ReportMetric(child.Wall.Seconds(), "s/grading-subprocess")
+	b.ReportMetric(float64(nChecks)/perGrading.Seconds(), "checks/s")
+
+	var parts []string
+	for _, p := range []string{"ldap", "dns", "tcp", "ssh", "winrm"} {
+		parts = append(parts, fmt.Sprintf("%s %s", p, byProbe[p].Round(time.Millisecond)))
+	}
+	extrap := "measured on all candidates"
+	if sampled < nChecks {
+		extrap = fmt.Sprintf("measured on a sample of %d checks (candidate %s, all 4 machines) and extrapolated linearly ×%d",
+			sampled, sample[0].ID, nChecks/sampled)
+	}
+	b.Logf(`grader benchmark: %d candidates × 4 machines × %d checks = %d checks, concurrency %d, WinRM latency %s/request
+(a) batched grading:        %s wall (%.0f checks/s); wsman: %d shells, %d commands, %d requests for %d gradings; %d LDAP connections
+(b) one connection per check, sequential: %s for %d checks (%s), %s; extrapolated to %d checks: %s
+(b)/(a) = %.1f×
+(c) grading subprocess: %s wall, peak RSS %.1f MiB (rusage maxrss; VmHWM %.1f MiB), all %d checks passed: %v`,
+		benchCandidates, checksPerMachine, nChecks, concurrency, winrmLatency,
+		perGrading.Round(time.Millisecond), float64(nChecks)/perGrading.Seconds(), ws.Shells, ws.Commands, ws.Requests, b.N, g.cnt.ldap.Load(),
+		baseSample.Round(time.Millisecond), sampled, strings.Join(parts, ", "), extrap, nChecks, baseline.Round(100*time.Millisecond),
+		ratio,
+		child.Wall.Round(time.Millisecond), float64(child.MaxRSSKiB)/1024, float64(child.VmHWMKiB)/1024, nChecks, child.Passed == nChecks)
+}
+
+// childResult is what the grading subprocess reports.
+type childResult struct {
+	Wall      time.Duration `json:"wall"`
+	Passed    int           `json:"passed"`
+	Total     int           `json:"total"`
+	VmHWMKiB  int64         `json:"vmhwm_kib"` // the child's own /proc/self/status VmHWM
+	MaxRSSKiB int64         `json:"-"`         // from wait4's rusage, by the parent
+}
+
+// runChild runs TestGraderChild in a subprocess of the test binary (same
+// network namespace, the services stay in this process and its daemons) and
+// returns its wall time and peak resident set size.
+func runChild(tb testing.TB, spec labSpec) childResult {
+	tb.Helper()
+	dir := tb.TempDir()
+	specPath := filepath.Join(dir, "spec.json")
+	data, err := json.Marshal(spec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := writeFile(specPath, data); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestGraderChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+specPath)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		tb.Fatalf("grading subprocess: %v\n%s", err, out)
+	}
+	var res childResult
+	raw, err := os.ReadFile(specPath + ".out")
+	if err != nil {
+		tb.Fatalf("grading subprocess result: %v\n%s", err, out)
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		tb.Fatal(err)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		res.MaxRSSKiB = ru.Maxrss // kilobytes on Linux
+	}
+	if res.Passed != res.Total {
+		tb.Fatalf("grading subprocess: %d of %d checks passed\n%s", res.Passed, res.Total, out)
+	}
+	return res
+}
+
+// TestGraderChild is the grading subprocess of BenchmarkGrader; it does nothing
+// unless TAILAB_BENCH_GRADER_CHILD names a lab spec.
+func TestGraderChild(t *testing.T) {
+	path := os.Getenv(childEnv)
+	if path == "" {
+		t.Skip("the grading subprocess of BenchmarkGrader")
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec labSpec
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		t.Fatal(err)
+	}
+	g, err := newGrader(spec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, wall, err := g.gradeAll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, bad := failures(rep)
+	for _, f := range bad {
+		t.Log(f)
+	}
+	res := childResult{Wall: wall, Total: total, Passed: total - len(bad), VmHWMKiB: vmHWM()}
+	data, _ := json.Marshal(res)
+	if err := writeFile(path+".out", data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// vmHWM is this process's peak resident set size in KiB (0 if unknown).
+func vmHWM() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
