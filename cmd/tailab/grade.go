@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -32,19 +33,82 @@ import (
 // (nanoseconds, UTC) time the grading finished.
 func resultsBucket(session string) string { return "results/" + session }
 
-// newProbeRegistry returns a registry holding every probe the grader knows.
-func newProbeRegistry() *probe.Registry {
+// newProbeRegistry returns a registry holding every probe the grader knows, to
+// load suites with (and to grade without resolving `from` machines).
+func newProbeRegistry() *probe.Registry { return registryWith(ping.New()) }
+
+// newGradeRegistry is newProbeRegistry for one grading: ping resolves `from`
+// machines through v (see vantagePing).
+func newGradeRegistry(v *checks.Vantages) *probe.Registry {
+	return registryWith(&vantagePing{base: ping.New(), v: v})
+}
+
+func registryWith(pingProbe probe.Probe) *probe.Registry {
 	return probe.NewRegistry(
 		ssh.New(),
 		tcp.New(),
 		http.New(),
 		dns.New(),
-		ping.New(),
+		pingProbe,
 		dhcp.New(),
 		ldap.New(),
 		smb.New(),
 		winrm.New(),
 	)
+}
+
+// vantagePing is the ping probe as grade runs it: a `from` machine, the probe's
+// (`probe: {type: ping, from: pc1}`) or the check's (`from: pc1`), is that
+// candidate's machine, and the ping runs there over its shell probe (ssh), one
+// batch per vantage. With the check's `from`, the runner hands the vantage's
+// target; the host pinged is then the check's machine at its lab address (the
+// management network isolates machines from each other), unless `host` says.
+type vantagePing struct {
+	base *ping.Probe
+	v    *checks.Vantages
+}
+
+var _ probe.Probe = (*vantagePing)(nil)
+
+// Type returns "ping".
+func (p *vantagePing) Type() string { return p.base.Type() }
+
+// NewParams returns empty ping parameters.
+func (p *vantagePing) NewParams() probe.Params { return p.base.NewParams() }
+
+// Run pings for the requests of one target (one candidate's machine).
+func (p *vantagePing) Run(ctx context.Context, t probe.Target, reqs []probe.Request) ([]probe.Observation, error) {
+	inner := *p.base
+	inner.Vantage = func(_ context.Context, from string) (probe.Target, error) {
+		return p.v.Target(t.Candidate, from)
+	}
+	out := make([]probe.Request, len(reqs))
+	for i, r := range reqs {
+		out[i] = r
+		chk := p.v.Check(r.ID)
+		prm, ok := r.Params.(*ping.Params)
+		if !ok || chk == nil || prm.Method == "tcp" {
+			continue
+		}
+		from := prm.From
+		if from == "" {
+			from = chk.From
+		}
+		if from == "" {
+			continue // from the grader
+		}
+		cp := *prm
+		cp.From = from
+		if cp.Host == "" {
+			if addr, ok := p.v.LabAddress(t.Candidate, chk.Machine, cp.From); ok {
+				cp.Host = addr
+			} else if m, err := p.v.Target(t.Candidate, chk.Machine); err == nil {
+				cp.Host = m.Address
+			}
+		}
+		out[i].Params = &cp
+	}
+	return inner.Run(ctx, t, out)
 }
 
 // gradeOptions are the options of `tailab grade`.
@@ -56,6 +120,7 @@ type gradeOptions struct {
 	Output      string
 	Out         string
 	Concurrency int
+	Watch       time.Duration
 }
 
 func newGradeCommand(g *globalOptions) *cobra.Command {
@@ -65,6 +130,11 @@ func newGradeCommand(g *globalOptions) *cobra.Command {
 		Short: "Grade a session's labs with the lab's check suites",
 		Long: `grade runs the check suites of the session's lab against every candidate's
 machines (or only those given), stores the report in the state and prints it.
+
+With --watch DURATION, grade runs again every DURATION until Ctrl-C: every
+report is stored, the first one printed in full (or written to --out, rewritten
+every round), then only the verdicts that changed since the previous round, one
+line each, and a one-line summary per round.
 
 Exit status: 0 every check passed, 1 some check failed or was skipped, 3 some
 check could not be observed (the grade is incomplete), 4 a suite is invalid.`,
@@ -83,6 +153,7 @@ check could not be observed (the grade is incomplete), 4 a suite is invalid.`,
 	f.StringVarP(&o.Output, "output", "o", "table", "report format: table, json, csv, junit or html")
 	f.StringVar(&o.Out, "out", "", "write the report to this file (atomically) instead of stdout")
 	f.IntVar(&o.Concurrency, "concurrency", checks.DefaultConcurrency, "probe runs at once")
+	f.DurationVar(&o.Watch, "watch", 0, "re-grade every DURATION until Ctrl-C, storing every report and printing only the verdicts that changed")
 	return c
 }
 
@@ -94,10 +165,25 @@ func (o *gradeOptions) Validate() error {
 	if o.Concurrency < 1 {
 		return withCode(ExitUsage, fmt.Errorf("--concurrency must be at least 1, not %d", o.Concurrency))
 	}
+	if o.Watch < 0 {
+		return withCode(ExitUsage, fmt.Errorf("--watch must be positive, not %s", o.Watch))
+	}
+	if o.Watch > 0 && o.Output != "table" && o.Out == "" {
+		return withCode(ExitUsage, fmt.Errorf("--watch prints changes on stdout: with -o %s, write the report to a file (--out)", o.Output))
+	}
 	return validOutput(o.Output, "table", "json", "csv", "junit", "html")
 }
 
-// Run grades the session and prints the report.
+// gradeSetup is what every grading round of a command shares.
+type gradeSetup struct {
+	st     *provision.State
+	sess   *provision.Session
+	lab    *labs.Lab
+	suites []*checks.Suite
+	format report.Formatter
+}
+
+// Run grades the session and prints the report (with --watch, again and again).
 func (o *gradeOptions) Run(cmd *cobra.Command) error {
 	formats, err := report.NewRegistry(report.Options{
 		Color:    !o.g.NoColor && o.Out == "" && isTerminal(os.Stdout),
@@ -122,46 +208,77 @@ func (o *gradeOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return withCode(ExitBadFile, err)
 	}
-	reg := newProbeRegistry()
-	suiteLab := builtinChecks(lab)
-	suites, err := loadLabSuites(suiteLab, reg)
+	suites, err := loadLabSuites(builtinChecks(lab), newProbeRegistry())
 	if err != nil {
 		return err
 	}
 	if suites, err = filterCompetences(suites, o.Competences); err != nil {
 		return withCode(ExitUsage, err)
 	}
-	cands, err := gradeCandidates(st, sess, lab, o.Candidates)
-	if err != nil {
-		return err
+	gs := &gradeSetup{st: st, sess: sess, lab: lab, suites: suites, format: format}
+	if o.Watch > 0 {
+		return o.watch(cmd, gs)
 	}
-	runner := &checks.Runner{Registry: reg, Concurrency: o.Concurrency}
+	var onCandidate func(checks.CandidateReport)
 	if !o.g.Quiet {
-		runner.OnCandidate = func(c checks.CandidateReport) {
+		onCandidate = func(c checks.CandidateReport) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d passed, %d failed, %d errors, %d skipped\n",
 				c.ID, c.Counts.Pass, c.Counts.Fail, c.Counts.Error, c.Counts.Skip)
 		}
 	}
-	rep, err := runner.Run(cmd.Context(), checks.Session{ID: sess.Name, Lab: lab.Name, StartedAt: sess.StartedAt}, suites, cands)
+	rep, err := o.round(cmd.Context(), gs, onCandidate)
 	if err != nil && rep == nil {
 		return err // exitCode: yamlx.Diagnostics (a template, per candidate) exit 4, others 3
 	}
-	if err := saveReport(st, sess.Name, rep); err != nil {
+	if err := o.emit(cmd, gs.format, rep); err != nil {
+		return err
+	}
+	if err != nil { // cancelled: the report so far was printed
 		return withCode(ExitInfra, err)
 	}
-	_ = st.Audit(sess.Name, provision.AuditEntry{Action: "grade", Detail: fmt.Sprintf("%d candidates", len(cands))})
+	return reportCode(rep)
+}
+
+// reportCode is the exit status of a report (0, 1 or 3), with no message.
+func reportCode(rep *checks.Report) error {
+	if code := rep.ExitCode(); code != ExitOK {
+		return withCode(code, errors.New(""))
+	}
+	return nil
+}
+
+// round grades the session once and stores the report. The candidates' machines
+// are read again every round (addresses may change while a session runs). A
+// report comes back with ctx's error when grading was interrupted.
+func (o *gradeOptions) round(ctx context.Context, gs *gradeSetup, onCandidate func(checks.CandidateReport)) (*checks.Report, error) {
+	cands, labNets, err := gradeCandidates(gs.st, gs.sess, gs.lab, o.Candidates)
+	if err != nil {
+		return nil, err
+	}
+	vantages, err := checks.NewVantages(gs.suites, cands, labNets)
+	if err != nil {
+		return nil, err
+	}
+	runner := &checks.Runner{Registry: newGradeRegistry(vantages), Concurrency: o.Concurrency, OnCandidate: onCandidate}
+	rep, err := runner.Run(ctx, checks.Session{ID: gs.sess.Name, Lab: gs.lab.Name, StartedAt: gs.sess.StartedAt}, gs.suites, cands)
+	if err != nil && rep == nil {
+		return nil, err
+	}
+	if err := saveReport(gs.st, gs.sess.Name, rep); err != nil {
+		return nil, withCode(ExitInfra, err)
+	}
+	_ = gs.st.Audit(gs.sess.Name, provision.AuditEntry{Action: "grade", Detail: fmt.Sprintf("%d candidates", len(cands))})
+	return rep, err
+}
+
+// emit writes the report to --out (atomically) or stdout.
+func (o *gradeOptions) emit(cmd *cobra.Command, format report.Formatter, rep *checks.Report) error {
 	if o.Out != "" {
 		if err := report.WriteFile(o.Out, format, rep); err != nil {
 			return withCode(ExitInfra, err)
 		}
 	} else if err := format.Format(cmd.OutOrStdout(), rep); err != nil {
 		return withCode(ExitInfra, err)
-	}
-	if err != nil { // cancelled: the report so far was printed
-		return withCode(ExitInfra, err)
-	}
-	if code := rep.ExitCode(); code != ExitOK {
-		return withCode(code, errors.New(""))
 	}
 	return nil
 }
@@ -285,25 +402,44 @@ func filterCompetences(suites []*checks.Suite, competences []string) ([]*checks.
 
 // gradeCandidates builds the grader's view of each candidate (or only those
 // given): parameters, and each machine's management address and credentials.
-func gradeCandidates(st *provision.State, sess *provision.Session, lab *labs.Lab, only []string) ([]checks.Candidate, error) {
+//
+// labNets gives each candidate's machines' lab-network addresses (static ones from
+// the lab, else those the provider observed), for probes that observe from a
+// lab machine (see checks.Vantages).
+func gradeCandidates(st *provision.State, sess *provision.Session, lab *labs.Lab, only []string) (cands []checks.Candidate, labNets map[string]map[string][]checks.NetAddress, err error) {
 	insts, err := sess.Instances(only...)
 	if err != nil {
-		return nil, withCode(ExitUsage, err)
+		return nil, nil, withCode(ExitUsage, err)
 	}
 	states, err := st.Machines(sess.Name)
 	if err != nil {
-		return nil, withCode(ExitInfra, fmt.Errorf("read machines: %w", err))
+		return nil, nil, withCode(ExitInfra, fmt.Errorf("read machines: %w", err))
 	}
 	addr := map[string]string{}
+	observed := map[string]map[string]string{}
 	for _, m := range states {
 		addr[m.Candidate+"/"+m.Machine] = m.MgmtAddress
+		observed[m.Candidate+"/"+m.Machine] = m.Addresses
 	}
+	labNets = map[string]map[string][]checks.NetAddress{}
 	var out []checks.Candidate
 	for _, in := range insts {
 		id := in.Candidate.ID
 		secrets, err := st.Secrets(sess.Name, lab, id)
 		if err != nil {
-			return nil, withCode(ExitInfra, fmt.Errorf("candidate %q: %w", id, err))
+			return nil, nil, withCode(ExitInfra, fmt.Errorf("candidate %q: %w", id, err))
+		}
+		labNets[id] = map[string][]checks.NetAddress{}
+		for _, m := range in.Machines {
+			for _, nic := range m.NICs {
+				a := nic.Address
+				if a == "" || a == "dhcp" {
+					a = observed[id+"/"+m.Name][nic.Network]
+				}
+				if a != "" {
+					labNets[id][m.Name] = append(labNets[id][m.Name], checks.NetAddress{Network: nic.Network, Address: a})
+				}
+			}
 		}
 		masker := &secret.Masker{}
 		for _, v := range secrets {
@@ -336,5 +472,133 @@ func gradeCandidates(st *provision.State, sess *provision.Session, lab *labs.Lab
 		}
 		out = append(out, c)
 	}
-	return out, nil
+	return out, labNets, nil
+}
+
+// watch grades every o.Watch until ctx is done: the first round is printed in
+// full, the next ones as the verdicts that changed and a summary line. Every
+// report is stored. It returns the exit status of the last complete round.
+func (o *gradeOptions) watch(cmd *cobra.Command, gs *gradeSetup) error {
+	ctx := cmd.Context()
+	out := cmd.OutOrStdout()
+	var prev *checks.Report
+	for n := 1; ; n++ {
+		rep, err := o.round(ctx, gs, nil)
+		switch {
+		case err != nil && rep == nil:
+			return err
+		case err != nil && prev != nil: // interrupted: keep the last complete round
+			return reportCode(prev)
+		case err != nil:
+			if perr := o.emit(cmd, gs.format, rep); perr != nil {
+				return perr
+			}
+			return withCode(ExitInfra, err)
+		}
+		now := rep.FinishedAt.Local()
+		changes := diffReports(prev, rep)
+		if prev == nil {
+			if err := o.emit(cmd, gs.format, rep); err != nil {
+				return err
+			}
+		} else {
+			if o.Out != "" {
+				if err := o.emit(cmd, gs.format, rep); err != nil {
+					return err
+				}
+			}
+			for _, c := range changes {
+				fmt.Fprintln(out, c.line(now))
+			}
+		}
+		fmt.Fprintln(out, roundSummary(now, n, len(changes), rep))
+		prev = rep
+		if err := (checks.SystemClock{}).Sleep(ctx, o.Watch); err != nil {
+			return reportCode(prev)
+		}
+	}
+}
+
+// verdictChange is one check of one candidate whose verdict changed between two
+// gradings.
+type verdictChange struct {
+	Candidate string
+	Check     string // check id, suite-qualified when two suites share it
+	From, To  checks.Status
+	Delta     float64 // points gained (negative: lost)
+}
+
+// line renders "15:04:05 c01 dns-actif fail → pass (+2 pts)".
+func (c verdictChange) line(at time.Time) string {
+	from := string(c.From)
+	if from == "" {
+		from = "(new)"
+	}
+	s := fmt.Sprintf("%s %s %s %s → %s", at.Format("15:04:05"), c.Candidate, c.Check, from, c.To)
+	if c.Delta != 0 {
+		s += fmt.Sprintf(" (%+g pts)", c.Delta)
+	}
+	return s
+}
+
+// diffReports lists, in cur's order, the results of cur whose status or points
+// differ from prev's (matched by candidate, suite and check id); a nil prev has
+// no changes (the first round is printed in full).
+func diffReports(prev, cur *checks.Report) []verdictChange {
+	if prev == nil || cur == nil {
+		return nil
+	}
+	type key struct{ cand, suite, check string }
+	before := map[key]checks.Result{}
+	for _, c := range prev.Candidates {
+		for _, r := range c.Results {
+			before[key{c.ID, r.Suite, r.CheckID}] = r
+		}
+	}
+	shared := map[string]int{} // check ids defined by several suites
+	for _, c := range cur.Candidates {
+		suites := map[string]map[string]bool{}
+		for _, r := range c.Results {
+			if suites[r.CheckID] == nil {
+				suites[r.CheckID] = map[string]bool{}
+			}
+			suites[r.CheckID][r.Suite] = true
+			shared[r.CheckID] = max(shared[r.CheckID], len(suites[r.CheckID]))
+		}
+	}
+	var out []verdictChange
+	for _, c := range cur.Candidates {
+		for _, r := range c.Results {
+			old, seen := before[key{c.ID, r.Suite, r.CheckID}]
+			if seen && old.Status == r.Status && old.Points == r.Points {
+				continue
+			}
+			id := r.CheckID
+			if shared[id] > 1 {
+				id = r.Suite + "/" + id
+			}
+			ch := verdictChange{Candidate: c.ID, Check: id, To: r.Status, Delta: r.Points - old.Points}
+			if seen {
+				ch.From = old.Status
+			}
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// roundSummary is the line that ends a watch round.
+func roundSummary(at time.Time, n, changes int, rep *checks.Report) string {
+	t := rep.Totals()
+	var pts, maxPts float64
+	for _, c := range rep.Candidates {
+		pts += c.Points
+		maxPts += c.MaxPoints
+	}
+	what := fmt.Sprintf("%d change(s)", changes)
+	if n == 1 {
+		what = "first grading"
+	}
+	return fmt.Sprintf("%s round %d: %s; %d passed, %d failed, %d errors, %d skipped; %g/%g pts (%d candidate(s))",
+		at.Format("15:04:05"), n, what, t.Pass, t.Fail, t.Error, t.Skip, pts, maxPts, len(rep.Candidates))
 }

@@ -250,14 +250,10 @@ func labSuites(lab *labs.Lab, reg *probe.Registry, ref *referential.Referential)
 		}
 		s, err := checks.LoadSuite(file, data, reg, ref)
 		if err == nil {
-			err = s.CheckMachines(machines)
+			err = errors.Join(s.CheckMachines(machines), s.CheckProbeVantages(machines))
 		}
-		var ds yamlx.Diagnostics
-		if errors.As(err, &ds) {
-			diags = append(diags, ds...)
-			continue
-		} else if err != nil {
-			diags.Add(yamlx.Pos{File: file}, "", "%v", err)
+		if err != nil {
+			diags = append(diags, diagnosticsOf(file, err)...)
 			continue
 		}
 		if prev, dup := names[s.Name]; dup {
@@ -268,4 +264,21 @@ func labSuites(lab *labs.Lab, reg *probe.Registry, ref *referential.Referential)
 		suites = append(suites, s)
 	}
 	return suites, diags
+}
+
+// diagnosticsOf flattens err (yamlx.Diagnostics, possibly joined) into
+// diagnostics; another error becomes one diagnostic naming file.
+func diagnosticsOf(file string, err error) yamlx.Diagnostics {
+	var ds yamlx.Diagnostics
+	if errors.As(err, &ds) && ds.Error() == err.Error() {
+		return ds
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out yamlx.Diagnostics
+		for _, e := range j.Unwrap() {
+			out = append(out, diagnosticsOf(file, e)...)
+		}
+		return out
+	}
+	return yamlx.Diagnostics{{Pos: yamlx.Pos{File: file}, Message: err.Error()}}
 }
