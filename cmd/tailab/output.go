@@ -40,13 +40,14 @@ func newTable(w io.Writer, header ...string) *table {
 func (t *table) row(cols ...string) { fmt.Fprintln(t.tw, strings.Join(cols, "\t")) }
 func (t *table) flush() error       { return t.tw.Flush() }
 
-// lineObserver prints one plain line per progress event (a terminal progress
-// display is the evaluator-view issue's).
+// lineObserver prints one plain line per progress event: the display of `up`
+// and `down` when stderr is not a terminal (progress.go has the terminal one).
 type lineObserver struct {
 	mu    sync.Mutex
 	w     io.Writer
 	quiet bool
 	start time.Time
+	now   func() time.Time // nil: time.Now
 }
 
 func (o *lineObserver) Event(e provision.Event) {
@@ -62,7 +63,11 @@ func (o *lineObserver) Event(e provision.Event) {
 	if who == "" {
 		who = e.Resource
 	}
-	line := fmt.Sprintf("%6.1fs  %-24s %s", time.Since(o.start).Seconds(), who, e.What)
+	now := time.Now
+	if o.now != nil {
+		now = o.now
+	}
+	line := fmt.Sprintf("%6.1fs  %-24s %s", now().Sub(o.start).Seconds(), who, e.What)
 	if e.Elapsed > 0 {
 		line += fmt.Sprintf(" (%.1fs)", e.Elapsed.Seconds())
 	}

@@ -166,7 +166,7 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 			return withCode(ExitInfra, err)
 		}
 	}
-	obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: o.g.Quiet, start: start}
+	obs := upObserver(cmd.ErrOrStderr(), o.g, plan.Instances, start, !o.noWait)
 	err = eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.parallel, Force: true, NoWait: o.noWait}, obs)
 	if err != nil {
 		return withCode(ExitInfra, err)
