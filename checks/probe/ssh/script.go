@@ -68,6 +68,7 @@ T=$(mktemp -d 2>/dev/null) || { T=/tmp/tailab.$$; mkdir -m 700 "$T"; } || exit 9
 trap 'rm -rf "$T"' EXIT
 S=; command -v setsid >/dev/null 2>&1 && S=setsid
 emit() { # index kind file
+	if [ ! -s "$3" ]; then printf '%%s %%s %%s 0 0\n' "$M" "$1" "$2"; return; fi
 	n=$(wc -c <"$3"); n=$((n)); t=0
 	if [ "$n" -gt "$C" ]; then n=$C; t=1; fi
 	printf '%%s %%s %%s %%s %%s\n' "$M" "$1" "$2" "$n" "$t"
@@ -75,7 +76,7 @@ emit() { # index kind file
 }
 run() { # index seconds command stdin-file
 	printf '%%s %%s begin\n' "$M" "$1"
-	rm -f "$T/k"
+	[ ! -e "$T/k" ] || rm -f "$T/k"
 	$S sh -c "$3" <"$4" >"$T/o" 2>"$T/e" &
 	p=$!
 	$S sh -c 'sleep "$1"; : >"$2"; kill -TERM -"$3" 2>/dev/null || kill -TERM "$3"; sleep 2; kill -KILL -"$3" 2>/dev/null || kill -KILL "$3"' w "$2" "$T/k" "$p" </dev/null >/dev/null 2>&1 &
