@@ -133,6 +133,7 @@ func BenchmarkGrader(b *testing.B) {
 	nChecks := benchCandidates * 4 * checksPerMachine
 	perCand := 4 * checksPerMachine
 
+	loadBefore := loadAvg()
 	b.ResetTimer()
 	var graded time.Duration
 	for i := 0; i < b.N; i++ {
@@ -148,6 +149,13 @@ func BenchmarkGrader(b *testing.B) {
 	b.StopTimer()
 	perGrading := graded / time.Duration(b.N)
 	ws := l.wsman.Stats()
+	ldapConns := g.cnt.ldap.Load()
+	var longest []string
+	g.cnt.mu.Lock()
+	for _, p := range []string{"ldap", "dns", "tcp", "ssh", "winrm"} {
+		longest = append(longest, fmt.Sprintf("%s %s", p, g.cnt.longest[p].Round(time.Millisecond)))
+	}
+	g.cnt.mu.Unlock()
 
 	// (b) Baseline: each check is its own suite, so its own Probe.Run and its own
 	// connection (shell, bind, session), with Concurrency 1.
@@ -182,6 +190,7 @@ func BenchmarkGrader(b *testing.B) {
 	b.ReportMetric(ratio, "x-faster")
 	b.ReportMetric(float64(child.MaxRSSKiB)/1024, "MiB-peak-rss")
 	b.ReportMetric(child.Wall.Seconds(), "s/grading-subprocess")
+	b.ReportMetric(child.CPU.Seconds(), "cpu-s/grading-subprocess")
 	b.ReportMetric(float64(nChecks)/perGrading.Seconds(), "checks/s")
 
 	var parts []string
@@ -194,15 +203,17 @@ func BenchmarkGrader(b *testing.B) {
 			sampled, sample[0].ID, nChecks/sampled)
 	}
 	b.Logf(`grader benchmark: %d candidates × 4 machines × %d checks = %d checks, concurrency %d, WinRM latency %s/request
-(a) batched grading:        %s wall (%.0f checks/s); wsman: %d shells, %d commands, %d requests for %d gradings; %d LDAP connections
+(a) batched grading: %s wall (%.0f checks/s); wsman: %d shells, %d commands, %d requests, %d LDAP connections for %d grading(s); longest batch per probe: %s
 (b) one connection per check, sequential: %s for %d checks (%s), %s; extrapolated to %d checks: %s
 (b)/(a) = %.1f×
-(c) grading subprocess: %s wall, peak RSS %.1f MiB (rusage maxrss; VmHWM %.1f MiB), all %d checks passed: %v`,
+(c) grading subprocess: %s wall, %s CPU (user+sys), peak RSS %.1f MiB (rusage maxrss; VmHWM %.1f MiB), all %d checks passed: %v
+load average before (a): %s, after: %s (the machine is shared)`,
 		benchCandidates, checksPerMachine, nChecks, concurrency, winrmLatency,
-		perGrading.Round(time.Millisecond), float64(nChecks)/perGrading.Seconds(), ws.Shells, ws.Commands, ws.Requests, b.N, g.cnt.ldap.Load(),
+		perGrading.Round(time.Millisecond), float64(nChecks)/perGrading.Seconds(), ws.Shells, ws.Commands, ws.Requests, ldapConns, b.N, strings.Join(longest, ", "),
 		baseSample.Round(time.Millisecond), sampled, strings.Join(parts, ", "), extrap, nChecks, baseline.Round(100*time.Millisecond),
 		ratio,
-		child.Wall.Round(time.Millisecond), float64(child.MaxRSSKiB)/1024, float64(child.VmHWMKiB)/1024, nChecks, child.Passed == nChecks)
+		child.Wall.Round(time.Millisecond), child.CPU.Round(time.Millisecond), float64(child.MaxRSSKiB)/1024, float64(child.VmHWMKiB)/1024, nChecks, child.Passed == nChecks,
+		loadBefore, loadAvg())
 }
 
 // childResult is what the grading subprocess reports.
@@ -212,6 +223,7 @@ type childResult struct {
 	Total     int           `json:"total"`
 	VmHWMKiB  int64         `json:"vmhwm_kib"` // the child's own /proc/self/status VmHWM
 	MaxRSSKiB int64         `json:"-"`         // from wait4's rusage, by the parent
+	CPU       time.Duration `json:"-"`         // user + system time of the whole subprocess
 }
 
 // runChild runs TestGraderChild in a subprocess of the test binary (same
@@ -244,6 +256,7 @@ func runChild(tb testing.TB, spec labSpec) childResult {
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.MaxRSSKiB = ru.Maxrss // kilobytes on Linux
+		res.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	if res.Passed != res.Total {
 		tb.Fatalf("grading subprocess: %d of %d checks passed\n%s", res.Passed, res.Total, out)
@@ -283,6 +296,16 @@ func TestGraderChild(t *testing.T) {
 	if err := writeFile(path+".out", data); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// loadAvg is the first three fields of /proc/loadavg.
+func loadAvg() string {
+	data, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // vmHWM is this process's peak resident set size in KiB (0 if unknown).

@@ -17,6 +17,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -174,8 +175,39 @@ func candidateID(i int) string { return fmt.Sprintf("c%02d", i) }
 func agence(id string) string  { return "Agence-" + id }
 func intranetIP(i int) string  { return "10.20." + strconv.Itoa(i) + ".80" }
 
-// counters count the connections the probes open, per transport.
-type counters struct{ ldap atomic.Int64 }
+// counters count the connections the probes open, per transport, and time
+// the probes' batches.
+type counters struct {
+	ldap atomic.Int64
+
+	mu      sync.Mutex
+	longest map[string]time.Duration // longest Probe.Run, by probe type
+}
+
+// timed wraps a probe to record its longest batch.
+type timed struct {
+	probe.Probe
+	c *counters
+}
+
+func (p timed) Run(ctx context.Context, t probe.Target, reqs []probe.Request) ([]probe.Observation, error) {
+	start := time.Now()
+	obs, err := p.Probe.Run(ctx, t, reqs)
+	d := time.Since(start)
+	p.c.mu.Lock()
+	if d > p.c.longest[p.Type()] {
+		p.c.longest[p.Type()] = d
+	}
+	p.c.mu.Unlock()
+	return obs, err
+}
+
+// resetLongest forgets the batch times recorded so far.
+func (c *counters) resetLongest() {
+	c.mu.Lock()
+	c.longest = map[string]time.Duration{}
+	c.mu.Unlock()
+}
 
 // registry returns the real probes, set up for the lab's services.
 func (s labSpec) registry(c *counters) *probe.Registry {
@@ -187,7 +219,12 @@ func (s labSpec) registry(c *counters) *probe.Registry {
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}
-	return probe.NewRegistry(l, dns.New(), tcp.New(), sshprobe.New(), w)
+	c.resetLongest()
+	var ps []probe.Probe
+	for _, p := range []probe.Probe{l, dns.New(), tcp.New(), sshprobe.New(), w} {
+		ps = append(ps, timed{p, c})
+	}
+	return probe.NewRegistry(ps...)
 }
 
 // candidates returns the candidates, each with its four machines.
