@@ -90,15 +90,25 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 	if err != nil {
 		return err
 	}
+	var gone []string
 	for _, name := range sortedKeys(nets) {
 		_, cand, _, _ := ParseName(name)
 		if len(want) > 0 && (cand == "" || !want[cand]) {
 			continue
 		}
+		gone = append(gone, name)
+	}
+	// Networks 8 at once too: a network stop takes 0.2-0.5 s.
+	err = forEach(context.WithoutCancel(ctx), gone, 8, func(name string) error {
 		if err := destroyNetwork(c, name); err != nil {
 			return err
 		}
+		_, cand, _, _ := ParseName(name)
 		obs.Event(provision.Event{Time: time.Now(), Candidate: cand, Resource: name, What: "destroyed"})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	dir := filepath.Join(p.cfg.DataDir, "machines", s.Name)
 	if len(want) > 0 {

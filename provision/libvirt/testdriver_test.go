@@ -2,9 +2,10 @@ package libvirt
 
 // Unit tests of the provider on libvirt's built-in test driver (test:///default):
 // an in-memory host that accepts LXC domains, networks and pools, with no daemon,
-// no root and no network. Every connection to test:///default is a fresh host and
-// the provider keeps one connection per URI, so both URIs point at it and the
-// tests inspect the host through the provider's own connection.
+// no root and no network. Within a process, every open connection to
+// test:///default shares one host, which is freed when the last connection
+// closes: each test makes a provider (both URIs on that host), inspects the host
+// through the provider's own connection and closes it at the end.
 //
 // These tests share the package's test binary with the integration tests, whose
 // TestMain (main_test.go) may re-exec the binary inside a private libvirtd's
@@ -17,7 +18,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	lv "libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -642,6 +645,43 @@ func TestTestDriverAdmission(t *testing.T) {
 				t.Errorf("%d resources on the host, want %d", got, len(plan.Actions))
 			}
 		})
+	}
+}
+
+// TestTestDriverReadinessDoesNotHoldSlots: with --parallel 1, machines that are
+// slow to become ready must not wait for each other's readiness (Apply bounds
+// how many machines are being created at once, not how many are awaited).
+func TestTestDriverReadinessDoesNotHoldSlots(t *testing.T) {
+	const machines, timeout = 4, time.Second
+	h := newTDHost(t)
+	lab := strings.Replace(tdLab, "  credentials:", "  ready: {tcp: 9, timeout: 1s}\n  credentials:", 1)
+	s := h.session(t, "slots", lab, machines/2)
+	s.MgmtCIDR = "127.77.0.0/16" // port 9 on loopback: refused, every wait times out
+	plan, err := h.eng.Plan(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := &countObserver{}
+	start := time.Now()
+	err = h.eng.Up(context.Background(), plan, provision.ApplyOptions{Parallel: 1, Force: true}, obs)
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "not ready after 1s") {
+		t.Errorf("apply: %v, want every machine not ready", err)
+	}
+	if obs.running.Load() != machines {
+		t.Errorf("%d machines started, want %d", obs.running.Load(), machines)
+	}
+	if took > 3*timeout {
+		t.Errorf("apply took %s: readiness waits ran one after the other (%d × %s)", took, machines, timeout)
+	}
+}
+
+type countObserver struct{ running atomic.Int32 }
+
+func (*countObserver) Event(provision.Event) {}
+func (o *countObserver) Machine(m provision.MachineState) {
+	if m.State == provision.StateRunning {
+		o.running.Add(1)
 	}
 }
 
