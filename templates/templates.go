@@ -11,7 +11,7 @@ import (
 	"text/template"
 )
 
-//go:embed lxc cloud-init windows
+//go:embed lxc cloud-init windows terraform
 var files embed.FS
 
 var funcs = template.FuncMap{

@@ -1,0 +1,628 @@
+package tfe
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	tfe "github.com/hashicorp/go-tfe"
+)
+
+// doc is a JSON:API request document.
+type doc struct {
+	Data struct {
+		Type          string                     `json:"type"`
+		Attributes    map[string]json.RawMessage `json:"attributes"`
+		Relationships map[string]struct {
+			Data json.RawMessage `json:"data"`
+		} `json:"relationships"`
+	} `json:"data"`
+}
+
+type relNode struct {
+	ID         string         `json:"id"`
+	Type       string         `json:"type"`
+	Attributes map[string]any `json:"attributes"`
+}
+
+func (d *doc) str(key string) (string, bool) {
+	raw, ok := d.Data.Attributes[key]
+	if !ok {
+		return "", false
+	}
+	var v string
+	if json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	return v, true
+}
+
+func (d *doc) boolean(key string) (bool, bool) {
+	raw, ok := d.Data.Attributes[key]
+	if !ok {
+		return false, false
+	}
+	var v bool
+	return v, json.Unmarshal(raw, &v) == nil
+}
+
+func (d *doc) rel(key string) []relNode {
+	r, ok := d.Data.Relationships[key]
+	if !ok {
+		return nil
+	}
+	var many []relNode
+	if json.Unmarshal(r.Data, &many) == nil {
+		return many
+	}
+	var one relNode
+	if json.Unmarshal(r.Data, &one) == nil && one.ID != "" {
+		return []relNode{one}
+	}
+	return nil
+}
+
+func parts(path string) []string { return strings.Split(strings.Trim(path, "/"), "/") }
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
+	var d doc
+	if len(body) > 0 && r.Method != http.MethodPut {
+		_ = json.Unmarshal(body, &d)
+	}
+	p := parts(r.URL.Path)
+	if p[0] == "_archivist" {
+		s.archivist(w, r, p)
+		return
+	}
+	if len(p) < 3 || p[0] != "api" || p[1] != "v2" {
+		notFound(w)
+		return
+	}
+	p = p[2:]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := r.Method
+	switch {
+	case len(p) == 1 && p[0] == "ping":
+		w.WriteHeader(http.StatusNoContent)
+	case p[0] == "organizations" && len(p) == 2 && m == "GET":
+		if p[1] != s.Org {
+			notFound(w)
+			return
+		}
+		writeDoc(w, 200, &tfe.Organization{Name: s.Org}, nil)
+	case p[0] == "organizations" && len(p) >= 3 && p[1] != s.Org:
+		notFound(w)
+	case p[0] == "organizations" && len(p) == 3 && p[2] == "projects" && m == "GET":
+		var out []*tfe.Project
+		want := r.URL.Query().Get("filter[names]")
+		for id, name := range s.projects {
+			if want == "" || want == name {
+				out = append(out, &tfe.Project{ID: id, Name: name})
+			}
+		}
+		writeDoc(w, 200, out, pagination(1, 1, len(out)))
+	case p[0] == "organizations" && len(p) == 3 && p[2] == "workspaces" && m == "GET":
+		s.listWorkspaces(w, r)
+	case p[0] == "organizations" && len(p) == 3 && p[2] == "workspaces" && m == "POST":
+		s.createWorkspace(w, &d)
+	case p[0] == "organizations" && len(p) == 4 && p[2] == "workspaces" && m == "GET":
+		for _, ws := range s.ws {
+			if ws.Name == p[3] {
+				writeDoc(w, 200, s.wsModel(ws, false), nil)
+				return
+			}
+		}
+		notFound(w)
+	case p[0] == "workspaces" && len(p) >= 2:
+		ws, ok := s.ws[p[1]]
+		if !ok {
+			notFound(w)
+			return
+		}
+		s.workspaceRoutes(w, r, &d, ws, p[2:])
+	case p[0] == "configuration-versions" && len(p) == 2 && m == "GET":
+		c, ok := s.cvs[p[1]]
+		if !ok {
+			notFound(w)
+			return
+		}
+		if c.Status == tfe.ConfigurationFetching {
+			c.reads++
+			if c.reads >= 2 { // processing takes a read or two
+				c.Status = tfe.ConfigurationUploaded
+			}
+		}
+		writeDoc(w, 200, s.cvModel(c), nil)
+	case p[0] == "runs" && len(p) == 1 && m == "POST":
+		s.createRun(w, &d)
+	case p[0] == "runs" && len(p) == 2 && m == "GET":
+		rn, ok := s.runs[p[1]]
+		if !ok {
+			notFound(w)
+			return
+		}
+		s.advance(rn)
+		writeDoc(w, 200, s.runModel(rn), nil)
+	case p[0] == "runs" && len(p) == 4 && p[2] == "actions" && m == "POST":
+		s.runAction(w, p[1], p[3])
+	case (p[0] == "plans" || p[0] == "applies") && len(p) == 2 && m == "GET":
+		id := strings.TrimPrefix(strings.TrimPrefix(p[1], "plan-"), "apply-")
+		rn, ok := s.runs["run-"+id]
+		if !ok {
+			notFound(w)
+			return
+		}
+		rm := s.runModel(rn)
+		if p[0] == "plans" {
+			writeDoc(w, 200, rm.Plan, nil)
+		} else {
+			writeDoc(w, 200, rm.Apply, nil)
+		}
+	default:
+		notFound(w)
+	}
+}
+
+func pagination(page, pages, total int) map[string]any {
+	next := 0
+	if page < pages {
+		next = page + 1
+	}
+	return map[string]any{"pagination": map[string]any{"current-page": page, "prev-page": page - 1, "next-page": next, "total-pages": pages, "total-count": total}}
+}
+
+func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var want []string
+	if t := q.Get("search[tags]"); t != "" {
+		want = strings.Split(t, ",")
+	}
+	name := q.Get("search[name]")
+	include := strings.Contains(q.Get("include"), "current_run")
+	var all []*tfe.Workspace
+	for _, id := range sortedIDs(s.ws) {
+		ws := s.ws[id]
+		if name != "" && !strings.Contains(ws.Name, name) || !hasAll(ws.Tags, want) {
+			continue
+		}
+		all = append(all, s.wsModel(ws, include))
+	}
+	size, _ := strconv.Atoi(q.Get("page[size]"))
+	if size <= 0 {
+		size = 20
+	}
+	page, _ := strconv.Atoi(q.Get("page[number]"))
+	page = max(page, 1)
+	pages := max((len(all)+size-1)/size, 1)
+	lo, hi := min((page-1)*size, len(all)), min(page*size, len(all))
+	writeDoc(w, 200, all[lo:hi], pagination(page, pages, len(all)))
+}
+
+func hasAll(have, want []string) bool {
+	for _, t := range want {
+		found := false
+		for _, h := range have {
+			found = found || h == t
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) createWorkspace(w http.ResponseWriter, d *doc) {
+	name, _ := d.str("name")
+	if name == "" {
+		unprocessable(w, "Name can't be blank")
+		return
+	}
+	for _, ws := range s.ws {
+		if ws.Name == name {
+			unprocessable(w, "Name has already been taken")
+			return
+		}
+	}
+	ws := &workspace{ID: s.id("ws"), Name: name, Project: "prj-default"}
+	ws.Description, _ = d.str("description")
+	ws.AutoApply, _ = d.boolean("auto-apply")
+	for _, t := range d.rel("tags") {
+		if n, _ := t.Attributes["name"].(string); n != "" {
+			ws.Tags = append(ws.Tags, n)
+		}
+	}
+	if pr := d.rel("project"); len(pr) == 1 {
+		if _, ok := s.projects[pr[0].ID]; !ok {
+			notFound(w)
+			return
+		}
+		ws.Project = pr[0].ID
+	}
+	s.ws[ws.ID] = ws
+	writeDoc(w, 201, s.wsModel(ws, false), nil)
+}
+
+func (s *Server) wsModel(ws *workspace, include bool) *tfe.Workspace {
+	m := &tfe.Workspace{ID: ws.ID, Name: ws.Name, Description: ws.Description, AutoApply: ws.AutoApply,
+		TagNames: ws.Tags, Project: &tfe.Project{ID: ws.Project}, Organization: &tfe.Organization{Name: s.Org}}
+	if ws.CurrentRun != "" {
+		if include {
+			m.CurrentRun = s.runModel(s.runs[ws.CurrentRun])
+		} else {
+			m.CurrentRun = &tfe.Run{ID: ws.CurrentRun}
+		}
+	}
+	return m
+}
+
+func (s *Server) workspaceRoutes(w http.ResponseWriter, r *http.Request, d *doc, ws *workspace, p []string) {
+	m := r.Method
+	switch {
+	case len(p) == 0 && m == "GET":
+		writeDoc(w, 200, s.wsModel(ws, false), nil)
+	case len(p) == 0 && m == "DELETE":
+		s.deleteWorkspace(ws)
+		w.WriteHeader(http.StatusNoContent)
+	case len(p) == 2 && p[0] == "actions" && p[1] == "safe-delete" && m == "POST":
+		if ws.Resources > 0 {
+			writeRaw(w, http.StatusConflict, `{"errors":[{"status":"409","title":"conflict","detail":"Workspace is not safe to delete: it still manages resources."}]}`)
+			return
+		}
+		s.deleteWorkspace(ws)
+		w.WriteHeader(http.StatusNoContent)
+	case len(p) == 2 && p[0] == "relationships" && p[1] == "tags" && m == "POST":
+		var t struct {
+			Data []relNode `json:"data"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&t)
+		for _, n := range t.Data {
+			if name, _ := n.Attributes["name"].(string); name != "" && !hasAll(ws.Tags, []string{name}) {
+				ws.Tags = append(ws.Tags, name)
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case len(p) == 1 && p[0] == "vars" && m == "GET":
+		var out []*tfe.Variable
+		for _, v := range ws.Vars {
+			c := *v
+			if c.Sensitive {
+				c.Value = "" // as the real API: sensitive values are write-only
+			}
+			out = append(out, &c)
+		}
+		writeDoc(w, 200, out, pagination(1, 1, len(out)))
+	case len(p) == 1 && p[0] == "vars" && m == "POST":
+		key, _ := d.str("key")
+		for _, v := range ws.Vars {
+			if v.Key == key {
+				unprocessable(w, "Key has already been taken")
+				return
+			}
+		}
+		v := &tfe.Variable{ID: s.id("var"), Key: key}
+		v.Value, _ = d.str("value")
+		cat, _ := d.str("category")
+		v.Category = tfe.CategoryType(cat)
+		v.Sensitive, _ = d.boolean("sensitive")
+		v.HCL, _ = d.boolean("hcl")
+		ws.Vars = append(ws.Vars, v)
+		c := *v
+		if c.Sensitive {
+			c.Value = ""
+		}
+		writeDoc(w, 201, &c, nil)
+	case len(p) == 2 && p[0] == "vars" && m == "PATCH":
+		for _, v := range ws.Vars {
+			if v.ID == p[1] {
+				if val, ok := d.str("value"); ok {
+					v.Value = val
+				}
+				if sen, ok := d.boolean("sensitive"); ok {
+					v.Sensitive = v.Sensitive || sen // cannot be unset, as in TFE
+				}
+				c := *v
+				if c.Sensitive {
+					c.Value = ""
+				}
+				writeDoc(w, 200, &c, nil)
+				return
+			}
+		}
+		notFound(w)
+	case len(p) == 1 && p[0] == "configuration-versions" && m == "POST":
+		c := &cv{ID: s.id("cv"), Workspace: ws.ID, Status: tfe.ConfigurationPending, AutoQueue: true}
+		if aq, ok := d.boolean("auto-queue-runs"); ok {
+			c.AutoQueue = aq
+		}
+		s.cvs[c.ID] = c
+		writeDoc(w, 201, s.cvModel(c), nil)
+	case len(p) == 1 && p[0] == "runs" && m == "GET":
+		var out []*tfe.Run
+		ids := sortedIDs(s.runs)
+		for i := len(ids) - 1; i >= 0; i-- {
+			if rn := s.runs[ids[i]]; rn.Workspace == ws.ID {
+				out = append(out, s.runModel(rn))
+			}
+		}
+		writeDoc(w, 200, out, pagination(1, 1, len(out)))
+	case len(p) == 1 && p[0] == "current-state-version-outputs" && m == "GET":
+		if ws.StateSerial == 0 {
+			notFound(w)
+			return
+		}
+		var out []*tfe.StateVersionOutput
+		for _, k := range sortedKeys(ws.Outputs) {
+			out = append(out, &tfe.StateVersionOutput{ID: fmt.Sprintf("wsout-%s-%s", ws.ID, k), Name: k, Value: ws.Outputs[k], Type: "object"})
+		}
+		writeDoc(w, 200, out, pagination(1, 1, len(out)))
+	case len(p) == 1 && p[0] == "current-state-version" && m == "GET":
+		if ws.StateSerial == 0 {
+			notFound(w)
+			return
+		}
+		writeDoc(w, 200, &tfe.StateVersion{ID: fmt.Sprintf("sv-%s-%d", ws.ID, ws.StateSerial), Serial: int64(ws.StateSerial), ResourcesProcessed: true}, nil)
+	default:
+		notFound(w)
+	}
+}
+
+func (s *Server) deleteWorkspace(ws *workspace) {
+	delete(s.ws, ws.ID)
+	for id, c := range s.cvs {
+		if c.Workspace == ws.ID {
+			delete(s.cvs, id)
+		}
+	}
+}
+
+func (s *Server) cvModel(c *cv) *tfe.ConfigurationVersion {
+	return &tfe.ConfigurationVersion{ID: c.ID, Status: c.Status, AutoQueueRuns: c.AutoQueue, Source: tfe.ConfigurationSourceAPI,
+		UploadURL: s.URL + "/_archivist/v1/object/upload-" + c.ID}
+}
+
+// archivist serves upload URLs (PUT, no token: the URL is the credential) and logs.
+func (s *Server) archivist(w http.ResponseWriter, r *http.Request, p []string) {
+	if len(p) != 4 {
+		notFound(w)
+		return
+	}
+	obj := p[3]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case strings.HasPrefix(obj, "upload-") && r.Method == http.MethodPut:
+		c, ok := s.cvs[strings.TrimPrefix(obj, "upload-")]
+		if !ok || c.Status != tfe.ConfigurationPending {
+			notFound(w)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		files, err := untar(b)
+		if err != nil {
+			c.Status = tfe.ConfigurationErrored
+			writeRaw(w, http.StatusUnprocessableEntity, `{"errors":["not a tar.gz archive"]}`)
+			return
+		}
+		c.Files, c.Status = files, tfe.ConfigurationFetching
+		w.WriteHeader(http.StatusOK)
+	case strings.HasPrefix(obj, "log-") && r.Method == http.MethodGet:
+		kind, id, _ := strings.Cut(strings.TrimPrefix(obj, "log-"), "-")
+		rn, ok := s.runs["run-"+id]
+		if !ok {
+			notFound(w)
+			return
+		}
+		text := rn.PlanLog
+		if kind == "apply" {
+			text = rn.ApplyLog
+		}
+		text = "\x02" + text + "\x03"
+		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		lim, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		off = min(off, len(text))
+		end := len(text)
+		if lim > 0 {
+			end = min(off+lim, end)
+		}
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, text[off:end])
+	default:
+		notFound(w)
+	}
+}
+
+func (s *Server) createRun(w http.ResponseWriter, d *doc) {
+	wr := d.rel("workspace")
+	if len(wr) != 1 {
+		unprocessable(w, "workspace is required")
+		return
+	}
+	ws, ok := s.ws[wr[0].ID]
+	if !ok {
+		notFound(w)
+		return
+	}
+	cvID := ws.LastCV
+	if cr := d.rel("configuration-version"); len(cr) == 1 {
+		cvID = cr[0].ID
+	}
+	c, ok := s.cvs[cvID]
+	if !ok || c.Status != tfe.ConfigurationUploaded {
+		// What real TFE answers for a run on a configuration version that is
+		// not processed yet (or none at all).
+		unprocessable(w, "invalid run parameters: the configuration version is not uploaded")
+		return
+	}
+	ws.LastCV = cvID
+	rn := &run{ID: s.id("run"), Workspace: ws.ID, CV: cvID, Status: tfe.RunPending, AutoApply: ws.AutoApply,
+		PlanStatus: tfe.PlanPending, ApplyStatus: tfe.ApplyPending}
+	rn.Message, _ = d.str("message")
+	rn.Destroy, _ = d.boolean("is-destroy")
+	if aa, ok := d.boolean("auto-apply"); ok {
+		rn.AutoApply = aa
+	}
+	rn.steps = []tfe.RunStatus{tfe.RunPlanQueued, tfe.RunPlanning, tfe.RunPlanned}
+	rn.steps = append(rn.steps, s.ExtraStatuses...)
+	s.runs[rn.ID] = rn
+	ws.CurrentRun = rn.ID
+	writeDoc(w, 201, s.runModel(rn), nil)
+}
+
+func (s *Server) runAction(w http.ResponseWriter, id, action string) {
+	rn, ok := s.runs[id]
+	if !ok {
+		notFound(w)
+		return
+	}
+	switch action {
+	case "apply":
+		if !s.confirmable(rn) {
+			writeRaw(w, http.StatusConflict, `{"errors":[{"status":"409","title":"transition not allowed"}]}`)
+			return
+		}
+		rn.confirmed = true
+		rn.Status = tfe.RunConfirmed
+		rn.steps = []tfe.RunStatus{tfe.RunApplyQueued, tfe.RunApplying, tfe.RunApplied}
+	case "discard", "cancel":
+		if rn.Status == tfe.RunApplied || rn.Status == tfe.RunErrored {
+			writeRaw(w, http.StatusConflict, `{"errors":[{"status":"409","title":"transition not allowed"}]}`)
+			return
+		}
+		rn.Status, rn.steps = tfe.RunDiscarded, nil
+		if action == "cancel" {
+			rn.Status = tfe.RunCanceled
+		}
+	default:
+		notFound(w)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// confirmable: planned with changes, every pre-apply step done, not auto-applied.
+func (s *Server) confirmable(rn *run) bool {
+	return len(rn.steps) == 0 && !rn.confirmed && !rn.AutoApply && rn.PlanStatus == tfe.PlanFinished &&
+		rn.Status != tfe.RunPlannedAndFinished && !runEnded(rn.Status)
+}
+
+func runEnded(st tfe.RunStatus) bool {
+	switch st {
+	case tfe.RunApplied, tfe.RunErrored, tfe.RunDiscarded, tfe.RunCanceled, tfe.RunPlannedAndFinished:
+		return true
+	}
+	return false
+}
+
+// advance moves a run one status forward (each read of a run is a tick).
+func (s *Server) advance(rn *run) {
+	if runEnded(rn.Status) || len(rn.steps) == 0 {
+		return
+	}
+	next := rn.steps[0]
+	rn.steps = rn.steps[1:]
+	ws := s.ws[rn.Workspace]
+	switch next {
+	case tfe.RunPlanning:
+		rn.PlanStatus = tfe.PlanRunning
+	case tfe.RunPlanned:
+		s.plan(rn, ws)
+		if rn.planErr != "" {
+			rn.Status, rn.PlanStatus, rn.steps = tfe.RunErrored, tfe.PlanErrored, nil
+			return
+		}
+		rn.PlanStatus = tfe.PlanFinished
+		if rn.Adds == 0 && rn.Destroys == 0 {
+			rn.Status, rn.steps = tfe.RunPlannedAndFinished, nil
+			if rn.Destroy && ws != nil {
+				ws.Resources, ws.Outputs = 0, map[string]any{}
+			}
+			return
+		}
+	case tfe.RunApplying:
+		rn.ApplyStatus = tfe.ApplyRunning
+	case tfe.RunApplied:
+		rn.ApplyStatus = tfe.ApplyFinished
+		rn.ApplyLog = fmt.Sprintf("Apply complete! Resources: %d added, 0 changed, %d destroyed.\n", rn.Adds, rn.Destroys)
+		if ws != nil {
+			ws.StateSerial++
+			if rn.Destroy {
+				ws.Resources, ws.Outputs = 0, map[string]any{}
+			} else {
+				ws.Resources, ws.Outputs = rn.resources, rn.outputs
+			}
+		}
+	}
+	rn.Status = next
+	if len(rn.steps) == 0 && rn.AutoApply && next != tfe.RunApplied && rn.PlanStatus == tfe.PlanFinished && !rn.confirmed {
+		rn.confirmed = true
+		rn.steps = []tfe.RunStatus{tfe.RunApplyQueued, tfe.RunApplying, tfe.RunApplied}
+	}
+}
+
+// plan evaluates the run's module: resource counts, outputs, or an error log.
+func (s *Server) plan(rn *run, ws *workspace) {
+	if ws == nil {
+		rn.planErr = "workspace gone"
+		return
+	}
+	if s.FailPlan != nil {
+		if log := s.FailPlan(ws.Name); log != "" {
+			rn.planErr, rn.PlanLog = "failed", log
+			return
+		}
+	}
+	if rn.Destroy {
+		rn.Destroys = ws.Resources
+		rn.PlanLog = fmt.Sprintf("Plan: 0 to add, 0 to change, %d to destroy.\n", rn.Destroys)
+		return
+	}
+	vars := map[string]string{}
+	for _, v := range ws.Vars {
+		if v.Category == tfe.CategoryTerraform {
+			vars[v.Key] = v.Value
+		}
+	}
+	res, outputs, err := Evaluate(s.cvs[rn.CV].Files, vars)
+	if err != nil {
+		rn.planErr = err.Error()
+		rn.PlanLog = "Terraform v1.5.7\n\nError: " + err.Error() + "\n"
+		return
+	}
+	rn.resources, rn.outputs = res, outputs
+	if ws.Resources == 0 || !jsonEqual(ws.Outputs, outputs) || ws.Resources != res {
+		rn.Adds = res
+		rn.Destroys = ws.Resources
+		if ws.Resources == res && ws.Resources > 0 {
+			rn.Adds, rn.Destroys = 1, 1 // a changed module: count it as one replacement
+		}
+	}
+	rn.PlanLog = fmt.Sprintf("Terraform v1.5.7\nPlan: %d to add, 0 to change, %d to destroy.\n", rn.Adds, rn.Destroys)
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+func (s *Server) runModel(rn *run) *tfe.Run {
+	num := strings.TrimPrefix(rn.ID, "run-")
+	m := &tfe.Run{ID: rn.ID, Status: rn.Status, Message: rn.Message, IsDestroy: rn.Destroy, AutoApply: rn.AutoApply,
+		HasChanges: rn.Adds+rn.Destroys > 0, Source: tfe.RunSourceAPI, CreatedAt: time.Now(),
+		Actions:              &tfe.RunActions{IsConfirmable: s.confirmable(rn), IsDiscardable: !runEnded(rn.Status) && !rn.confirmed, IsCancelable: !runEnded(rn.Status)},
+		Workspace:            &tfe.Workspace{ID: rn.Workspace},
+		ConfigurationVersion: &tfe.ConfigurationVersion{ID: rn.CV},
+		Plan: &tfe.Plan{ID: "plan-" + num, Status: rn.PlanStatus, HasChanges: rn.Adds+rn.Destroys > 0,
+			ResourceAdditions: rn.Adds, ResourceDestructions: rn.Destroys, LogReadURL: s.URL + "/_archivist/v1/object/log-plan-" + num},
+		Apply: &tfe.Apply{ID: "apply-" + num, Status: rn.ApplyStatus, LogReadURL: s.URL + "/_archivist/v1/object/log-apply-" + num},
+	}
+	if rn.ApplyStatus == tfe.ApplyFinished {
+		m.Apply.ResourceAdditions, m.Apply.ResourceDestructions = rn.Adds, rn.Destroys
+	}
+	return m
+}

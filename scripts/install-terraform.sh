@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs Terraform 1.5.7 (the last MPL release; the version tailab's generated
+# modules are checked against with `terraform fmt -check`) by building it from the
+# Go module proxy (~3 minutes once; cached afterwards). Installs into
+# $TAILAB_TOOLS/terraform-1.5.7/terraform (default ~/go/bin/terraform-1.5.7/) and
+# prints the path. Idempotent: an existing binary of the right version is kept.
+set -euo pipefail
+version=1.5.7
+tools=${TAILAB_TOOLS:-$HOME/go/bin}
+dir="$tools/terraform-$version"
+bin="$dir/terraform"
+if [[ -x "$bin" ]] && "$bin" version 2>/dev/null | head -1 | grep -qx "Terraform v$version"; then
+  echo "$bin"
+  exit 0
+fi
+command -v go >/dev/null || { echo "install-terraform: Go is required" >&2; exit 1; }
+mkdir -p "$dir"
+echo "install-terraform: building Terraform v$version (a few minutes, once)" >&2
+GOBIN="$dir" GOFLAGS=-mod=mod go install "github.com/hashicorp/terraform@v$version"
+"$bin" version | head -1 >&2
+echo "$bin"
