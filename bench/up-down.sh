@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# bench/up-down.sh — `tailab up` / `tailab down` against the same work done by a
+# plain virsh script, on a private libvirtd started for the run (as root).
+#
+#   bash bench/up-down.sh
+#
+# Environment: BENCH_CANDIDATES (12), BENCH_MACHINES (3 containers each, all
+# running sshd, `ready: ssh`), BENCH_PARALLEL (8: tailab --parallel and xargs -P),
+# BENCH_RUNS (2 rounds), BENCH_KEEP=1 keeps the work dir (logs, XML).
+#
+# Each round, on the same daemon, one after the other:
+#   1. virsh, sequential: net-define+net-start each network, define+start each
+#      container (one virsh process per object), then wait until every
+#      management address answers with an SSH banner; then the parallel teardown.
+#   2. virsh, parallel: the same with xargs -P BENCH_PARALLEL; teardown (timed):
+#      destroy+undefine the domains, then the networks, xargs -P BENCH_PARALLEL.
+#   3. tailab up --count N --parallel P --force until every machine is ready (under
+#      /usr/bin/time -v: peak RSS), then tailab down (timed).
+# The virsh script's files (init scripts, sshd host keys, XML) are written
+# before its clock starts; tailab's clock includes writing its own.
+# Everything that dials a lab address runs in the daemon's network namespace.
+# Output: a table of seconds per round, the ratios tailab / parallel script,
+# tailab's peak RSS. See docs/benchmarks.md.
+set -euo pipefail
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+log() { echo "bench: $*" >&2; }
+
+N=${BENCH_CANDIDATES:-12}
+M=${BENCH_MACHINES:-3}
+P=${BENCH_PARALLEL:-8}
+RUNS=${BENCH_RUNS:-2}
+
+# ---- inner phases (run inside the daemon's network namespace) ---------------
+
+uri() { echo "$TAILAB_LXC_URI"; }
+
+# wait_ssh ADDR: poll ADDR:22 until it sends an SSH banner, like tailab's
+# readiness check (1 s per try, 0.1 s between tries), for at most 60 s.
+wait_ssh() {
+  local a=$1 end=$((SECONDS + 60))
+  until timeout 1 bash -c "exec 3<>/dev/tcp/$a/22 && IFS= read -r -t 1 l <&3 && [[ \$l == SSH-* ]]" 2>/dev/null; do
+    ((SECONDS < end)) || { echo "bench: $a: no SSH banner after 60 s" >&2; return 1; }
+    sleep 0.1
+  done
+}
+
+# virsh_up seq|par VSDIR: networks, then containers, then wait for every sshd.
+virsh_up() {
+  local mode=$1 vs=$2 u
+  u=$(uri)
+  virsh -q -c "$u" "net-define $vs/net-mgmt.xml; net-start bench-mgmt" >/dev/null
+  if [[ $mode == seq ]]; then
+    local f n
+    for f in "$vs"/net-c*.xml; do
+      n=$(basename "$f" .xml)
+      virsh -q -c "$u" "net-define $f; net-start bench-${n#net-}" >/dev/null
+    done
+    for f in "$vs"/dom-*.xml; do
+      n=$(basename "$f" .xml)
+      virsh -q -c "$u" "define $f; start bench-${n#dom-}" >/dev/null
+    done
+  else
+    export u
+    # shellcheck disable=SC2016
+    ls "$vs"/net-c*.xml | xargs -P "$P" -I{} sh -c 'n=$(basename {} .xml); virsh -q -c "$u" "net-define {}; net-start bench-${n#net-}" >/dev/null'
+    # shellcheck disable=SC2016
+    ls "$vs"/dom-*.xml | xargs -P "$P" -I{} sh -c 'n=$(basename {} .xml); virsh -q -c "$u" "define {}; start bench-${n#dom-}" >/dev/null'
+  fi
+  local pids=() a rc=0
+  while read -r a; do
+    wait_ssh "$a" &
+    pids+=($!)
+  done <"$vs/addrs"
+  for a in "${pids[@]}"; do wait "$a" || rc=1; done
+  return $rc
+}
+
+# virsh_down: destroy+undefine every bench- domain, then every bench- network,
+# BENCH_PARALLEL at once, then remove the containers' dirs.
+virsh_down() {
+  local vs=$1 u
+  u=$(uri)
+  export u
+  # shellcheck disable=SC2016
+  virsh -q -c "$u" list --all --name | grep '^bench-' |
+    xargs -r -P "$P" -I{} sh -c 'virsh -q -c "$u" "destroy {}; undefine {}" >/dev/null'
+  # shellcheck disable=SC2016
+  virsh -q -c "$u" net-list --all --name | grep '^bench-' |
+    xargs -r -P "$P" -I{} sh -c 'virsh -q -c "$u" "net-destroy {}; net-undefine {}" >/dev/null'
+  rm -rf "$vs/m"
+}
+
+case ${1:-} in
+_virsh-up) shift; virsh_up "$@"; exit ;;
+_virsh-down) shift; virsh_down "$@"; exit ;;
+esac
+
+# ---- outer driver ---------------------------------------------------------------
+
+[[ $(id -u) == 0 ]] || { echo "bench: run as root" >&2; exit 2; }
+cd "$(dirname "$0")/.."
+root=$PWD
+self=$root/bench/up-down.sh
+[[ -x /usr/bin/time ]] || apt-get install -y -q time >/dev/null
+command -v ssh-keygen >/dev/null || { echo "bench: needs openssh-client" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/tlbench-XXXXXX)
+daemon=$work/d
+vs=$work/vs
+mkdir -p "$vs"
+started=0
+cleanup() {
+  set +e
+  if ((started)); then
+    ip netns exec "$TAILAB_NETNS" "$work/tailab" down --session bench >/dev/null 2>&1
+    ip netns exec "$TAILAB_NETNS" bash "$self" _virsh-down "$vs" 2>/dev/null
+  fi
+  bash "$root/scripts/libvirtd-netns.sh" stop "$daemon" 2>/dev/null
+  if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+log "building tailab"
+go build -o "$work/tailab" ./cmd/tailab
+bash scripts/libvirtd-netns.sh start "$daemon" >/dev/null
+started=1
+set -a
+. "$daemon/env"
+set +a
+export TAILAB_DATA_DIR=$work/data TAILAB_VIRT_TYPE=qemu P
+inns() { ip netns exec "$TAILAB_NETNS" "$@"; }
+
+# The lab: one isolated network, M containers with sshd, ready when sshd answers.
+lab=$work/bench-ssh.yaml
+{
+  cat <<EOF
+name: bench-ssh
+description: benchmark lab, $M containers running sshd
+secrets:
+  key: {ssh_key: true}
+networks:
+  - {name: lan, cidr: 10.30.0.0/24}
+defaults:
+  kind: container
+  os: linux
+  memory: 64MiB
+  cpus: 1
+  services: [sshd]
+  credentials: {ssh: {user: root, key: key}}
+  ready: {ssh: true, timeout: 60s}
+machines:
+EOF
+  for ((m = 1; m <= M; m++)); do
+    echo "  - {name: m$m, role: server, nics: [{network: lan, address: 10.30.0.$((10 + m))}]}"
+  done
+} >"$lab"
+
+# prepare_virsh writes the plain script's files: the XML tailab would write (same
+# mounts, NICs, isolated management port), an init that exits on SIGTERM,
+# sshd_config, a host key and authorized_keys per container.
+ssh-keygen -q -t ed25519 -N '' -f "$work/client_key" -C bench
+prepare_virsh() {
+  rm -rf "$vs/m"
+  mkdir -p "$vs/m"
+  : >"$vs/addrs"
+  cat >"$vs/net-mgmt.xml" <<EOF
+<network><name>bench-mgmt</name><bridge name='tbvmgmt' stp='off'/><ip address='10.240.0.1' prefix='16'/></network>
+EOF
+  local c m cc d
+  for ((c = 1; c <= N; c++)); do
+    cc=$(printf c%02d "$c")
+    cat >"$vs/net-$cc-lan.xml" <<EOF
+<network><name>bench-$cc-lan</name><bridge name='tbv$cc' stp='off'/></network>
+EOF
+    for ((m = 1; m <= M; m++)); do
+      d=$vs/m/$cc-m$m
+      mkdir -p "$d/srv/ssh"
+      cat >"$d/srv/init.sh" <<EOF
+#!/bin/sh
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+pids=""
+stop() { [ -n "\$pids" ] && kill \$pids 2>/dev/null; exit 0; }
+trap stop TERM INT PWR HUP
+hostname m$m 2>/dev/null
+ip link set lo up
+ip link set eth0 up
+ip link set eth1 up
+mkdir -p /run/sshd && chmod 0755 /run/sshd
+/usr/sbin/sshd -D -e -f /srv/sshd_config >/run/sshd.log 2>&1 &
+pids="\$pids \$!"
+while :; do sleep 3600 & wait \$!; done
+EOF
+      chmod 755 "$d/srv/init.sh"
+      cat >"$d/srv/sshd_config" <<'EOF'
+Port 22
+ListenAddress 0.0.0.0
+HostKey /srv/ssh/ssh_host_ed25519_key
+AuthorizedKeysFile /srv/ssh/authorized_keys
+PidFile /run/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+EOF
+      ssh-keygen -q -t ed25519 -N '' -f "$d/srv/ssh/ssh_host_ed25519_key" -C "$cc-m$m"
+      cp "$work/client_key.pub" "$d/srv/ssh/authorized_keys"
+      cat >"$vs/dom-$cc-m$m.xml" <<EOF
+<domain type='lxc'>
+  <name>bench-$cc-m$m</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type>exe</type><init>/srv/init.sh</init></os>
+  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
+  <devices>
+    <filesystem type='mount'><source dir='/'/><target dir='/'/><readonly/></filesystem>
+    <filesystem type='ram'><source usage='64' units='MiB'/><target dir='/run'/></filesystem>
+    <filesystem type='ram'><source usage='64' units='MiB'/><target dir='/tmp'/></filesystem>
+    <filesystem type='mount'><source dir='$TAILAB_HOSTVAR'/><target dir='/var'/><readonly/></filesystem>
+    <filesystem type='ram'><source usage='1' units='MiB'/><target dir='/root'/></filesystem>
+    <filesystem type='ram'><source usage='1' units='MiB'/><target dir='/home'/></filesystem>
+    <filesystem type='ram'><source usage='1' units='MiB'/><target dir='$vs'/></filesystem>
+    <filesystem type='mount'><source dir='$d/srv'/><target dir='/srv'/></filesystem>
+    <interface type='network'>
+      <mac address='$(printf '52:54:01:%02x:%02x:00' "$c" "$m")'/><source network='bench-$cc-lan'/>
+      <ip address='10.30.0.$((10 + m))' family='ipv4' prefix='24'/>
+    </interface>
+    <interface type='network'>
+      <mac address='$(printf '52:54:01:%02x:%02x:63' "$c" "$m")'/><source network='bench-mgmt'/>
+      <ip address='10.240.$c.$((9 + m))' family='ipv4' prefix='16'/><port isolated='yes'/>
+    </interface>
+    <console type='pty'><target type='lxc'/></console>
+  </devices>
+</domain>
+EOF
+      echo "10.240.$c.$((9 + m))" >>"$vs/addrs"
+    done
+  done
+}
+
+# leftovers fails when a round left a domain or network behind.
+leftovers() {
+  local l
+  l=$(
+    virsh -q -c "$TAILAB_LXC_URI" list --all --name
+    virsh -q -c "$TAILAB_LXC_URI" net-list --all --name
+  )
+  l=$(grep -E '^(bench-|tl-)' <<<"$l" || true)
+  [[ -z $l ]] || { log "left behind: $l"; return 1; }
+}
+
+rss_mib() { awk -F: '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"; }
+
+declare -A R
+machines=$((N * M))
+log "$N candidates x $M containers = $machines machines, parallel $P, $RUNS round(s); work dir $work"
+for ((r = 1; r <= RUNS; r++)); do
+  for mode in seq par; do
+    prepare_virsh
+    t0=$(now)
+    inns bash "$self" _virsh-up "$mode" "$vs"
+    R[virsh-$mode-up,$r]=$(since "$t0")
+    t0=$(now)
+    inns bash "$self" _virsh-down "$vs"
+    R[virsh-$mode-down,$r]=$(since "$t0")
+    leftovers
+    log "round $r: virsh $mode up ${R[virsh-$mode-up,$r]} s, parallel down ${R[virsh-$mode-down,$r]} s"
+  done
+  rm -rf "$TAILAB_DATA_DIR"
+  t0=$(now)
+  inns /usr/bin/time -v -o "$work/up-$r.time" "$work/tailab" up "$lab" --session bench --count "$N" --parallel "$P" --force \
+    >"$work/up-$r.log" 2>&1 || { cat "$work/up-$r.log" >&2; exit 1; }
+  R[tailab-up,$r]=$(since "$t0")
+  R[rss-up,$r]=$(rss_mib "$work/up-$r.time")
+  ready=$(grep -c ' ready (' "$work/up-$r.log" || true)
+  ((ready == machines)) || { log "only $ready of $machines machines ready"; cat "$work/up-$r.log" >&2; exit 1; }
+  t0=$(now)
+  inns /usr/bin/time -v -o "$work/down-$r.time" "$work/tailab" down --session bench >"$work/down-$r.log" 2>&1 ||
+    { cat "$work/down-$r.log" >&2; exit 1; }
+  R[tailab-down,$r]=$(since "$t0")
+  R[rss-down,$r]=$(rss_mib "$work/down-$r.time")
+  leftovers
+  log "round $r: tailab up ${R[tailab-up,$r]} s (peak RSS ${R[rss-up,$r]} MiB), down ${R[tailab-down,$r]} s"
+done
+
+row() {
+  local name=$1 key=$2 r
+  printf '%-36s' "$name"
+  for ((r = 1; r <= RUNS; r++)); do printf ' %9s' "${R[$key,$r]}"; done
+  echo
+}
+ratio() {
+  local name=$1 a=$2 b=$3 r
+  printf '%-36s' "$name"
+  for ((r = 1; r <= RUNS; r++)); do
+    awk -v a="${R[$a,$r]}" -v b="${R[$b,$r]}" 'BEGIN { printf " %9.2f", a / b }'
+  done
+  echo
+}
+echo
+echo "tailab bench: $N candidates x $M containers ($machines machines, $((N + 1)) networks), parallel $P"
+echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, libvirt $(virsh -v), $(uname -r)"
+printf '%-36s' "seconds"
+for ((r = 1; r <= RUNS; r++)); do printf ' %9s' "round $r"; done
+echo
+row "virsh sequential up (to sshd)" virsh-seq-up
+row "virsh xargs -P $P up (to sshd)" virsh-par-up
+row "tailab up (to ready)" tailab-up
+row "virsh xargs -P $P destroy+undefine" virsh-par-down
+row "  (same, after the sequential up)" virsh-seq-down
+row "tailab down" tailab-down
+ratio "ratio up: tailab / parallel script" tailab-up virsh-par-up
+ratio "ratio down: tailab / parallel script" tailab-down virsh-par-down
+row "tailab up peak RSS (MiB)" rss-up
+row "tailab down peak RSS (MiB)" rss-down
