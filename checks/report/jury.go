@@ -163,7 +163,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 			for _, comp := range ccp.Competences {
 				jc.Competences = append(jc.Competences, compOf(comp.ID, comp.Title))
 			}
-			p.CCPs = append(p.CCPs, jc)
+			p.CCPs = append(p.CCPs, uncovered(jc))
 		}
 	} else {
 		// Unknown referential: the structure the report itself carries.
@@ -174,7 +174,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 					jc.Competences = append(jc.Competences, compOf(comp.ID, comp.Title))
 				}
 			}
-			p.CCPs = append(p.CCPs, jc)
+			p.CCPs = append(p.CCPs, uncovered(jc))
 		}
 	}
 	titles := map[string]string{}
@@ -209,4 +209,16 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 		}
 	}
 	return p
+}
+
+// uncovered shows a CCP none of whose competences the lab covers as "—" rather
+// than "0/0".
+func uncovered(c juryCCP) juryCCP {
+	for _, comp := range c.Competences {
+		if comp.Covered {
+			return c
+		}
+	}
+	c.Total = htmlCell{Missing: true, Band: bandNone}
+	return c
 }

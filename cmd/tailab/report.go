@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/checks/report"
+	"github.com/tailab/tailab/internal/atomicfile"
+	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/web"
+)
+
+func init() { commands = append(commands, newReportCommand) }
+
+// reportOptions are the options of `tailab report`.
+type reportOptions struct {
+	g         *globalOptions
+	Session   string
+	Candidate string
+	Output    string
+	Out       string
+	At        string
+}
+
+func newReportCommand(g *globalOptions) *cobra.Command {
+	o := &reportOptions{g: g}
+	c := &cobra.Command{
+		Use:   "report --session NAME --candidate ID [-o html|pdf|digest|bundle] [--out FILE] [--at TIME]",
+		Short: "Write a candidate's jury record (A4 HTML or PDF) from the stored gradings",
+		Long: `report writes the jury's record of one candidate from the latest stored
+grading holding them (or, with --at, the latest finished at or before TIME):
+the title's CCPs and competences, the machine-graded points, every automatic
+check's verdict, the criteria left to the jury with blank fields, signature
+boxes, and the SHA-256 digest of the candidate's evidence bundle.
+
+Outputs:
+  html    the page, printable on A4 (default; stdout unless --out)
+  pdf     the page printed by headless Chromium (--out, default
+          SESSION-CANDIDATE.pdf); needs the chromium package (or TAILAB_CHROMIUM)
+  digest  the evidence digest, to check a printed record: the same digest
+          proves the stored results did not change
+  bundle  the canonical JSON the digest is computed on (see docs/dashboard.md)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run(cmd) },
+	}
+	f := c.Flags()
+	f.StringVarP(&o.Session, "session", "s", "", "session name (required)")
+	f.StringVar(&o.Candidate, "candidate", "", "candidate ID (required)")
+	f.StringVarP(&o.Output, "output", "o", "html", "html, pdf, digest or bundle")
+	f.StringVar(&o.Out, "out", "", "write to this file (atomically) instead of stdout")
+	f.StringVar(&o.At, "at", "", "use the grading finished at or before this time (RFC 3339, as printed on the record)")
+	return c
+}
+
+// Run writes the record.
+func (o *reportOptions) Run(cmd *cobra.Command) error {
+	if o.Session == "" || o.Candidate == "" {
+		return withCode(ExitUsage, errors.New("--session and --candidate are required"))
+	}
+	if err := validOutput(o.Output, "html", "pdf", "digest", "bundle"); err != nil {
+		return err
+	}
+	var at time.Time
+	if o.At != "" {
+		t, err := time.Parse(time.RFC3339Nano, o.At)
+		if err != nil {
+			return withCode(ExitUsage, fmt.Errorf("--at: %w (want e.g. 2026-06-12T14:03:07Z)", err))
+		}
+		at = t
+	}
+	st, err := provision.OpenState(o.g.DataDir)
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
+	rep, err := latestReport(st, o.Session, o.Candidate, at)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	switch o.Output {
+	case "digest":
+		d, err := report.EvidenceDigest(rep, o.Candidate)
+		if err != nil {
+			return withCode(ExitInfra, err)
+		}
+		fmt.Fprintf(&buf, "%s  %s session=%s candidate=%s grading=%s\n", d, report.EvidenceFormat, o.Session, o.Candidate, report.ReportKey(rep))
+	case "bundle":
+		b, _, err := report.EvidenceBundle(rep, o.Candidate)
+		if err != nil {
+			return withCode(ExitInfra, err)
+		}
+		buf.Write(b)
+	default:
+		j := &report.Jury{Opts: report.Options{Location: time.Local}, Candidates: []string{o.Candidate}}
+		if err := j.Format(&buf, rep); err != nil {
+			return withCode(ExitInfra, err)
+		}
+	}
+	if o.Output == "pdf" {
+		out := o.Out
+		if out == "" {
+			out = o.Session + "-" + o.Candidate + ".pdf"
+		}
+		if err := printPDF(cmd.Context(), buf.Bytes(), out); err != nil {
+			return err
+		}
+		if !o.g.Quiet {
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+		}
+		return nil
+	}
+	return writeOut(cmd.OutOrStdout(), o.Out, buf.Bytes())
+}
+
+// latestReport is the latest stored report of the session holding the
+// candidate (finished at or before at, when set).
+func latestReport(st *provision.State, session, candidate string, at time.Time) (*checks.Report, error) {
+	keys, err := web.ReportKeys(st.Store(), session)
+	if err != nil {
+		return nil, withCode(ExitInfra, err)
+	}
+	if len(keys) == 0 {
+		return nil, withCode(ExitUsage, fmt.Errorf("session %q has no stored grading (run `tailab grade --session %s` first)", session, session))
+	}
+	for i := len(keys) - 1; i >= 0; i-- {
+		reps, err := web.LoadReports(st.Store(), session, keys[i:i+1])
+		if err != nil {
+			return nil, withCode(ExitInfra, err)
+		}
+		if r, ok := web.CandidateReport(reps, candidate, at); ok {
+			return r.Report, nil
+		}
+	}
+	if !at.IsZero() {
+		return nil, withCode(ExitUsage, fmt.Errorf("no grading of candidate %q in session %q finished at or before %s", candidate, session, at.Format(time.RFC3339Nano)))
+	}
+	return nil, withCode(ExitUsage, fmt.Errorf("candidate %q was never graded in session %q", candidate, session))
+}
+
+// writeOut writes data to path atomically, or to w when path is empty.
+func writeOut(w io.Writer, path string, data []byte) error {
+	if path == "" {
+		if _, err := w.Write(data); err != nil {
+			return withCode(ExitInfra, err)
+		}
+		return nil
+	}
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return withCode(ExitInfra, fmt.Errorf("write %s: %w", path, err))
+	}
+	if err := f.Commit(); err != nil {
+		return withCode(ExitInfra, err)
+	}
+	return nil
+}
+
+// chromiumPath finds headless Chromium: TAILAB_CHROMIUM, else the usual names.
+func chromiumPath() (string, error) {
+	if p := os.Getenv("TAILAB_CHROMIUM"); p != "" {
+		return p, nil
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome-stable", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", withCode(ExitInfra, errors.New("-o pdf prints through headless Chromium, which is not installed: "+
+		"apt-get install chromium (or set TAILAB_CHROMIUM to its path), or write -o html and print it from a browser on A4"))
+}
+
+// printPDF prints an HTML page to a PDF file with headless Chromium: a fresh
+// profile, no network beyond the local file.
+func printPDF(ctx context.Context, html []byte, out string) error {
+	bin, err := chromiumPath()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "tailab-pdf-")
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
+	defer os.RemoveAll(dir)
+	in := filepath.Join(dir, "record.html")
+	if err := os.WriteFile(in, html, 0o600); err != nil {
+		return withCode(ExitInfra, err)
+	}
+	pdf := filepath.Join(dir, "record.pdf")
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+		"--disable-extensions", "--user-data-dir="+filepath.Join(dir, "profile"),
+		"--no-pdf-header-footer", "--print-to-pdf="+pdf, "file://"+in)
+	output, err := cmd.CombinedOutput()
+	data, rerr := os.ReadFile(pdf)
+	if err != nil || rerr != nil || !bytes.HasPrefix(data, []byte("%PDF-")) {
+		return withCode(ExitInfra, fmt.Errorf("chromium (%s) did not print the PDF: %v\n%s", bin, errors.Join(err, rerr), lastLines(output, 8)))
+	}
+	return writeOut(nil, out, data)
+}
+
+// lastLines keeps the end of a process's output for an error message.
+func lastLines(b []byte, n int) string {
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/web"
+)
+
+func init() { commands = append(commands, newServeCommand) }
+
+// serveTokenEnv names the environment variable holding the dashboard's token.
+const serveTokenEnv = "TAILAB_SERVE_TOKEN"
+
+// serveOptions are the options of `tailab serve`.
+type serveOptions struct {
+	g         *globalOptions
+	Session   string
+	Listen    string
+	TokenFile string
+	Poll      time.Duration
+}
+
+func newServeCommand(g *globalOptions) *cobra.Command {
+	o := &serveOptions{g: g}
+	c := &cobra.Command{
+		Use:   "serve --session NAME [--listen 127.0.0.1:8080]",
+		Short: "Serve a read-only web dashboard of a session's results",
+		Long: `serve shows a session's grading in a browser: the grid of candidates ×
+competences coloured by score, following new results as ` + "`grade --watch`" + ` stores
+them, and for each candidate, competence and check the verdicts, evidence and
+history (when a check turned green). Read-only, rendered on the server, no
+external resource: it works offline.
+
+On anything but a loopback address it needs a token (at least 16 characters),
+from the environment (` + serveTokenEnv + `) or a file (--token-file); it never
+takes one on the command line. Browsers then ask for it as the password (any
+user name), or open the URL once with ?token=TOKEN. The dashboard speaks plain
+HTTP: beyond a trusted network, put it behind a TLS proxy or an SSH tunnel.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run(cmd) },
+	}
+	f := c.Flags()
+	f.StringVarP(&o.Session, "session", "s", "", "session name (required)")
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "address to listen on (HOST:PORT); not loopback needs a token")
+	f.StringVar(&o.TokenFile, "token-file", "", "file holding the access token (default: env "+serveTokenEnv+")")
+	f.DurationVar(&o.Poll, "poll", web.DefaultPoll, "how often to look for new results")
+	return c
+}
+
+// token reads the token from --token-file or the environment.
+func (o *serveOptions) token() (secret.Value, error) {
+	if o.TokenFile != "" {
+		data, err := os.ReadFile(o.TokenFile)
+		if err != nil {
+			return secret.Value{}, fmt.Errorf("token file: %w", err)
+		}
+		t := strings.TrimSpace(string(data))
+		if t == "" {
+			return secret.Value{}, fmt.Errorf("token file %s is empty", o.TokenFile)
+		}
+		return secret.New(t), nil
+	}
+	return secret.New(strings.TrimSpace(os.Getenv(serveTokenEnv))), nil
+}
+
+// Run serves the dashboard until Ctrl-C.
+func (o *serveOptions) Run(cmd *cobra.Command) error {
+	if o.Session == "" {
+		return withCode(ExitUsage, errors.New("--session is required"))
+	}
+	if o.Poll < 100*time.Millisecond {
+		return withCode(ExitUsage, fmt.Errorf("--poll must be at least 100ms, not %s", o.Poll))
+	}
+	tok, err := o.token()
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	if !tok.IsZero() && len(tok.Reveal()) < web.MinTokenLength {
+		return withCode(ExitUsage, fmt.Errorf("the token must be at least %d characters", web.MinTokenLength))
+	}
+	if err := web.CheckListen(o.Listen, !tok.IsZero()); err != nil {
+		return withCode(ExitUsage, err)
+	}
+	st, err := provision.OpenState(o.g.DataDir)
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
+	srv, err := web.New(web.Config{
+		State: st, Session: o.Session, Token: tok, Poll: o.Poll,
+		Location: time.Local, Log: cmd.ErrOrStderr(),
+	})
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	l, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return withCode(ExitInfra, fmt.Errorf("listen: %w", err))
+	}
+	url := "http://" + l.Addr().String() + "/"
+	msg := fmt.Sprintf("dashboard of session %s on %s (Ctrl-C to stop)", o.Session, url)
+	if !tok.IsZero() {
+		msg += "; token required: password of the browser's login prompt, or open " + url + "?token=…"
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), msg)
+	if err := srv.Serve(cmd.Context(), l); err != nil {
+		return withCode(ExitInfra, err)
+	}
+	return nil
+}
