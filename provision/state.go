@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"os/user"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -145,6 +146,9 @@ func (s *State) Secrets(session string, lab *labs.Lab, candidate string) (map[st
 	out := map[string]secret.Value{}
 	err := s.st.Update(func(tx *store.Tx) error {
 		for name, def := range lab.Secrets {
+			if name == ConsoleSecret {
+				return fmt.Errorf("secret name %q is reserved for console passwords", name)
+			}
 			key := candidate + "/" + name
 			var v string
 			switch {
@@ -176,9 +180,70 @@ func (s *State) Secrets(session string, lab *labs.Lab, candidate string) (map[st
 			}
 			out[name] = secret.New(v)
 		}
+		for _, m := range lab.Machines {
+			if m.Kind == labs.KindVM { // only VMs have a graphics console
+				v, err := consolePassword(tx, session, candidate)
+				if err != nil {
+					return err
+				}
+				out[ConsoleSecret] = v
+				break
+			}
+		}
 		return nil
 	})
 	return out, err
+}
+
+// ConsoleSecret is the name under which Secrets returns a candidate's console
+// password (for labs with VMs). It is tailab's, not the lab's: a lab may not
+// declare a secret of that name.
+const ConsoleSecret = "@console"
+
+// ConsolePassword returns a candidate's console password, generating and
+// storing it on first use: 8 characters, since VNC authentication uses only 8.
+// It opens that candidate's consoles, and no one else's.
+func (s *State) ConsolePassword(session, candidate string) (secret.Value, error) {
+	var v secret.Value
+	err := s.st.Update(func(tx *store.Tx) error {
+		var err error
+		v, err = consolePassword(tx, session, candidate)
+		return err
+	})
+	return v, err
+}
+
+func consolePassword(tx *store.Tx, session, candidate string) (secret.Value, error) {
+	key := candidate + "/" + ConsoleSecret
+	var v string
+	if err := tx.Get(bucketSecrets+"/"+session, key, &v); err == nil {
+		return secret.New(v), nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return secret.Value{}, err
+	}
+	v, err := newConsolePassword()
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("console password: %w", err)
+	}
+	if err := tx.Put(bucketSecrets+"/"+session, key, v); err != nil {
+		return secret.Value{}, err
+	}
+	return secret.New(v), nil
+}
+
+// newConsolePassword returns 8 characters a candidate can copy from paper
+// without ambiguity (no 0/O, 1/l/I).
+func newConsolePassword() (string, error) {
+	const set = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+	b := make([]byte, 8)
+	for i := range b {
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
+		if err != nil {
+			return "", err
+		}
+		b[i] = set[k.Int64()]
+	}
+	return string(b), nil
 }
 
 // newPassword returns a random password that passes Windows' complexity rules.
@@ -226,7 +291,7 @@ func PublicKey(privatePEM secret.Value) (string, error) {
 type AuditEntry struct {
 	Time      time.Time `json:"time"`
 	User      string    `json:"user"`
-	Action    string    `json:"action"` // up, down, reset, revert, grade
+	Action    string    `json:"action"` // up, down, snapshot, revert, reset, grade
 	Candidate string    `json:"candidate,omitempty"`
 	Machine   string    `json:"machine,omitempty"`
 	Detail    string    `json:"detail,omitempty"`
@@ -238,10 +303,7 @@ func (s *State) Audit(session string, e AuditEntry) error {
 		e.Time = time.Now().UTC()
 	}
 	if e.User == "" {
-		e.User = os.Getenv("SUDO_USER")
-		if e.User == "" {
-			e.User = os.Getenv("USER")
-		}
+		e.User = currentUser()
 	}
 	return s.st.Update(func(tx *store.Tx) error {
 		seq, err := tx.NextSeq(bucketAudit + "/" + session)
@@ -250,6 +312,20 @@ func (s *State) Audit(session string, e AuditEntry) error {
 		}
 		return tx.Put(bucketAudit+"/"+session, fmt.Sprintf("%012d", seq), e)
 	})
+}
+
+// currentUser is who runs tailab, for the audit log: the user behind sudo,
+// else $USER, else the account of the process's uid.
+func currentUser() string {
+	for _, k := range []string{"SUDO_USER", "USER"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return fmt.Sprintf("uid %d", os.Getuid())
 }
 
 // AuditLog returns a session's audit log, oldest first.

@@ -119,6 +119,7 @@ func (p *Provider) machineSpec(s *provision.Session, in *labs.Instance, mi int) 
 		x, err = containerXML(sp, t)
 	default:
 		sp.Type = "qemu"
+		sp.Console.Listen = p.cfg.ConsoleListen
 		img, err := resolveImage(p.cfg.ImageDir, m.Image)
 		if err != nil {
 			return nil, err

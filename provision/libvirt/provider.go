@@ -35,6 +35,10 @@ type Config struct {
 	ImageDir string // base images by name
 	HostVar  string // the host's real /var when libvirtd runs with a private /var
 	VirtType string // qemu (TCG) or kvm
+	// ConsoleListen is the address VM consoles (VNC) listen on: the host's
+	// address on the exam-room network. Default: TAILAB_CONSOLE_LISTEN, else
+	// 127.0.0.1.
+	ConsoleListen string
 }
 
 // ConfigFrom reads a Config from provider options (keys: qemu, lxc, data-dir,
@@ -43,6 +47,7 @@ func ConfigFrom(m map[string]string) Config {
 	c := Config{
 		QEMU: m["qemu"], LXC: m["lxc"], DataDir: m["data-dir"], PoolDir: m["pool-dir"],
 		ImageDir: m["image-dir"], HostVar: m["host-var"], VirtType: m["virt-type"],
+		ConsoleListen: m["console-listen"],
 	}
 	if c.QEMU == "" {
 		c.QEMU = "qemu:///system"
@@ -55,6 +60,9 @@ func ConfigFrom(m map[string]string) Config {
 	}
 	if c.ImageDir == "" {
 		c.ImageDir = filepath.Join(c.DataDir, "images")
+	}
+	if c.ConsoleListen == "" {
+		c.ConsoleListen = envOr("TAILAB_CONSOLE_LISTEN", "127.0.0.1")
 	}
 	if c.VirtType == "" {
 		c.VirtType = "kvm"

@@ -71,6 +71,7 @@ func virtualSize(path string) (uint64, error) {
 // image) and, for images without a kernel, its seed ISO: cloud-init NoCloud for
 // Linux, autounattend.xml for Windows.
 func (p *Provider) prepareVM(sp *machineSpec, secrets map[string]secret.Value) error {
+	sp.Console.Password = secrets[provision.ConsoleSecret].Reveal()
 	if err := os.MkdirAll(sp.Dir, 0o700); err != nil {
 		return err
 	}

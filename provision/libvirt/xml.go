@@ -68,6 +68,14 @@ type machineSpec struct {
 	HostVar                 string // the host's real /var, for containers of a namespaced daemon
 	Hide                    []string
 	Hash                    string
+	Console                 consoleSpec // VMs
+}
+
+// consoleSpec is a VM's VNC console. The password is not part of the spec's
+// hash (plans are made without secrets); Apply sets it before defining.
+type consoleSpec struct {
+	Listen   string
+	Password string
 }
 
 type volumeSpec struct {
@@ -214,19 +222,31 @@ func containerXML(s *machineSpec, t tag) (string, error) {
 	return dom.Marshal()
 }
 
-// fileMounts lists the machine's `files` as bind mounts (private copy → path).
+// fileMounts lists the machine's `files` as bind mounts (private copy → path);
+// files under /srv are written into the private /srv itself.
 func fileMounts(s *machineSpec) [][2]string {
 	var out [][2]string
 	for _, path := range sortedKeys(s.Machine.Files) {
+		if strings.HasPrefix(path, "/srv/") {
+			continue
+		}
 		out = append(out, [2]string{s.Dir + "/files" + path, path})
 	}
 	return out
 }
 
 // vmXML is a QEMU domain: thin-clone system disk, virtio NICs, serial console
-// logged to a file, ACPI (so a guest can power off), UEFI when asked, and
-// direct kernel boot for images that ship a kernel.
+// logged to a file, a VNC console with the candidate's password, ACPI (so a
+// guest can power off), UEFI when asked, and direct kernel boot for images that
+// ship a kernel.
+//
+// It is called twice: by machineSpec to hash the spec (no secrets yet, s.Hash
+// unset), and by Apply to define the domain (s.Hash set): then a console must
+// have its password, or it would be open to anyone who reaches its address.
 func vmXML(s *machineSpec, t tag, virtType string, poolDir string) (string, error) {
+	if s.Hash != "" && s.Console.Listen != "" && s.Console.Password == "" {
+		return "", fmt.Errorf("no console password for %s: refusing to define a VM whose console anyone could open (run `tailab up` again)", s.Domain)
+	}
 	mem := uint(s.Machine.Memory.MiB())
 	if mem == 0 {
 		mem = 256
@@ -280,9 +300,22 @@ func vmXML(s *machineSpec, t tag, virtType string, poolDir string) (string, erro
 				Source: &libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: logFile}},
 				Target: &libvirtxml.DomainConsoleTarget{Type: "serial"},
 			}},
+			Graphics: vncGraphics(s.Console),
 		},
 	}
 	return dom.Marshal()
+}
+
+// vncGraphics is a VM's VNC console: a port libvirt allocates (5900 up), on the
+// listen address only, with the candidate's password (VNC uses 8 characters).
+func vncGraphics(c consoleSpec) []libvirtxml.DomainGraphic {
+	if c.Listen == "" {
+		return nil
+	}
+	return []libvirtxml.DomainGraphic{{VNC: &libvirtxml.DomainGraphicVNC{
+		AutoPort: "yes", Port: -1, Listen: c.Listen, Passwd: c.Password, SharePolicy: "allow-exclusive",
+		Listeners: []libvirtxml.DomainGraphicListener{{Address: &libvirtxml.DomainGraphicListenerAddress{Address: c.Listen}}},
+	}}}
 }
 
 // kernelCmdline passes the tiny guest (scripts/tiny-guest.sh) its hostname and
