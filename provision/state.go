@@ -100,6 +100,23 @@ func (s *State) PutMachine(m MachineState) error {
 	return s.st.Update(func(tx *store.Tx) error { return tx.Put(bucketMachines+"/"+m.Session, m.Key(), m) })
 }
 
+// PutMachines records several machine states in one transaction.
+func (s *State) PutMachines(ms []MachineState) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	return s.st.Update(func(tx *store.Tx) error {
+		for _, m := range ms {
+			m.UpdatedAt = now
+			if err := tx.Put(bucketMachines+"/"+m.Session, m.Key(), m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // DeleteMachines forgets the machines of a candidate ("" for all).
 func (s *State) DeleteMachines(session, candidate string) error {
 	return s.st.Update(func(tx *store.Tx) error {

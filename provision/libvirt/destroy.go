@@ -216,11 +216,20 @@ func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provisi
 }
 
 // availableTypes lists the connections that answer (gc must not fail because a
-// host has no LXC driver).
+// host has no LXC driver), each URI once.
 func (p *Provider) availableTypes() []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, typ := range []string{"lxc", "qemu"} {
+		uri := p.cfg.QEMU
+		if typ == "lxc" {
+			uri = p.cfg.LXC
+		}
+		if seen[uri] {
+			continue
+		}
 		if _, err := p.conn(typ); err == nil {
+			seen[uri] = true
 			out = append(out, typ)
 		}
 	}

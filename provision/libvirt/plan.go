@@ -214,7 +214,11 @@ func (p *Provider) Plan(ctx context.Context, s *provision.Session, ins []*labs.I
 				mem = 64
 			}
 			plan.Needs.MemoryMiB += mem
-			plan.Needs.CPUs += max(sp.Machine.CPUs, 1)
+			if sp.Type == "qemu" {
+				// A container shares the host's CPUs and reserves none: only
+				// VMs' vCPUs count against the host.
+				plan.Needs.CPUs += max(sp.Machine.CPUs, 1)
+			}
 			for _, v := range sp.Volumes {
 				plan.Needs.DiskMiB += v.Size.MiB() + 1
 			}
