@@ -39,14 +39,15 @@ import (
 
 var _ provision.Snapshotter = (*Provider)(nil)
 
-// spec returns the spec of one machine of an instance.
+// spec returns the spec of one machine of an instance (only that machine's:
+// a container's snapshot does not need the VMs' images).
 func (p *Provider) spec(s *provision.Session, in *labs.Instance, machine string) (*machineSpec, error) {
-	_, specs, err := p.specs(s, []*labs.Instance{in})
-	if err != nil {
-		return nil, err
-	}
-	for _, sp := range specs {
-		if sp.Machine.Name == machine {
+	for mi := range in.Machines {
+		if in.Machines[mi].Name == machine {
+			sp, err := p.machineSpec(s, in, mi)
+			if err != nil {
+				return nil, fmt.Errorf("machine %s: %w", machine, err)
+			}
 			return sp, nil
 		}
 	}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tailab/tailab/provision"
+)
+
+func init() { commands = append(commands, newResetCommand, newAuditCommand) }
+
+func newResetCommand(g *globalOptions) *cobra.Command {
+	t := &machineTarget{}
+	var noWait bool
+	c := &cobra.Command{
+		Use:   "reset --session S --candidate C [--machine M]",
+		Short: "Bring a candidate's machines back to the state they had when the lab came up",
+		Long: `reset rescues a candidate mid-exam: each machine (all of the candidate's, or
+--machine M) goes back to the state ` + "`up`" + ` made it in, then runs and is awaited
+until ready. VMs get fresh thin-clone overlays of their base image (their
+snapshots go with the old overlays); containers get their private dir generated
+anew (SSH host key kept; their snapshots stay). Console passwords and addresses
+do not change (a VM's console port may). Written to the session's audit log.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			eng, sess, err := t.open(g)
+			if err != nil {
+				return err
+			}
+			defer eng.Provider.Close()
+			start := time.Now()
+			obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: start}
+			if err := eng.Reset(cmd.Context(), sess, t.candidate, t.machine, provision.ApplyOptions{NoWait: noWait}, obs); err != nil {
+				return machineActionError(err)
+			}
+			if !g.Quiet {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: reset in %.1fs\n", t.candidate, time.Since(start).Seconds())
+			}
+			return nil
+		},
+	}
+	t.flags(c)
+	c.Flags().BoolVar(&noWait, "no-wait", false, "do not wait for the machines to be ready")
+	return c
+}
+
+func newAuditCommand(g *globalOptions) *cobra.Command {
+	var session, output string
+	c := &cobra.Command{
+		Use:   "audit --session S [-o table|json]",
+		Short: "Show a session's audit log: who did what, when (up, down, snapshot, revert, reset, access)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := validOutput(output, "table", "json"); err != nil {
+				return err
+			}
+			if session == "" {
+				return withCode(ExitUsage, errors.New("--session is required"))
+			}
+			st, err := provision.OpenState(g.DataDir)
+			if err != nil {
+				return withCode(ExitInfra, err)
+			}
+			log, err := st.AuditLog(session)
+			if err != nil {
+				return withCode(ExitInfra, err)
+			}
+			if len(log) == 0 {
+				if _, err := st.Session(session); err != nil {
+					return withCode(ExitUsage, err)
+				}
+			}
+			return renderAudit(cmd, log, output)
+		},
+	}
+	c.Flags().StringVarP(&session, "session", "s", "", "session name (required)")
+	c.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return c
+}
+
+func renderAudit(cmd *cobra.Command, log []provision.AuditEntry, output string) error {
+	if output == "json" {
+		if log == nil {
+			log = []provision.AuditEntry{}
+		}
+		return writeJSON(cmd.OutOrStdout(), log)
+	}
+	t := newTable(cmd.OutOrStdout(), "TIME", "USER", "ACTION", "CANDIDATE", "MACHINE", "DETAIL")
+	for _, e := range log {
+		t.row(e.Time.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, dashIfEmpty(e.Candidate), dashIfEmpty(e.Machine), e.Detail)
+	}
+	return t.flush()
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tailab/tailab/provision"
+)
+
+func init() { commands = append(commands, newSnapshotCommand) }
+
+// machineTarget is --session S --candidate C [--machine M], shared by snapshot and reset.
+type machineTarget struct {
+	session, candidate, machine string
+}
+
+func (m *machineTarget) flags(c *cobra.Command) {
+	f := c.PersistentFlags()
+	f.StringVarP(&m.session, "session", "s", "", "session name (required)")
+	f.StringVarP(&m.candidate, "candidate", "c", "", "candidate id (required)")
+	f.StringVarP(&m.machine, "machine", "m", "", "only this machine (default: all of the candidate's)")
+}
+
+// open checks the flags and opens the session and its engine.
+func (m *machineTarget) open(g *globalOptions) (*provision.Engine, *provision.Session, error) {
+	if m.session == "" || m.candidate == "" {
+		return nil, nil, withCode(ExitUsage, errors.New("--session and --candidate are required"))
+	}
+	st, err := provision.OpenState(g.DataDir)
+	if err != nil {
+		return nil, nil, withCode(ExitInfra, err)
+	}
+	sess, err := st.Session(m.session)
+	if err != nil {
+		return nil, nil, withCode(ExitUsage, err)
+	}
+	if _, ok := sess.Candidate(m.candidate); !ok {
+		return nil, nil, withCode(ExitUsage, fmt.Errorf("session %q has no candidate %q", m.session, m.candidate))
+	}
+	eng, err := g.engine(sess.Provider)
+	if err != nil {
+		return nil, nil, err
+	}
+	return eng, sess, nil
+}
+
+// actionError maps an engine error to an exit code.
+func machineActionError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, provision.ErrUnsupported) {
+		return withCode(ExitUsage, err)
+	}
+	return withCode(ExitInfra, err)
+}
+
+func newSnapshotCommand(g *globalOptions) *cobra.Command {
+	t := &machineTarget{}
+	c := &cobra.Command{
+		Use:   "snapshot create|list|revert|delete --session S --candidate C [--machine M] [NAME]",
+		Short: "Save and restore candidate machines (VMs: qcow2 internal snapshots; containers: private dirs)",
+		Long: `snapshot saves the state of a candidate's machines (all of them, or --machine M)
+under a name, and brings them back to it. VMs: libvirt internal snapshots of
+their qcow2 overlays (a running VM's snapshot holds its memory too: revert
+resumes it). Containers: a copy of their private dir (/srv and their files),
+taken and restored with the container stopped and restarted. Every create,
+revert and delete is written to the session's audit log.`,
+	}
+	t.flags(c)
+	var output string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List snapshots",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := validOutput(output, "table", "json"); err != nil {
+				return err
+			}
+			eng, sess, err := t.open(g)
+			if err != nil {
+				return err
+			}
+			defer eng.Provider.Close()
+			snaps, err := eng.ListSnapshots(cmd.Context(), sess, t.candidate, t.machine)
+			if err != nil {
+				return machineActionError(err)
+			}
+			if output == "json" {
+				return writeJSON(cmd.OutOrStdout(), snaps)
+			}
+			tb := newTable(cmd.OutOrStdout(), "CANDIDATE", "MACHINE", "NAME", "CREATED", "STATE", "KIND")
+			for _, s := range snaps {
+				tb.row(s.Candidate, s.Machine, s.Name, s.CreatedAt.Local().Format("2006-01-02 15:04:05"), s.State, s.Kind)
+			}
+			return tb.flush()
+		},
+	}
+	list.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Save the machines' state under NAME",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			eng, sess, err := t.open(g)
+			if err != nil {
+				return err
+			}
+			defer eng.Provider.Close()
+			start := time.Now()
+			snaps, err := eng.CreateSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0])
+			for _, s := range snaps {
+				if s.Name != "" && !g.Quiet {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s/%s: snapshot %s (%s, %s)\n", s.Candidate, s.Machine, s.Name, s.Kind, s.State)
+				}
+			}
+			if err != nil {
+				return machineActionError(err)
+			}
+			if !g.Quiet {
+				fmt.Fprintf(cmd.ErrOrStderr(), "done in %.1fs\n", time.Since(start).Seconds())
+			}
+			return nil
+		},
+	}
+	var noWait bool
+	revert := &cobra.Command{
+		Use:   "revert NAME",
+		Short: "Bring the machines back to snapshot NAME (they run, and are awaited until ready)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			eng, sess, err := t.open(g)
+			if err != nil {
+				return err
+			}
+			defer eng.Provider.Close()
+			start := time.Now()
+			obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: start}
+			err = eng.RevertSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0], provision.ApplyOptions{NoWait: noWait}, obs)
+			return machineActionError(err)
+		},
+	}
+	revert.Flags().BoolVar(&noWait, "no-wait", false, "do not wait for the machines to be ready")
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete snapshot NAME",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			eng, sess, err := t.open(g)
+			if err != nil {
+				return err
+			}
+			defer eng.Provider.Close()
+			return machineActionError(eng.DeleteSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0]))
+		},
+	}
+	c.AddCommand(create, list, revert, del)
+	return c
+}

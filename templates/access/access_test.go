@@ -1,0 +1,84 @@
+package access
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func sample() []Sheet {
+	at := time.Date(2026, 6, 15, 8, 30, 0, 0, time.UTC)
+	return []Sheet{
+		{
+			Session: "juin-26", Lab: "tpe-local", Candidate: "c01", Name: "Élodie Martin", Generated: at,
+			Machines: []Machine{
+				{Name: "srv", Kind: "container", OS: "linux", Role: "server",
+					Addresses: []Address{{"lan", "10.20.0.10"}},
+					Logins:    []Login{{Proto: "ssh", Address: "10.20.0.10", Port: 22, User: "root"}}},
+				{Name: "pc1", Kind: "vm", OS: "windows", Role: "client",
+					Addresses: []Address{{"lan", "10.20.0.21"}},
+					Console:   &Console{Type: "vnc", Host: "192.168.10.5", Port: 5901, Password: "Ab3<&x9Z"},
+					Logins:    []Login{{Proto: "rdp", Address: "10.20.0.21", Port: 3389, User: "Administrateur"}}},
+			},
+		},
+		{
+			Session: "juin-26", Lab: "tpe-local", Candidate: "c02", Generated: at,
+			Machines: []Machine{
+				{Name: "pc1", Kind: "vm", OS: "linux", Console: &Console{Type: "vnc", Host: "::1"}},
+				{Name: "sw", Kind: "container"},
+			},
+		},
+	}
+}
+
+// TestRenderGolden renders two sheets: a full one (escaped password, RDP, a
+// container), and one of a candidate without a name whose VM was stopped
+// (blank port and password lines to fill in by hand).
+func TestRenderGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := Render(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "sheets.golden.html")
+	if *update {
+		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(b.Bytes(), want) {
+		t.Errorf("sheet differs from %s (go test -update to accept):\n%s", golden, b.String())
+	}
+	for _, s := range []string{"Ab3&lt;&amp;x9Z", "vnc://192.168.10.5:5901", "Élodie Martin (c01)", "15/06/2026 à 08:30", "port 3389"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("sheet lacks %q", s)
+		}
+	}
+	if strings.Contains(b.String(), "Ab3<&x9Z") {
+		t.Error("password not HTML-escaped")
+	}
+}
+
+func TestConsoleURL(t *testing.T) {
+	for _, tt := range []struct {
+		c    Console
+		want string
+	}{
+		{Console{Type: "vnc", Host: "127.0.0.1", Port: 5900}, "vnc://127.0.0.1:5900"},
+		{Console{Type: "vnc", Host: "fd00::5", Port: 5901}, "vnc://[fd00::5]:5901"},
+		{Console{Type: "vnc", Host: "127.0.0.1"}, ""},
+	} {
+		if got := tt.c.URL(); got != tt.want {
+			t.Errorf("%+v: URL() = %q, want %q", tt.c, got, tt.want)
+		}
+	}
+}
