@@ -218,8 +218,9 @@ machines:
 			for _, m := range lab.Machines {
 				mem += m.Memory.MiB()
 			}
-			if plan.Needs.MemoryMiB != mem*int64(tt.candidates) || plan.Needs.CPUs != len(tt.machines)*tt.candidates {
-				t.Errorf("needs %+v, want %d MiB and %d vCPUs", plan.Needs, mem*int64(tt.candidates), len(tt.machines)*tt.candidates)
+			// Containers reserve no vCPU: only VMs count against the host's CPUs.
+			if plan.Needs.MemoryMiB != mem*int64(tt.candidates) || plan.Needs.CPUs != 0 {
+				t.Errorf("needs %+v, want %d MiB and 0 vCPUs (containers)", plan.Needs, mem*int64(tt.candidates))
 			}
 			if plan.Offers.CPUs == 0 {
 				t.Errorf("offers %+v: the test host has CPUs", plan.Offers)
@@ -615,8 +616,8 @@ func TestTestDriverAdmission(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if plan.Needs.MemoryMiB != 3*2*64 || plan.Needs.CPUs != 6 {
-				t.Fatalf("needs %+v, want 384 MiB and 6 vCPUs", plan.Needs)
+			if plan.Needs.MemoryMiB != 3*2*64 || plan.Needs.CPUs != 0 {
+				t.Fatalf("needs %+v, want 384 MiB and 0 vCPUs (containers reserve none)", plan.Needs)
 			}
 			plan.Offers = tt.offers
 			err = provision.Admit(plan)
