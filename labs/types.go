@@ -58,6 +58,10 @@ type Lab struct {
 	Roles       map[string]yamlNode  `yaml:"roles" json:"-"`
 	Machines    []Machine            `yaml:"machines" json:"machines"`
 	Checks      []string             `yaml:"checks" json:"checks,omitempty"`
+	// Faults are broken on purpose once machines are ready (labs/fault.go).
+	Faults []Fault `yaml:"faults" json:"faults,omitempty"`
+	// Solution is the reference solution `tailab verify` proves (labs/solution.go).
+	Solution *Solution `yaml:"solution" json:"solution,omitempty"`
 
 	// File is the path the lab was loaded from ("" for an embedded lab: see Source).
 	File string `yaml:"-" json:"file,omitempty"`

@@ -149,6 +149,7 @@ func (l *Lab) validate(d *yamlx.Decoder, resolved bool) {
 	if len(l.Machines) == 0 {
 		errf(at(l.At, "machines", l.Pos), "machines", "a lab needs at least one machine")
 	}
+	l.validateScenario(d, check) // faults and solution: labs/solution.go
 }
 
 // usable reports whether a is a host address of p (not the network or broadcast address).

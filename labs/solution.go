@@ -1,0 +1,158 @@
+package labs
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tailab/tailab/internal/yamlx"
+)
+
+// StepTransports are the transports a fault or solution step can run over.
+// Only ssh is applied today; winrm and ldap are reserved for Windows labs.
+var StepTransports = []string{"ssh"}
+
+// Solution is a lab's reference solution: the ordered steps that take an
+// untouched instance (faults applied) to full marks. Which checks each step
+// satisfies is not declared: `tailab verify` discovers it (docs/catalog.md).
+type Solution struct {
+	// Baseline lists checks (by id, or suite/id) that pass on the untouched lab by
+	// design — infrastructure guards such as "the server answers SSH". Every
+	// other machine check must be lost on the untouched lab.
+	Baseline []string `yaml:"baseline" json:"baseline,omitempty"`
+	// Steps are applied in order.
+	Steps []Step `yaml:"steps" json:"steps"`
+
+	Pos yamlx.Pos       `yaml:"-" json:"-"`
+	At  yamlx.Positions `yaml:"-" json:"-"`
+}
+
+// Step is one named action on one machine, over one transport: a solution step
+// or the command that applies a fault. Its text is templated with the
+// candidate's parameters (.Params, .Candidate, .Session, .Index).
+type Step struct {
+	Name string `yaml:"name" json:"name"`
+	// Title says in French what the step does (sheets, verify's table).
+	Title   string `yaml:"title" json:"title,omitempty"`
+	Machine string `yaml:"machine" json:"machine"`
+	// Transport is how the step reaches the machine (default ssh).
+	Transport string `yaml:"transport" json:"transport,omitempty"`
+	// Run is a POSIX shell script (ssh), given to `sh -s` on the machine's stdin.
+	Run string `yaml:"run" json:"run"`
+	// Fault, on a solution step, names the fault the step repairs: the step is
+	// applied only when that fault was applied to the candidate.
+	Fault string `yaml:"fault" json:"fault,omitempty"`
+	// Timeout bounds the step (default 60s).
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+
+	Pos yamlx.Pos       `yaml:"-" json:"-"`
+	At  yamlx.Positions `yaml:"-" json:"-"`
+}
+
+// validateScenario checks the solution and the faults against the machines.
+func (l *Lab) validateScenario(d *yamlx.Decoder, check func(string) bool) {
+	machines := make([]string, 0, len(l.Machines))
+	for _, m := range l.Machines {
+		machines = append(machines, m.Name)
+	}
+	faults := map[string]bool{}
+	var faultNames []string
+	for i := range l.Faults {
+		f := &l.Faults[i]
+		field := fmt.Sprintf("faults[%d]", i)
+		fs := f.Step()
+		validateStep(d, &fs, field, machines, check)
+		if f.Name != "" {
+			if faults[f.Name] {
+				d.Diags.Add(f.At.Of("name", f.Pos), field+".name", "fault %q is declared twice", f.Name)
+			}
+			faults[f.Name] = true
+			faultNames = append(faultNames, f.Name)
+		}
+		if f.Group != "" && check(f.Group) && !nameRe.MatchString(f.Group) {
+			d.Diags.Add(f.At.Of("group", f.Pos), field+".group", "%q: use lower-case letters, digits and '-'", f.Group)
+		}
+	}
+	if l.Solution == nil {
+		return
+	}
+	s := l.Solution
+	if len(s.Steps) == 0 {
+		d.Diags.Add(s.At.Of("steps", s.Pos), "solution.steps", "a solution needs at least one step")
+	}
+	seen := map[string]bool{}
+	for i := range s.Steps {
+		st := &s.Steps[i]
+		field := fmt.Sprintf("solution.steps[%d]", i)
+		validateStep(d, st, field, machines, check)
+		if st.Name != "" {
+			if seen[st.Name] {
+				d.Diags.Add(st.At.Of("name", st.Pos), field+".name", "step %q is declared twice", st.Name)
+			}
+			seen[st.Name] = true
+		}
+		if st.Fault != "" && check(st.Fault) && !faults[st.Fault] {
+			d.Diags.Add(st.At.Of("fault", st.Pos), field+".fault", "no fault named %q in `faults`%s", st.Fault, yamlx.Suggest(st.Fault, faultNames))
+		}
+	}
+	for i, b := range s.Baseline {
+		if strings.TrimSpace(b) == "" {
+			d.Diags.Add(s.At.Of("baseline", s.Pos), fmt.Sprintf("solution.baseline[%d]", i), "empty check id")
+		}
+	}
+}
+
+func validateStep(d *yamlx.Decoder, st *Step, field string, machines []string, check func(string) bool) {
+	errf := func(key, format string, args ...any) {
+		d.Diags.Add(st.At.Of(key, st.Pos), field+"."+key, format, args...)
+	}
+	switch {
+	case st.Name == "":
+		errf("name", "a step needs a name")
+	case check(st.Name) && !nameRe.MatchString(st.Name):
+		errf("name", "%q: use lower-case letters, digits and '-', starting with a letter, at most 32 characters", st.Name)
+	}
+	switch {
+	case st.Machine == "":
+		errf("machine", "a step needs a machine")
+	case check(st.Machine) && !oneOf(st.Machine, machines):
+		errf("machine", "no machine named %q%s", st.Machine, yamlx.Suggest(st.Machine, machines))
+	}
+	if st.Transport != "" && check(st.Transport) && !oneOf(st.Transport, StepTransports) {
+		errf("transport", "transport %q is not supported for steps (valid: %s)", st.Transport, strings.Join(StepTransports, ", "))
+	}
+	if strings.TrimSpace(st.Run) == "" {
+		errf("run", "a step needs a `run` script")
+	}
+	if st.Timeout < 0 {
+		errf("timeout", "negative timeout")
+	}
+}
+
+// Scenario is a candidate's faults and reference solution, templates rendered
+// with the candidate's parameters.
+type Scenario struct {
+	// Faults are every fault of the lab, rendered; Drawn those applied to the
+	// candidate (FaultsFor).
+	Faults, Drawn []Fault
+	// Solution is nil when the lab has none.
+	Solution *Solution
+}
+
+// ResolveScenario renders the lab's faults and solution for one candidate.
+func (l *Lab) ResolveScenario(in ResolveInput) (*Scenario, error) {
+	if l.raw == nil {
+		return nil, fmt.Errorf("lab %q was not loaded from a file", l.Name)
+	}
+	d := yamlx.NewDecoder(l.File)
+	params := l.drawParams(d, in)
+	if len(d.Diags) > 0 {
+		return nil, d.Diags.Err()
+	}
+	data := TemplateData{Params: params, Candidate: in.Candidate, Session: in.Session, Lab: l.Name, Index: in.Candidate.Index}
+	var out Lab
+	d.Decode(renderNode(d, l.raw, data, "", true), &out, "")
+	if err := d.Diags.Err(); err != nil {
+		return nil, err
+	}
+	return &Scenario{Faults: out.Faults, Drawn: out.FaultsFor(in.Session, in.Candidate), Solution: out.Solution}, nil
+}
