@@ -59,7 +59,7 @@ is proven.`,
 	}
 	f := c.Flags()
 	f.BoolVar(&o.keep, "keep", false, "leave the instances up (remove them with `tailab down --session NAME`)")
-	f.StringVarP(&o.session, "session", "s", "", "name of the throwaway session (default verify-LAB-TIME)")
+	f.StringVarP(&o.session, "session", "s", "", "name of the throwaway session (default verify-HEXTIME)")
 	f.IntVar(&o.parallel, "parallel", 8, "machines created at once")
 	f.StringVar(&o.provider, "provider", "libvirt", "provisioning back-end")
 	return c
@@ -101,10 +101,7 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 	}
 	name := o.session
 	if name == "" {
-		name = fmt.Sprintf("verify-%s-%d", lab.Name, time.Now().Unix())
-		if len(name) > 48 {
-			name = name[:48]
-		}
+		name = fmt.Sprintf("verify-%x", time.Now().Unix()) // session names: at most 20 characters
 	}
 	// Samba AD templates first (one per distinct domain, made once per host).
 	probeInst, err := lab.Resolve(labs.ResolveInput{Session: name, Candidate: cands[0]})

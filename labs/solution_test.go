@@ -1,0 +1,123 @@
+package labs
+
+import (
+	"strings"
+	"testing"
+)
+
+const scenarioLab = `name: s
+secrets: {k: {ssh_key: true}}
+parameters:
+  d: {pick: [a.lan, b.lan]}
+networks: [{name: lan, cidr: 10.0.0.0/24}]
+defaults: {kind: container, os: linux, credentials: {ssh: {user: root, key: k}}}
+machines:
+  - {name: srv, role: server, nics: [{network: lan, address: 10.0.0.10}]}
+faults:
+  - {name: f1, group: g, machine: srv, run: "echo {{ .Params.d }}"}
+  - {name: f2, group: g, machine: srv, run: "true"}
+  - {name: f3, machine: srv, run: "true"}
+`
+
+func TestScenarioValidation(t *testing.T) {
+	tests := []struct {
+		name, extra string
+		want        []string // substrings of the diagnostics, in order
+	}{
+		{"ok", `solution:
+  baseline: [x]
+  steps:
+    - {name: a, machine: srv, run: "echo {{ .Params.d }}"}
+    - {name: b, machine: srv, fault: f1, run: "true"}
+`, nil},
+		{"mistakes", `solution:
+  steps:
+    - {name: a, machine: svr, run: "true"}
+    - {name: a, machine: srv, transport: winrm, run: ""}
+    - {name: B, machine: srv, fault: f9, run: "true", colour: red}
+`, []string{
+			"lab.yaml:15:26: solution.steps[0].machine: no machine named \"svr\" (did you mean \"srv\"?)",
+			"lab.yaml:16:14: solution.steps[1].name: step \"a\" is declared twice",
+			"lab.yaml:16:42: solution.steps[1].transport: transport \"winrm\" is not supported for steps (valid: ssh)",
+			"lab.yaml:16:54: solution.steps[1].run: a step needs a `run` script",
+			"lab.yaml:17:14: solution.steps[2].name: \"B\": use lower-case",
+			"lab.yaml:17:38: solution.steps[2].fault: no fault named \"f9\" in `faults` (did you mean \"f1\"?)",
+			"lab.yaml:17:55: solution.steps[2].colour: unknown field (valid: fault, machine, name, run, timeout, title, transport)",
+		}},
+		{"empty", "solution: {steps: []}\n", []string{"solution.steps: a solution needs at least one step"}},
+		{"bad template", `solution:
+  steps: [{name: a, machine: srv, run: "{{ .Params.nope }}"}]
+`, []string{"lab.yaml:14:40: solution.steps[0].run: template: solution.steps[0].run:1:10: executing"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load("lab.yaml", []byte(scenarioLab+tt.extra))
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error:\n%v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			got := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("diagnostics lack %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+func TestFaultsDrawnAndScenario(t *testing.T) {
+	l, err := Load("lab.yaml", []byte(scenarioLab+`solution:
+  steps:
+    - {name: a, machine: srv, run: "echo {{ .Params.d }}"}
+    - {name: r1, machine: srv, fault: f1, run: "true"}
+    - {name: r2, machine: srv, fault: f2, run: "true"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i := 1; i <= 20; i++ {
+		c := Candidate{ID: "c" + string(rune('a'+i)), Index: i}
+		drawn := l.FaultsFor("s1", c)
+		if len(drawn) != 2 || drawn[1].Name != "f3" {
+			t.Fatalf("candidate %s: drawn %v, want one of f1/f2 then f3", c.ID, drawn)
+		}
+		if again := l.FaultsFor("s1", c); again[0].Name != drawn[0].Name {
+			t.Fatalf("draw is not stable")
+		}
+		seen[drawn[0].Name] = true
+		steps := l.ApplicableSteps(drawn)
+		if len(steps) != 2 || steps[1].Fault != drawn[0].Name {
+			t.Fatalf("applicable steps %v for faults %v", steps, drawn)
+		}
+		sc, err := l.ResolveScenario(ResolveInput{Session: "s1", Candidate: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst, _ := l.Resolve(ResolveInput{Session: "s1", Candidate: c})
+		if want := "echo " + inst.Params["d"].(string); sc.Solution.Steps[0].Run != want || sc.Faults[0].Run != want {
+			t.Fatalf("rendered %q / %q, want %q", sc.Solution.Steps[0].Run, sc.Faults[0].Run, want)
+		}
+	}
+	if !seen["f1"] || !seen["f2"] {
+		t.Errorf("20 candidates drew only %v", seen)
+	}
+}
+
+func TestBuiltinSolutions(t *testing.T) {
+	for _, name := range []string{"tpe-local", "ccp2-infra-local"} {
+		l, err := LoadBuiltin(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if l.Solution == nil || len(l.Solution.Steps) == 0 {
+			t.Errorf("%s has no solution", name)
+		}
+	}
+}
