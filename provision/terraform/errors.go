@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	tfe "github.com/hashicorp/go-tfe"
 )
@@ -24,7 +25,7 @@ func (e *APIError) Error() string {
 	if e.Status != 0 {
 		msg += fmt.Sprintf("HTTP %d: ", e.Status)
 	}
-	msg += e.Err.Error()
+	msg += strings.Join(strings.Fields(strings.ReplaceAll(e.Err.Error(), "\n\n", ": ")), " ")
 	if e.Hint != "" {
 		msg += " (" + e.Hint + ")"
 	}

@@ -149,7 +149,7 @@ func (p *Provider) tfeClient() (*tfe.Client, error) {
 	if !p.configured() {
 		return nil, ErrNotConfigured
 	}
-	c, err := tfe.NewClient(&tfe.Config{Address: p.cfg.Address, Token: p.cfg.Token.Reveal(), RetryServerErrors: true})
+	c, err := tfe.NewClient(&tfe.Config{Address: p.cfg.Address, Token: p.cfg.Token.Reveal()})
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", p.cfg.Address, scrub(err, p.cfg.Token))
 	}

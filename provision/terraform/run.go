@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -22,6 +23,9 @@ var (
 	runSucceeded = map[tfe.RunStatus]bool{tfe.RunApplied: true, tfe.RunPlannedAndFinished: true, tfe.RunPlannedAndSaved: true}
 	runFailed    = map[tfe.RunStatus]bool{tfe.RunErrored: true, tfe.RunCanceled: true, tfe.RunDiscarded: true, "force_canceled": true}
 )
+
+// maxReadFailures is how many server errors in a row reading a run tailab rides out.
+const maxReadFailures = 5
 
 // runDone reports whether a run has ended.
 func runDone(r *tfe.Run) bool { return r != nil && (runSucceeded[r.Status] || runFailed[r.Status]) }
@@ -76,6 +80,7 @@ func (p *Provider) follow(ctx context.Context, ws *workspace, r *tfe.Run) (*tfe.
 	start := time.Now()
 	var last tfe.RunStatus
 	planShown, applyShown, confirmed := false, false, false
+	failures := 0
 	for {
 		if r.Status != last {
 			p.event(ws, fmt.Sprintf("run %s: %s", r.ID, r.Status), nil, 0)
@@ -106,12 +111,23 @@ func (p *Provider) follow(ctx context.Context, ws *workspace, r *tfe.Run) (*tfe.
 		if err := sleep(ctx, p.cfg.PollInterval); err != nil {
 			return r, p.explain(fmt.Sprintf("wait for run %s of workspace %q (last status %s)", r.ID, ws.Name, r.Status), 0, err)
 		}
-		if err := p.call(ctx, fmt.Sprintf("read run %s of workspace %q", r.ID, ws.Name), func(ctx context.Context) error {
-			r, err = c.Runs.ReadWithOptions(ctx, r.ID, &tfe.RunReadOptions{Include: []tfe.RunIncludeOpt{tfe.RunPlan, tfe.RunApply}})
+		var nr *tfe.Run
+		err := p.call(ctx, fmt.Sprintf("read run %s of workspace %q", r.ID, ws.Name), func(ctx context.Context) error {
+			nr, err = c.Runs.ReadWithOptions(ctx, r.ID, &tfe.RunReadOptions{Include: []tfe.RunIncludeOpt{tfe.RunPlan, tfe.RunApply}})
 			return err
-		}); err != nil {
+		})
+		if err != nil {
+			// A run lasts minutes: ride out a few server errors (go-tfe
+			// retries 429s itself) before giving up.
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Status >= 500 && failures < maxReadFailures {
+				failures++
+				continue
+			}
 			return r, err
 		}
+		failures = 0
+		r = nr
 		ws.Run = r
 	}
 }

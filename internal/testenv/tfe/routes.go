@@ -553,7 +553,7 @@ func (s *Server) advance(rn *run) {
 			if rn.Destroy {
 				ws.Resources, ws.Outputs = 0, map[string]any{}
 			} else {
-				ws.Resources, ws.Outputs = rn.resources, rn.outputs
+				ws.Resources, ws.Outputs, ws.AppliedCV = rn.resources, rn.outputs, rn.CV
 			}
 		}
 	}
@@ -594,11 +594,13 @@ func (s *Server) plan(rn *run, ws *workspace) {
 		return
 	}
 	rn.resources, rn.outputs = res, outputs
-	if ws.Resources == 0 || !jsonEqual(ws.Outputs, outputs) || ws.Resources != res {
+	switch {
+	case ws.Resources == 0:
 		rn.Adds = res
-		rn.Destroys = ws.Resources
-		if ws.Resources == res && ws.Resources > 0 {
-			rn.Adds, rn.Destroys = 1, 1 // a changed module: count it as one replacement
+	case ws.AppliedCV == "" || !jsonEqual(s.cvs[ws.AppliedCV].Files, s.cvs[rn.CV].Files):
+		rn.Adds, rn.Destroys = 1, 1 // a changed module: count it as one replacement
+		if res != ws.Resources {
+			rn.Adds, rn.Destroys = res, ws.Resources
 		}
 	}
 	rn.PlanLog = fmt.Sprintf("Terraform v1.5.7\nPlan: %d to add, 0 to change, %d to destroy.\n", rn.Adds, rn.Destroys)

@@ -86,6 +86,7 @@ type workspace struct {
 	Vars                           []*tfe.Variable
 	CurrentRun                     string
 	LastCV                         string
+	AppliedCV                      string
 	Outputs                        map[string]any
 	Resources                      int
 	StateSerial                    int
