@@ -12,5 +12,8 @@ import (
 func providers() *provision.Registry {
 	r := provision.NewRegistry()
 	r.Register(libvirt.Name, libvirt.Factory)
+	for _, f := range extraProviders {
+		f(r)
+	}
 	return r
 }

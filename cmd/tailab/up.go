@@ -26,6 +26,7 @@ type upOptions struct {
 	parallel   int
 	provider   string
 	output     string
+	out        string
 
 	labDef  *labs.Lab
 	labYAML []byte
@@ -63,6 +64,7 @@ run up again to finish, or down to remove everything.`,
 	f.IntVar(&o.parallel, "parallel", 8, "machines created at once")
 	f.StringVar(&o.provider, "provider", "libvirt", "provisioning back-end")
 	f.StringVarP(&o.output, "output", "o", "table", "plan output with --dry-run: table or json")
+	f.StringVar(&o.out, "out", "", "with --dry-run --provider terraform: write the Terraform modules under this directory")
 	return c
 }
 
@@ -108,6 +110,9 @@ func (o *upOptions) Validate() error {
 	}
 	if o.roster != "" && o.count > 0 {
 		return withCode(ExitUsage, errors.New("--candidates and --count are exclusive"))
+	}
+	if o.out != "" && !o.dryRun {
+		return withCode(ExitUsage, errors.New("--out goes with --dry-run"))
 	}
 	if o.count < 0 || o.parallel < 1 {
 		return withCode(ExitUsage, errors.New("--count and --parallel must be positive"))
@@ -156,6 +161,11 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 		return withCode(ExitInfra, err)
 	}
 	if o.dryRun {
+		if o.out != "" {
+			if err := writePlanModules(cmd, plan, o.out); err != nil {
+				return withCode(ExitUsage, err)
+			}
+		}
 		return printPlan(cmd, plan, o.output)
 	}
 	if !o.g.Quiet {

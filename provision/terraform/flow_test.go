@@ -308,7 +308,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	if err := p2.Apply(context.Background(), plan, provision.ApplyOptions{Secrets: secrets}, obs2); err != nil {
 		t.Fatalf("resume: %v\n%s", err, obs2.text())
 	}
-	if !obs2.has("following run "+ws.Runs[0].ID+" (applying)") {
+	if !obs2.has("following run " + ws.Runs[0].ID + " (applying)") {
 		t.Errorf("the run in progress was not followed:\n%s", obs2.text())
 	}
 	if got := srv.Workspaces(); !slices.Equal(got, []string{"tl-s2_c01", "tl-s2_c02", "tl-s2_c03", "tl-s2_mgmt"}) {
