@@ -300,13 +300,11 @@ func (e *Engine) Reset(ctx context.Context, s *Session, candidate, machine strin
 
 func (e *Engine) each(s *Session, action, candidate string, machines []string, detail string, obs Observer, do func(string, Observer) error) error {
 	for _, m := range machines {
-		rec := &recorder{state: e.State, next: obs, errs: make(chan error, 1)}
+		rec := newRecorder(e.State, obs)
 		err := e.audited(s, action, candidate, m, detail, func() error {
 			err := do(m, rec)
-			select {
-			case serr := <-rec.errs:
+			if serr := rec.close(); serr != nil {
 				err = errors.Join(err, fmt.Errorf("record machine state: %w", serr))
-			default:
 			}
 			return err
 		})

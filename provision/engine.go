@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/tailab/tailab/internal/secret"
@@ -18,23 +19,74 @@ type Engine struct {
 	Provider Provider
 }
 
-// recorder stores machine states before passing them on.
+// recorder stores machine states as they change. States are written in batches
+// (one transaction, one fsync, every flushEvery) rather than one file open per
+// state: with dozens of machines changing at once that is most of the store's cost.
 type recorder struct {
 	state *State
 	next  Observer
-	errs  chan error
+
+	mu      sync.Mutex
+	pending map[string]MachineState
+	err     error
+	kick    chan struct{}
+	done    chan struct{}
+}
+
+const flushEvery = 100 * time.Millisecond
+
+func newRecorder(st *State, next Observer) *recorder {
+	r := &recorder{state: st, next: next, pending: map[string]MachineState{}, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go r.loop()
+	return r
 }
 
 func (r *recorder) Event(e Event) { r.next.Event(e) }
 
 func (r *recorder) Machine(m MachineState) {
-	if err := r.state.PutMachine(m); err != nil {
+	r.mu.Lock()
+	r.pending[m.Session+"/"+m.Key()] = m
+	r.mu.Unlock()
+	r.next.Machine(m)
+}
+
+func (r *recorder) loop() {
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
 		select {
-		case r.errs <- err:
-		default:
+		case <-t.C:
+			r.flush()
+		case <-r.kick:
+			r.flush()
+			close(r.done)
+			return
 		}
 	}
-	r.next.Machine(m)
+}
+
+func (r *recorder) flush() {
+	r.mu.Lock()
+	batch := make([]MachineState, 0, len(r.pending))
+	for _, m := range r.pending {
+		batch = append(batch, m)
+	}
+	r.pending = map[string]MachineState{}
+	r.mu.Unlock()
+	if err := r.state.PutMachines(batch); err != nil {
+		r.mu.Lock()
+		r.err = errors.Join(r.err, err)
+		r.mu.Unlock()
+	}
+}
+
+// close writes what is pending and returns the first write error.
+func (r *recorder) close() error {
+	r.kick <- struct{}{}
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
 }
 
 // NewSession builds a session from a lab and its candidates, choosing a free
@@ -96,19 +148,29 @@ func (e *Engine) Up(ctx context.Context, plan *Plan, opts ApplyOptions, obs Obse
 		return err
 	}
 	if opts.Secrets == nil {
+		// Read (or generate) each candidate's secrets once, not once per machine.
+		var mu sync.Mutex
+		cache := map[string]map[string]secret.Value{}
 		opts.Secrets = func(candidate string) (map[string]secret.Value, error) {
-			return e.State.Secrets(s.Name, lab, candidate)
+			mu.Lock()
+			defer mu.Unlock()
+			if v, ok := cache[candidate]; ok {
+				return v, nil
+			}
+			v, err := e.State.Secrets(s.Name, lab, candidate)
+			if err == nil {
+				cache[candidate] = v
+			}
+			return v, err
 		}
 	}
 	if err := e.State.Audit(s.Name, AuditEntry{Action: "up", Detail: plan.Summary()}); err != nil {
 		return err
 	}
-	rec := &recorder{state: e.State, next: obs, errs: make(chan error, 1)}
+	rec := newRecorder(e.State, obs)
 	err = e.Provider.Apply(ctx, plan, opts, rec)
-	select {
-	case serr := <-rec.errs:
+	if serr := rec.close(); serr != nil {
 		err = errors.Join(err, fmt.Errorf("record machine state: %w", serr))
-	default:
 	}
 	return err
 }
