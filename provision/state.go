@@ -85,7 +85,7 @@ func (s *State) SaveSession(sess *Session) error {
 // (results stay with the grader's buckets until the session name is reused).
 func (s *State) DeleteSession(name string) error {
 	return s.st.Update(func(tx *store.Tx) error {
-		for _, b := range []string{bucketMachines, bucketSecrets} {
+		for _, b := range []string{bucketMachines, bucketSecrets, "faults"} {
 			if err := tx.DeleteBucket(b + "/" + name); err != nil {
 				return err
 			}
@@ -302,6 +302,28 @@ func PublicKey(privatePEM secret.Value) (string, error) {
 		return "", fmt.Errorf("parse private key: %w", err)
 	}
 	return string(ssh.MarshalAuthorizedKey(signer.PublicKey())), nil
+}
+
+// FaultRecord says which faults were applied to a candidate's lab, and when:
+// `up` applies a candidate's faults once, not at every reconcile.
+type FaultRecord struct {
+	Faults []string  `json:"faults"`
+	At     time.Time `json:"at"`
+}
+
+// Faults returns the faults recorded for a candidate (ok false: none applied yet).
+func (s *State) Faults(session, candidate string) (FaultRecord, bool, error) {
+	var r FaultRecord
+	err := s.st.View(func(tx *store.Tx) error { return tx.Get("faults/"+session, candidate, &r) })
+	if errors.Is(err, store.ErrNotFound) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+// RecordFaults records the faults applied to a candidate's lab.
+func (s *State) RecordFaults(session, candidate string, r FaultRecord) error {
+	return s.st.Update(func(tx *store.Tx) error { return tx.Put("faults/"+session, candidate, r) })
 }
 
 // AuditEntry is one action in a session's audit log.

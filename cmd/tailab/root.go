@@ -18,6 +18,7 @@ type globalOptions struct {
 	ImageDir string
 	HostVar  string
 	VirtType string
+	Console  string // VNC listen address
 	Quiet    bool
 	NoColor  bool
 }
@@ -61,6 +62,7 @@ of the title "Technicien d'assistance en informatique".`,
 	pf.StringVar(&g.ImageDir, "image-dir", os.Getenv("TAILAB_IMAGE_DIR"), "base images by name (default DATA_DIR/images; env TAILAB_IMAGE_DIR)")
 	pf.StringVar(&g.HostVar, "host-var", os.Getenv("TAILAB_HOSTVAR"), "the host's /var as the daemon sees it, for a libvirtd with a private /var (env TAILAB_HOSTVAR)")
 	pf.StringVar(&g.VirtType, "virt-type", envOr("TAILAB_VIRT_TYPE", "kvm"), "QEMU domain type: kvm, or qemu for software emulation (TCG)")
+	pf.StringVar(&g.Console, "console-listen", envOr("TAILAB_CONSOLE_LISTEN", "127.0.0.1"), "address VM consoles (VNC) listen on: the host's address on the exam-room network (env TAILAB_CONSOLE_LISTEN)")
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors and results")
 	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "no colours")
 	root.AddCommand(
@@ -92,7 +94,7 @@ var commands []func(*globalOptions) *cobra.Command
 func (g *globalOptions) providerConfig() map[string]string {
 	return map[string]string{
 		"qemu": g.QEMU, "lxc": g.LXC, "data-dir": g.DataDir, "image-dir": g.ImageDir,
-		"host-var": g.HostVar, "virt-type": g.VirtType,
+		"host-var": g.HostVar, "virt-type": g.VirtType, "console-listen": g.Console,
 	}
 }
 

@@ -23,6 +23,7 @@ type upOptions struct {
 	dryRun     bool
 	force      bool
 	noWait     bool
+	noFaults   bool
 	parallel   int
 	provider   string
 	output     string
@@ -60,7 +61,8 @@ run up again to finish, or down to remove everything.`,
 	f.StringSliceVar(&o.candidates, "candidate", nil, "only these candidates of the session")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (create / keep / replace / remove) and touch nothing")
 	f.BoolVar(&o.force, "force", false, "skip the host capacity check")
-	f.BoolVar(&o.noWait, "no-wait", false, "do not wait for machines to be ready")
+	f.BoolVar(&o.noWait, "no-wait", false, "do not wait for machines to be ready (faults are then not applied)")
+	f.BoolVar(&o.noFaults, "no-faults", false, "do not apply the lab's faults (they are applied once per candidate, when its machines are first ready)")
 	f.IntVar(&o.parallel, "parallel", 8, "machines created at once")
 	f.StringVar(&o.provider, "provider", "libvirt", "provisioning back-end")
 	f.StringVarP(&o.output, "output", "o", "table", "plan output with --dry-run: table or json")
@@ -176,10 +178,18 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 			return withCode(ExitInfra, err)
 		}
 	}
+	if err := prepareSambaTemplates(ctx, cmd.ErrOrStderr(), o.g.Quiet, sess, o.candidates); err != nil {
+		return withCode(ExitInfra, err)
+	}
 	obs := upObserver(cmd.ErrOrStderr(), o.g, plan.Instances, start, !o.noWait)
 	err = eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.parallel, Force: true, NoWait: o.noWait}, obs)
 	if err != nil {
 		return withCode(ExitInfra, err)
+	}
+	if !o.noFaults && !o.noWait {
+		if err := applyDrawnFaults(ctx, cmd.ErrOrStderr(), o.g.Quiet, eng.State, sess, o.candidates); err != nil {
+			return withCode(ExitInfra, err)
+		}
 	}
 	if !o.g.Quiet {
 		fmt.Fprintf(cmd.ErrOrStderr(), "session %s is up in %.1fs\n", sess.Name, time.Since(start).Seconds())

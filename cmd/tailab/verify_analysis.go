@@ -45,10 +45,10 @@ type verifyCheck struct {
 
 // verifyVerdict is the analysis of verifyRuns.
 type verifyVerdict struct {
-	Steps     []verifyStep
-	Checks    []verifyCheck
-	Surprises []string // every surprise, one line each
-	Errors    []string // checks that could not be observed (infrastructure)
+	Steps                                  []verifyStep
+	Checks                                 []verifyCheck
+	Surprises                              []string // every surprise, one line each
+	Errors                                 []string // checks that could not be observed (infrastructure)
 	UntouchedPoints, FullPoints, MaxPoints float64
 }
 
