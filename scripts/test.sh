@@ -8,5 +8,6 @@ bash scripts/install-deps.sh
 go vet ./...
 # The grading-only build: no cgo, no libvirt.
 CGO_ENABLED=0 go build -tags nolibvirt -o /dev/null ./cmd/tailab
+bash scripts/install-terraform.sh >/dev/null   # Terraform 1.5.7 for the `terraform fmt -check` test
 go test -count=1 -timeout 30m ./... 2>&1 | tee /tmp/tailab-test.log
 bash scripts/fuzz.sh

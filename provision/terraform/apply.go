@@ -67,12 +67,24 @@ func (p *Provider) Plan(ctx context.Context, s *provision.Session, ins []*labs.I
 	if d.Mgmt, err = p.MgmtModule(s); err != nil {
 		return nil, err
 	}
-	for _, in := range ins {
-		m, err := p.LabModule(s, in)
-		if err != nil {
-			return nil, err
-		}
-		d.Modules = append(d.Modules, m)
+	// Modules are independent: generate them in parallel (formatting HCL is
+	// most of the client's CPU time).
+	d.Modules = make([]*Module, len(ins))
+	errs := make([]error, len(ins))
+	sem := make(chan struct{}, max(p.cfg.Parallel, 2))
+	var wg sync.WaitGroup
+	for i, in := range ins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			d.Modules[i], errs[i] = p.LabModule(s, in)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	plan := &provision.Plan{Session: s, Instances: ins, Private: d}
 	if !p.configured() {

@@ -276,9 +276,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}()
 	api := strings.HasPrefix(r.URL.Path, "/api/v2/")
 	if api && s.Delay > 0 {
+		t0 := time.Now()
 		time.Sleep(s.Delay)
+		slept := time.Since(t0) // what the delay really cost, timer slack included
 		s.mu.Lock()
-		s.injected += s.Delay
+		s.injected += slept
 		s.mu.Unlock()
 	}
 	w.Header().Set("TFP-API-Version", "2.6")
