@@ -138,6 +138,25 @@ type Scenario struct {
 	Solution *Solution
 }
 
+// StepsFor returns the solution's steps for a candidate whose drawn faults are
+// drawn: every step, except those that repair a fault that was not drawn.
+func (sc *Scenario) StepsFor(drawn []Fault) []Step {
+	if sc.Solution == nil {
+		return nil
+	}
+	applied := map[string]bool{}
+	for _, f := range drawn {
+		applied[f.Name] = true
+	}
+	var out []Step
+	for _, st := range sc.Solution.Steps {
+		if st.Fault == "" || applied[st.Fault] {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // ResolveScenario renders the lab's faults and solution for one candidate.
 func (l *Lab) ResolveScenario(in ResolveInput) (*Scenario, error) {
 	if l.raw == nil {
