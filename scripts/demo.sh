@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The main job on the embedded default, on a fresh Debian 12 machine (as root):
 # installs what is needed, builds tailab, starts a private libvirtd in its own
-# network namespace, brings up the built-in lab tpe-local for 2 candidates (LXC
-# containers), grades every candidate and writes the jury report (HTML).
+# network namespace and runs `tailab demo`: a 3-candidate session of the built-in
+# lab ccp2-infra-local (Samba AD DC, TPE server, router, client: LXC containers),
+# the reference solution applied fully, half and not at all, graded, with the
+# session report and each candidate's jury record written (HTML).
 #
-#   bash scripts/demo.sh            # up + status + grade + report
+#   bash scripts/demo.sh            # the demo
+#   bash scripts/demo.sh serve      # then: the dashboard on http://127.0.0.1:8080
 #   bash scripts/demo.sh down       # remove the demo session and stop the daemon
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,18 +24,16 @@ export TAILAB_VIRT_TYPE=qemu # this machine has no working KVM; a lab host would
 # The daemon's bridges live in its namespace: tailab runs there to reach the machines.
 run() { ip netns exec "$TAILAB_NETNS" bin/tailab "$@"; }
 
-if [[ ${1:-} == down ]]; then
+case ${1:-} in
+down)
   run down --session "$session" || true
   bash scripts/libvirtd-netns.sh stop "$daemon_dir"
   exit 0
-fi
-run up tpe-local --session "$session" --count 2
-rc=0
-run grade --session "$session" || rc=$?
-report=$TAILAB_DATA_DIR/reports/$session.html
-mkdir -p "$(dirname "$report")"
-run grade --session "$session" -q -o html --out "$report" || true
-echo
-echo "Jury report: $report"
-echo "The untouched lab scores partially by design (exit code $rc: 1 = some checks failed)."
-echo "Remove everything with: bash scripts/demo.sh down"
+  ;;
+serve)
+  exec ip netns exec "$TAILAB_NETNS" bin/tailab serve --session "$session"
+  ;;
+esac
+run demo --session "$session"
+run status --session "$session"
+echo "Dashboard: bash scripts/demo.sh serve   — remove everything: bash scripts/demo.sh down"

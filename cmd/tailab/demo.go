@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/internal/atomicfile"
 	"github.com/tailab/tailab/labs"
@@ -171,20 +170,15 @@ func (o *demoOptions) Run(cmd *cobra.Command) error {
 	if err := report.WriteFile(sessionReport, html, rep); err != nil {
 		return withCode(ExitInfra, err)
 	}
-	jury, err := formats.Get("jury")
-	if err != nil {
-		return err
-	}
 	var records []string
 	for _, c := range rep.Candidates {
-		one := *rep
-		one.Candidates = []checks.CandidateReport{c}
+		jury := &report.Jury{Opts: report.Options{Location: time.Local}, Candidates: []string{c.ID}}
 		path := filepath.Join(out, fmt.Sprintf("%s-%s-jury.html", sess.Name, c.ID))
 		f, err := atomicfile.Create(path)
 		if err != nil {
 			return withCode(ExitInfra, err)
 		}
-		if err := jury.Format(f, &one); err != nil {
+		if err := jury.Format(f, rep); err != nil {
 			f.Abort()
 			return err
 		}
