@@ -80,6 +80,7 @@ of the title "Technicien d'assistance en informatique".`,
 	for _, c := range commands {
 		root.AddCommand(c(g))
 	}
+	addCompletions(root, g)
 	return root
 }
 

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
+)
+
+// TestCompletionOffersSessionsAndCandidates drives cobra's hidden __complete
+// command, as the shell scripts do.
+func TestCompletionOffersSessionsAndCandidates(t *testing.T) {
+	dir := t.TempDir()
+	st, err := provision.OpenState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveSession(&provision.Session{Name: "juin", Lab: "tpe-local",
+		Candidates: []labs.Candidate{{ID: "c01", LastName: "Martin", FirstName: "Léa"}, {ID: "c02"}}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "--data-dir", dir, "grade", "--session", ""}, []string{"juin\ttpe-local"}},
+		{[]string{"__complete", "--data-dir", dir, "down", "--session", "juin", "--candidate", ""}, []string{"c01\tMartin Léa", "c02"}},
+		{[]string{"__complete", "--data-dir", dir, "up", ""}, []string{"tpe-local\t"}},
+	}
+	for _, tt := range tests {
+		root := newRootCommand()
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetArgs(tt.args)
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%v: completion %q lacks %q", tt.args[3:], out.String(), w)
+			}
+		}
+	}
+}
