@@ -220,13 +220,22 @@ func (o *gradeOptions) Run(cmd *cobra.Command) error {
 		return o.watch(cmd, gs)
 	}
 	var onCandidate func(checks.CandidateReport)
+	var progress *countProgress
 	if !o.g.Quiet {
+		total := len(gs.sess.Candidates)
+		if len(o.Candidates) > 0 {
+			total = len(o.Candidates)
+		}
+		progress = newCountProgress(cmd.ErrOrStderr(), o.g, total, "candidates graded")
 		onCandidate = func(c checks.CandidateReport) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d passed, %d failed, %d errors, %d skipped\n",
-				c.ID, c.Counts.Pass, c.Counts.Fail, c.Counts.Error, c.Counts.Skip)
+			progress.Step(fmt.Sprintf("%s: %d passed, %d failed, %d errors, %d skipped",
+				c.ID, c.Counts.Pass, c.Counts.Fail, c.Counts.Error, c.Counts.Skip))
 		}
 	}
 	rep, err := o.round(cmd.Context(), gs, onCandidate)
+	if progress != nil {
+		progress.Finish() // before the report reaches the same terminal
+	}
 	if err != nil && rep == nil {
 		return err // exitCode: yamlx.Diagnostics (a template, per candidate) exit 4, others 3
 	}
