@@ -150,7 +150,14 @@ func (e *Engine) Up(ctx context.Context, plan *Plan, opts ApplyOptions, obs Obse
 	if opts.Secrets == nil {
 		// Read (or generate) each candidate's secrets once, not once per machine.
 		var mu sync.Mutex
-		cache := map[string]map[string]secret.Value{}
+		ids := make([]string, 0, len(plan.Instances))
+		for _, in := range plan.Instances {
+			ids = append(ids, in.Candidate.ID)
+		}
+		cache, err := e.State.SecretsFor(s.Name, lab, ids)
+		if err != nil {
+			return err
+		}
 		opts.Secrets = func(candidate string) (map[string]secret.Value, error) {
 			mu.Lock()
 			defer mu.Unlock()

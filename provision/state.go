@@ -160,8 +160,30 @@ func (s *State) Machines(session string) ([]MachineState, error) {
 // Secrets returns a candidate's secrets, generating and storing those declared
 // `generate` or `ssh_key` on first use, reading `env` ones from the environment.
 func (s *State) Secrets(session string, lab *labs.Lab, candidate string) (map[string]secret.Value, error) {
-	out := map[string]secret.Value{}
+	all, err := s.SecretsFor(session, lab, []string{candidate})
+	return all[candidate], err
+}
+
+// SecretsFor returns the secrets of several candidates (by candidate id), read and
+// generated in one transaction: one fsync for a whole session, not one per candidate.
+func (s *State) SecretsFor(session string, lab *labs.Lab, candidates []string) (map[string]map[string]secret.Value, error) {
+	all := make(map[string]map[string]secret.Value, len(candidates))
 	err := s.st.Update(func(tx *store.Tx) error {
+		for _, candidate := range candidates {
+			out, err := candidateSecrets(tx, session, lab, candidate)
+			if err != nil {
+				return err
+			}
+			all[candidate] = out
+		}
+		return nil
+	})
+	return all, err
+}
+
+func candidateSecrets(tx *store.Tx, session string, lab *labs.Lab, candidate string) (map[string]secret.Value, error) {
+	out := map[string]secret.Value{}
+	err := func() error {
 		for name, def := range lab.Secrets {
 			if name == ConsoleSecret {
 				return fmt.Errorf("secret name %q is reserved for console passwords", name)
@@ -208,7 +230,7 @@ func (s *State) Secrets(session string, lab *labs.Lab, candidate string) (map[st
 			}
 		}
 		return nil
-	})
+	}()
 	return out, err
 }
 

@@ -1,6 +1,7 @@
 package libvirt
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
 
@@ -35,23 +37,17 @@ func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 	if err := os.MkdirAll(filepath.Join(srv, "ssh"), 0o700); err != nil {
 		return err
 	}
+	if err := ensureShared(sp.SharedDir); err != nil {
+		return err
+	}
 	data := initData{Session: sp.Session, Candidate: sp.Candidate, Machine: sp.Machine.Name,
 		Hostname: hostname(sp), NICs: sp.NICs, Services: sp.Machine.Services}
-	for _, f := range []struct {
-		tmpl, dst string
-		mode      os.FileMode
-	}{
-		{"lxc/init.sh", "init.sh", 0o755},
-		{"lxc/udhcpc.sh", "udhcpc.sh", 0o755},
-		{"lxc/sshd_config", "sshd_config", 0o644},
-	} {
-		b, err := templates.Render(f.tmpl, data)
-		if err != nil {
-			return err
-		}
-		if err := writeFile(filepath.Join(srv, f.dst), b, f.mode); err != nil {
-			return err
-		}
+	b, err := templates.Render("lxc/init.sh", data)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(srv, "init.sh"), b, 0o755); err != nil {
+		return err
 	}
 	if err := ensureHostKey(filepath.Join(srv, "ssh", "ssh_host_ed25519_key")); err != nil {
 		return err
@@ -89,6 +85,42 @@ func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 	return nil
 }
 
+// sharedFiles are the same for every container of a session: written once in the
+// session's lib dir and mounted read-only at /srv/lib, rather than once per machine.
+var sharedFiles = []struct {
+	tmpl, name string
+	mode       os.FileMode
+}{
+	{"lxc/udhcpc.sh", "udhcpc.sh", 0o755},
+	{"lxc/sshd_config", "sshd_config", 0o644},
+}
+
+var sharedMu sync.Mutex
+
+// ensureShared writes the session's shared container files unless they are
+// there with the right content.
+func ensureShared(dir string) error {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range sharedFiles {
+		b, err := templates.Render(f.tmpl, nil)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(dir, f.name)
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
+			continue
+		}
+		if err := writeFile(path, b, f.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ensureHostKey creates an ed25519 host key unless one exists.
 func ensureHostKey(path string) error {
 	if fileExists(path) {
@@ -112,9 +144,19 @@ func ensureHostKey(path string) error {
 	return writeFile(path+".pub", ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644)
 }
 
-// writeFile writes through a temp file and a rename, so a crash leaves either
-// the old file or the new one.
+// writeFile writes a new file directly, and replaces an existing one through a
+// temp file and a rename, so a crash leaves either the old file or the new one.
+// (A new file cut short by a crash belongs to a machine that was never defined:
+// the next `up` prepares it again.)
 func writeFile(path string, data []byte, mode os.FileMode) error {
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode); err == nil {
+		_, werr := f.Write(data)
+		cerr := f.Close()
+		if werr != nil {
+			return werr
+		}
+		return cerr // (a stricter umask may narrow mode: root in the container still reads it)
+	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, mode); err != nil {
 		return err

@@ -110,6 +110,7 @@ func (p *Provider) machineSpec(s *provision.Session, in *labs.Instance, mi int) 
 	case labs.KindContainer:
 		sp.Type = "lxc"
 		sp.HostVar = p.cfg.HostVar
+		sp.SharedDir = filepath.Join(p.cfg.DataDir, "machines", s.Name, ".lib")
 		sp.Hide = hiddenDirs(p.cfg.DataDir)
 		for path := range m.Files {
 			if !strings.HasPrefix(path, "/srv/") && !fileExists(path) {

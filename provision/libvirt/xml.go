@@ -63,6 +63,7 @@ type machineSpec struct {
 	Mgmt                    netip.Addr
 	NICs                    []nicSpec
 	Dir                     string // private dir (containers), console log (VMs)
+	SharedDir               string // the session's files common to every container (/srv/lib)
 	Image                   *image // VMs
 	Volumes                 []volumeSpec
 	HostVar                 string // the host's real /var, for containers of a namespaced daemon
@@ -195,6 +196,9 @@ func containerXML(s *machineSpec, t tag) (string, error) {
 		fss = append(fss, ramFS(h, 1))
 	}
 	fss = append(fss, mountFS(s.Dir+"/srv", "/srv", false))
+	if s.SharedDir != "" {
+		fss = append(fss, mountFS(s.SharedDir, "/srv/lib", true))
+	}
 	for _, f := range fileMounts(s) {
 		fss = append(fss, mountFS(f[0], f[1], false))
 	}

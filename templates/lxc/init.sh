@@ -11,13 +11,13 @@ ip link set lo up
 {{- range .NICs}}
 ip link set {{.Dev}} up
 {{- if .DHCP}}
-busybox udhcpc -i {{.Dev}} -b -q -s /srv/udhcpc.sh >/run/udhcpc-{{.Dev}}.log 2>&1 &
+busybox udhcpc -i {{.Dev}} -b -q -s /srv/lib/udhcpc.sh >/run/udhcpc-{{.Dev}}.log 2>&1 &
 {{- end}}
 {{- end}}
 {{- range .Services}}
 {{- if eq . "sshd"}}
 mkdir -p /run/sshd && chmod 0755 /run/sshd
-/usr/sbin/sshd -D -e -f /srv/sshd_config >/run/sshd.log 2>&1 &
+/usr/sbin/sshd -D -e -f /srv/lib/sshd_config >/run/sshd.log 2>&1 &
 pids="$pids $!"
 {{- else if eq . "dnsmasq"}}
 dnsmasq -k --conf-file=/etc/dnsmasq.conf --pid-file=/run/dnsmasq.pid --dhcp-leasefile=/run/dnsmasq.leases --log-facility=/run/dnsmasq.log &
