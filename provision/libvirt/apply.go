@@ -46,8 +46,12 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 	if parallel <= 0 {
 		parallel = 8
 	}
-	// Networks, parallel at most at once (a network start takes 0.1-0.3 s).
-	err = forEach(ctx, d.Networks, parallel, func(n netSpec) error {
+	if hasVMs(d.Specs) {
+		if err := p.ensurePool(); err != nil {
+			return err
+		}
+	}
+	ensure := func(n netSpec) error {
 		created, err := ensureNetwork(netConn, n.Name, n.XML)
 		if err != nil {
 			return fmt.Errorf("network %s: %w", n.Name, err)
@@ -56,17 +60,54 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 			obs.Event(provision.Event{Time: time.Now(), Candidate: n.Candidate, Resource: n.Name, What: "created"})
 		}
 		return nil
-	})
-	if err != nil {
-		return err
 	}
-	if err := ctxErr(ctx); err != nil {
-		return err
-	}
-	if hasVMs(d.Specs) {
-		if err := p.ensurePool(); err != nil {
-			return err
+	// The session's management network first; then each candidate's networks,
+	// parallel at most at once (a network start takes 0.1-0.3 s), and each
+	// candidate's machines as soon as its own networks exist.
+	byCandidate := map[string][]netSpec{}
+	for _, n := range d.Networks {
+		if n.Candidate == "" {
+			if err := ensure(n); err != nil {
+				return err
+			}
+			continue
 		}
+		byCandidate[n.Candidate] = append(byCandidate[n.Candidate], n)
+	}
+	netSem := make(chan struct{}, parallel)
+	type netWait struct {
+		done chan struct{}
+		err  error
+	}
+	netsReady := map[string]*netWait{}
+	for _, sp := range d.Specs {
+		if _, ok := netsReady[sp.Candidate]; ok {
+			continue
+		}
+		w := &netWait{done: make(chan struct{})}
+		netsReady[sp.Candidate] = w
+		go func(nets []netSpec) {
+			defer close(w.done)
+			for _, n := range nets {
+				select {
+				case netSem <- struct{}{}:
+				case <-ctx.Done():
+					w.err = ctx.Err()
+					return
+				}
+				err := ensure(n)
+				<-netSem
+				if err != nil {
+					w.err = err
+					return
+				}
+			}
+		}(byCandidate[sp.Candidate])
+	}
+	waitNets := func(candidate string) error {
+		w := netsReady[candidate]
+		<-w.done
+		return w.err
 	}
 	// Machines: parallel at most being created at once; a machine gives its
 	// slot back once started, so readiness waits do not hold back the others.
@@ -74,10 +115,19 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var failures []error
+	fail := func(sp *machineSpec, err error) {
+		mu.Lock()
+		failures = append(failures, fmt.Errorf("candidate %s machine %s: %w", sp.Candidate, sp.Machine.Name, err))
+		mu.Unlock()
+	}
 	for _, sp := range d.Specs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if err := waitNets(sp.Candidate); err != nil {
+				fail(sp, err)
+				return
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -87,9 +137,7 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 			release := func() { once.Do(func() { <-sem }) }
 			defer release()
 			if err := p.applyMachine(ctx, sp, d.Ops[sp.Domain], opts, obs, release); err != nil {
-				mu.Lock()
-				failures = append(failures, fmt.Errorf("candidate %s machine %s: %w", sp.Candidate, sp.Machine.Name, err))
-				mu.Unlock()
+				fail(sp, err)
 			}
 		}()
 	}
