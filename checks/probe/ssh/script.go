@@ -57,9 +57,12 @@ func seconds(d time.Duration) int {
 //	MARK <i> err <n> <truncated 0|1>\n<n bytes of stderr>
 //	MARK <i> end <exit code> <timed out 0|1>
 //
-// Commands run with `sh -c` in a session of their own (setsid, when present) so the
-// watchdog can stop the whole process group; stdin is the check's stdin or /dev/null,
-// never the script itself.
+// Where GNU timeout exists, each command runs under `timeout -k 2 N sh -c` (it
+// signals the command's whole process group; exit 124, or 137 after the KILL,
+// means timed out: a command that exits 124 itself reads as timed out).
+// Elsewhere (busybox), commands run with `sh -c` in a session of their own
+// (setsid, when present) next to a watchdog shell that stops the whole process
+// group. stdin is the check's stdin or /dev/null, never the script itself.
 func buildScript(mark string, jobs []job) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `M=%s
@@ -67,6 +70,7 @@ C=%d
 T=$(mktemp -d 2>/dev/null) || { T=/tmp/tailab.$$; mkdir -m 700 "$T"; } || exit 97
 trap 'rm -rf "$T"' EXIT
 S=; command -v setsid >/dev/null 2>&1 && S=setsid
+G=; timeout --version 2>/dev/null | grep -q GNU && G=1
 emit() { # index kind file
 	if [ ! -s "$3" ]; then printf '%%s %%s %%s 0 0\n' "$M" "$1" "$2"; return; fi
 	n=$(wc -c <"$3"); n=$((n)); t=0
@@ -76,6 +80,14 @@ emit() { # index kind file
 }
 run() { # index seconds command stdin-file
 	printf '%%s %%s begin\n' "$M" "$1"
+	if [ -n "$G" ]; then # GNU timeout: one process instead of a watchdog shell
+		timeout -k 2 "$2" sh -c "$3" <"$4" >"$T/o" 2>"$T/e"; rc=$?
+		to=0; [ "$rc" = 124 ] && { to=1; rc=143; }; [ "$rc" = 137 ] && to=1 # 143: TERM, as the watchdog reports it
+		emit "$1" out "$T/o"
+		emit "$1" err "$T/e"
+		printf '%%s %%s end %%s %%s\n' "$M" "$1" "$rc" "$to"
+		return
+	fi
 	[ ! -e "$T/k" ] || rm -f "$T/k"
 	$S sh -c "$3" <"$4" >"$T/o" 2>"$T/e" &
 	p=$!

@@ -7,12 +7,25 @@ import (
 	"time"
 )
 
+// gnuDetect is the script's GNU timeout detection line; runLocalWatchdog removes
+// it to run the busybox path (the watchdog shell) on a host that has GNU timeout.
+const gnuDetect = "G=; timeout --version 2>/dev/null | grep -q GNU && G=1\n"
+
 // runLocal runs the generated script with the local /bin/sh, as the remote does.
-func runLocal(t *testing.T, jobs []job) ([]result, error) {
+func runLocal(t *testing.T, jobs []job) ([]result, error) { return runShellScript(t, jobs, false) }
+
+func runShellScript(t *testing.T, jobs []job, watchdog bool) ([]result, error) {
 	t.Helper()
 	mark := newMarker()
 	cmd := exec.Command("sh", "-s")
-	cmd.Stdin = strings.NewReader(buildScript(mark, jobs))
+	script := buildScript(mark, jobs)
+	if !strings.Contains(script, gnuDetect) {
+		t.Fatal("the script's GNU timeout detection changed: update gnuDetect")
+	}
+	if watchdog {
+		script = strings.Replace(script, gnuDetect, "G=\n", 1)
+	}
+	cmd.Stdin = strings.NewReader(script)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -53,16 +66,33 @@ func TestScriptLocal(t *testing.T) {
 			jobs[i].timeout = 10 * time.Second
 		}
 	}
-	start := time.Now()
-	res, err := runLocal(t, jobs)
-	if err != nil {
-		t.Fatalf("parse: %v", err)
+	for _, watchdog := range []bool{false, true} {
+		start := time.Now()
+		res, err := runShellScript(t, jobs, watchdog)
+		if err != nil {
+			t.Fatalf("parse: %v", err)
+		}
+		if d := time.Since(start); d > 8*time.Second {
+			t.Errorf("batch took %s: the timed-out command was not stopped promptly", d)
+		}
+		checkResults(t, watchdog, res, tests)
 	}
-	if d := time.Since(start); d > 8*time.Second {
-		t.Errorf("batch took %s: the timed-out command was not stopped promptly", d)
-	}
+}
+
+func checkResults(t *testing.T, watchdog bool, res []result, tests []struct {
+	name     string
+	job      job
+	stdout   string
+	stderr   string
+	exitCode int
+	timedOut bool
+}) {
 	for i, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+		name := tc.name
+		if watchdog {
+			name += "/watchdog"
+		}
+		t.Run(name, func(t *testing.T) {
 			r := res[i]
 			if !r.done {
 				t.Fatal("not done")
