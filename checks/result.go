@@ -116,6 +116,21 @@ type Report struct {
 	StartedAt     time.Time         `json:"started_at"`
 	FinishedAt    time.Time         `json:"finished_at"`
 	Candidates    []CandidateReport `json:"candidates"`
+	// Interventions are filled in when a jury record is rendered, from the audit
+	// log; they are not part of the evidence digest.
+	Interventions []Intervention `json:"interventions,omitempty"`
+}
+
+// Intervention is an action on a candidate's lab recorded in the session's audit
+// log (up, down, reset, snapshot revert, faults...): the jury record lists them,
+// so the jury knows a lab was restored mid-exam.
+type Intervention struct {
+	Time      time.Time `json:"time"`
+	User      string    `json:"user,omitempty"`
+	Action    string    `json:"action"`
+	Candidate string    `json:"candidate,omitempty"` // "" for the whole session
+	Machine   string    `json:"machine,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
 }
 
 // ReportSchemaVersion is the version of the JSON report schema (docs/report-schema.md).

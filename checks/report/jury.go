@@ -71,7 +71,13 @@ type juryPage struct {
 	CCPs                    []juryCCP
 	Groups                  []htmlGroup
 	JuryItems               []juryItem
+	Interventions           []juryIntervention
 	Digest, DigestFormat    string
+}
+
+// juryIntervention is one line of the record's "interventions on the lab".
+type juryIntervention struct {
+	Time, User, Action, Machine, Detail string
 }
 
 type juryDoc struct {
@@ -134,6 +140,12 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 		Session: r.Session, Lab: r.Lab, GradedAt: frTime(r.FinishedAt, loc), Key: ReportKey(r),
 		Total:  cellOf(c.Points, c.MaxPoints, percentOf(c.Points, c.MaxPoints), false),
 		Counts: c.Counts, Digest: digest, DigestFormat: EvidenceFormat,
+	}
+	for _, in := range r.Interventions {
+		if in.Candidate == "" || in.Candidate == c.ID {
+			p.Interventions = append(p.Interventions, juryIntervention{Time: frTime(in.Time, loc), User: in.User,
+				Action: in.Action, Machine: in.Machine, Detail: in.Detail})
+		}
 	}
 	comps := competenceByID(c)
 	ccps := ccpByID(c)

@@ -170,6 +170,9 @@ func (o *demoOptions) Run(cmd *cobra.Command) error {
 	if err := report.WriteFile(sessionReport, html, rep); err != nil {
 		return withCode(ExitInfra, err)
 	}
+	if rep.Interventions, err = interventions(eng.State, sess.Name); err != nil {
+		return withCode(ExitInfra, err)
+	}
 	var records []string
 	for _, c := range rep.Candidates {
 		jury := &report.Jury{Opts: report.Options{Location: time.Local}, Candidates: []string{c.ID}}

@@ -86,6 +86,9 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if rep.Interventions, err = interventions(st, o.Session); err != nil {
+		return withCode(ExitInfra, err)
+	}
 	var buf bytes.Buffer
 	switch o.Output {
 	case "digest":
