@@ -194,7 +194,13 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 	if !o.g.Quiet {
 		fmt.Fprintf(cmd.ErrOrStderr(), "session %s is up in %.1fs\n", sess.Name, time.Since(start).Seconds())
 	}
-	return printStatus(cmd, eng, sess, "table")
+	// The states up just recorded (each machine was probed ready moments ago);
+	// `tailab status` probes them live.
+	ms, err := eng.State.Machines(sess.Name)
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
+	return renderStatus(cmd, ms, "table")
 }
 
 func printPlan(cmd *cobra.Command, plan *provision.Plan, output string) error {
