@@ -18,6 +18,9 @@ import (
 // (bounded), each awaited until ready. A machine that fails is recorded as
 // `error` and the others go on; the returned error lists the failures.
 func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provision.ApplyOptions, obs provision.Observer) error {
+	if mp, ok := plan.Private.(*multiPlan); ok {
+		return p.applyHosts(ctx, mp, opts, obs)
+	}
 	d, ok := plan.Private.(*planDetail)
 	if !ok {
 		return errors.New("libvirt: plan was not made by this provider")
@@ -163,10 +166,7 @@ func (p *Provider) state(sp *machineSpec, st string, err error) provision.Machin
 		Kind: sp.Machine.Kind, OS: sp.Machine.OS, Domain: sp.Domain, MgmtAddress: sp.Mgmt.String(),
 		Addresses: map[string]string{}, State: st,
 	}
-	ms.Host = p.cfg.LXC
-	if sp.Type == "qemu" {
-		ms.Host = p.cfg.QEMU
-	}
+	ms.Host = p.hostLabel(sp.Type)
 	for _, n := range sp.NICs {
 		if n.Lab != "" {
 			addr := n.Address

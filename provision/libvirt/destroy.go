@@ -44,6 +44,9 @@ func sessionTypes(s *provision.Session) []string {
 // (only the listed candidates' when candidates is not empty; the management
 // network goes with the whole session). Nothing left is not an error.
 func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates []string, obs provision.Observer) error {
+	if p.multi() {
+		return p.destroyHosts(ctx, s, candidates, obs)
+	}
 	typs := sessionTypes(s)
 	want := map[string]bool{}
 	for _, c := range candidates {
@@ -125,6 +128,9 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 // Status reports the live state of every machine of the instances: the domain's
 // state, and for running ones a quick readiness probe.
 func (p *Provider) Status(ctx context.Context, s *provision.Session, ins []*labs.Instance) ([]provision.MachineState, error) {
+	if p.multi() {
+		return p.statusHosts(ctx, s, ins)
+	}
 	_, specs, err := p.specs(s, ins)
 	if err != nil {
 		return nil, err
@@ -171,6 +177,9 @@ func (p *Provider) Status(ctx context.Context, s *provision.Session, ins []*labs
 // Orphans lists tailab domains, networks, overlays and machine dirs whose
 // session is not in keep.
 func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provision.Resource, error) {
+	if p.multi() {
+		return p.orphansHosts(ctx, keep)
+	}
 	var out []provision.Resource
 	for _, typ := range p.availableTypes() {
 		doms, err := p.listDomains([]string{typ}, "")
@@ -238,6 +247,9 @@ func (p *Provider) availableTypes() []string {
 
 // RemoveOrphans removes what Orphans listed.
 func (p *Provider) RemoveOrphans(ctx context.Context, rs []provision.Resource) error {
+	if p.multi() {
+		return p.removeOrphansHosts(ctx, rs)
+	}
 	var errs []error
 	for _, r := range rs {
 		if err := ctxErr(ctx); err != nil {

@@ -154,6 +154,9 @@ func hiddenDirs(dataDir string) []string {
 
 // Plan compares the session's instances with what exists on the host.
 func (p *Provider) Plan(ctx context.Context, s *provision.Session, ins []*labs.Instance) (*provision.Plan, error) {
+	if p.multi() {
+		return p.planHosts(ctx, s, ins)
+	}
 	nets, specs, err := p.specs(s, ins)
 	if err != nil {
 		return nil, err
@@ -171,10 +174,7 @@ func (p *Provider) Plan(ctx context.Context, s *provision.Session, ins []*labs.I
 	if err != nil {
 		return nil, err
 	}
-	host := p.cfg.LXC
-	if d.Types[0] == "qemu" {
-		host = p.cfg.QEMU
-	}
+	host := p.hostLabel(d.Types[0])
 	candidates := map[string]bool{}
 	for _, in := range ins {
 		candidates[in.Candidate.ID] = true

@@ -39,6 +39,9 @@ type Config struct {
 	// address on the exam-room network. Default: TAILAB_CONSOLE_LISTEN, else
 	// 127.0.0.1.
 	ConsoleListen string
+	// Hosts, when set, are the hosts labs are spread over (QEMU and LXC are
+	// then the first host's, for the commands that work on one host).
+	Hosts []Host
 }
 
 // ConfigFrom reads a Config from provider options (keys: qemu, lxc, data-dir,
@@ -78,6 +81,9 @@ type Provider struct {
 	cfg   Config
 	mu    sync.Mutex
 	conns map[string]*lv.Connect
+	// A host view (see on) shares its parent's connections.
+	parent   *Provider
+	hostName string
 }
 
 var _ provision.Provider = (*Provider)(nil)
@@ -86,13 +92,28 @@ var _ provision.Provider = (*Provider)(nil)
 func New(cfg Config) *Provider { return &Provider{cfg: cfg, conns: map[string]*lv.Connect{}} }
 
 // Factory builds the provider from registry options.
-func Factory(m map[string]string) (provision.Provider, error) { return New(ConfigFrom(m)), nil }
+// With hosts (options hosts-file, hosts), labs are spread over them.
+func Factory(m map[string]string) (provision.Provider, error) {
+	cfg := ConfigFrom(m)
+	hs, err := HostsFrom(m)
+	if err != nil {
+		return nil, err
+	}
+	if len(hs) > 0 {
+		cfg.Hosts = hs
+		cfg.QEMU, cfg.LXC = hs[0].QEMU, hs[0].LXC
+	}
+	return New(cfg), nil
+}
 
 // Name returns "libvirt".
 func (p *Provider) Name() string { return Name }
 
 // Close closes the connections.
 func (p *Provider) Close() error {
+	if p.parent != nil {
+		return nil // a host view: the parent owns the connections
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for uri, c := range p.conns {
@@ -108,16 +129,20 @@ func (p *Provider) conn(typ string) (*lv.Connect, error) {
 	if typ == "lxc" {
 		uri = p.cfg.LXC
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if c, ok := p.conns[uri]; ok {
+	r := p
+	if p.parent != nil {
+		r = p.parent
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.conns[uri]; ok {
 		return c, nil
 	}
 	c, err := lv.NewConnect(uri)
 	if err != nil {
 		return nil, fmt.Errorf("connect to libvirt at %s: %w", uri, err)
 	}
-	p.conns[uri] = c
+	r.conns[uri] = c
 	return c, nil
 }
 
