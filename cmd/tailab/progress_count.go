@@ -30,10 +30,15 @@ func newCountProgress(w io.Writer, g *globalOptions, total int, what string) *co
 }
 
 // Step counts one item and prints its line ("" prints nothing).
-func (p *countProgress) Step(line string) {
+func (p *countProgress) Step(line string) { p.print(line, 1) }
+
+// Print prints a line above the bar without counting an item.
+func (p *countProgress) Print(line string) { p.print(line, 0) }
+
+func (p *countProgress) print(line string, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.done++
+	p.done += n
 	if p.tty && p.drawn {
 		fmt.Fprint(p.w, clearLine)
 	}

@@ -70,10 +70,31 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	start := time.Now()
 	errw := cmd.ErrOrStderr()
+	// progress counts the verification's units of work once the instances are
+	// up (set below): the steps applied in order, the left-out instances, the
+	// final grading; its bar shows on a terminal, log lines scroll above it.
+	var progress *countProgress
 	logf := func(format string, args ...any) {
-		if !o.g.Quiet {
-			fmt.Fprintf(errw, "%6.1fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+		if o.g.Quiet {
+			return
 		}
+		line := fmt.Sprintf("%6.1fs  %s", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+		if progress != nil {
+			progress.Print(line)
+			return
+		}
+		fmt.Fprintln(errw, line)
+	}
+	tick := func(format string, args ...any) {
+		if progress == nil {
+			logf(format, args...)
+			return
+		}
+		line := ""
+		if format != "" && !o.g.Quiet {
+			line = fmt.Sprintf("%6.1fs  %s", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+		}
+		progress.Step(line)
 	}
 	lab, err := labs.Open(o.lab)
 	if err != nil {
@@ -189,6 +210,10 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	logf("untouched graded: %g/%g pts", untouched[0].Points, untouched[0].MaxPoints)
+	if !o.g.Quiet {
+		progress = newCountProgress(errw, o.g, 2*n+1, "verification steps")
+		defer progress.Finish()
+	}
 
 	runs := verifyRuns{Untouched: untouched[0], Baseline: lab.Solution.Baseline,
 		Incremental: make([]checks.CandidateReport, n), LeftOut: make([]checks.CandidateReport, n)}
@@ -213,7 +238,7 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 				return
 			}
 			runs.Incremental[k] = r[0]
-			logf("after %-20s %g/%g pts", st.Name, r[0].Points, r[0].MaxPoints)
+			tick("after %-20s %g/%g pts", st.Name, r[0].Points, r[0].MaxPoints)
 		}
 	}()
 	// A step may fail when a prerequisite is left out (a group in a missing
@@ -232,6 +257,7 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 				notes[k] = append(notes[k], fmt.Sprintf("without %s: step %s failed (%s)", steps[k].Name, st.Name, firstLine(err.Error())))
 			}
 		}
+		tick("")
 		return nil
 	})
 	wg.Wait()
@@ -243,7 +269,10 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	copy(runs.LeftOut, left)
-	logf("left-out instances graded")
+	tick("left-out instances graded")
+	if progress != nil {
+		progress.Finish() // before the table reaches the same terminal
+	}
 
 	v := analyse(runs)
 	fmt.Fprintf(cmd.OutOrStdout(), "Lab %s, session %s: %d step(s), faults: %s\n\n", lab.Name, name, n, faultNames(scen[0].Faults))
