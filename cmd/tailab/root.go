@@ -96,6 +96,7 @@ func (g *globalOptions) providerConfig() map[string]string {
 	return map[string]string{
 		"qemu": g.QEMU, "lxc": g.LXC, "data-dir": g.DataDir, "image-dir": g.ImageDir,
 		"host-var": g.HostVar, "virt-type": g.VirtType, "console-listen": g.Console,
+		"hosts": hostsOption(), "hosts-file": hostsFile,
 	}
 }
 

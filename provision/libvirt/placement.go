@@ -157,7 +157,7 @@ func (p *Provider) planHosts(ctx context.Context, s *provision.Session, ins []*l
 		plan.Needs.DiskMiB += hp.Needs.DiskMiB
 		plan.Offers.CPUs += hp.Offers.CPUs
 		plan.Offers.MemoryMiB += hp.Offers.MemoryMiB
-		plan.Offers.DiskMiB += hp.Offers.DiskMiB
+		plan.Offers.DiskMiB = max(plan.Offers.DiskMiB, hp.Offers.DiskMiB) // one local pool dir
 	}
 	sort.SliceStable(plan.Actions, func(i, j int) bool { return plan.Actions[i].Resource.Candidate < plan.Actions[j].Resource.Candidate })
 	plan.Private = mp
