@@ -17,6 +17,9 @@ type Host struct {
 	Name string `yaml:"name"`
 	QEMU string `yaml:"qemu"`
 	LXC  string `yaml:"lxc,omitempty"`
+	// HostVar is that host's real /var as its daemon sees it (Config.HostVar),
+	// for a libvirtd with a private /var; empty: Config.HostVar.
+	HostVar string `yaml:"host-var,omitempty"`
 }
 
 // hostsFile is the YAML document of --hosts FILE.
@@ -149,6 +152,9 @@ func (p *Provider) hosts() []Host {
 func (p *Provider) on(h Host) *Provider {
 	cfg := p.cfg
 	cfg.QEMU, cfg.LXC, cfg.Hosts = h.QEMU, h.LXC, nil
+	if h.HostVar != "" {
+		cfg.HostVar = h.HostVar
+	}
 	root := p
 	if p.parent != nil {
 		root = p.parent

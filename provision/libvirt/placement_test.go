@@ -49,9 +49,9 @@ func TestParseHostSpec(t *testing.T) {
 		want    Host
 		wantErr string
 	}{
-		{"kvm1=qemu+ssh://root@kvm1/system", Host{"kvm1", "qemu+ssh://root@kvm1/system", "lxc+ssh://root@kvm1/system"}, ""},
-		{"a=qemu:///system?socket=/d/sock,lxc:///system?socket=/d/sock", Host{"a", "qemu:///system?socket=/d/sock", "lxc:///system?socket=/d/sock"}, ""},
-		{"t=test:///default", Host{"t", "test:///default", "test:///default"}, ""},
+		{"kvm1=qemu+ssh://root@kvm1/system", Host{Name: "kvm1", QEMU: "qemu+ssh://root@kvm1/system", LXC: "lxc+ssh://root@kvm1/system"}, ""},
+		{"a=qemu:///system?socket=/d/sock,lxc:///system?socket=/d/sock", Host{Name: "a", QEMU: "qemu:///system?socket=/d/sock", LXC: "lxc:///system?socket=/d/sock"}, ""},
+		{"t=test:///default", Host{Name: "t", QEMU: "test:///default", LXC: "test:///default"}, ""},
 		{"qemu:///system", Host{}, "NAME=QEMU_URI"},
 		{"a b=qemu:///system", Host{}, "no spaces"},
 	}
