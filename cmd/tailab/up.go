@@ -208,9 +208,9 @@ func printPlan(cmd *cobra.Command, plan *provision.Plan, output string) error {
 		return writeJSON(cmd.OutOrStdout(), plan)
 	}
 	w := cmd.OutOrStdout()
-	t := newTable(w, "OP", "TYPE", "CANDIDATE", "NAME", "REASON")
+	t := newTable(w, "OP", "TYPE", "CANDIDATE", "NAME", "HOST", "REASON")
 	for _, a := range plan.Actions {
-		t.row(string(a.Op), a.Resource.Type, a.Resource.Candidate, a.Resource.Name, a.Reason)
+		t.row(string(a.Op), a.Resource.Type, a.Resource.Candidate, a.Resource.Name, a.Resource.Host, a.Reason)
 	}
 	if err := t.flush(); err != nil {
 		return err
