@@ -57,9 +57,10 @@ func seconds(d time.Duration) int {
 //	MARK <i> err <n> <truncated 0|1>\n<n bytes of stderr>
 //	MARK <i> end <exit code> <timed out 0|1>
 //
-// Where GNU timeout exists, each command runs under `timeout -k 2 N sh -c` (it
-// signals the command's whole process group; exit 124, or 137 after the KILL,
-// means timed out: a command that exits 124 itself reads as timed out).
+// Where GNU timeout exists, each command runs under `timeout -v -k 2 N sh -c` (it
+// signals the command's whole process group; on exit 124 or 137 its -v line on
+// stderr tells a real timeout from a command that exits 124 itself, and is
+// removed from the output).
 // Elsewhere (busybox), commands run with `sh -c` in a session of their own
 // (setsid, when present) next to a watchdog shell that stops the whole process
 // group. stdin is the check's stdin or /dev/null, never the script itself.
@@ -81,8 +82,14 @@ emit() { # index kind file
 run() { # index seconds command stdin-file
 	printf '%%s %%s begin\n' "$M" "$1"
 	if [ -n "$G" ]; then # GNU timeout: one process instead of a watchdog shell
-		timeout -k 2 "$2" sh -c "$3" <"$4" >"$T/o" 2>"$T/e"; rc=$?
-		to=0; [ "$rc" = 124 ] && { to=1; rc=143; }; [ "$rc" = 137 ] && to=1 # 143: TERM, as the watchdog reports it
+		timeout -v -k 2 "$2" sh -c "$3" <"$4" >"$T/o" 2>"$T/e"; rc=$?
+		to=0
+		case $rc in 124|137) # timeout's own code, or the command's? -v says which
+			if grep -q '^timeout: sending signal' "$T/e"; then
+				to=1; [ "$rc" = 124 ] && rc=143 # 143: TERM, as the watchdog reports it
+				grep -v '^timeout: sending signal' "$T/e" >"$T/e2"; mv "$T/e2" "$T/e"
+			fi;;
+		esac
 		emit "$1" out "$T/o"
 		emit "$1" err "$T/e"
 		printf '%%s %%s end %%s %%s\n' "$M" "$1" "$rc" "$to"

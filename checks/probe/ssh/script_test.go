@@ -58,6 +58,8 @@ func TestScriptLocal(t *testing.T) {
 		{"binary", job{command: "printf 'a\\000b'"}, "a\x00b", "", 0, false},
 		{"quotes in command", job{command: `printf '%s\n' "it's"`}, "it's\n", "", 0, false},
 		{"timeout", job{command: "echo before; sleep 30; echo after", timeout: time.Second}, "before\n", "", 143, true},
+		{"own exit 124 is not a timeout", job{command: "echo x >&2; exit 124"}, "", "x\n", 124, false},
+		{"inner timeout is not ours", job{command: "timeout 1 sleep 5 || exit $?"}, "", "", 124, false},
 	}
 	jobs := make([]job, len(tests))
 	for i, tc := range tests {
