@@ -193,6 +193,7 @@ func newSessionCommand(g *globalOptions) *cobra.Command {
 
 func newGCCommand(g *globalOptions) *cobra.Command {
 	var yes bool
+	var provider string
 	c := &cobra.Command{
 		Use:   "gc [--yes]",
 		Short: "Find (and with --yes remove) tailab resources whose session is gone",
@@ -210,7 +211,10 @@ func newGCCommand(g *globalOptions) *cobra.Command {
 			for _, s := range sessions {
 				keep[s.Name] = true
 			}
-			eng, err := g.engine("libvirt")
+			if provider == "" {
+				provider = "libvirt"
+			}
+			eng, err := g.engine(provider)
 			if err != nil {
 				return err
 			}
@@ -243,5 +247,6 @@ func newGCCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&yes, "yes", false, "remove what was found")
+	c.Flags().StringVar(&provider, "provider", "libvirt", "where to look: libvirt (every configured host) or terraform (the organization's workspaces)")
 	return c
 }

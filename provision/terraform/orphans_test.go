@@ -1,0 +1,48 @@
+package terraform
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	tfetest "github.com/tailab/tailab/internal/testenv/tfe"
+	"github.com/tailab/tailab/provision"
+)
+
+// TestOrphans: `tailab gc --provider terraform` finds the workspaces of a
+// session the store no longer knows (by their session tag), leaves the others,
+// and removes the orphans through destroy runs.
+func TestOrphans(t *testing.T) {
+	srv := tfetest.New(t, "ecole", testToken)
+	p := newTestProvider(srv, nil)
+	ctx := context.Background()
+	secrets, _ := testSecrets(t)
+	for _, name := range []string{"gone", "kept"} {
+		s := testSession(t, name, 1)
+		plan, err := p.Plan(ctx, s, instances(t, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Apply(ctx, plan, provision.ApplyOptions{Parallel: 2, Secrets: secrets}, &recorder{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orphans, err := p.Orphans(ctx, map[string]bool{"kept": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range orphans {
+		names = append(names, r.Name)
+	}
+	slices.Sort(names)
+	if want := []string{"tl-gone_c01", "tl-gone_mgmt"}; !slices.Equal(names, want) {
+		t.Fatalf("orphans %v, want %v", names, want)
+	}
+	if err := p.RemoveOrphans(ctx, orphans); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Workspaces(); !slices.Equal(got, []string{"tl-kept_c01", "tl-kept_mgmt"}) {
+		t.Errorf("after removal: workspaces %v", got)
+	}
+}
