@@ -2,12 +2,9 @@ package ldap_test
 
 import (
 	"context"
-	"io"
 	"net"
 	"reflect"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -195,7 +192,7 @@ func TestLDAPAgainstSambaDC(t *testing.T) {
 	})
 
 	t.Run("one connection per run", func(t *testing.T) {
-		proxy, count := countingProxy(t, l.dc.LDAPSAddr())
+		proxy, count := testenv.CountingProxy(t, l.dc.LDAPSAddr())
 		host, port, _ := net.SplitHostPort(proxy)
 		tg := l.target
 		tg.Address = host
@@ -223,7 +220,7 @@ func TestLDAPAgainstSambaDC(t *testing.T) {
 		wrong.Credentials = map[string]probe.Credentials{"ldap": {User: "Administrator@" + l.dc.Realm, Password: secret.New("Not-The-Passw0rd")}}
 		wrong.Masker = &secret.Masker{}
 		wrong.Masker.Add("Not-The-Passw0rd")
-		blackhole := silentListener(t)
+		blackhole := testenv.SilentListener(t)
 		bhHost, bhPort, _ := net.SplitHostPort(blackhole)
 		cases := []struct {
 			name   string
@@ -299,66 +296,4 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
-}
-
-// countingProxy forwards TCP connections to backend and counts them.
-func countingProxy(t *testing.T, backend string) (string, *atomic.Int32) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var n atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			go func() {
-				defer c.Close()
-				b, err := net.Dial("tcp", backend)
-				if err != nil {
-					return
-				}
-				defer b.Close()
-				go func() { _, _ = io.Copy(b, c); b.Close() }()
-				_, _ = io.Copy(c, b)
-			}()
-		}
-	}()
-	return ln.Addr().String(), &n
-}
-
-// silentListener accepts connections and never answers.
-func silentListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	return ln.Addr().String()
 }

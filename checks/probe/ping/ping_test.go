@@ -20,25 +20,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.RunInNetns(m) }
 
-// blackhole: packets to 192.0.2.99 leave by a veth and vanish (see the tcp probe's tests).
-func blackhole(t *testing.T) string {
-	t.Helper()
-	testenv.RequireIsolatedNetwork(t)
-	for _, args := range [][]string{
-		{"link", "add", "name", "plbh0", "type", "veth", "peer", "name", "plbh1"},
-		{"addr", "add", "192.0.2.1/24", "dev", "plbh0"},
-		{"link", "set", "plbh0", "up"},
-		{"link", "set", "plbh1", "up"},
-		{"neigh", "replace", "192.0.2.99", "lladdr", "02:00:00:00:00:99", "dev", "plbh0", "nud", "permanent"},
-	} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v %s", args, err, out)
-		}
-	}
-	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", "plbh0").Run() })
-	return "192.0.2.99"
-}
-
 type want struct {
 	reachable any
 	loss      any
@@ -66,7 +47,7 @@ func check(t *testing.T, o probe.Observation, w want) {
 }
 
 func TestPingFromGrader(t *testing.T) {
-	silent := blackhole(t)
+	silent := testenv.Blackhole(t)
 	l, err := net.Listen("tcp", "127.0.0.8:0")
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +90,7 @@ func TestPingFromGrader(t *testing.T) {
 }
 
 func TestPingDeadlineIsAnError(t *testing.T) {
-	silent := blackhole(t)
+	silent := testenv.Blackhole(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -126,7 +107,7 @@ func TestPingFromVantage(t *testing.T) {
 			testenv.Unavailable(t, "neither ping nor busybox for the vantage machine")
 		}
 	}
-	silent := blackhole(t)
+	silent := testenv.Blackhole(t)
 	_, keyPEM, pub := sshd.NewClientKey(t)
 	srv := sshd.Start(t, sshd.Options{Host: "127.0.0.9", AuthorizedKeys: []xssh.PublicKey{pub}})
 	vantage := probe.Target{Machine: "client1", Address: srv.Host, Ports: map[string]int{"ssh": srv.Port},

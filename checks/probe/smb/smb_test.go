@@ -2,15 +2,12 @@ package smb_test
 
 import (
 	"context"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,7 +125,7 @@ func TestSMBAgainstSambaDC(t *testing.T) {
 	})
 
 	t.Run("one session per user per run", func(t *testing.T) {
-		proxy, count := countingProxy(t, dc.SMBAddr())
+		proxy, count := testenv.CountingProxy(t, dc.SMBAddr())
 		host, port, _ := net.SplitHostPort(proxy)
 		ptg := tg
 		ptg.Address = host
@@ -155,7 +152,7 @@ func TestSMBAgainstSambaDC(t *testing.T) {
 	})
 
 	t.Run("error", func(t *testing.T) {
-		bh := silentListener(t)
+		bh := testenv.SilentListener(t)
 		bhHost, bhPort, _ := net.SplitHostPort(bh)
 		bhTarget := tg
 		bhTarget.Address = bhHost
@@ -193,66 +190,4 @@ func TestSMBAgainstSambaDC(t *testing.T) {
 			})
 		}
 	})
-}
-
-// countingProxy forwards TCP connections to backend and counts them.
-func countingProxy(t *testing.T, backend string) (string, *atomic.Int32) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var n atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			go func() {
-				defer c.Close()
-				b, err := net.Dial("tcp", backend)
-				if err != nil {
-					return
-				}
-				defer b.Close()
-				go func() { _, _ = io.Copy(b, c); b.Close() }()
-				_, _ = io.Copy(c, b)
-			}()
-		}
-	}()
-	return ln.Addr().String(), &n
-}
-
-// silentListener accepts connections and never answers.
-func silentListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	return ln.Addr().String()
 }

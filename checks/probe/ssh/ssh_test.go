@@ -2,11 +2,9 @@ package ssh_test
 
 import (
 	"context"
-	"io"
 	"net"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,37 +30,6 @@ func target(srv *sshd.Server, creds probe.Credentials) probe.Target {
 
 func req(id, cmd string) probe.Request {
 	return probe.Request{ID: id, Params: &ssh.Params{Command: cmd}}
-}
-
-// countingProxy forwards TCP connections to addr and counts them.
-func countingProxy(t *testing.T, addr string) (string, *atomic.Int32) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	var n atomic.Int32
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			go func() {
-				defer c.Close()
-				u, err := net.Dial("tcp", addr)
-				if err != nil {
-					return
-				}
-				defer u.Close()
-				go func() { _, _ = io.Copy(u, c); u.Close() }()
-				_, _ = io.Copy(c, u)
-			}()
-		}
-	}()
-	return l.Addr().String(), &n
 }
 
 type obsCheck struct {
@@ -235,7 +202,7 @@ func ptr(s string) *string { return &s }
 func TestOneConnectionPerRun(t *testing.T) {
 	_, keyPEM, pub := sshd.NewClientKey(t)
 	srv := sshd.Start(t, sshd.Options{Host: "127.0.0.3", AuthorizedKeys: []xssh.PublicKey{pub}})
-	proxy, conns := countingProxy(t, srv.Addr())
+	proxy, conns := testenv.CountingProxy(t, srv.Addr())
 	host, port, _ := net.SplitHostPort(proxy)
 	tg := target(srv, probe.Credentials{User: "root", PrivateKey: secret.New(keyPEM)})
 	tg.Address = host

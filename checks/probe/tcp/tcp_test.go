@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"net"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,27 +15,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.RunInNetns(m) }
-
-// blackhole adds a veth pair in the test's namespace with 192.0.2.1/24 (TEST-NET-1)
-// on one end and a static neighbour entry for 192.0.2.99: packets to it leave by
-// the veth and vanish on the other end, without any answer.
-func blackhole(t *testing.T) string {
-	t.Helper()
-	testenv.RequireIsolatedNetwork(t)
-	for _, args := range [][]string{
-		{"link", "add", "name", "tlbh0", "type", "veth", "peer", "name", "tlbh1"},
-		{"addr", "add", "192.0.2.1/24", "dev", "tlbh0"},
-		{"link", "set", "tlbh0", "up"},
-		{"link", "set", "tlbh1", "up"},
-		{"neigh", "replace", "192.0.2.99", "lladdr", "02:00:00:00:00:99", "dev", "tlbh0", "nud", "permanent"},
-	} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v %s", args, err, out)
-		}
-	}
-	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", "tlbh0").Run() })
-	return "192.0.2.99"
-}
 
 func serve(t *testing.T, addr string, handle func(net.Conn)) int {
 	t.Helper()
@@ -59,7 +37,7 @@ func serve(t *testing.T, addr string, handle func(net.Conn)) int {
 
 func TestTCP(t *testing.T) {
 	testenv.RequireIsolatedNetwork(t)
-	silent := blackhole(t)
+	silent := testenv.Blackhole(t)
 	host := "127.0.0.5"
 	sshLike := serve(t, host+":0", func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n")); time.Sleep(time.Second) })
 	echo := serve(t, host+":0", func(c net.Conn) {
@@ -121,7 +99,7 @@ func TestTCP(t *testing.T) {
 }
 
 func TestRunnerTimeoutAndContext(t *testing.T) {
-	silent := blackhole(t)
+	silent := testenv.Blackhole(t)
 	tg := probe.Target{Address: silent}
 	start := time.Now()
 	obs, _ := tcp.New().Run(context.Background(), tg, []probe.Request{{ID: "a", Params: &tcp.Params{Port: 22}, Timeout: 200 * time.Millisecond}})
