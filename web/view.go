@@ -1,15 +1,14 @@
 package web
 
 import (
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/checks/referential"
+	"github.com/tailab/tailab/checks/report"
 )
 
 // cell is one score: a grid cell or a row of a candidate's table.
@@ -34,78 +33,11 @@ func scoreCell(points, max, percent float64, capped bool) cell {
 	return c
 }
 
-func band(percent, max float64, capped bool) string {
-	switch {
-	case max <= 0:
-		return "none"
-	case capped:
-		return "low"
-	case percent >= 80:
-		return "high"
-	case percent >= 50:
-		return "mid"
-	default:
-		return "low"
-	}
-}
-
-func frPercent(v float64) string {
-	return strings.Replace(strconv.FormatFloat(v, 'f', 1, 64), ".", ",", 1) + " %"
-}
-
-func frPoints(v float64) string {
-	v = math.Round(v*100) / 100
-	if v == 0 {
-		v = 0 // no "-0"
-	}
-	return strings.Replace(strconv.FormatFloat(v, 'f', -1, 64), ".", ",", 1)
-}
-
-func frRatio(points, max float64) string { return frPoints(points) + "/" + frPoints(max) }
-
 func frTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "—"
 	}
 	return t.In(loc).Format("02/01/2006 15:04:05")
-}
-
-func statusLabel(s checks.Status) string {
-	switch s {
-	case checks.StatusPass:
-		return "réussi"
-	case checks.StatusFail:
-		return "échec"
-	case checks.StatusError:
-		return "erreur"
-	case checks.StatusSkip:
-		return "ignoré"
-	case checks.StatusJury:
-		return "jury"
-	}
-	return string(s)
-}
-
-// safeText shows control characters other than newline and tab escaped (\x1b),
-// as the report formats do: evidence is a candidate's command output.
-func safeText(s string) string {
-	if !strings.ContainsFunc(s, unsafeControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unsafeControl(r) {
-			q := strconv.QuoteRuneToASCII(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func unsafeControl(r rune) bool {
-	return r != '\n' && r != '\t' && (unicode.IsControl(r) || r == '\u2028' || r == '\u2029')
 }
 
 func fullName(last, first string) string {
@@ -255,3 +187,13 @@ func historyOf(points []histPoint, loc *time.Location) history {
 	}
 	return h
 }
+
+// The French formatting is the report formats' (checks/report), so the grid and
+// the printed reports agree to the character.
+var (
+	band        = report.Band
+	frPercent   = report.FrenchPercent
+	frRatio     = report.FrenchRatio
+	statusLabel = report.StatusLabel
+	safeText    = report.SafeText
+)

@@ -1,0 +1,23 @@
+package report
+
+import "github.com/tailab/tailab/checks"
+
+// The words and numbers people read, as the report formats write them; the
+// dashboard (package web) uses the same so a cell reads alike everywhere.
+
+// FrenchPercent is a percentage as French readers write it: "66,7 %".
+func FrenchPercent(v float64) string { return frPercent(v) }
+
+// FrenchRatio is "points/max" with French decimals: "2,5/10".
+func FrenchRatio(points, max float64) string { return frRatio(points, max) }
+
+// StatusLabel is the French word for a status: réussi, échec, erreur, ignoré, jury.
+func StatusLabel(s checks.Status) string { return statusLabel(s) }
+
+// Band is the colour band of a score: high (≥ 80 %), mid (≥ 50 %), low (below,
+// or capped), none (nothing scored automatically).
+func Band(percent, max float64, capped bool) string { return band(percent, max, capped) }
+
+// SafeText shows control characters other than newline and tab escaped (\x1b),
+// so a candidate's command output cannot drive a terminal or a page.
+func SafeText(s string) string { return safeText(s) }
