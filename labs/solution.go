@@ -7,9 +7,10 @@ import (
 	"github.com/tailab/tailab/internal/yamlx"
 )
 
-// StepTransports are the transports a fault or solution step can run over.
-// Only ssh is applied today; winrm and ldap are reserved for Windows labs.
-var StepTransports = []string{"ssh"}
+// StepTransports are the transports a fault or solution step can run over:
+// ssh (a POSIX shell script), winrm (a PowerShell script) and ldap (LDIF
+// change records applied to the directory).
+var StepTransports = []string{"ssh", "winrm", "ldap"}
 
 // Solution is a lab's reference solution: the ordered steps that take an
 // untouched instance (faults applied) to full marks. Which checks each step
