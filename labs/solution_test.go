@@ -33,13 +33,13 @@ func TestScenarioValidation(t *testing.T) {
 		{"mistakes", `solution:
   steps:
     - {name: a, machine: svr, run: "true"}
-    - {name: a, machine: srv, transport: winrm, run: ""}
+    - {name: a, machine: srv, transport: telnet, run: ""}
     - {name: B, machine: srv, fault: f9, run: "true", colour: red}
 `, []string{
 			"lab.yaml:15:26: solution.steps[0].machine: no machine named \"svr\" (did you mean \"srv\"?)",
 			"lab.yaml:16:14: solution.steps[1].name: step \"a\" is declared twice",
-			"lab.yaml:16:42: solution.steps[1].transport: transport \"winrm\" is not supported for steps (valid: ssh)",
-			"lab.yaml:16:54: solution.steps[1].run: a step needs a `run` script",
+			"lab.yaml:16:42: solution.steps[1].transport: transport \"telnet\" is not supported for steps (valid: ssh, winrm, ldap)",
+			"lab.yaml:16:55: solution.steps[1].run: a step needs a `run` script",
 			"lab.yaml:17:14: solution.steps[2].name: \"B\": use lower-case",
 			"lab.yaml:17:38: solution.steps[2].fault: no fault named \"f9\" in `faults` (did you mean \"f1\"?)",
 			"lab.yaml:17:55: solution.steps[2].colour: unknown field (valid: fault, machine, name, run, timeout, title, transport)",
