@@ -219,28 +219,11 @@ func (p *WinRM) Run(ctx context.Context, t probe.Target, reqs []probe.Request) (
 		jobs[i] = job{id: r.ID, script: prm.Script, timeout: int(to.Milliseconds()), depth: orDefault(prm.Depth, DefaultDepth)}
 		budget += to
 	}
-	host := net.JoinHostPort(t.Address, fmt.Sprint(t.Port(Type, orDefault(p.Port, DefaultPort))))
+	sess, host, creds, err := p.open(t)
 	fail := func(err error) ([]probe.Observation, error) {
 		err = fmt.Errorf("winrm %s: %w", host, err)
 		return probe.ErrorObservations(reqs, err), err
 	}
-	creds := t.Creds(Type)
-	if creds.User == "" {
-		return fail(errors.New("no WinRM credentials for this machine"))
-	}
-	user := creds.User
-	if creds.Domain != "" && !strings.ContainsAny(user, `\@`) {
-		user = creds.Domain + `\` + user
-	}
-	cfg := *p
-	if cfg.CAFile != "" && len(cfg.CACert) == 0 {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return fail(fmt.Errorf("CA bundle: %w", err))
-		}
-		cfg.CACert = pem
-	}
-	sess, err := newSession("https://"+host+"/wsman", user, creds.Password.Reveal(), &cfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -310,6 +293,30 @@ func (p *WinRM) Run(ctx context.Context, t probe.Target, reqs []probe.Request) (
 		}
 	}
 	return obs, nil
+}
+
+// open prepares the session to the target's WinRM endpoint with its "winrm"
+// credentials; host (address:port) is returned even on error, for messages.
+func (p *WinRM) open(t probe.Target) (sess *session, host string, creds probe.Credentials, err error) {
+	host = net.JoinHostPort(t.Address, fmt.Sprint(t.Port(Type, orDefault(p.Port, DefaultPort))))
+	creds = t.Creds(Type)
+	if creds.User == "" {
+		return nil, host, creds, errors.New("no WinRM credentials for this machine")
+	}
+	user := creds.User
+	if creds.Domain != "" && !strings.ContainsAny(user, `\@`) {
+		user = creds.Domain + `\` + user
+	}
+	cfg := *p
+	if cfg.CAFile != "" && len(cfg.CACert) == 0 {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, host, creds, fmt.Errorf("CA bundle: %w", err)
+		}
+		cfg.CACert = pem
+	}
+	sess, err = newSession("https://"+host+"/wsman", user, creds.Password.Reveal(), &cfg)
+	return sess, host, creds, err
 }
 
 // exec runs the program in one shell and one command, and always cleans up.
