@@ -13,6 +13,10 @@ const (
 	StatusError Status = "error"
 	StatusSkip  Status = "skip" // a check it depends on did not pass
 	StatusJury  Status = "jury" // not machine-checkable: left to the jury in the grid
+	// StatusNA: not applicable to this candidate (its `when` names faults the
+	// candidate did not draw): not observed, counted neither in points nor in
+	// max points.
+	StatusNA Status = "na"
 )
 
 // Expectation is one matcher's verdict on one observed field: the report shows why.
@@ -76,6 +80,7 @@ type Counts struct {
 	Error int `json:"error"`
 	Skip  int `json:"skip"`
 	Jury  int `json:"jury"`
+	NA    int `json:"na,omitempty"` // not applicable to the candidate (`when`)
 }
 
 // Add counts one status.
@@ -91,6 +96,8 @@ func (c *Counts) Add(s Status) {
 		c.Skip++
 	case StatusJury:
 		c.Jury++
+	case StatusNA:
+		c.NA++
 	}
 }
 
@@ -105,6 +112,16 @@ type CandidateReport struct {
 	Points      float64           `json:"points"`
 	MaxPoints   float64           `json:"max_points"`
 	Counts      Counts            `json:"counts"`
+	// Faults are the incidents drawn for the candidate, in lab order, when the
+	// grading knew them (see Candidate.FaultsKnown).
+	Faults []Fault `json:"faults,omitempty"`
+}
+
+// Fault is an incident injected in a candidate's lab (a fault of the lab drawn
+// for them): its name, as `when` names it, and its French title for the jury.
+type Fault struct {
+	Name  string `json:"name"`
+	Title string `json:"title,omitempty"`
 }
 
 // Report is one grading of a session: the document every formatter renders.

@@ -23,6 +23,14 @@ type Candidate struct {
 	Params map[string]any
 	// Machines is the candidate's inventory: machine name → how to reach it.
 	Machines map[string]probe.Target
+	// Faults are the incidents drawn for the candidate (labs.Lab.FaultsFor, as
+	// `up` applied and recorded them), in lab order: a check with `when`
+	// applies only when it names one of them.
+	Faults []Fault
+	// FaultsKnown says Faults is what was applied. When false (a lab without
+	// faults, a session whose faults were never recorded) every `when` holds:
+	// every check applies.
+	FaultsKnown bool
 }
 
 // Session describes the grading context.
@@ -315,7 +323,12 @@ func (r *Runner) plan(sess Session, c Candidate, units []unit) (*candidateGrade,
 	}
 	var diags yamlx.Diagnostics
 	byKey := map[[2]string]*group{}
+	na := notApplicable(&c, units)
 	for i, u := range units {
+		if na[i] != "" {
+			g.results[i] = naResult(u, na[i])
+			continue
+		}
 		if u.jury != nil {
 			g.results[i] = juryResult(u)
 			continue
@@ -373,6 +386,64 @@ func formatStart(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// notApplicable gives, for each unit, why it does not apply to the candidate
+// ("" when it does): its suite's or its own `when` names none of the
+// candidate's faults, or a check it depends on does not apply (a prerequisite
+// that is not the candidate's makes its dependants not theirs either).
+func notApplicable(c *Candidate, units []unit) []string {
+	out := make([]string, len(units))
+	state := make([]int, len(units)) // 0 todo, 1 in progress, 2 done
+	var resolve func(i int)
+	resolve = func(i int) {
+		if state[i] != 0 {
+			return
+		}
+		state[i] = 1
+		defer func() { state[i] = 2 }()
+		u := units[i]
+		own := u.suite.When
+		if !own.Applies(c) {
+			out[i] = own.reason()
+			return
+		}
+		if u.jury != nil {
+			own = u.jury.When
+		} else {
+			own = u.check.When
+		}
+		if !own.Applies(c) {
+			out[i] = own.reason()
+			return
+		}
+		for _, j := range u.deps {
+			resolve(j)
+			if out[j] != "" {
+				out[i] = fmt.Sprintf("sans objet : le contrôle prérequis %q est sans objet pour ce candidat", units[j].check.ID)
+				return
+			}
+		}
+	}
+	for i := range units {
+		resolve(i)
+	}
+	return out
+}
+
+// naResult is the result of a check or jury item not applicable to the candidate.
+func naResult(u unit, why string) Result {
+	if u.jury != nil {
+		r := juryResult(u)
+		r.Status, r.Message = StatusNA, why
+		return r
+	}
+	chk := u.check
+	return Result{
+		CheckID: chk.ID, Suite: u.suite.Name, Title: chk.Title, Competence: chk.Competence,
+		Machine: chk.Machine, From: chk.From, Probe: chk.Probe, Status: StatusNA,
+		MaxPoints: chk.Points, Critical: chk.Critical, Message: why,
+	}
 }
 
 func juryResult(u unit) Result {
@@ -528,7 +599,7 @@ func (g *candidateGrade) assemble(ref *referential.Referential) CandidateReport 
 		state[i] = 1
 		for _, j := range g.units[i].deps {
 			resolve(j)
-			if state[j] == 2 && final[j].Status != StatusPass && final[i].Status != StatusSkip {
+			if state[j] == 2 && final[j].Status != StatusPass && final[i].Status != StatusSkip && final[i].Status != StatusNA {
 				res := &final[i]
 				res.Status, res.Points = StatusSkip, 0
 				res.Message = fmt.Sprintf("non évalué : le contrôle prérequis %q n'a pas réussi (%s)", final[j].CheckID, final[j].Status)
@@ -541,6 +612,9 @@ func (g *candidateGrade) assemble(ref *referential.Referential) CandidateReport 
 		resolve(i)
 	}
 	cr := CandidateReport{ID: g.cand.ID, LastName: g.cand.LastName, FirstName: g.cand.FirstName, Results: final}
+	if g.cand.FaultsKnown {
+		cr.Faults = append([]Fault(nil), g.cand.Faults...)
+	}
 	Score(ref, &cr)
 	return cr
 }

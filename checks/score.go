@@ -15,6 +15,10 @@ import (
 //     earn nothing (error is never the candidate's fault: re-grade once fixed);
 //   - jury items are not machine points: they are counted (Counts.Jury) and their
 //     titles listed in JuryItems;
+//   - a result not applicable to the candidate (StatusNA: its `when` names faults
+//     the candidate did not draw) is counted (Counts.NA) and nothing else: it adds
+//     neither to Points nor to MaxPoints, so each candidate is scored out of the
+//     checks of their own incidents;
 //   - a critical check that failed, or was skipped because a prerequisite failed,
 //     caps its competence at 0 points (Capped, UncappedPoints keeps the sum); an
 //     error does not cap;
@@ -37,6 +41,9 @@ func Score(ref *referential.Referential, cr *CandidateReport) {
 		}
 		s := &scores[i]
 		s.Counts.Add(r.Status)
+		if r.Status == StatusNA {
+			continue // not the candidate's: neither points nor max points
+		}
 		if r.Status == StatusJury {
 			s.JuryItems = append(s.JuryItems, r.Title)
 			continue
@@ -91,6 +98,7 @@ func (r *Report) Totals() Counts {
 		c.Error += cr.Counts.Error
 		c.Skip += cr.Counts.Skip
 		c.Jury += cr.Counts.Jury
+		c.NA += cr.Counts.NA
 	}
 	return c
 }
@@ -104,7 +112,7 @@ const (
 
 // ExitCode maps the report to the CLI's exit code: ExitInfra when any check is
 // in error (the grade is incomplete), ExitFail when any failed or was skipped,
-// ExitPass otherwise. Jury items do not count.
+// ExitPass otherwise. Jury items and checks not applicable (na) do not count.
 func (r *Report) ExitCode() int {
 	t := r.Totals()
 	switch {

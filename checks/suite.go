@@ -34,6 +34,10 @@ type Suite struct {
 	Description string
 	Checks      []*Check   // in file order: results keep this order
 	Jury        []JuryItem // criteria left to the jury
+	// When, set, is a condition of every check and jury item of the suite (on
+	// top of their own): the suite applies only to candidates who drew one of
+	// its faults.
+	When *When
 }
 
 // Check is one machine-verifiable criterion of a suite.
@@ -49,7 +53,10 @@ type Check struct {
 	DependsOn  []string
 	Retry      Retry
 	Timeout    time.Duration // 0: the runner's default
-	Pos        yamlx.Pos     // position of the check in its file
+	// When, set, restricts the check to the candidates who drew one of its
+	// faults; for the others it is not applicable (StatusNA).
+	When *When
+	Pos  yamlx.Pos // position of the check in its file
 
 	file        string
 	field       string          // "checks[3]": the check's path in diagnostics
@@ -82,6 +89,7 @@ type JuryItem struct {
 	Competence string
 	Title      string // French
 	Points     float64
+	When       *When // as Check.When: n/a for the candidates without its faults
 	Pos        yamlx.Pos
 }
 
@@ -124,6 +132,7 @@ type rawSuite struct {
 	Description string     `yaml:"description"`
 	Checks      []rawCheck `yaml:"checks"`
 	Jury        []rawJury  `yaml:"jury"`
+	When        *rawWhen   `yaml:"when"`
 
 	Pos yamlx.Pos       `yaml:"-"`
 	At  yamlx.Positions `yaml:"-"`
@@ -142,6 +151,7 @@ type rawCheck struct {
 	DependsOn  []ref         `yaml:"depends_on"`
 	Retry      *Retry        `yaml:"retry"`
 	Timeout    time.Duration `yaml:"timeout"`
+	When       *rawWhen      `yaml:"when"`
 
 	Pos yamlx.Pos       `yaml:"-"`
 	At  yamlx.Positions `yaml:"-"`
@@ -152,6 +162,7 @@ type rawJury struct {
 	Competence string   `yaml:"competence"`
 	Title      string   `yaml:"title"`
 	Points     *float64 `yaml:"points"`
+	When       *rawWhen `yaml:"when"`
 
 	Pos yamlx.Pos       `yaml:"-"`
 	At  yamlx.Positions `yaml:"-"`
@@ -278,6 +289,7 @@ func LoadSuite(path string, data []byte, reg *probe.Registry, ref *referential.R
 		s.Referential = ref.Version
 	}
 	l := &loader{d: d, reg: reg, ref: ref, suite: s, ids: map[string]yamlx.Pos{}}
+	s.When = l.when(raw.When, "when")
 	if len(raw.Checks) == 0 && len(raw.Jury) == 0 {
 		d.Diags.Add(raw.Pos, "checks", "a suite needs at least one check or jury item")
 	}
@@ -447,6 +459,7 @@ func (l *loader) check(rc *rawCheck, field string) *Check {
 	for _, r := range rc.DependsOn {
 		c.DependsOn = append(c.DependsOn, r.Value)
 	}
+	c.When = l.when(rc.When, field+".when")
 	l.probe(c, rc, field)
 	l.expectations(c, rc, field)
 	return c
@@ -624,6 +637,7 @@ func (l *loader) jury(rj *rawJury, field string) {
 		l.d.Diags.Add(at("title"), field+".title", "required (French, as the jury reads it)")
 	}
 	j.Points = l.points(rj.Points, at("points"), field+".points")
+	j.When = l.when(rj.When, field+".when")
 	l.suite.Jury = append(l.suite.Jury, j)
 }
 

@@ -221,6 +221,7 @@ type candidateBody struct {
 	ID, Name, GradedAt, Key, JuryHref, Digest string
 	Total                                     cell
 	Counts                                    checks.Counts
+	Faults                                    []checks.Fault // drawn incidents, when known
 	Competences                               []compRow
 	CCPs                                      []compRow
 }
@@ -265,6 +266,9 @@ func (s *Server) candidate(w http.ResponseWriter, r *http.Request) {
 		Total:  scoreCell(c.Points, c.MaxPoints, pct(c.Points, c.MaxPoints), false),
 		Counts: c.Counts, JuryHref: candidateHref(c.ID) + "/jury",
 	}
+	for _, f := range c.Faults {
+		b.Faults = append(b.Faults, checks.Fault{Name: safeText(f.Name), Title: safeText(f.Title)})
+	}
 	b.Digest, _ = report.EvidenceDigest(l.Report, c.ID)
 	for _, sc := range c.Competences {
 		row := compRow{
@@ -302,7 +306,7 @@ type competenceBody struct {
 
 func (s *Server) checkRow(cand string, res checks.Result) checkRow {
 	return checkRow{
-		Result: cleanResult(res), Label: statusLabel(res.Status), PointsText: frRatio(res.Points, res.MaxPoints),
+		Result: cleanResult(res), Label: statusLabel(res.Status), PointsText: resultPoints(res),
 		Href:    checkHref(cand, res.Competence, res),
 		History: historyOf(s.st.history[checkKey{cand, res.Suite, res.CheckID}], s.cfg.Location),
 	}

@@ -177,7 +177,7 @@ func historyOf(points []histPoint, loc *time.Location) history {
 		if prev == nil || prev.Status != p.Status || prev.Points != p.Points {
 			h.Changes = append(h.Changes, histRow{
 				At: frTime(p.At, loc), Key: p.Key, Label: statusLabel(p.Status), Status: string(p.Status),
-				Points: frRatio(p.Points, p.Max), Message: safeText(p.Message),
+				Points: resultPoints(checks.Result{Status: p.Status, Points: p.Points, MaxPoints: p.Max}), Message: safeText(p.Message),
 			})
 		}
 		prev = p
@@ -191,9 +191,10 @@ func historyOf(points []histPoint, loc *time.Location) history {
 // The French formatting is the report formats' (checks/report), so the grid and
 // the printed reports agree to the character.
 var (
-	band        = report.Band
-	frPercent   = report.FrenchPercent
-	frRatio     = report.FrenchRatio
-	statusLabel = report.StatusLabel
-	safeText    = report.SafeText
+	band         = report.Band
+	frPercent    = report.FrenchPercent
+	frRatio      = report.FrenchRatio
+	statusLabel  = report.StatusLabel
+	resultPoints = report.ResultPoints
+	safeText     = report.SafeText
 )

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/e2e"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/provision"
@@ -233,5 +234,56 @@ func TestToken(t *testing.T) {
 	name, value, _ := strings.Cut(strings.Split(cookie, ";")[0], "=")
 	if r := get(t, h, "GET", "/c/c02", "Cookie", name+"="+value); r.code != 200 {
 		t.Errorf("with the cookie: %d", r.code)
+	}
+}
+
+// TestNotApplicable: the incidents drawn for a candidate and the checks of the
+// others ("sans objet") show on the candidate's pages.
+func TestNotApplicable(t *testing.T) {
+	srv, st := newServer(t, "")
+	h := srv.Handler()
+	rep := e2e.Grading(e2e.T0.Add(10*time.Minute), false)
+	c := &rep.Candidates[1]
+	c.Faults = []checks.Fault{{Name: "dns-client-errone", Title: "Le poste pc1 interroge un serveur DNS <inexistant>"}}
+	c.Results = append(c.Results, checks.Result{
+		CheckID: "pc2-passerelle", Suite: "tpe", Title: "Le poste pc2 sort par la box", Competence: "C3.4",
+		Machine: "pc2", Probe: "ssh", Status: checks.StatusNA, MaxPoints: 2,
+		Message: "sans objet : l'incident « passerelle-erronee » n'a pas été tiré pour ce candidat",
+	})
+	before := c.MaxPoints
+	checks.Score(referential.MustLoad(rep.Referential), c)
+	if c.MaxPoints != before || c.Counts.NA != 1 {
+		t.Fatalf("n/a check counted: max %g → %g, counts %+v", before, c.MaxPoints, c.Counts)
+	}
+	if err := web.SaveReport(st.Store(), e2e.Session, rep); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	for url, wants := range map[string][]string{
+		"/c/c02": {
+			`Incidents tirés pour ce candidat : <strong>dns-client-errone</strong> (Le poste pc1 interroge un serveur DNS &lt;inexistant&gt;)`,
+			"· sans objet 1</span>",
+			`<span class="st st-na" title="sans objet">1</span>`,
+		},
+		"/c/c02/C3.4": {
+			`<section class="check na" id="check-pc2-passerelle"`,
+			`<span class="st st-na">sans objet</span>`,
+			`<span class="pts">—</span>`,
+		},
+		"/c/c02/C3.4/pc2-passerelle?suite=tpe": {`<tr data-status="na"><td>`, `<td><span class="st st-na">sans objet</span></td><td class="num">—</td>`},
+		"/c/c02/jury":                          {"Incidents injectés dans le lab du candidat", "dns-client-errone"},
+		"/static/style.css":                    {".st-na"},
+	} {
+		r := get(t, h, "GET", url)
+		if r.code != 200 {
+			t.Errorf("GET %s: %d", url, r.code)
+		}
+		for _, w := range wants {
+			if !strings.Contains(r.body, w) {
+				t.Errorf("GET %s lacks %q", url, w)
+			}
+		}
 	}
 }

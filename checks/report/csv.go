@@ -19,13 +19,15 @@ import (
 // Columns, in this order (headers are French, the jury reads them):
 //
 //	Candidat, Nom, Prénom, <competence ID> (%)..., <CCP ID> (%)..., Points, Max,
-//	Total (%), Plafonnées, Erreurs, Jury
+//	Total (%), Plafonnées, Erreurs, Jury[, Incidents]
 //
 // A competence or CCP the candidate was not graded on is an empty cell; one with
 // nothing scored automatically (only criteria left to the jury) reads "jury".
 // "Plafonnées" lists the capped competence IDs separated by spaces, "Erreurs"
 // counts checks in error (infrastructure: the grade is incomplete), "Jury" counts
-// criteria left to the jury.
+// criteria left to the jury. "Incidents", present when the incidents drawn for
+// some candidate are known, lists the names of the candidate's (space-separated):
+// their Max counts only the checks of those incidents.
 //
 // The output follows RFC 4180 (CRLF line ends, quotes doubled) with the separator,
 // BOM and decimal comma of Options. Text cells starting with = + - @ or a tab get a
@@ -70,6 +72,10 @@ func (f *CSV) Format(w io.Writer, rep *checks.Report) error {
 		head = append(head, c.ID+" (%)")
 	}
 	head = append(head, "Points", "Max", "Total (%)", "Plafonnées", "Erreurs", "Jury")
+	withFaults := anyFaults(r)
+	if withFaults {
+		head = append(head, "Incidents")
+	}
 	cw.Write(sanitizeRow(head))
 
 	comma := f.Opts.DecimalComma
@@ -104,6 +110,9 @@ func (f *CSV) Format(w io.Writer, rep *checks.Report) error {
 			strconv.Itoa(c.Counts.Error),
 			strconv.Itoa(c.Counts.Jury),
 		)
+		if withFaults {
+			row = append(row, sanitizeCell(faultNames(c.Faults, " ")))
+		}
 		cw.Write(row)
 	}
 	cw.Flush()

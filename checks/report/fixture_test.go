@@ -7,7 +7,8 @@ import (
 )
 
 // The fixture is a realistic graded session: three candidates (given out of order),
-// every status, a capped competence, a jury-only competence, a competence missing
+// every status (n/a: a repair check of an incident the candidate did not draw),
+// the incidents drawn for two of them, a capped competence, a jury-only competence, a competence missing
 // for one candidate, French text with accents, evidence with HTML, CSV and terminal
 // special characters, and a password already masked by the grader.
 
@@ -73,10 +74,13 @@ func candidate(id, last, first string, jury map[string][]string, results ...chec
 			comps[r.Competence] = s
 			order = append(order, r.Competence)
 		}
-		s.Points += r.Points
-		s.MaxPoints += r.MaxPoints
 		s.Counts.Add(r.Status)
 		c.Counts.Add(r.Status)
+		if r.Status == checks.StatusNA {
+			continue
+		}
+		s.Points += r.Points
+		s.MaxPoints += r.MaxPoints
 		if r.Critical && r.Status == checks.StatusFail {
 			s.Capped = true
 		}
@@ -115,6 +119,17 @@ func candidate(id, last, first string, jury map[string][]string, results ...chec
 	return c
 }
 
+// drew sets the incidents drawn for a candidate.
+func drew(c checks.CandidateReport, faults ...checks.Fault) checks.CandidateReport {
+	c.Faults = faults
+	return c
+}
+
+var (
+	faultDNS     = checks.Fault{Name: "dns-client-errone", Title: "Le poste pc1 interroge un serveur DNS inexistant"}
+	faultGateway = checks.Fault{Name: "passerelle-erronee", Title: "Le poste pc2 a une passerelle par défaut erronée"}
+)
+
 // fixture returns a fresh copy of the fixture report.
 func fixture() *checks.Report {
 	juryC31 := map[string][]string{"C3.1": {"Accueil du client et reformulation du besoin", "Devis clair et chiffré"}}
@@ -135,7 +150,7 @@ func fixture() *checks.Report {
 				check("win.defender", "C1.4", "Defender : protection en temps réel active", checks.StatusPass, 2, 2,
 					on("pc1", "winrm")),
 			),
-			candidate("cand-2", "Lefèvre", "Zoé", juryC31,
+			drew(candidate("cand-2", "Lefèvre", "Zoé", juryC31,
 				check("ad.ou-plan", "C2.2", "Les OU suivent le plan de nommage", checks.StatusPass, 3, 3),
 				check("ad.users", "C2.2", "Les comptes des utilisateurs existent avec le bon UPN", checks.StatusFail, 1.5, 4,
 					critical(), msg("2 comptes sur 4 sont conformes"),
@@ -158,10 +173,13 @@ func fixture() *checks.Report {
 				check("fault.dns-client", "C3.4", "Panne « DNS erroné » réparée sur pc1", checks.StatusFail, 0, 3,
 					on("pc1", "winrm"), msg("\x1b[2J le poste interroge toujours 8.8.8.8"),
 					expect(checks.Expectation{Field: "DNS du poste", Actual: "8.8.8.8", Expected: "192.168.10.1"})),
+				check("fault.gateway", "C3.4", "Panne « passerelle » réparée sur pc2", checks.StatusNA, 0, 2,
+					on("pc2", "ssh"), took(0), attempts(0),
+					msg("sans objet : l'incident « passerelle-erronee » n'a pas été tiré pour ce candidat")),
 				check("fault.ticket-cause", "C3.4", "Le ticket GLPI indique la cause de la panne", checks.StatusPass, 1, 1,
 					on("glpi", "http"), took(2*time.Minute+5*time.Second)),
-			),
-			candidate("cand-1", "Dupont", "Jean-Éric", juryC31,
+			), faultDNS),
+			drew(candidate("cand-1", "Dupont", "Jean-Éric", juryC31,
 				check("ad.ou-plan", "C2.2", "Les OU suivent le plan de nommage", checks.StatusPass, 3, 3),
 				check("ad.users", "C2.2", "Les comptes des utilisateurs existent avec le bon UPN", checks.StatusPass, 4, 4, critical()),
 				check("ad.gpo-wallpaper", "C2.2", "La GPO « Fond d'écran » est liée à l'OU Comptabilité", checks.StatusPass, 3, 3),
@@ -175,10 +193,11 @@ func fixture() *checks.Report {
 					on("srv1", "smb")),
 				check("support.accueil", "C3.1", "Accueil et reformulation du besoin du client", checks.StatusJury, 0, 0, on("", "")),
 				check("fault.dns-client", "C3.4", "Panne « DNS erroné » réparée sur pc1", checks.StatusPass, 3, 3, on("pc1", "winrm")),
+				check("fault.gateway", "C3.4", "Panne « passerelle » réparée sur pc2", checks.StatusPass, 2, 2, on("pc2", "ssh")),
 				check("fault.ticket-cause", "C3.4", "Le ticket GLPI indique la cause de la panne", checks.StatusPass, 1, 1, on("glpi", "http")),
 				check("os.build", "C1.1", "Windows 11 Pro 24H2 (build 26100) est installé", checks.StatusPass, 2, 2, on("pc1", "winrm")),
 				check("os.sysprep", "C1.1", "Le clone a un SID machine différent du master (sysprep)", checks.StatusPass, 2, 2, on("pc1", "winrm")),
-			),
+			), faultDNS, faultGateway),
 		},
 	}
 }

@@ -11,12 +11,17 @@ func FrenchPercent(v float64) string { return frPercent(v) }
 // FrenchRatio is "points/max" with French decimals: "2,5/10".
 func FrenchRatio(points, max float64) string { return frRatio(points, max) }
 
-// StatusLabel is the French word for a status: réussi, échec, erreur, ignoré, jury.
+// StatusLabel is the French word for a status: réussi, échec, erreur, ignoré,
+// jury, sans objet.
 func StatusLabel(s checks.Status) string { return statusLabel(s) }
 
 // Band is the colour band of a score: high (≥ 80 %), mid (≥ 50 %), low (below,
 // or capped), none (nothing scored automatically).
 func Band(percent, max float64, capped bool) string { return band(percent, max, capped) }
+
+// ResultPoints is a result's "points/max" in French, or "—" when the check does
+// not apply to the candidate (status na: its points count nowhere).
+func ResultPoints(res checks.Result) string { return resultPoints(res) }
 
 // SafeText shows control characters other than newline and tab escaped (\x1b),
 // so a candidate's command output cannot drive a terminal or a page.

@@ -14,8 +14,9 @@ import (
 // HTML renders one self-contained French page (inline CSS, no script, no external
 // resource: it works offline and can be mailed or archived): the session grid,
 // candidates × competences with cells coloured by score band and a signature box
-// for the jury, then one printed A4 page per candidate with every check, its status,
-// points, message, expectations and evidence. html/template escapes everything the
+// for the jury, then one printed A4 page per candidate with the incidents drawn for
+// them (when known), every check, its status, points, message, expectations and
+// evidence. html/template escapes everything the
 // report holds.
 type HTML struct {
 	Opts Options
@@ -45,6 +46,7 @@ type htmlRow struct {
 	Cells, CCPCells  []htmlCell
 	Total            htmlCell
 	Errors, Jury     int
+	Faults           string // names of the incidents drawn, "" when unknown
 }
 
 type htmlScore struct {
@@ -67,6 +69,7 @@ type htmlCandidate struct {
 	ID, Name, Anchor string
 	Total            htmlCell
 	Counts           checks.Counts
+	Faults           []checks.Fault
 	Competences      []htmlScore
 	CCPs             []htmlScore
 	Groups           []htmlGroup
@@ -78,6 +81,8 @@ type htmlPage struct {
 	Columns, CCPColumns       []column
 	Rows                      []htmlRow
 	Candidates                []htmlCandidate
+	WithFaults                bool // some candidate's incidents are known: grid column
+	WithNA                    bool // some check does not apply to a candidate
 }
 
 // Format writes the page to w.
@@ -94,12 +99,14 @@ func (h *HTML) Format(w io.Writer, rep *checks.Report) error {
 		Finished:    frTime(r.FinishedAt, h.Opts.loc()),
 		Columns:     competenceColumns(r),
 		CCPColumns:  ccpColumns(r),
+		WithFaults:  anyFaults(r),
 	}
 	for i := range r.Candidates {
 		c := &r.Candidates[i]
 		anchor := "candidat-" + strconv.Itoa(i+1)
 		page.Rows = append(page.Rows, htmlGridRow(c, anchor, page.Columns, page.CCPColumns))
 		page.Candidates = append(page.Candidates, htmlCandidateOf(c, anchor))
+		page.WithNA = page.WithNA || c.Counts.NA > 0
 	}
 	bw := bufio.NewWriter(w)
 	if err := htmlTemplate.Execute(bw, page); err != nil {
@@ -124,7 +131,7 @@ func htmlGridRow(c *checks.CandidateReport, anchor string, cols, ccpCols []colum
 	row := htmlRow{
 		ID: c.ID, Name: fullName(c), Anchor: anchor,
 		Total:  cellOf(c.Points, c.MaxPoints, percentOf(c.Points, c.MaxPoints), false),
-		Errors: c.Counts.Error, Jury: c.Counts.Jury,
+		Errors: c.Counts.Error, Jury: c.Counts.Jury, Faults: faultNames(c.Faults, ", "),
 	}
 	byComp, byCCP := competenceByID(c), ccpByID(c)
 	for _, col := range cols {
@@ -146,7 +153,7 @@ func htmlGridRow(c *checks.CandidateReport, anchor string, cols, ccpCols []colum
 
 func htmlCandidateOf(c *checks.CandidateReport, anchor string) htmlCandidate {
 	hc := htmlCandidate{
-		ID: c.ID, Name: fullName(c), Anchor: anchor, Counts: c.Counts,
+		ID: c.ID, Name: fullName(c), Anchor: anchor, Counts: c.Counts, Faults: c.Faults,
 		Total: cellOf(c.Points, c.MaxPoints, percentOf(c.Points, c.MaxPoints), false),
 	}
 	titles := map[string]string{}
@@ -168,12 +175,16 @@ func htmlCandidateOf(c *checks.CandidateReport, anchor string) htmlCandidate {
 			hc.Groups = append(hc.Groups, htmlGroup{ID: res.Competence, Title: titles[res.Competence]})
 		}
 		g := &hc.Groups[len(hc.Groups)-1]
-		g.Results = append(g.Results, htmlResult{
+		hr := htmlResult{
 			Result:       cleanResult(res),
 			Label:        statusLabel(res.Status),
-			PointsText:   frRatio(res.Points, res.MaxPoints),
+			PointsText:   resultPoints(res),
 			DurationText: frDuration(res.Duration),
-		})
+		}
+		if res.Status == checks.StatusNA {
+			hr.DurationText = "" // not observed
+		}
+		g.Results = append(g.Results, hr)
 	}
 	return hc
 }

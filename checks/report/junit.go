@@ -14,7 +14,9 @@ import (
 // JUnit renders the report as JUnit XML for CI viewers (GitLab, Jenkins, GitHub
 // test reporters): <testsuites> for the session, one <testsuite> per candidate, one
 // <testcase> per check. A failed check has a <failure>, a check in error an <error>,
-// a skipped check or one left to the jury a <skipped>. The testcase classname is
+// a skipped check, one left to the jury or one that does not apply to the
+// candidate (sans objet) a <skipped>. The incidents drawn for the candidate, when
+// known, are the suite's "faults" property. The testcase classname is
 // "<candidate>.<competence>" with the competence's dots made underscores (C2.2 →
 // C2_2) so viewers that split class names on dots keep one level per candidate.
 type JUnit struct{}
@@ -123,6 +125,9 @@ func junitCandidate(r *checks.Report, c *checks.CandidateReport, id int) (junitS
 			{"percent", formatPercent(percentOf(c.Points, c.MaxPoints), false)},
 		},
 	}
+	if len(c.Faults) > 0 {
+		s.Properties = append(s.Properties, junitProperty{"faults", faultNames(c.Faults, ", ")})
+	}
 	for _, cs := range c.Competences {
 		v := formatPoints(cs.Points, false) + "/" + formatPoints(cs.MaxPoints, false) + " (jury)"
 		if cs.MaxPoints > 0 {
@@ -163,6 +168,9 @@ func junitCandidate(r *checks.Report, c *checks.CandidateReport, id int) (junitS
 		case checks.StatusJury:
 			s.Skipped++
 			tc.Skipped = &junitSkipped{Message: orDefault(res.Message, "à évaluer par le jury")}
+		case checks.StatusNA:
+			s.Skipped++
+			tc.Skipped = &junitSkipped{Message: orDefault(res.Message, "sans objet pour ce candidat")}
 		}
 		s.Cases = append(s.Cases, tc)
 	}

@@ -15,7 +15,9 @@ import (
 // Jury renders the jury's record for each candidate: one self-contained French
 // HTML page per candidate, printable on A4 (inline print CSS, no script, no
 // external resource), with the title's CCP and competence structure from the
-// referential, the machine-graded points, every automatic check's verdict, the
+// referential, the incidents injected in the candidate's lab (when known: the
+// checks of the others are "sans objet" and count nowhere), the machine-graded
+// points, every automatic check's verdict, the
 // criteria left to the jury with blank fields to fill in (mark, appreciation), a
 // decision per CCP, signature boxes, the candidate's and the session's identity,
 // and the SHA-256 digest of the candidate's evidence bundle (EvidenceDigest) so a
@@ -50,6 +52,9 @@ type juryCompetence struct {
 	Counts   checks.Counts
 	Covered  bool // some automatic check or jury item exists
 	JuryOnly bool
+	// NotApplicable: every check and jury item of it is about incidents the
+	// candidate did not draw.
+	NotApplicable bool
 }
 
 type juryCCP struct {
@@ -71,6 +76,7 @@ type juryPage struct {
 	CCPs                    []juryCCP
 	Groups                  []htmlGroup
 	JuryItems               []juryItem
+	Faults                  []checks.Fault
 	Interventions           []juryIntervention
 	Digest, DigestFormat    string
 }
@@ -141,6 +147,9 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 		Total:  cellOf(c.Points, c.MaxPoints, percentOf(c.Points, c.MaxPoints), false),
 		Counts: c.Counts, Digest: digest, DigestFormat: EvidenceFormat,
 	}
+	for _, f := range c.Faults {
+		p.Faults = append(p.Faults, checks.Fault{Name: safeText(f.Name), Title: safeText(f.Title)})
+	}
 	for _, in := range r.Interventions {
 		if in.Candidate == "" || in.Candidate == c.ID {
 			p.Interventions = append(p.Interventions, juryIntervention{Time: frTime(in.Time, loc), User: in.User,
@@ -159,6 +168,9 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 			jc.Counts = s.Counts
 			jc.Covered = s.MaxPoints > 0 || len(s.JuryItems) > 0 || s.Counts != (checks.Counts{})
 			jc.JuryOnly = s.MaxPoints <= 0 && jc.Covered
+			jc.NotApplicable = s.MaxPoints <= 0 && len(s.JuryItems) == 0 && s.Counts.NA > 0 &&
+				s.Counts == (checks.Counts{NA: s.Counts.NA})
+			jc.JuryOnly = jc.JuryOnly && !jc.NotApplicable
 		}
 		return jc
 	}
@@ -209,7 +221,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 		g.Results = append(g.Results, htmlResult{
 			Result:     cleanResult(res),
 			Label:      statusLabel(res.Status),
-			PointsText: frRatio(res.Points, res.MaxPoints),
+			PointsText: resultPoints(res),
 		})
 	}
 	// Criteria named in the scores but with no jury result (older reports).

@@ -189,3 +189,35 @@ print(hashlib.sha256(data.encode("utf-8")).hexdigest())
 		}
 	}
 }
+
+// TestJuryNotApplicableCompetence: a competence whose every check is about
+// incidents the candidate did not draw reads "sans objet", not "évaluée par le
+// jury" (its maximum is 0 like a jury-only one's).
+func TestJuryNotApplicableCompetence(t *testing.T) {
+	r := &checks.Report{Session: "s", Lab: "ccp3", Referential: "tai-2018", Candidates: []checks.CandidateReport{
+		drew(candidate("c1", "Martin", "Léa", nil,
+			check("pc2-passerelle", "C3.4", "Le poste pc2 sort par la box", checks.StatusNA, 0, 2,
+				msg("sans objet : l'incident « passerelle-erronee » n'a pas été tiré pour ce candidat")),
+			check("os.build", "C1.1", "Windows 11", checks.StatusPass, 1, 1)),
+			faultDNS),
+	}}
+	for i := range r.Candidates {
+		for j := range r.Candidates[i].Competences {
+			r.Candidates[i].Competences[j].Title = competenceTitles[r.Candidates[i].Competences[j].ID][1]
+		}
+	}
+	page := string(renderJury(t, r, "c1"))
+	for _, want := range []string{
+		"<tr><td>C3.4</td><td>Diagnostiquer et résoudre un dysfonctionnement numérique</td><td class=\"num none\" colspan=\"2\"><span class=\"muted\">sans objet pour ce candidat</span></td></tr>",
+		"<tr><td>dns-client-errone</td><td>Le poste pc1 interroge un serveur DNS inexistant</td></tr>",
+		`<tr class="na"><td>C3.4</td><td><span class="st st-na">sans objet</span></td>`,
+		"1 réussie(s), 0 échec(s), 0 erreur(s), 0 ignorée(s), 1 sans objet.",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("jury page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "C3.4</td><td>Diagnostiquer et résoudre un dysfonctionnement numérique</td><td class=\"num none\" colspan=\"2\">évaluée par le jury") {
+		t.Error("an n/a competence reads as jury-only")
+	}
+}

@@ -10,9 +10,11 @@ import (
 	"github.com/tailab/tailab/checks"
 )
 
-// Table renders the report as terminal text, in French: per candidate, the score on
-// each competence and CCP, then the checks to review (failed, in error, skipped,
-// left to the jury) with their message and the expectations that explain them.
+// Table renders the report as terminal text, in French: per candidate, the
+// incidents drawn for them (when known), the score on each competence and CCP,
+// then the checks to review (failed, in error, skipped, left to the jury) with
+// their message and the expectations that explain them. Checks that do not apply
+// to the candidate (sans objet) are listed only when Verbose.
 type Table struct {
 	Opts Options
 }
@@ -93,6 +95,16 @@ func (p *tablePrinter) candidate(c *checks.CandidateReport) {
 	pct := percentOf(c.Points, c.MaxPoints)
 	p.line("  Total : ", p.style(bandColor(band(pct, c.MaxPoints, false)),
 		frRatio(c.Points, c.MaxPoints)+" ("+frPercent(pct)+")"), "   ", countsFR(c.Counts))
+	if len(c.Faults) > 0 {
+		p.line("  Incidents tirés :")
+		for _, f := range c.Faults {
+			line := "    - " + safeText(f.Name)
+			if f.Title != "" {
+				line += " : " + safeText(oneLine(f.Title))
+			}
+			p.line(line)
+		}
+	}
 
 	if len(c.Competences) > 0 {
 		rows := make([][]string, 0, len(c.Competences))
@@ -196,6 +208,8 @@ func statusMark(s checks.Status) (string, string) {
 		return "-", ansiDim
 	case checks.StatusJury:
 		return "?", ansiCyan
+	case checks.StatusNA:
+		return "∅", ansiDim
 	default:
 		return "·", ""
 	}
@@ -205,7 +219,7 @@ func statusMark(s checks.Status) (string, string) {
 func (p *tablePrinter) results(c *checks.CandidateReport) {
 	var list []*checks.Result
 	for i := range c.Results {
-		if p.opts.Verbose || c.Results[i].Status != checks.StatusPass {
+		if st := c.Results[i].Status; p.opts.Verbose || (st != checks.StatusPass && st != checks.StatusNA) {
 			list = append(list, &c.Results[i])
 		}
 	}
@@ -213,6 +227,9 @@ func (p *tablePrinter) results(c *checks.CandidateReport) {
 	switch {
 	case len(list) == 0 && len(c.Results) == 0:
 		p.line("  Aucune vérification.")
+		return
+	case len(list) == 0 && c.Counts.NA > 0:
+		p.line("  Toutes les vérifications qui le concernent sont réussies.")
 		return
 	case len(list) == 0:
 		p.line("  Toutes les vérifications sont réussies.")
@@ -239,7 +256,7 @@ func (p *tablePrinter) result(res *checks.Result) {
 	}
 	p.line("  ", p.style(color, fmt.Sprintf("%s %-7s", mark, statusLabel(res.Status))), "  ",
 		safeText(res.Competence), "  ", p.style(ansiBold, safeText(res.CheckID)), "  ",
-		frRatio(res.Points, res.MaxPoints), critical, where)
+		resultPoints(*res), critical, where)
 	if res.Title != "" {
 		p.line("      ", safeText(oneLine(res.Title)))
 	}

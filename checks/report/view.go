@@ -148,6 +148,8 @@ func statusLabel(s checks.Status) string {
 		return "ignoré"
 	case checks.StatusJury:
 		return "jury"
+	case checks.StatusNA:
+		return "sans objet"
 	default:
 		return string(s)
 	}
@@ -201,11 +203,44 @@ func twoDigits(n int) string {
 	return strconv.Itoa(n)
 }
 
-// countsFR summarises counts in French: "réussis 8 · échecs 2 · erreurs 1 · ...".
+// countsFR summarises counts in French: "réussis 8 · échecs 2 · erreurs 1 · ...",
+// "sans objet N" last and only when some check did not apply.
 func countsFR(c checks.Counts) string {
-	return "réussis " + strconv.Itoa(c.Pass) + " · échecs " + strconv.Itoa(c.Fail) +
+	s := "réussis " + strconv.Itoa(c.Pass) + " · échecs " + strconv.Itoa(c.Fail) +
 		" · erreurs " + strconv.Itoa(c.Error) + " · ignorés " + strconv.Itoa(c.Skip) +
 		" · jury " + strconv.Itoa(c.Jury)
+	if c.NA > 0 {
+		s += " · sans objet " + strconv.Itoa(c.NA)
+	}
+	return s
+}
+
+// resultPoints is a result's "points/max", or "—" for a check that does not
+// apply to the candidate (its points count nowhere).
+func resultPoints(res checks.Result) string {
+	if res.Status == checks.StatusNA {
+		return "—"
+	}
+	return frRatio(res.Points, res.MaxPoints)
+}
+
+// faultNames lists the incidents' names, separated by sep.
+func faultNames(fs []checks.Fault, sep string) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Name
+	}
+	return strings.Join(names, sep)
+}
+
+// anyFaults reports whether some candidate's drawn incidents are known.
+func anyFaults(r *checks.Report) bool {
+	for _, c := range r.Candidates {
+		if len(c.Faults) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // safeText makes untrusted text (messages, evidence from command output) harmless on
