@@ -89,7 +89,7 @@ func TestParseErrors(t *testing.T) {
 		{"modrdn: other", dn + "changetype: modrdn\nnewrdn: CN=y\ndeleteoldrdn: 1\ndescription: x\n", `line 5 (record CN=x,DC=lab,DC=local): unexpected "description: x" in a modrdn record`},
 		{"control: bad oid", dn + "control: treedelete\nchangetype: delete\n", `line 2 (record CN=x,DC=lab,DC=local): control: "treedelete" is not an OID`},
 		{"control: junk", dn + "control: 1.2.3 peut-être\nchangetype: delete\n", `line 2 (record CN=x,DC=lab,DC=local): control 1.2.3: expected true, false or ": value"`},
-		{"second record's error", dn + "changetype: delete\n\n# suivant\ndn: CN=y,DC=lab,DC=local\nchangetype: add\n", "line 5 (record CN=y,DC=lab,DC=local): an add record needs attributes"},
+		{"second record's error", dn + "changetype: delete\n\n# suivant\ndn: CN=y,DC=lab,DC=local\nchangetype: add\n", "line 6 (record CN=y,DC=lab,DC=local): an add record needs attributes"},
 		{"replace without values, last dash left out", dn + "changetype: modify\nreplace: description\n", ""},
 	}
 	for _, tc := range tests {
