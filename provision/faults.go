@@ -5,80 +5,137 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tailab/tailab/checks/probe"
-	"github.com/tailab/tailab/checks/probe/ssh"
+	"github.com/tailab/tailab/checks/probe/ldap"
+	"github.com/tailab/tailab/checks/probe/winrm"
 	"github.com/tailab/tailab/labs"
 )
 
 // DefaultStepTimeout bounds a fault or solution step without a timeout.
 const DefaultStepTimeout = 60 * time.Second
 
+// maxStepOutput is how much of a step's output a StepResult keeps.
+const maxStepOutput = 4096
+
 // StepResult is what applying one step gave.
 type StepResult struct {
-	Step     string        `json:"step"`
-	Machine  string        `json:"machine"`
-	ExitCode int           `json:"exit_code"`
-	Output   string        `json:"output,omitempty"` // stdout then stderr, secrets masked, cut at 4 KiB
+	Step     string `json:"step"`
+	Machine  string `json:"machine"`
+	ExitCode int    `json:"exit_code"`
+	// Output is stdout then stderr (ssh, winrm) or the transcript of the records
+	// applied (ldap), secrets masked, cut at 4 KiB.
+	Output   string        `json:"output,omitempty"`
 	Duration time.Duration `json:"duration"`
 }
 
 // StepRunner applies fault and solution steps to one candidate's machines through
-// their transports: ssh (the step's `run` given to `sh -s` on stdin, so scripts
-// never appear in a process list); winrm and ldap are for later.
+// their transports (labs.StepTransports):
+//
+//   - ssh: `run` is a POSIX shell script given to `sh -s` on stdin (steps_ssh.go);
+//   - winrm: `run` is a PowerShell script, sent on the WinRM command's stdin
+//     (steps_winrm.go);
+//   - ldap: `run` is LDIF change records applied over LDAPS or StartTLS
+//     (steps_ldap.go).
+//
+// Scripts never appear on a command line. The zero value is ready to use.
 type StepRunner struct {
 	// Machines are the candidate's targets by machine name (management address,
 	// credentials, masker), as the grader builds them.
 	Machines map[string]probe.Target
-	ssh      *ssh.Probe
+	// WinRM is the client of winrm steps; nil means winrm.New(), the grader's
+	// (NTLM, certificates verified against the system roots).
+	WinRM *winrm.WinRM
+	// LDAP holds the connection fields (tls, port, insecure_skip_verify,
+	// ca_file, server_name, credentials) of ldap steps; nil means
+	// DefaultLDAPStep.
+	LDAP *ldap.Params
+
+	transports map[string]stepTransport
 }
 
-// ApplyStep runs one step and fails when the machine cannot be reached or the
-// script exits non-zero (the error then carries its output).
+// DefaultLDAPStep is how ldap steps connect by default: LDAPS on 636 with the
+// machine's "ldap" credentials, the certificate not verified, as the catalog's
+// suites reach the lab DCs (self-signed certificates).
+var DefaultLDAPStep = ldap.Params{TLS: ldap.TLSLDAPS, InsecureSkipVerify: true}
+
+// stepTransport applies a step's `run` to a machine over one transport.
+type stepTransport interface {
+	// Apply runs the step within ctx's deadline. out is what the step printed
+	// or did (masked by the caller), code its exit status (0 on success); err
+	// says the step could not run, or failed where the transport has no exit
+	// status.
+	Apply(ctx context.Context, t probe.Target, st labs.Step) (out string, code int, err error)
+}
+
+// transport returns the stepTransport of a transport name.
+func (r *StepRunner) transport(name string) (stepTransport, error) {
+	if tr, ok := r.transports[name]; ok {
+		return tr, nil
+	}
+	var tr stepTransport
+	switch name {
+	case "ssh":
+		tr = newSSHSteps()
+	case "winrm":
+		tr = &winrmSteps{client: r.WinRM}
+	case "ldap":
+		tr = &ldapSteps{params: r.LDAP}
+	default:
+		return nil, fmt.Errorf("transport %q is not supported for steps (valid: %s)", name, strings.Join(labs.StepTransports, ", "))
+	}
+	if r.transports == nil {
+		r.transports = map[string]stepTransport{}
+	}
+	r.transports[name] = tr
+	return tr, nil
+}
+
+// ApplyStep runs one step and fails when the machine cannot be reached, the
+// script exits non-zero or an LDIF record is refused (the error then carries
+// the output).
 func (r *StepRunner) ApplyStep(ctx context.Context, st labs.Step) (StepResult, error) {
 	res := StepResult{Step: st.Name, Machine: st.Machine}
 	t, ok := r.Machines[st.Machine]
 	if !ok {
 		return res, fmt.Errorf("step %s: no machine %q", st.Name, st.Machine)
 	}
-	if tr := st.StepTransport(); tr != "ssh" {
-		return res, fmt.Errorf("step %s: transport %q is not supported yet", st.Name, tr)
-	}
-	if r.ssh == nil {
-		r.ssh = ssh.New()
+	tr, err := r.transport(st.StepTransport())
+	if err != nil {
+		return res, fmt.Errorf("step %s: %w", st.Name, err)
 	}
 	timeout := time.Duration(st.Timeout)
 	if timeout <= 0 {
 		timeout = DefaultStepTimeout
 	}
-	script := st.Run
-	req := probe.Request{ID: st.Name, Params: &ssh.Params{Command: "sh -s", Stdin: &script, Timeout: timeout}, Timeout: timeout}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	start := time.Now()
-	obs, err := r.ssh.Run(ctx, t, []probe.Request{req})
+	out, code, err := tr.Apply(ctx, t, st)
 	res.Duration = time.Since(start)
-	if err == nil && len(obs) == 1 && obs[0].Err != nil {
-		err = obs[0].Err
-	}
-	if err != nil {
+	res.ExitCode = code
+	res.Output = cut(t.Masker.Mask(strings.TrimSpace(out)), maxStepOutput)
+	switch {
+	case err != nil && res.Output != "":
+		return res, fmt.Errorf("step %s on %s: %w\n%s", st.Name, st.Machine, err, res.Output)
+	case err != nil:
 		return res, fmt.Errorf("step %s on %s: %w", st.Name, st.Machine, err)
-	}
-	if len(obs) != 1 {
-		return res, fmt.Errorf("step %s on %s: no observation", st.Name, st.Machine)
-	}
-	v := obs[0].Values
-	res.ExitCode, _ = v["exit_code"].(int)
-	out := strings.TrimSpace(fmt.Sprint(v["stdout"]) + "\n" + fmt.Sprint(v["stderr"]))
-	if t.Masker != nil {
-		out = t.Masker.Mask(out)
-	}
-	if len(out) > 4096 {
-		out = out[:4096] + "…"
-	}
-	res.Output = out
-	if res.ExitCode != 0 {
-		return res, fmt.Errorf("step %s on %s: exit status %d: %s", st.Name, st.Machine, res.ExitCode, out)
+	case code != 0:
+		return res, fmt.Errorf("step %s on %s: exit status %d: %s", st.Name, st.Machine, code, res.Output)
 	}
 	return res, nil
+}
+
+// cut keeps the first n bytes of s, at a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // ApplyFaults applies the given faults in order (labs.Lab.FaultsFor draws them).

@@ -1,0 +1,35 @@
+package provision
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	xssh "golang.org/x/crypto/ssh"
+
+	"github.com/tailab/tailab/checks/probe"
+	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/internal/testenv"
+	"github.com/tailab/tailab/internal/testenv/sshd"
+	"github.com/tailab/tailab/labs"
+)
+
+func TestSSHStep(t *testing.T) {
+	testenv.RequireIsolatedNetwork(t)
+	_, keyPEM, pub := sshd.NewClientKey(t)
+	srv := sshd.Start(t, sshd.Options{Host: "127.0.0.12", AuthorizedKeys: []xssh.PublicKey{pub}})
+	m := &secret.Masker{}
+	m.Add("Jury-S3cret")
+	r := &StepRunner{Machines: map[string]probe.Target{"srv": {Machine: "srv", Address: srv.Host, Ports: map[string]int{"ssh": srv.Port}, Masker: m,
+		Credentials: map[string]probe.Credentials{"ssh": {User: srv.User, PrivateKey: secret.New(keyPEM)}}}}}
+
+	res, err := r.ApplyStep(context.Background(), labs.Step{Name: "dns", Machine: "srv",
+		Run: "set -e\nmot=Jury-S3cret\necho \"somme $((1+1)) $mot\"\necho 'avertissement' >&2\n"})
+	if err != nil || res.ExitCode != 0 || res.Output != "somme 2 "+secret.Mask+"\navertissement" {
+		t.Fatalf("res %+v, err %v", res, err)
+	}
+	res, err = r.ApplyStep(context.Background(), labs.Step{Name: "panne", Machine: "srv", Transport: "ssh", Run: "echo 'service arrêté'\nexit 3\n"})
+	if err == nil || res.ExitCode != 3 || !strings.Contains(err.Error(), "step panne on srv: exit status 3: service arrêté") {
+		t.Fatalf("res %+v, err %v", res, err)
+	}
+}
