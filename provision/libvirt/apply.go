@@ -55,7 +55,7 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		}
 	}
 	ensure := func(n netSpec) error {
-		created, err := ensureNetwork(netConn, n.Name, n.XML)
+		created, err := ensureNetwork(netConn, n.Name, n.XML, d.Ops[n.Name] == provision.OpCreate)
 		if err != nil {
 			return fmt.Errorf("network %s: %w", n.Name, err)
 		}
@@ -196,7 +196,7 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 			return fail(err)
 		}
 	}
-	c, err := p.conn(sp.Type)
+	c, err := p.workConn(sp.Type)
 	if err != nil {
 		return fail(err)
 	}
@@ -207,21 +207,16 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 		}
 		what = "created"
 	}
-	dom, err := c.LookupDomainByName(sp.Domain)
-	if isNotFound(err) {
-		x, err := p.domainXML(sp)
-		if err != nil {
-			return fail(err)
-		}
-		dom, err = c.DomainDefineXML(x)
-		if err != nil {
-			return fail(fmt.Errorf("define domain: %w", err))
-		}
-	} else if err != nil {
+	dom, fresh, err := p.defineDomain(c, sp, op)
+	if err != nil {
 		return fail(err)
 	}
 	defer dom.Free()
-	if active, _ := dom.IsActive(); !active {
+	running := false
+	if !fresh {
+		running, _ = dom.IsActive()
+	}
+	if !running {
 		if err := dom.Create(); err != nil {
 			return fail(fmt.Errorf("start domain: %w", err))
 		}
@@ -245,6 +240,33 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 	obs.Machine(ms)
 	obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, What: "ready", Elapsed: time.Since(start)})
 	return nil
+}
+
+// defineDomain returns the machine's domain, defining it when it does not
+// exist; fresh reports a domain defined by this call (so not running). The plan
+// says which domains it listed as absent: those are defined straight away,
+// without a lookup first (one call fewer each, on a daemon that runs at most
+// max_client_requests calls of a connection at once); should one exist all the
+// same (made since the plan), the lookup follows the refused define.
+func (p *Provider) defineDomain(c *lv.Connect, sp *machineSpec, op provision.Op) (dom *lv.Domain, fresh bool, err error) {
+	if op != provision.OpCreate && op != provision.OpReplace {
+		dom, err = c.LookupDomainByName(sp.Domain)
+		if err == nil || !isNotFound(err) {
+			return dom, false, err
+		}
+	}
+	x, err := p.domainXML(sp)
+	if err != nil {
+		return nil, false, err
+	}
+	dom, derr := c.DomainDefineXML(x)
+	if derr == nil {
+		return dom, true, nil
+	}
+	if dom, err = c.LookupDomainByName(sp.Domain); err == nil {
+		return dom, false, nil
+	}
+	return nil, false, fmt.Errorf("define domain: %w", derr)
 }
 
 func (p *Provider) domainXML(sp *machineSpec) (string, error) {
@@ -272,21 +294,33 @@ func (p *Provider) prepare(sp *machineSpec, opts provision.ApplyOptions) error {
 }
 
 // ensureNetwork defines and starts a network unless it exists; it reports
-// whether it created it.
-func ensureNetwork(c *lv.Connect, name, xml string) (bool, error) {
-	n, err := c.LookupNetworkByName(name)
+// whether it created it. absent says the plan found no such network: it is
+// then defined without a lookup first (see defineDomain).
+func ensureNetwork(c *lv.Connect, name, xml string, absent bool) (bool, error) {
+	var n *lv.Network
+	var lerr error = lv.Error{Code: lv.ERR_NO_NETWORK}
+	if !absent {
+		n, lerr = c.LookupNetworkByName(name)
+	}
 	created := false
-	if isNotFound(err) {
-		n, err = c.NetworkDefineXML(xml)
-		if err != nil {
-			return false, fmt.Errorf("define: %w", err)
+	if isNotFound(lerr) {
+		var derr error
+		if n, derr = c.NetworkDefineXML(xml); derr != nil {
+			if n, lerr = c.LookupNetworkByName(name); lerr != nil {
+				return false, fmt.Errorf("define: %w", derr)
+			}
+		} else {
+			created = true
 		}
-		created = true
-	} else if err != nil {
-		return false, err
+	} else if lerr != nil {
+		return false, lerr
 	}
 	defer n.Free()
-	if active, _ := n.IsActive(); !active {
+	running := false
+	if !created {
+		running, _ = n.IsActive()
+	}
+	if !running {
 		if err := n.Create(); err != nil {
 			return created, fmt.Errorf("start: %w", err)
 		}

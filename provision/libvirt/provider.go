@@ -81,6 +81,9 @@ type Provider struct {
 	cfg   Config
 	mu    sync.Mutex
 	conns map[string]*lv.Connect
+	// workers are extra connections for machine work (see workConn), by URI.
+	workers map[string][]*lv.Connect
+	nextW   map[string]int
 	// A host view (see on) shares its parent's connections.
 	parent   *Provider
 	hostName string
@@ -120,7 +123,55 @@ func (p *Provider) Close() error {
 		c.Close()
 		delete(p.conns, uri)
 	}
+	for uri, cs := range p.workers {
+		for _, c := range cs {
+			c.Close()
+		}
+		delete(p.workers, uri)
+	}
 	return nil
+}
+
+// WorkerConns is how many connections machine work is spread over: libvirtd
+// runs at most max_client_requests (5 by default) calls of one connection at
+// once, so `--parallel 8` on a single connection queues three of them.
+const WorkerConns = 3
+
+// workConn returns one of the connections machine work is spread over, in turn:
+// the main connection first, then up to WorkerConns-1 more, opened on first use.
+// An extra connection that fails to open falls back to the main one; the test
+// driver gets none.
+func (p *Provider) workConn(typ string) (*lv.Connect, error) {
+	main, err := p.conn(typ)
+	if err != nil {
+		return nil, err
+	}
+	uri := p.cfg.QEMU
+	if typ == "lxc" {
+		uri = p.cfg.LXC
+	}
+	r := p
+	if p.parent != nil {
+		r = p.parent
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.workers == nil {
+		r.workers, r.nextW = map[string][]*lv.Connect{}, map[string]int{}
+	}
+	i := r.nextW[uri] % WorkerConns
+	r.nextW[uri]++
+	if i == 0 || strings.HasPrefix(uri, "test:") { // each test-driver connection has a world of its own
+		return main, nil
+	}
+	for len(r.workers[uri]) < i {
+		c, err := lv.NewConnect(uri)
+		if err != nil {
+			return main, nil
+		}
+		r.workers[uri] = append(r.workers[uri], c)
+	}
+	return r.workers[uri][i-1], nil
 }
 
 // conn returns the connection for a domain type ("lxc" or "qemu").
