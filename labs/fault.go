@@ -23,7 +23,9 @@ type Fault struct {
 	Group       string `yaml:"group" json:"group,omitempty"`
 	Machine     string `yaml:"machine" json:"machine"`
 	Transport   string `yaml:"transport" json:"transport,omitempty"`
-	// Run is the POSIX shell script that breaks the machine (ssh: `sh -s`).
+	// Run is what breaks the machine, in the transport's language: a POSIX shell
+	// script (ssh, given to `sh -s`), a PowerShell script (winrm) or LDIF change
+	// records (ldap).
 	Run     string   `yaml:"run" json:"run"`
 	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
 

@@ -37,7 +37,9 @@ type Step struct {
 	Machine string `yaml:"machine" json:"machine"`
 	// Transport is how the step reaches the machine (default ssh).
 	Transport string `yaml:"transport" json:"transport,omitempty"`
-	// Run is a POSIX shell script (ssh), given to `sh -s` on the machine's stdin.
+	// Run is the step in its transport's language: a POSIX shell script (ssh,
+	// given to `sh -s` on stdin), a PowerShell script (winrm, on stdin) or LDIF
+	// change records (ldap).
 	Run string `yaml:"run" json:"run"`
 	// Fault, on a solution step, names the fault the step repairs: the step is
 	// applied only when that fault was applied to the candidate.
