@@ -228,8 +228,12 @@ func (o *gradeOptions) Run(cmd *cobra.Command) error {
 		}
 		progress = newCountProgress(cmd.ErrOrStderr(), o.g, total, "candidates graded")
 		onCandidate = func(c checks.CandidateReport) {
-			progress.Step(fmt.Sprintf("%s: %d passed, %d failed, %d errors, %d skipped",
-				c.ID, c.Counts.Pass, c.Counts.Fail, c.Counts.Error, c.Counts.Skip))
+			line := fmt.Sprintf("%s: %d passed, %d failed, %d errors, %d skipped",
+				c.ID, c.Counts.Pass, c.Counts.Fail, c.Counts.Error, c.Counts.Skip)
+			if c.Counts.NA > 0 {
+				line += fmt.Sprintf(", %d not applicable", c.Counts.NA)
+			}
+			progress.Step(line)
 		}
 	}
 	rep, err := o.round(cmd.Context(), gs, onCandidate)
@@ -331,16 +335,47 @@ func builtinChecks(lab *labs.Lab) *labs.Lab {
 
 // loadLabSuites loads the lab's check suites (see labSuites) for grading: a lab
 // without suites is a usage error, any problem of a suite is yamlx.Diagnostics
-// (exit 4).
+// (exit 4), a `when` naming a fault the lab does not declare included.
 func loadLabSuites(lab *labs.Lab, reg *probe.Registry) ([]*checks.Suite, error) {
 	if len(lab.Checks) == 0 {
 		return nil, withCode(ExitUsage, fmt.Errorf("lab %q has no check suites (checks: in the lab file)", lab.Name))
 	}
 	suites, diags := labSuites(lab, reg, nil)
+	faults := make([]string, 0, len(lab.Faults))
+	for _, f := range lab.Faults {
+		faults = append(faults, f.Name)
+	}
+	for _, s := range suites {
+		if err := s.CheckFaults(faults); err != nil {
+			diags = append(diags, diagnosticsOf(s.File, err)...)
+		}
+	}
 	if err := diags.Err(); err != nil {
 		return nil, err
 	}
 	return suites, nil
+}
+
+// drawnFaults returns the incidents recorded for a candidate when `up` applied
+// their faults (faults/<session> in the state), with the lab's titles; known is
+// false when the lab has no faults or none were recorded for the candidate (a
+// session brought up before faults were recorded): then every check applies.
+func drawnFaults(st *provision.State, session string, lab *labs.Lab, candidate string) (faults []checks.Fault, known bool, err error) {
+	if len(lab.Faults) == 0 {
+		return nil, false, nil
+	}
+	rec, ok, err := st.Faults(session, candidate)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	titles := map[string]string{}
+	for _, f := range lab.Faults {
+		titles[f.Name] = f.Title
+	}
+	for _, name := range rec.Faults {
+		faults = append(faults, checks.Fault{Name: name, Title: titles[name]})
+	}
+	return faults, true, nil
 }
 
 // filterCompetences keeps the checks and jury items of the given competences, plus
@@ -410,7 +445,8 @@ func filterCompetences(suites []*checks.Suite, competences []string) ([]*checks.
 }
 
 // gradeCandidates builds the grader's view of each candidate (or only those
-// given): parameters, and each machine's management address and credentials.
+// given): parameters, each machine's management address and credentials, and
+// the faults drawn for them (see drawnFaults).
 //
 // labNets gives each candidate's machines' lab-network addresses (static ones from
 // the lab, else those the provider observed), for probes that observe from a
@@ -459,6 +495,9 @@ func gradeCandidates(st *provision.State, sess *provision.Session, lab *labs.Lab
 		c := checks.Candidate{
 			ID: id, LastName: in.Candidate.LastName, FirstName: in.Candidate.FirstName,
 			Params: in.Params, Machines: map[string]probe.Target{},
+		}
+		if c.Faults, c.FaultsKnown, err = drawnFaults(st, sess.Name, lab, id); err != nil {
+			return nil, nil, withCode(ExitInfra, fmt.Errorf("candidate %q: read faults: %w", id, err))
 		}
 		for _, m := range in.Machines {
 			t := probe.Target{

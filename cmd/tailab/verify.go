@@ -47,7 +47,7 @@ It prints the step → checks mapping and the checks' table, exits 1 on any
 surprise (docs/catalog.md defines them), 3 when something could not be
 observed, then removes every instance (--keep leaves them for inspection).
 Every fault of the lab is applied (groups are not drawn), so every repair step
-is proven.`,
+is proven, and every check conditioned on a fault (when:) applies.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.lab = args[0]
@@ -176,6 +176,11 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	// Every fault is applied to every instance (below): every check with a
+	// `when` applies, so the analysis sees them all.
+	for i := range gcands {
+		gcands[i].Faults, gcands[i].FaultsKnown = everyFault(lab), true
+	}
 	vantages, err := checks.NewVantages(suites, gcands, labNets)
 	if err != nil {
 		return withCode(ExitInfra, err)
@@ -292,6 +297,15 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 		return withCode(ExitFailed, fmt.Errorf("%d surprise(s)", len(v.Surprises)))
 	}
 	return nil
+}
+
+// everyFault is the lab's faults as the grader sees them when all are applied.
+func everyFault(lab *labs.Lab) []checks.Fault {
+	out := make([]checks.Fault, 0, len(lab.Faults))
+	for _, f := range lab.Faults {
+		out = append(out, checks.Fault{Name: f.Name, Title: f.Title})
+	}
+	return out
 }
 
 func faultNames(fs []labs.Fault) string {

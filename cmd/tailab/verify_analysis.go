@@ -76,7 +76,9 @@ func statuses(c checks.CandidateReport) map[string]checks.Result {
 //     of needs(k) was gained at step k or later (a check that passed before step k
 //     was applied cannot need it); needs(k) ≠ ∅ (no superfluous step);
 //  4. no check that passed goes back to failing when a later step is applied;
-//  5. no check is in error in any run (that is infrastructure, not the lab).
+//  5. no check is in error in any run (that is infrastructure, not the lab);
+//  6. no check is "not applicable" in any run: every fault is applied, so every
+//     check conditioned on a fault (`when`) must apply.
 func analyse(runs verifyRuns) verifyVerdict {
 	var v verifyVerdict
 	baseline := map[string]bool{}
@@ -110,6 +112,18 @@ func analyse(runs verifyRuns) verifyVerdict {
 	for k := 0; k < n; k++ {
 		errorIn("after "+runs.Steps[k], inc[k])
 		errorIn("without "+runs.Steps[k], left[k])
+	}
+	notApplicable := func(run string, rs map[string]checks.Result) {
+		for _, id := range order {
+			if r, ok := rs[id]; ok && r.Status == checks.StatusNA {
+				surprise("check %s: not applicable %s although every fault was applied (%s)", id, run, r.Message)
+			}
+		}
+	}
+	notApplicable("untouched", untouched)
+	for k := 0; k < n; k++ {
+		notApplicable("after "+runs.Steps[k], inc[k])
+		notApplicable("without "+runs.Steps[k], left[k])
 	}
 	gainedAt := map[string]int{}
 	for _, id := range order {

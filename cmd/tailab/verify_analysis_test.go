@@ -68,6 +68,22 @@ func TestAnalyse(t *testing.T) {
 				"step three: s/b fails without it but passed before it was applied",
 			},
 		},
+		{
+			// verify applies every fault: a check conditioned on a fault that
+			// comes out "not applicable" means the conditions are wrong.
+			name: "a check not applicable with every fault applied",
+			runs: verifyRuns{
+				Steps:       []string{"fix"},
+				Untouched:   vrep("a=fail", "b=na"),
+				Incremental: []checks.CandidateReport{vrep("a=pass", "b=na")},
+				LeftOut:     []checks.CandidateReport{vrep("a=fail", "b=na")},
+			},
+			surprises: []string{
+				"check s/b: not applicable untouched although every fault was applied",
+				"check s/b: not applicable after fix although every fault was applied",
+				"check s/b: not applicable without fix although every fault was applied",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
