@@ -20,7 +20,7 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 		testenv.Unavailable(t, "needs root and libvirtd (/usr/sbin/libvirtd) for a private daemon")
 		return
 	}
-	for _, b := range []string{"samba-tool", "samba", "dnsmasq", "nft", "busybox", "smbclient", "setpriv"} {
+	for _, b := range []string{"samba-tool", "samba", "dnsmasq", "nft", "busybox", "smbclient", "setpriv", "mkfs.ext4", "useradd"} {
 		testenv.RequireBinary(t, b)
 	}
 	bin := filepath.Join(t.TempDir(), "tailab")
@@ -28,7 +28,7 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build tailab: %v\n%s", err, out)
 	}
-	for _, lab := range []string{"tpe-local", "ccp2-infra-local", "ccp3-support-local"} {
+	for _, lab := range []string{"tpe-local", "ccp2-infra-local", "ccp3-support-local", "ccp1-poste-local"} {
 		t.Run(lab, func(t *testing.T) {
 			start := time.Now()
 			cmd := exec.Command(bin, "verify", lab, "--data-dir", t.TempDir())

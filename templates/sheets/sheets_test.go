@@ -1,6 +1,7 @@
 package sheets_test
 
 import (
+	"fmt"
 	"html"
 	"strings"
 	"testing"
@@ -16,35 +17,69 @@ type data struct {
 	Faults                  []labs.Fault
 }
 
-// TestSheetsRender renders every built-in lab's sheet for a candidate: their own
-// values appear, the HTML is escaped.
+// TestSheetsRender renders every built-in lab's sheet for a candidate, as
+// `tailab sheets` does: their own values and their drawn incidents appear, the
+// HTML is escaped.
 func TestSheetsRender(t *testing.T) {
-	for _, name := range []string{"tpe-local", "ccp2-infra-local"} {
-		lab, err := labs.LoadBuiltin(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := labs.Candidate{ID: "c07", Index: 7, LastName: "Durand", FirstName: "Zoé <Z>"}
-		in, err := lab.Resolve(labs.ResolveInput{Session: "s1", Candidate: c})
-		if err != nil {
-			t.Fatal(err)
-		}
-		md, err := sheets.Render(name, data{Session: "s1", Lab: name, StartedAt: "01/06/2026 08:00", Candidate: c,
-			Params: in.Params, Faults: lab.FaultsFor("s1", c)})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for _, p := range []string{"domain", "ou", "user", "share", "dns_name"} {
-			if v, ok := in.Params[p]; ok && !strings.Contains(string(md), v.(string)) {
-				t.Errorf("%s: the sheet lacks %s = %v", name, p, v)
+	for _, tc := range []struct {
+		lab    string
+		params []string                      // parameters whose value the sheet states
+		also   func(p map[string]any) string // a value the sheet composes from them
+		faults bool                          // the drawn faults' descriptions are listed
+	}{
+		{lab: "tpe-local", params: []string{"domain", "server_ip"}},
+		{lab: "ccp2-infra-local", params: []string{"domain", "ou", "user", "share", "dns_name"}, faults: true},
+		{lab: "ccp3-support-local", params: []string{"domain", "site", "share", "ticket"}, faults: true},
+		{lab: "ccp1-poste-local",
+			params: []string{"domain", "site", "num", "ip", "user", "printer", "share", "metier",
+				"disk_label", "mount_point", "backup_dir", "backup_hour"},
+			also: func(p map[string]any) string { return fmt.Sprintf("PC-%v-%v", p["site"], p["num"]) }},
+	} {
+		t.Run(tc.lab, func(t *testing.T) {
+			lab, err := labs.LoadBuiltin(tc.lab)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		page := string(sheets.HTML(name, md))
-		if !strings.Contains(page, "Zoé &lt;Z&gt;") || strings.Contains(page, "<Z>") {
-			t.Errorf("%s: HTML not escaped", name)
-		}
-		if name == "ccp2-infra-local" && !strings.Contains(page, "<li>"+html.EscapeString(lab.FaultsFor("s1", c)[0].Description)) {
-			t.Errorf("%s: the drawn incident is not on the sheet", name)
-		}
+			c := labs.Candidate{ID: "c07", Index: 7, LastName: "Durand", FirstName: "Zoé <Z>"}
+			in, err := lab.Resolve(labs.ResolveInput{Session: "s1", Candidate: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			scen, err := lab.ResolveScenario(labs.ResolveInput{Session: "s1", Candidate: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			md, err := sheets.Render(tc.lab, data{Session: "s1", Lab: tc.lab, StartedAt: "01/06/2026 08:00", Candidate: c,
+				Params: in.Params, Faults: scen.Drawn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range tc.params {
+				v, ok := in.Params[p]
+				if !ok {
+					t.Errorf("the lab has no parameter %s", p)
+				} else if !strings.Contains(string(md), fmt.Sprint(v)) {
+					t.Errorf("the sheet lacks %s = %v", p, v)
+				}
+			}
+			if tc.also != nil && !strings.Contains(string(md), tc.also(in.Params)) {
+				t.Errorf("the sheet lacks %q", tc.also(in.Params))
+			}
+			page := string(sheets.HTML(tc.lab, md))
+			if !strings.Contains(page, "Zoé &lt;Z&gt;") || strings.Contains(page, "<Z>") {
+				t.Errorf("HTML not escaped")
+			}
+			if tc.faults && len(scen.Drawn) == 0 {
+				t.Errorf("no fault drawn")
+			}
+			for _, f := range scen.Drawn {
+				if tc.faults && !strings.Contains(page, "<li>"+html.EscapeString(f.Description)) {
+					t.Errorf("the drawn incident %s is not on the sheet: %q", f.Name, f.Description)
+				}
+			}
+			if strings.Contains(string(md), "{{") || strings.Contains(string(md), "<no value>") {
+				t.Errorf("unrendered template text on the sheet")
+			}
+		})
 	}
 }
