@@ -22,38 +22,27 @@ func machineDir(dataDir, session, candidate, machine string) string {
 	return filepath.Join(dataDir, "machines", session, candidate, machine)
 }
 
-// initData is what templates/lxc/init.sh sees.
-type initData struct {
-	Session, Candidate, Machine, Hostname string
-	NICs                                  []nicSpec
-	Services                              []string
-}
-
-// prepareContainer writes a container's private dir: /srv/init.sh (PID 1), the
-// udhcpc script, sshd's config, host key and authorized keys, and the
-// machine's files. It runs again on replace, keeping the host key.
+// prepareContainer writes a container's private dir: the writable /srv with
+// sshd's host key and the machine's files, kept to a few inodes (creating
+// files is most of what a container costs tailab). What else is the machine's
+// own (host name, NICs, services, the grader's public keys) goes in the
+// domain's <initenv> for the session's shared init (templates/lxc/init.sh):
+// prepareContainer sets sp.AuthorizedKeys for it. It runs again on replace,
+// keeping the host key.
 func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 	srv := filepath.Join(sp.Dir, "srv")
-	if err := os.MkdirAll(filepath.Join(srv, "ssh"), 0o700); err != nil {
+	if err := os.MkdirAll(srv, 0o755); err != nil {
 		return err
 	}
 	if err := ensureShared(sp.SharedDir); err != nil {
 		return err
 	}
-	data := initData{Session: sp.Session, Candidate: sp.Candidate, Machine: sp.Machine.Name,
-		Hostname: hostname(sp), NICs: sp.NICs, Services: sp.Machine.Services}
-	b, err := templates.Render("lxc/init.sh", data)
-	if err != nil {
-		return err
-	}
-	if err := writeFile(filepath.Join(srv, "init.sh"), b, 0o755); err != nil {
-		return err
-	}
-	if err := ensureHostKey(filepath.Join(srv, "ssh", "ssh_host_ed25519_key")); err != nil {
+	if err := ensureHostKey(filepath.Join(srv, hostKeyFile)); err != nil {
 		return err
 	}
 	var keys []string
-	for transport, c := range sp.Machine.Credentials {
+	for _, transport := range sortedKeys(sp.Machine.Credentials) {
+		c := sp.Machine.Credentials[transport]
 		if transport != "ssh" || c.Key == "" {
 			continue
 		}
@@ -67,9 +56,7 @@ func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 		}
 		keys = append(keys, strings.TrimSpace(pub))
 	}
-	if err := writeFile(filepath.Join(srv, "ssh", "authorized_keys"), []byte(strings.Join(keys, "\n")+"\n"), 0o600); err != nil {
-		return err
-	}
+	sp.AuthorizedKeys = keys
 	for path, content := range sp.Machine.Files {
 		dst := filepath.Join(sp.Dir, "files", path)
 		if strings.HasPrefix(path, "/srv/") {
@@ -85,23 +72,33 @@ func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 	return nil
 }
 
+// hostKeyFile is sshd's host key in a container's private /srv.
+const hostKeyFile = "ssh_host_ed25519_key"
+
 // sharedFiles are the same for every container of a session: written once in the
 // session's lib dir and mounted read-only at /srv/lib, rather than once per machine.
 var sharedFiles = []struct {
 	tmpl, name string
 	mode       os.FileMode
 }{
+	{"lxc/init.sh", "init.sh", 0o755},
 	{"lxc/udhcpc.sh", "udhcpc.sh", 0o755},
 	{"lxc/sshd_config", "sshd_config", 0o644},
 }
 
-var sharedMu sync.Mutex
+var (
+	sharedMu   sync.Mutex
+	sharedDone = map[string]bool{} // dirs checked by this process
+)
 
 // ensureShared writes the session's shared container files unless they are
-// there with the right content.
+// there with the right content; once per dir and process.
 func ensureShared(dir string) error {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
+	if sharedDone[dir] && fileExists(filepath.Join(dir, sharedFiles[0].name)) {
+		return nil
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -118,6 +115,7 @@ func ensureShared(dir string) error {
 			return err
 		}
 	}
+	sharedDone[dir] = true
 	return nil
 }
 
@@ -134,14 +132,7 @@ func ensureHostKey(path string) error {
 	if err != nil {
 		return err
 	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return err
-	}
-	if err := writeFile(path, pem.EncodeToMemory(blk), 0o600); err != nil {
-		return err
-	}
-	return writeFile(path+".pub", ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644)
+	return writeFile(path, pem.EncodeToMemory(blk), 0o600)
 }
 
 // writeFile writes a new file directly, and replaces an existing one through a

@@ -468,7 +468,7 @@ func copyPrivate(ctx context.Context, from, to string) error {
 }
 
 // hostKeyFiles are kept by a reset, so clients' known_hosts stay valid.
-var hostKeyFiles = []string{"ssh/ssh_host_ed25519_key", "ssh/ssh_host_ed25519_key.pub"}
+var hostKeyFiles = []string{hostKeyFile}
 
 // removePrivate removes a container's private dirs (keeping the SSH host key
 // when keepHostKey).
@@ -490,15 +490,11 @@ func removePrivate(sp *machineSpec, keepHostKey bool) error {
 	if len(kept) == 0 {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Join(srv, "ssh"), 0o700); err != nil {
+	if err := os.MkdirAll(srv, 0o755); err != nil {
 		return err
 	}
 	for f, b := range kept {
-		mode := os.FileMode(0o600)
-		if strings.HasSuffix(f, ".pub") {
-			mode = 0o644
-		}
-		if err := writeFile(filepath.Join(srv, f), b, mode); err != nil {
+		if err := writeFile(filepath.Join(srv, f), b, 0o600); err != nil {
 			return err
 		}
 	}

@@ -70,6 +70,10 @@ type machineSpec struct {
 	Hide                    []string
 	Hash                    string
 	Console                 consoleSpec // VMs
+	// AuthorizedKeys are the grader's public SSH keys (containers), set by
+	// prepareContainer from the secrets: like the console password, not part of
+	// the spec's hash.
+	AuthorizedKeys []string
 }
 
 // consoleSpec is a VM's VNC console. The password is not part of the spec's
@@ -213,8 +217,9 @@ func containerXML(s *machineSpec, t tag) (string, error) {
 		Memory:   &libvirtxml.DomainMemory{Value: mem, Unit: "MiB"},
 		VCPU:     &libvirtxml.DomainVCPU{Value: uint(max(s.Machine.CPUs, 1))},
 		OS: &libvirtxml.DomainOS{
-			Type: &libvirtxml.DomainOSType{Type: "exe"},
-			Init: "/srv/init.sh",
+			Type:    &libvirtxml.DomainOSType{Type: "exe"},
+			Init:    "/srv/lib/init.sh",
+			InitEnv: initEnv(s),
 		},
 		OnPoweroff: "destroy", OnReboot: "restart", OnCrash: "destroy",
 		Devices: &libvirtxml.DomainDeviceList{
@@ -224,6 +229,34 @@ func containerXML(s *machineSpec, t tag) (string, error) {
 		},
 	}
 	return dom.Marshal()
+}
+
+// initEnv is what the session's shared init (templates/lxc/init.sh) learns of
+// the machine: names, NICs, services and the grader's public keys.
+func initEnv(s *machineSpec) []libvirtxml.DomainOSInitEnv {
+	var nics, dhcp []string
+	for _, n := range s.NICs {
+		nics = append(nics, n.Dev)
+		if n.DHCP {
+			dhcp = append(dhcp, n.Dev)
+		}
+	}
+	var env []libvirtxml.DomainOSInitEnv
+	for _, kv := range [][2]string{
+		{"TAILAB_SESSION", s.Session},
+		{"TAILAB_CANDIDATE", s.Candidate},
+		{"TAILAB_MACHINE", s.Machine.Name},
+		{"TAILAB_HOSTNAME", hostname(s)},
+		{"TAILAB_NICS", strings.Join(nics, " ")},
+		{"TAILAB_DHCP", strings.Join(dhcp, " ")},
+		{"TAILAB_SERVICES", strings.Join(s.Machine.Services, " ")},
+		{"TAILAB_KEYS", strings.Join(s.AuthorizedKeys, "|")},
+	} {
+		if kv[1] != "" { // libvirt refuses an empty <initenv>
+			env = append(env, libvirtxml.DomainOSInitEnv{Name: kv[0], Value: kv[1]})
+		}
+	}
+	return env
 }
 
 // fileMounts lists the machine's `files` as bind mounts (private copy → path);

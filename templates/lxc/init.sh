@@ -1,69 +1,79 @@
 #!/bin/sh
-# tailab container init: machine {{.Machine}}, candidate {{.Candidate}}, session {{.Session}}.
+# tailab container init, shared by the session's containers (/srv/lib/init.sh).
 # PID 1 of an LXC system container: brings the NICs up, starts the machine's
 # services, and exits on SIGTERM so that `virsh destroy` takes 0.2 s, not 1.8 s.
+# What is the machine's own comes from the domain's <initenv>: TAILAB_MACHINE,
+# TAILAB_CANDIDATE, TAILAB_SESSION, TAILAB_HOSTNAME, TAILAB_NICS (devices to
+# bring up), TAILAB_DHCP (those configured by DHCP), TAILAB_SERVICES, and
+# TAILAB_KEYS (the grader's authorized SSH keys, one per '|').
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 pids=""
 stop() { [ -n "$pids" ] && kill $pids 2>/dev/null; exit 0; }
 trap stop TERM INT PWR HUP
-hostname {{quote .Hostname}} 2>/dev/null
+[ -n "$TAILAB_HOSTNAME" ] && hostname "$TAILAB_HOSTNAME" 2>/dev/null
 ip link set lo up
-{{- range .NICs}}
-ip link set {{.Dev}} up
-{{- if .DHCP}}
-busybox udhcpc -i {{.Dev}} -b -q -s /srv/lib/udhcpc.sh >/run/udhcpc-{{.Dev}}.log 2>&1 &
-{{- end}}
-{{- end}}
-{{- range .Services}}
-{{- if eq . "sshd"}}
-mkdir -p /run/sshd && chmod 0755 /run/sshd
-/usr/sbin/sshd -D -e -f /srv/lib/sshd_config >/run/sshd.log 2>&1 &
-pids="$pids $!"
-{{- else if eq . "dnsmasq"}}
-dnsmasq -k --conf-file=/etc/dnsmasq.conf --pid-file=/run/dnsmasq.pid --dhcp-leasefile=/run/dnsmasq.leases --log-facility=/run/dnsmasq.log &
-pids="$pids $!"
-{{- else if eq . "httpd"}}
-mkdir -p /srv/www
-busybox httpd -f -p 80 -h /srv/www &
-pids="$pids $!"
-{{- else if eq . "smbd"}}
-mkdir -p /run/samba /srv/samba/private /srv/samba/lock /srv/samba/cache /srv/samba/state
-smbd -F --no-process-group -s /etc/samba/smb.conf >/run/smbd.log 2>&1 &
-pids="$pids $!"
-{{- else if eq . "samba-dc"}}
-mkdir -p /run/samba
-if [ -f /srv/samba-dc.env ]; then
-  # A domain of its own in the private /srv/samba-dc, made at first start from
-  # the host's template (/var/cache/tailab/samba-dc/KEY, ~0.2 s) or, without
-  # one, provisioned here (~10 s; needs ~256 MiB). samba-dc.env sets REALM,
-  # DOMAIN, DC_HOST, DC_IP and ADMINPASS (the Administrator's password).
-  . /srv/samba-dc.env
-  D=/srv/samba-dc
-  if [ ! -f "$D/.tailab-ready" ]; then
-    rm -rf "$D" "$D.new"
-    K=$(printf '%s_%s_%s_%s_%s' "$REALM" "$DOMAIN" "$DC_HOST" "$DC_IP" "$(samba --version)" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._\n-' '_')
-    T=/var/cache/tailab/samba-dc/$K
-    if [ -f "$T/.tailab-ready" ]; then
-      cp -a "$T" "$D.new" && sed -i "s|$T|$D|g" "$D.new/etc/smb.conf" && rm -f "$D.new"/run/*.pid
+for dev in $TAILAB_NICS; do ip link set "$dev" up; done
+for dev in $TAILAB_DHCP; do
+  busybox udhcpc -i "$dev" -b -q -s /srv/lib/udhcpc.sh >"/run/udhcpc-$dev.log" 2>&1 &
+done
+printf '%s\n' "$TAILAB_KEYS" | tr '|' '\n' >/run/authorized_keys && chmod 0600 /run/authorized_keys
+for svc in $TAILAB_SERVICES; do
+  case $svc in
+  sshd)
+    mkdir -p /run/sshd && chmod 0755 /run/sshd
+    [ -s /srv/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N '' -f /srv/ssh_host_ed25519_key
+    /usr/sbin/sshd -D -e -f /srv/lib/sshd_config >/run/sshd.log 2>&1 &
+    pids="$pids $!"
+    ;;
+  dnsmasq)
+    dnsmasq -k --conf-file=/etc/dnsmasq.conf --pid-file=/run/dnsmasq.pid --dhcp-leasefile=/run/dnsmasq.leases --log-facility=/run/dnsmasq.log &
+    pids="$pids $!"
+    ;;
+  httpd)
+    mkdir -p /srv/www
+    busybox httpd -f -p 80 -h /srv/www &
+    pids="$pids $!"
+    ;;
+  smbd)
+    mkdir -p /run/samba /srv/samba/private /srv/samba/lock /srv/samba/cache /srv/samba/state
+    smbd -F --no-process-group -s /etc/samba/smb.conf >/run/smbd.log 2>&1 &
+    pids="$pids $!"
+    ;;
+  samba-dc)
+    mkdir -p /run/samba
+    if [ -f /srv/samba-dc.env ]; then
+      # A domain of its own in the private /srv/samba-dc, made at first start from
+      # the host's template (/var/cache/tailab/samba-dc/KEY, ~0.2 s) or, without
+      # one, provisioned here (~10 s; needs ~256 MiB). samba-dc.env sets REALM,
+      # DOMAIN, DC_HOST, DC_IP and ADMINPASS (the Administrator's password).
+      . /srv/samba-dc.env
+      D=/srv/samba-dc
+      if [ ! -f "$D/.tailab-ready" ]; then
+        rm -rf "$D" "$D.new"
+        K=$(printf '%s_%s_%s_%s_%s' "$REALM" "$DOMAIN" "$DC_HOST" "$DC_IP" "$(samba --version)" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._\n-' '_')
+        T=/var/cache/tailab/samba-dc/$K
+        if [ -f "$T/.tailab-ready" ]; then
+          cp -a "$T" "$D.new" && sed -i "s|$T|$D|g" "$D.new/etc/smb.conf" && rm -f "$D.new"/run/*.pid
+        else
+          mkdir -p "$D.new/run/ntp_signd" "$D.new/log" && chmod 750 "$D.new/run/ntp_signd" && : >/tmp/empty.conf &&
+          samba-tool domain provision -s /tmp/empty.conf --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
+            --dns-backend=SAMBA_INTERNAL --adminpass="$ADMINPASS" --host-name="$DC_HOST" --host-ip="$DC_IP" --targetdir="$D.new" \
+            --option="pid directory=$D.new/run" --option="ntp signd socket directory=$D.new/run/ntp_signd" \
+            --option="ncalrpc dir=$D.new/run/ncalrpc" --option="log file=$D.new/log/samba.log" >/run/samba-provision.log 2>&1 &&
+          sed -i "s|$D.new|$D|g" "$D.new/etc/smb.conf"
+        fi
+        mv "$D.new" "$D" &&
+        samba-tool user setpassword Administrator --newpassword="$ADMINPASS" -s "$D/etc/smb.conf" -H "tdb://$D/private/sam.ldb" >/run/samba-provision.log 2>&1 &&
+        date -u +%FT%TZ >"$D/.tailab-ready"
+      fi
+      samba -F --no-process-group -M single -s "$D/etc/smb.conf" >/run/samba.log 2>&1 &
     else
-      mkdir -p "$D.new/run/ntp_signd" "$D.new/log" && chmod 750 "$D.new/run/ntp_signd" && : >/tmp/empty.conf &&
-      samba-tool domain provision -s /tmp/empty.conf --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
-        --dns-backend=SAMBA_INTERNAL --adminpass="$ADMINPASS" --host-name="$DC_HOST" --host-ip="$DC_IP" --targetdir="$D.new" \
-        --option="pid directory=$D.new/run" --option="ntp signd socket directory=$D.new/run/ntp_signd" \
-        --option="ncalrpc dir=$D.new/run/ncalrpc" --option="log file=$D.new/log/samba.log" >/run/samba-provision.log 2>&1 &&
-      sed -i "s|$D.new|$D|g" "$D.new/etc/smb.conf"
+      samba -F --no-process-group -M single -s /etc/samba/smb.conf >/run/samba.log 2>&1 &
     fi
-    mv "$D.new" "$D" &&
-    samba-tool user setpassword Administrator --newpassword="$ADMINPASS" -s "$D/etc/smb.conf" -H "tdb://$D/private/sam.ldb" >/run/samba-provision.log 2>&1 &&
-    date -u +%FT%TZ >"$D/.tailab-ready"
-  fi
-  samba -F --no-process-group -M single -s "$D/etc/smb.conf" >/run/samba.log 2>&1 &
-else
-  samba -F --no-process-group -M single -s /etc/samba/smb.conf >/run/samba.log 2>&1 &
-fi
-pids="$pids $!"
-{{- end}}
-{{- end}}
+    pids="$pids $!"
+    ;;
+  esac
+done
 if [ -x /srv/start.sh ]; then /srv/start.sh >/run/start.log 2>&1
 elif [ -f /srv/start.sh ]; then sh /srv/start.sh >/run/start.log 2>&1; fi # `files:` are written 0644
 echo tailab-ready >/run/tailab-ready
