@@ -158,13 +158,18 @@ EOF
 } >"$lab"
 
 # prepare_virsh writes the plain script's files: the XML tailab would write (same
-# mounts, NICs, isolated management port), an init that exits on SIGTERM,
-# sshd_config, a host key and authorized_keys per container.
+# mounts, NICs, isolated management port, the session's shared init and sshd
+# config at /srv/lib with the machine's data in <initenv>), the shared files
+# once, and a host key per container.
 ssh-keygen -q -t ed25519 -N '' -f "$work/client_key" -C bench
 prepare_virsh() {
   rm -rf "$vs/m"
-  mkdir -p "$vs/m"
+  mkdir -p "$vs/m/lib"
   : >"$vs/addrs"
+  cp "$root/templates/lxc/init.sh" "$root/templates/lxc/sshd_config" "$vs/m/lib/"
+  chmod 755 "$vs/m/lib/init.sh"
+  local key
+  key=$(cat "$work/client_key.pub")
   cat >"$vs/net-mgmt.xml" <<EOF
 <network><name>bench-mgmt</name><bridge name='tbvmgmt' stp='off'/><ip address='10.240.0.1' prefix='16'/></network>
 EOF
@@ -176,44 +181,24 @@ EOF
 EOF
     for ((m = 1; m <= M; m++)); do
       d=$vs/m/$cc-m$m
-      mkdir -p "$d/srv/ssh"
-      cat >"$d/srv/init.sh" <<EOF
-#!/bin/sh
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-pids=""
-stop() { [ -n "\$pids" ] && kill \$pids 2>/dev/null; exit 0; }
-trap stop TERM INT PWR HUP
-hostname m$m 2>/dev/null
-ip link set lo up
-ip link set eth0 up
-ip link set eth1 up
-mkdir -p /run/sshd && chmod 0755 /run/sshd
-/usr/sbin/sshd -D -e -f /srv/sshd_config >/run/sshd.log 2>&1 &
-pids="\$pids \$!"
-while :; do sleep 3600 & wait \$!; done
-EOF
-      chmod 755 "$d/srv/init.sh"
-      cat >"$d/srv/sshd_config" <<'EOF'
-Port 22
-ListenAddress 0.0.0.0
-HostKey /srv/ssh/ssh_host_ed25519_key
-AuthorizedKeysFile /srv/ssh/authorized_keys
-PidFile /run/sshd.pid
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PrintMotd no
-EOF
-      ssh-keygen -q -t ed25519 -N '' -f "$d/srv/ssh/ssh_host_ed25519_key" -C "$cc-m$m"
-      cp "$work/client_key.pub" "$d/srv/ssh/authorized_keys"
+      mkdir -p "$d/srv"
+      ssh-keygen -q -t ed25519 -N '' -f "$d/srv/ssh_host_ed25519_key" -C "$cc-m$m"
+      rm -f "$d/srv/ssh_host_ed25519_key.pub"
       cat >"$vs/dom-$cc-m$m.xml" <<EOF
 <domain type='lxc'>
   <name>bench-$cc-m$m</name>
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
-  <os><type>exe</type><init>/srv/init.sh</init></os>
+  <os>
+    <type>exe</type><init>/srv/lib/init.sh</init>
+    <initenv name='TAILAB_SESSION'>bench</initenv>
+    <initenv name='TAILAB_CANDIDATE'>$cc</initenv>
+    <initenv name='TAILAB_MACHINE'>m$m</initenv>
+    <initenv name='TAILAB_HOSTNAME'>m$m</initenv>
+    <initenv name='TAILAB_NICS'>eth0 eth1</initenv>
+    <initenv name='TAILAB_SERVICES'>sshd</initenv>
+    <initenv name='TAILAB_KEYS'>$key</initenv>
+  </os>
   <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
   <devices>
     <filesystem type='mount'><source dir='/'/><target dir='/'/><readonly/></filesystem>
@@ -224,6 +209,7 @@ EOF
     <filesystem type='ram'><source usage='1' units='MiB'/><target dir='/home'/></filesystem>
     <filesystem type='ram'><source usage='1' units='MiB'/><target dir='$vs'/></filesystem>
     <filesystem type='mount'><source dir='$d/srv'/><target dir='/srv'/></filesystem>
+    <filesystem type='mount'><source dir='$vs/m/lib'/><target dir='/srv/lib'/><readonly/></filesystem>
     <interface type='network'>
       <mac address='$(printf '52:54:01:%02x:%02x:00' "$c" "$m")'/><source network='bench-$cc-lan'/>
       <ip address='10.30.0.$((10 + m))' family='ipv4' prefix='24'/>
