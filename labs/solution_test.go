@@ -110,8 +110,18 @@ func TestFaultsDrawnAndScenario(t *testing.T) {
 	}
 }
 
+// TestBuiltinSolutions: every lab of the catalog ships a reference solution
+// (`tailab verify` proves it both ways).
 func TestBuiltinSolutions(t *testing.T) {
-	for _, name := range []string{"tpe-local", "ccp2-infra-local"} {
+	cat, err := Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat) < 4 {
+		t.Fatalf("catalog lists %d labs", len(cat))
+	}
+	for _, e := range cat {
+		name := e.Name
 		l, err := LoadBuiltin(name)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
