@@ -250,7 +250,11 @@ func labSuites(lab *labs.Lab, reg *probe.Registry, ref *referential.Referential)
 		}
 		s, err := checks.LoadSuite(file, data, reg, ref)
 		if err == nil {
-			err = errors.Join(s.CheckMachines(machines), s.CheckProbeVantages(machines))
+			faults := make([]string, 0, len(lab.Faults))
+			for _, f := range lab.Faults {
+				faults = append(faults, f.Name)
+			}
+			err = errors.Join(s.CheckMachines(machines), s.CheckProbeVantages(machines), s.CheckFaults(faults))
 		}
 		if err != nil {
 			diags = append(diags, diagnosticsOf(file, err)...)
