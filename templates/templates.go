@@ -15,9 +15,11 @@ import (
 var files embed.FS
 
 var funcs = template.FuncMap{
-	"quote": shellQuote,
-	"join":  strings.Join,
-	"xml":   xmlEscape,
+	"quote":   shellQuote,
+	"join":    strings.Join,
+	"xml":     xmlEscape,
+	"comment": xmlComment,
+	"add":     func(a, b int) int { return a + b },
 }
 
 // Render renders the named template (e.g. "lxc/init.sh") with data.
@@ -59,4 +61,15 @@ func xmlEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// xmlComment makes s safe inside an XML comment, where "--" may not appear
+// and the text may not end with "-" (a session named "exam--1" would make the
+// whole document unreadable): "--" becomes "-_", a final "-" gets a "_".
+func xmlComment(s string) string {
+	s = strings.ReplaceAll(s, "--", "-_") // non-overlapping: "---" → "-_-"
+	if strings.HasSuffix(s, "-") {
+		s += "_"
+	}
+	return s
 }

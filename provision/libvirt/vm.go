@@ -121,46 +121,29 @@ func (p *Provider) prepareVM(sp *machineSpec, secrets map[string]secret.Value) e
 	return nil
 }
 
-// writeSeed builds the seed ISO with genisoimage.
+// seedFile is one file of a machine's seed ISO.
+type seedFile struct {
+	Name string
+	Data []byte
+}
+
+// writeSeed builds the seed ISO with genisoimage. The files are written to a
+// private directory only for genisoimage to read and removed at once: the
+// clear-text administrator password lives only inside the ISO.
 func writeSeed(sp *machineSpec, secrets map[string]secret.Value) error {
+	volid, files, err := renderSeed(sp, secrets)
+	if err != nil {
+		return err
+	}
 	dir := filepath.Join(sp.Dir, "seed")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir) // the clear-text password lives only inside the ISO
-	data := map[string]any{
-		"Session": sp.Session, "Candidate": sp.Candidate, "Machine": sp.Machine.Name,
-		"Hostname": hostname(sp), "InstanceID": sp.Domain, "NICs": sp.NICs,
-		"User": "root", "AuthorizedKey": "", "PasswordHash": "",
-		"ComputerName": strings.ToUpper(truncate(sp.Machine.Name, 15)), "AdminPassword": "",
-	}
-	var files []string
-	volid := "cidata"
-	if sp.Machine.OS == labs.OSWindows {
-		volid = "UNATTEND"
-		if c, ok := sp.Machine.Credentials["winrm"]; ok && c.Password != "" {
-			data["AdminPassword"] = secrets[c.Password].Reveal()
-		}
-		files = []string{"windows/autounattend.xml"}
-	} else {
-		if c, ok := sp.Machine.Credentials["ssh"]; ok {
-			data["User"] = c.User
-			if c.Key != "" {
-				if pub, err := provision.PublicKey(secrets[c.Key]); err == nil {
-					data["AuthorizedKey"] = strings.TrimSpace(pub)
-				}
-			}
-		}
-		files = []string{"cloud-init/user-data", "cloud-init/meta-data", "cloud-init/network-config"}
-	}
+	defer os.RemoveAll(dir)
 	var paths []string
 	for _, f := range files {
-		b, err := templates.Render(f, data)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, filepath.Base(f))
-		if err := os.WriteFile(dst, b, 0o600); err != nil {
+		dst := filepath.Join(dir, f.Name)
+		if err := os.WriteFile(dst, f.Data, 0o600); err != nil {
 			return err
 		}
 		paths = append(paths, dst)
@@ -170,6 +153,115 @@ func writeSeed(sp *machineSpec, secrets map[string]secret.Value) error {
 		return fmt.Errorf("genisoimage: %v: %s", err, out)
 	}
 	return nil
+}
+
+// renderSeed renders the seed files of a machine: Windows' answer file
+// (volume UNATTEND), or cloud-init NoCloud's user-data, meta-data and
+// network-config (volume cidata).
+func renderSeed(sp *machineSpec, secrets map[string]secret.Value) (volid string, files []seedFile, err error) {
+	data := map[string]any{
+		"Session": sp.Session, "Candidate": sp.Candidate, "Machine": sp.Machine.Name,
+		"Hostname": hostname(sp), "InstanceID": sp.Domain, "NICs": sp.NICs,
+		"User": "root", "AuthorizedKey": "", "PasswordHash": "",
+		"ComputerName": strings.ToUpper(truncate(sp.Machine.Name, 15)), "AdminPassword": "",
+	}
+	var names []string
+	volid = "cidata"
+	if sp.Machine.OS == labs.OSWindows {
+		volid = "UNATTEND"
+		data["AdminUser"] = windowsAdmin(sp.Machine)
+		if c, ok := sp.Machine.Credentials["winrm"]; ok && c.Password != "" {
+			data["AdminPassword"] = secrets[c.Password].Reveal()
+		}
+		data["WinNICs"] = windowsNICs(sp.NICs)
+		names = []string{"windows/autounattend.xml"}
+	} else {
+		if c, ok := sp.Machine.Credentials["ssh"]; ok {
+			data["User"] = c.User
+			if c.Key != "" {
+				if pub, err := provision.PublicKey(secrets[c.Key]); err == nil {
+					data["AuthorizedKey"] = strings.TrimSpace(pub)
+				}
+			}
+		}
+		names = []string{"cloud-init/user-data", "cloud-init/meta-data", "cloud-init/network-config"}
+	}
+	for _, n := range names {
+		b, err := templates.Render(n, data)
+		if err != nil {
+			return "", nil, err
+		}
+		files = append(files, seedFile{Name: filepath.Base(n), Data: b})
+	}
+	return volid, files, nil
+}
+
+// defaultWindowsAdmin is the account the answer file logs on as when the
+// machine's winrm credentials name no user.
+const defaultWindowsAdmin = "Administrator"
+
+// windowsAdmin is the name of the built-in administrator the answer file logs
+// on as once: the user of the machine's winrm credentials (the account the
+// grader and the steps use, whose password the answer file sets), without a
+// DOMAIN\ prefix or @domain suffix; Administrator when none is given.
+func windowsAdmin(m labs.Machine) string {
+	user := m.Credentials["winrm"].User
+	if i := strings.LastIndex(user, `\`); i >= 0 {
+		user = user[i+1:]
+	}
+	if i := strings.Index(user, "@"); i >= 0 {
+		user = user[:i]
+	}
+	if user == "" {
+		return defaultWindowsAdmin
+	}
+	return user
+}
+
+// winNIC is a statically addressed NIC as the Windows answer file sets it
+// (Microsoft-Windows-TCPIP and Microsoft-Windows-DNS-Client, specialize pass).
+type winNIC struct {
+	Dev string
+	// Identifier is the MAC address as Windows names an interface by it:
+	// upper-case hexadecimal pairs joined by dashes (52-54-00-0A-0B-0C).
+	Identifier string
+	Address    string
+	Prefix     int
+	// Gateway is the lab network's gateway: a default route through it. Never
+	// on the management NIC, which reaches the grader on its own subnet.
+	Gateway string
+	// DNS are the servers the lab network provides: the gateway of a nat
+	// network, where libvirt's dnsmasq answers. Other lab networks give none
+	// (a lab machine serves DNS there, configured by the candidate).
+	DNS []string
+	// Mgmt marks the management NIC: it does not register its address in
+	// DNS (a domain controller would publish it to the lab otherwise).
+	Mgmt bool
+}
+
+// windowsNICs returns the NICs the answer file configures: those with a
+// static address, the management NIC included. DHCP NICs and NICs without an
+// address keep Windows' defaults (DHCP).
+func windowsNICs(nics []nicSpec) []winNIC {
+	var out []winNIC
+	for _, n := range nics {
+		if n.DHCP || n.Address == "" {
+			continue
+		}
+		w := winNIC{Dev: n.Dev, Identifier: windowsMAC(n.MAC), Address: n.Address, Prefix: n.Prefix, Mgmt: n.Lab == ""}
+		if !w.Mgmt && n.Gateway != "" {
+			w.Gateway = n.Gateway
+			w.DNS = []string{n.Gateway}
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// windowsMAC writes a MAC address the way Windows identifies an interface by
+// it in an answer file: 52:54:00:0a:0b:0c → 52-54-00-0A-0B-0C.
+func windowsMAC(mac string) string {
+	return strings.ToUpper(strings.ReplaceAll(mac, ":", "-"))
 }
 
 func truncate(s string, n int) string {
