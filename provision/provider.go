@@ -100,6 +100,10 @@ type MachineState struct {
 	Error       string            `json:"error,omitempty"`
 	ReadyAt     time.Time         `json:"ready_at,omitempty"`
 	UpdatedAt   time.Time         `json:"updated_at"`
+	// TLSPin is the SHA-256 (probe.CertFingerprint) of the certificate the
+	// machine's WinRM listener presented when its readiness check passed: the
+	// grader and the steps trust that certificate only (see NoteTLSPin).
+	TLSPin string `json:"tls_sha256,omitempty"`
 }
 
 // Key is the store key of a machine state.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,11 +40,20 @@ func newProbeRegistry() *probe.Registry { return registryWith(ping.New()) }
 
 // newGradeRegistry is newProbeRegistry for one grading: ping resolves `from`
 // machines through v (see vantagePing).
-func newGradeRegistry(v *checks.Vantages) *probe.Registry {
-	return registryWith(&vantagePing{base: ping.New(), v: v})
+func newGradeRegistry(v *checks.Vantages) *probe.Registry { return newGradeRegistryWinRM(v, nil) }
+
+// newGradeRegistryWinRM is newGradeRegistry with w as the winrm probe (nil:
+// winrm.New()).
+func newGradeRegistryWinRM(v *checks.Vantages, w *winrm.WinRM) *probe.Registry {
+	return registryWithWinRM(&vantagePing{base: ping.New(), v: v}, w)
 }
 
-func registryWith(pingProbe probe.Probe) *probe.Registry {
+func registryWith(pingProbe probe.Probe) *probe.Registry { return registryWithWinRM(pingProbe, nil) }
+
+func registryWithWinRM(pingProbe probe.Probe, w *winrm.WinRM) *probe.Registry {
+	if w == nil {
+		w = winrm.New()
+	}
 	return probe.NewRegistry(
 		ssh.New(),
 		tcp.New(),
@@ -53,8 +63,30 @@ func registryWith(pingProbe probe.Probe) *probe.Registry {
 		dhcp.New(),
 		ldap.New(),
 		smb.New(),
-		winrm.New(),
+		w,
 	)
+}
+
+// winrmCAFlag is the --winrm-ca flag's help.
+const winrmCAFlag = "PEM bundle of the CA that signed the Windows machines' WinRM certificates (a centre's own PKI): checked instead of the certificate pinned by `up`"
+
+// winrmClient is the WinRM client of the grader and of the steps: it trusts
+// the certificate each machine presented when `up` found it ready (the
+// target's pin), or, with caFile, the certificates that CA signed.
+func winrmClient(caFile string) (*winrm.WinRM, error) {
+	w := winrm.New()
+	if caFile == "" {
+		return w, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, withCode(ExitUsage, fmt.Errorf("--winrm-ca: %w", err))
+	}
+	if !bytes.Contains(pem, []byte("-----BEGIN CERTIFICATE-----")) {
+		return nil, withCode(ExitUsage, fmt.Errorf("--winrm-ca %s: no PEM certificate in the file", caFile))
+	}
+	w.CAFile, w.CACert = caFile, pem
+	return w, nil
 }
 
 // vantagePing is the ping probe as grade runs it: a `from` machine, the probe's
@@ -121,6 +153,9 @@ type gradeOptions struct {
 	Out         string
 	Concurrency int
 	Watch       time.Duration
+	WinRMCA     string
+
+	winrm *winrm.WinRM
 }
 
 func newGradeCommand(g *globalOptions) *cobra.Command {
@@ -154,6 +189,7 @@ check could not be observed (the grade is incomplete), 4 a suite is invalid.`,
 	f.StringVar(&o.Out, "out", "", "write the report to this file (atomically) instead of stdout")
 	f.IntVar(&o.Concurrency, "concurrency", checks.DefaultConcurrency, "probe runs at once")
 	f.DurationVar(&o.Watch, "watch", 0, "re-grade every DURATION until Ctrl-C, storing every report and printing only the verdicts that changed")
+	f.StringVar(&o.WinRMCA, "winrm-ca", "", winrmCAFlag)
 	return c
 }
 
@@ -171,6 +207,11 @@ func (o *gradeOptions) Validate() error {
 	if o.Watch > 0 && o.Output != "table" && o.Out == "" {
 		return withCode(ExitUsage, fmt.Errorf("--watch prints changes on stdout: with -o %s, write the report to a file (--out)", o.Output))
 	}
+	w, err := winrmClient(o.WinRMCA)
+	if err != nil {
+		return err
+	}
+	o.winrm = w
 	return validOutput(o.Output, "table", "json", "csv", "junit", "html")
 }
 
@@ -272,7 +313,7 @@ func (o *gradeOptions) round(ctx context.Context, gs *gradeSetup, onCandidate fu
 	if err != nil {
 		return nil, err
 	}
-	runner := &checks.Runner{Registry: newGradeRegistry(vantages), Concurrency: o.Concurrency, OnCandidate: onCandidate}
+	runner := &checks.Runner{Registry: newGradeRegistryWinRM(vantages, o.winrm), Concurrency: o.Concurrency, OnCandidate: onCandidate}
 	rep, err := runner.Run(ctx, checks.Session{ID: gs.sess.Name, Lab: gs.lab.Name, StartedAt: gs.sess.StartedAt}, gs.suites, cands)
 	if err != nil && rep == nil {
 		return nil, err
@@ -461,9 +502,11 @@ func gradeCandidates(st *provision.State, sess *provision.Session, lab *labs.Lab
 		return nil, nil, withCode(ExitInfra, fmt.Errorf("read machines: %w", err))
 	}
 	addr := map[string]string{}
+	pins := map[string]string{}
 	observed := map[string]map[string]string{}
 	for _, m := range states {
 		addr[m.Candidate+"/"+m.Machine] = m.MgmtAddress
+		pins[m.Candidate+"/"+m.Machine] = m.TLSPin
 		observed[m.Candidate+"/"+m.Machine] = m.Addresses
 	}
 	labNets = map[string]map[string][]checks.NetAddress{}
@@ -505,6 +548,7 @@ func gradeCandidates(st *provision.State, sess *provision.Session, lab *labs.Lab
 				Address:     addr[id+"/"+m.Name],
 				Credentials: map[string]probe.Credentials{},
 				Masker:      masker,
+				TLSPin:      pins[id+"/"+m.Name], // the WinRM certificate `up` found (trust on first use)
 			}
 			for transport, cr := range m.Credentials {
 				pc := probe.Credentials{User: cr.User}

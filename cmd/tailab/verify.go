@@ -26,6 +26,7 @@ type verifyOptions struct {
 	keep     bool
 	parallel int
 	provider string
+	winrmCA  string
 }
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
@@ -54,6 +55,9 @@ is proven, and every check conditioned on a fault (when:) applies.`,
 			if o.parallel < 1 {
 				return withCode(ExitUsage, errors.New("--parallel must be positive"))
 			}
+			if _, err := winrmClient(o.winrmCA); err != nil {
+				return err
+			}
 			return o.Run(cmd)
 		},
 	}
@@ -62,6 +66,7 @@ is proven, and every check conditioned on a fault (when:) applies.`,
 	f.StringVarP(&o.session, "session", "s", "", "name of the throwaway session (default verify-HEXTIME)")
 	f.IntVar(&o.parallel, "parallel", 8, "machines created at once")
 	f.StringVar(&o.provider, "provider", "libvirt", "provisioning back-end")
+	f.StringVar(&o.winrmCA, "winrm-ca", "", winrmCAFlag+" (grading and the steps)")
 	return c
 }
 
@@ -185,7 +190,11 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return withCode(ExitInfra, err)
 	}
-	runner := &checks.Runner{Registry: newGradeRegistry(vantages)}
+	wclient, err := winrmClient(o.winrmCA)
+	if err != nil {
+		return err
+	}
+	runner := &checks.Runner{Registry: newGradeRegistryWinRM(vantages, wclient)}
 	grade := func(cs ...checks.Candidate) ([]checks.CandidateReport, error) {
 		rep, err := runner.Run(ctx, checks.Session{ID: sess.Name, Lab: lab.Name, StartedAt: sess.StartedAt}, suites, cs)
 		if err != nil {
@@ -200,7 +209,7 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 		if scen[i], err = lab.ResolveScenario(in); err != nil {
 			return withCode(ExitBadFile, err)
 		}
-		runners[i] = &provision.StepRunner{Machines: c.Machines}
+		runners[i] = &provision.StepRunner{Machines: c.Machines, WinRM: wclient}
 	}
 	// Every fault on every instance, then the untouched grading of v00.
 	if err := forEach(len(cands), func(i int) error {

@@ -3,11 +3,16 @@ package libvirt
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tailab/tailab/checks/probe"
+	"github.com/tailab/tailab/provision"
 )
 
 // readiness returns the port to dial and whether an SSH banner is expected.
@@ -24,13 +29,32 @@ func readiness(sp *machineSpec) (port int, banner bool) {
 	return 0, false
 }
 
+// pinsTLS reports whether the machine's readiness is its WinRM listener (ready:
+// {winrm: true} and no other port): readiness then completes a TLS handshake
+// and pins the listener's certificate.
+func pinsTLS(sp *machineSpec) bool {
+	r := sp.Machine.Ready
+	return r.WinRM && r.TCP == 0 && !r.SSH
+}
+
 // waitReady polls a machine's management address until its readiness check
 // passes or its timeout (default 30s for containers, 5m for VMs) runs out.
 func waitReady(ctx context.Context, sp *machineSpec) error {
-	port, banner := readiness(sp)
+	port, _ := readiness(sp)
 	if port == 0 {
 		return nil
 	}
+	return waitReadyAt(ctx, sp, net.JoinHostPort(sp.Mgmt.String(), strconv.Itoa(port)))
+}
+
+// waitReadyAt is waitReady on a given address. A WinRM machine is ready once
+// its listener completes a TLS handshake (a port that accepts connections is
+// not enough: WinRM's HTTPS listener comes after the first logon's script);
+// the SHA-256 of the certificate it presents is then noted for the machine's
+// state (provision.NoteTLSPin), which the grader and the steps trust from then
+// on.
+func waitReadyAt(ctx context.Context, sp *machineSpec, addr string) error {
+	_, banner := readiness(sp)
 	timeout := sp.Machine.Ready.Timeout.D()
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -40,10 +64,16 @@ func waitReady(ctx context.Context, sp *machineSpec) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	addr := net.JoinHostPort(sp.Mgmt.String(), strconv.Itoa(port))
+	tlsPin := pinsTLS(sp)
 	var last error
 	for {
-		if last = probeReady(ctx, addr, banner); last == nil {
+		if tlsPin {
+			var pin string
+			if pin, last = probeTLS(ctx, addr); last == nil {
+				provision.NoteTLSPin(sp.Session, sp.Candidate, sp.Machine.Name, pin)
+				return nil
+			}
+		} else if last = probeReady(ctx, addr, banner); last == nil {
 			return nil
 		}
 		select {
@@ -73,4 +103,27 @@ func probeReady(ctx context.Context, addr string, banner bool) error {
 		return fmt.Errorf("not an SSH banner: %q", strings.TrimSpace(line))
 	}
 	return nil
+}
+
+// probeTLS completes a TLS handshake with addr, whatever certificate it
+// presents (nothing else is sent), and returns the fingerprint of that
+// certificate (probe.CertFingerprint).
+func probeTLS(ctx context.Context, addr string) (string, error) {
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	d := tls.Dialer{
+		NetDialer: &net.Dialer{Timeout: time.Second},
+		// Nothing is trusted yet: this handshake is what pins the certificate.
+		Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, //nolint:gosec // trust on first use
+	}
+	c, err := d.DialContext(hctx, "tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("TLS: %w", err)
+	}
+	defer c.Close()
+	certs := c.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return "", errors.New("TLS: no certificate presented")
+	}
+	return probe.CertFingerprint(certs[0].Raw), nil
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/Azure/go-ntlmssp"
 	mzwinrm "github.com/masterzen/winrm"
 	"github.com/masterzen/winrm/soap"
+
+	"github.com/tailab/tailab/checks/probe"
 )
 
 // ErrAuth marks an authentication failure (HTTP 401).
@@ -34,17 +36,13 @@ type session struct {
 	reqLimit time.Duration // per-request deadline beyond the operation timeout
 }
 
-// newSession prepares the HTTP client: TLS verification against the system
-// roots, a CA bundle, or none; NTLM through go-ntlmssp's Negotiator (as
-// masterzen/winrm's ClientNTLM does) or preemptive Basic.
-func newSession(url, user, password string, p *WinRM) (*session, error) {
-	tlsConf := &tls.Config{InsecureSkipVerify: p.Insecure, ServerName: p.TLSServerName, MinVersion: tls.VersionTLS12} //nolint:gosec // lab machines have self-signed certificates; opt-in
-	if len(p.CACert) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(p.CACert) {
-			return nil, errors.New("the WinRM CA bundle holds no PEM certificate")
-		}
-		tlsConf.RootCAs = pool
+// newSession prepares the HTTP client: TLS verification (tlsConfig); NTLM
+// through go-ntlmssp's Negotiator (as masterzen/winrm's ClientNTLM does) or
+// preemptive Basic.
+func newSession(url, user, password, pin string, p *WinRM) (*session, error) {
+	tlsConf, err := tlsConfig(p, pin)
+	if err != nil {
+		return nil, err
 	}
 	var rt http.RoundTripper = &http.Transport{
 		Proxy:               nil, // the management network is reached directly
@@ -67,6 +65,60 @@ func newSession(url, user, password string, p *WinRM) (*session, error) {
 }
 
 func (s *session) close() { s.client.CloseIdleConnections() }
+
+// tlsConfig is how the machine's certificate is checked, the first rule that
+// applies winning:
+//
+//   - Insecure: not at all (an explicit opt-in);
+//   - a CA bundle (CACert, CAFile: a centre's own PKI): the chain and the name;
+//   - a pin (the target's TLSPin, recorded by `tailab up`): the leaf
+//     certificate's SHA-256 must be the pin, whoever signed it (lab machines
+//     make themselves a self-signed certificate); a mismatch is a *PinError;
+//   - otherwise the system roots and the name.
+func tlsConfig(p *WinRM, pin string) (*tls.Config, error) {
+	conf := &tls.Config{ServerName: p.TLSServerName, MinVersion: tls.VersionTLS12}
+	switch {
+	case p.Insecure:
+		conf.InsecureSkipVerify = true //nolint:gosec // opt-in
+	case len(p.CACert) > 0:
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(p.CACert) {
+			return nil, errors.New("the WinRM CA bundle holds no PEM certificate")
+		}
+		conf.RootCAs = pool
+	case pin != "":
+		want := probe.NormalizePin(pin)
+		// The chain is not verified: the pin is the whole trust, as with an
+		// SSH host key; VerifyPeerCertificate runs on every handshake.
+		conf.InsecureSkipVerify = true //nolint:gosec // replaced by the pin check below
+		conf.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return &PinError{Want: want}
+			}
+			if got := probe.CertFingerprint(raw[0]); got != want {
+				return &PinError{Got: got, Want: want}
+			}
+			return nil
+		}
+	}
+	return conf, nil
+}
+
+// PinError is a machine presenting another certificate than the one pinned
+// when `tailab up` found it ready: a rebuilt machine (run `tailab up` again to
+// pin its new certificate) or someone else answering on its address.
+type PinError struct {
+	Got, Want string // CertFingerprint of the presented and pinned certificates
+}
+
+func (e *PinError) Error() string {
+	if e.Got == "" {
+		return fmt.Sprintf("TLS: the machine presented no certificate (pinned %s)", probe.ShortPin(e.Want))
+	}
+	return fmt.Sprintf("TLS: the machine's certificate %s is not the one pinned when it came up (%s): "+
+		"machine rebuilt since `tailab up`, or another host on its address; run `tailab up` again to pin the new certificate",
+		probe.ShortPin(e.Got), probe.ShortPin(e.Want))
+}
 
 // faultError is a SOAP fault from the service.
 type faultError struct {

@@ -77,10 +77,13 @@
 // From Target.Creds("winrm"): User (with Domain, if set, as DOMAIN\User) and
 // Password, revealed only when the request's credentials are set. NTLM (default,
 // as Windows enables it) or Basic (WinRM's Basic must be enabled). The server
-// certificate is checked against the system roots, CACert/CAFile, or not at all
-// with Insecure (lab machines' self-signed certificates). Evidence is each
-// check's script and its JSON result, masked with Target.Masker and the
-// password.
+// certificate is checked, the first rule that applies winning: not at all with
+// Insecure; against CACert/CAFile (a centre's own PKI, `tailab grade
+// --winrm-ca`); against Target.TLSPin, the fingerprint of the self-signed
+// certificate the machine presented when `tailab up` found it ready (trust on
+// first use: any other certificate is an error, a *PinError, never a fail);
+// else against the system roots. Evidence is each check's script and its JSON
+// result, masked with Target.Masker and the password.
 package winrm
 
 import (
@@ -315,7 +318,7 @@ func (p *WinRM) open(t probe.Target) (sess *session, host string, creds probe.Cr
 		}
 		cfg.CACert = pem
 	}
-	sess, err = newSession("https://"+host+"/wsman", user, creds.Password.Reveal(), &cfg)
+	sess, err = newSession("https://"+host+"/wsman", user, creds.Password.Reveal(), t.TLSPin, &cfg)
 	return sess, host, creds, err
 }
 

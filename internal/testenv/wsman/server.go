@@ -30,7 +30,9 @@ package wsman
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -97,6 +99,9 @@ type Config struct {
 	// MaxOperationTimeout caps how long a Receive waits for output (default: the
 	// request's OperationTimeout).
 	MaxOperationTimeout time.Duration
+	// Addr is where to listen, "host:port" (default 127.0.0.1 on a free port):
+	// a fixed address lets a test bring the machine back where a client waits.
+	Addr string
 }
 
 // Stats counts what clients did.
@@ -119,6 +124,9 @@ type Server struct {
 	Port int
 	// CACertPEM is the certificate clients must trust (self-signed by httptest).
 	CACertPEM []byte
+	// CertSHA256 is the SHA-256 of that certificate's DER encoding, in
+	// lower-case hexadecimal: the pin a client trusting it on first use keeps.
+	CertSHA256 string
 
 	cfg  Config
 	id   ntlmIdentity
@@ -176,6 +184,14 @@ func New(cfg Config) (*Server, error) {
 	s.ts.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
 		return context.WithValue(ctx, connKey{}, &conn{})
 	}
+	if cfg.Addr != "" {
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+		}
+		s.ts.Listener.Close()
+		s.ts.Listener = ln
+	}
 	s.ts.StartTLS()
 	s.URL = s.ts.URL + "/wsman"
 	host, port, err := net.SplitHostPort(s.ts.Listener.Addr().String())
@@ -186,6 +202,8 @@ func New(cfg Config) (*Server, error) {
 	s.Host = host
 	s.Port, _ = strconv.Atoi(port)
 	s.CACertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.ts.Certificate().Raw})
+	sum := sha256.Sum256(s.ts.Certificate().Raw)
+	s.CertSHA256 = hex.EncodeToString(sum[:])
 	return s, nil
 }
 

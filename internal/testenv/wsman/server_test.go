@@ -3,10 +3,14 @@ package wsman
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -211,4 +215,31 @@ func tlsConfig(t *testing.T, s *Server) *tls.Config {
 		t.Fatal("bad CA")
 	}
 	return &tls.Config{RootCAs: pool}
+}
+
+// The server listens where Config.Addr says and publishes the SHA-256 of the
+// certificate it presents.
+func TestAddrAndCertSHA256(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s := Start(t, Config{User: "u", Password: "p", Addr: addr})
+	if got := net.JoinHostPort(s.Host, strconv.Itoa(s.Port)); got != addr || s.URL != "https://"+addr+"/wsman" {
+		t.Fatalf("listens on %s (%s), want %s", got, s.URL, addr)
+	}
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // reading the certificate
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sum := sha256.Sum256(conn.ConnectionState().PeerCertificates[0].Raw)
+	if got := hex.EncodeToString(sum[:]); got != s.CertSHA256 || len(got) != 64 {
+		t.Fatalf("presented %s, CertSHA256 %q", got, s.CertSHA256)
+	}
+	if _, err := New(Config{Addr: addr}); err == nil {
+		t.Fatal("a second server on the same address started")
+	}
 }
