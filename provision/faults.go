@@ -2,8 +2,14 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +34,9 @@ type StepResult struct {
 	// applied (ldap), secrets masked, cut at 4 KiB.
 	Output   string        `json:"output,omitempty"`
 	Duration time.Duration `json:"duration"`
+	// Attempts is how many times the step was sent, when the machine did not
+	// answer at first (restarting): the step ran once, at the last attempt.
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // StepRunner applies fault and solution steps to one candidate's machines through
@@ -51,9 +60,26 @@ type StepRunner struct {
 	// ca_file, server_name, credentials) of ldap steps; nil means
 	// DefaultLDAPStep.
 	LDAP *ldap.Params
+	// RestartTimeout is how long a machine a step restarted (see
+	// restartAfter) may take to answer again before the next step on it
+	// fails; 0 means DefaultRestartTimeout.
+	RestartTimeout time.Duration
 
 	transports map[string]stepTransport
+	mu         sync.Mutex
+	restarts   map[string]pendingRestart // by machine
 }
+
+// DefaultRestartTimeout bounds the wait for a machine restarted by a step:
+// the catalog's Windows machines get as long to come up (ready.timeout).
+const DefaultRestartTimeout = 20 * time.Minute
+
+// Retries of a step whose machine does not answer: the first wait, doubled up
+// to the last.
+var (
+	retryFirst = 250 * time.Millisecond
+	retryMax   = 5 * time.Second
+)
 
 // DefaultLDAPStep is how ldap steps connect by default: LDAPS on 636 with the
 // machine's "ldap" credentials, the certificate not verified, as the catalog's
@@ -65,8 +91,44 @@ type stepTransport interface {
 	// Apply runs the step within ctx's deadline. out is what the step printed
 	// or did (masked by the caller), code its exit status (0 on success); err
 	// says the step could not run, or failed where the transport has no exit
-	// status.
+	// status. An error raised before anything of the step reached the machine
+	// is wrapped with notStarted: ApplyStep may send the step again.
 	Apply(ctx context.Context, t probe.Target, st labs.Step) (out string, code int, err error)
+}
+
+// notStartedError marks a transport error raised before anything of the step
+// was sent: connecting, the TLS or SSH handshake, authenticating, opening the
+// shell.
+type notStartedError struct{ err error }
+
+func (e *notStartedError) Error() string { return e.err.Error() }
+func (e *notStartedError) Unwrap() error { return e.err }
+
+func notStarted(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &notStartedError{err}
+}
+
+// retryable reports whether a step that failed with err may be sent again: it
+// did not start (notStarted) and the machine did not answer — the connection
+// was refused, reset, timed out, or had no route — which is what a machine
+// restarting shows. A refused login, a wrong certificate, a script that ran
+// and failed are never retried.
+func retryable(err error) bool {
+	var ns *notStartedError
+	if !errors.As(err, &ns) {
+		return false
+	}
+	for _, e := range []error{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EHOSTUNREACH,
+		syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.ETIMEDOUT, syscall.EPIPE, io.EOF, io.ErrUnexpectedEOF, os.ErrDeadlineExceeded} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // transport returns the stepTransport of a transport name.
@@ -109,12 +171,40 @@ func (r *StepRunner) ApplyStep(ctx context.Context, st labs.Step) (StepResult, e
 	if timeout <= 0 {
 		timeout = DefaultStepTimeout
 	}
+	if err := r.waitRestart(ctx, st, t); err != nil {
+		return res, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	out, code, err := tr.Apply(ctx, t, st)
+	var out string
+	var code int
+	// A machine that does not answer yet (restarting) is waited for, within
+	// the step's timeout; a step that reached the machine is never sent again.
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
+		res.Attempts++
+		out, code, err = tr.Apply(ctx, t, st)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+			continue
+		}
+		break
+	}
+	if res.Attempts > 1 && err != nil && retryable(err) {
+		err = fmt.Errorf("%w (no answer within the step's timeout, %s, %d attempts)", err, timeout, res.Attempts)
+	}
+	if res.Attempts == 1 {
+		res.Attempts = 0
+	}
 	res.Duration = time.Since(start)
 	res.ExitCode = code
+	if err == nil && code == 0 {
+		r.noteRestart(st, t)
+	}
 	res.Output = cut(t.Masker.Mask(strings.TrimSpace(out)), maxStepOutput)
 	switch {
 	case err != nil && res.Output != "":

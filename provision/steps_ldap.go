@@ -43,7 +43,7 @@ func (l *ldapSteps) Apply(ctx context.Context, t probe.Target, st labs.Step) (st
 	}
 	conn, err := ldap.New().Connect(ctx, t, p, timeout)
 	if err != nil {
-		return "", 0, err
+		return "", 0, notStarted(err) // no record was sent
 	}
 	defer conn.Close()
 	var out strings.Builder

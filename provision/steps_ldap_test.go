@@ -196,9 +196,12 @@ objectClass: organizationalUnit
 		tg := l.runner.Machines["dc"]
 		tg.Address = "127.0.10.250" // nothing listens there
 		r := &StepRunner{Machines: map[string]probe.Target{"dc": tg}}
-		_, err := r.ApplyStep(ctx, ldapStep("x", "dn: OU=X,"+base+"\nchangetype: delete\n"))
-		if err == nil || !strings.Contains(err.Error(), "step x on dc: ldap 127.0.10.250: dial 127.0.10.250:636") || !strings.Contains(err.Error(), "connection refused") {
-			t.Fatalf("err = %v", err)
+		st := ldapStep("x", "dn: OU=X,"+base+"\nchangetype: delete\n")
+		st.Timeout = labs.Duration(time.Second) // waited for as a restarting machine
+		res, err := r.ApplyStep(ctx, st)
+		if err == nil || !strings.Contains(err.Error(), "step x on dc: ldap 127.0.10.250: dial 127.0.10.250:636") || !strings.Contains(err.Error(), "connection refused") ||
+			!strings.Contains(err.Error(), "no answer within the step's timeout, 1s") || res.Attempts < 2 {
+			t.Fatalf("res %+v, err = %v", res, err)
 		}
 	})
 }

@@ -27,11 +27,13 @@ func (s *sshSteps) Apply(ctx context.Context, t probe.Target, st labs.Step) (str
 	script := st.Run
 	req := probe.Request{ID: st.Name, Params: &ssh.Params{Command: "sh -s", Stdin: &script, Timeout: timeout}, Timeout: timeout}
 	obs, err := s.probe.Run(ctx, t, []probe.Request{req})
-	if err == nil && len(obs) == 1 && obs[0].Err != nil {
-		err = obs[0].Err
-	}
 	if err != nil {
-		return "", 0, err
+		// The probe returns an error of its own only when it could not
+		// connect (dial, handshake, login): the script was not sent.
+		return "", 0, notStarted(err)
+	}
+	if len(obs) == 1 && obs[0].Err != nil {
+		return "", 0, obs[0].Err
 	}
 	if len(obs) != 1 {
 		return "", 0, errors.New("no observation")

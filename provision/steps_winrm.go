@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/tailab/tailab/checks/probe"
@@ -25,6 +26,9 @@ func (w *winrmSteps) Apply(ctx context.Context, t probe.Target, st labs.Step) (s
 		c = winrm.New()
 	}
 	res, err := c.RunScript(ctx, t, st.Run)
+	if errors.Is(err, winrm.ErrNotStarted) {
+		err = notStarted(err)
+	}
 	out := strings.TrimSpace(res.Stdout + "\n" + res.Stderr)
 	return out, res.ExitCode, err
 }

@@ -153,9 +153,16 @@ func TestWinRMStepFailures(t *testing.T) {
 	t.Run("machine unreachable", func(t *testing.T) {
 		l := newWinRMLab(t, wsman.AuthNTLM)
 		l.srv.Close()
-		_, err := l.runner.ApplyFaults(context.Background(), []labs.Fault{{Name: "pare-feu", Machine: "pc1", Transport: "winrm", Run: "Write-Output 'x'"}})
-		if err == nil || !strings.Contains(err.Error(), "fault step pare-feu on pc1: winrm ") || !strings.Contains(err.Error(), "connection refused") {
+		start := time.Now()
+		res, err := l.runner.ApplyFaults(context.Background(), []labs.Fault{{Name: "pare-feu", Machine: "pc1", Transport: "winrm", Run: "Write-Output 'x'",
+			Timeout: labs.Duration(time.Second)}})
+		if err == nil || !strings.Contains(err.Error(), "fault step pare-feu on pc1: winrm ") || !strings.Contains(err.Error(), "connection refused") ||
+			!strings.Contains(err.Error(), "(no answer within the step's timeout, 1s, ") {
 			t.Fatalf("err = %v", err)
+		}
+		// Waited for as a restarting machine, until the step's timeout.
+		if took := time.Since(start); took < time.Second || took > 5*time.Second || res[0].Attempts < 3 {
+			t.Fatalf("gave up after %s, %d attempts", took, res[0].Attempts)
 		}
 	})
 

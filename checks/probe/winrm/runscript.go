@@ -42,14 +42,15 @@ type ScriptResult struct {
 //
 // The error is non-nil only when the script could not run or its end is
 // unknown: no credentials, unreachable machine, TLS, authentication (ErrAuth),
-// ctx's deadline (the command is then terminated and its shell deleted). A
+// ctx's deadline (the command is then terminated and its shell deleted); it is
+// ErrNotStarted (errors.Is) when the script surely did not run. A
 // script that ran and failed is a ScriptResult with a non-zero ExitCode and a
 // nil error. When ctx has no deadline, DefaultTimeout (or p.DefaultTimeout)
 // bounds the run.
 func (p *WinRM) RunScript(ctx context.Context, t probe.Target, script string) (ScriptResult, error) {
 	sess, host, creds, err := p.open(t)
 	if err != nil {
-		return ScriptResult{}, fmt.Errorf("winrm %s: %w", host, err)
+		return ScriptResult{}, fmt.Errorf("winrm %s: %w", host, &notStartedError{err})
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

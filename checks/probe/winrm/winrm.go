@@ -322,17 +322,30 @@ func (p *WinRM) open(t probe.Target) (sess *session, host string, creds probe.Cr
 	return sess, host, creds, err
 }
 
+// ErrNotStarted marks (errors.Is) a failure before the program reached the
+// machine: the shell or the command could not be created (the machine refused
+// the connection, reset it, did not answer, or refused the credentials), so
+// nothing of it ran and running it again is safe.
+var ErrNotStarted = errors.New("the command did not start")
+
+// notStartedError is an error of the requests that precede the program.
+type notStartedError struct{ err error }
+
+func (e *notStartedError) Error() string   { return e.err.Error() }
+func (e *notStartedError) Unwrap() []error { return []error{e.err, ErrNotStarted} }
+
 // exec runs the program in one shell and one command, and always cleans up.
+// Until the command exists, no stdin is sent: an error then is ErrNotStarted.
 func exec(ctx context.Context, s *session, program string, opTimeout time.Duration) (stdout, stderr []byte, exit int, err error) {
 	defer s.close()
 	shellID, err := s.createShell(ctx)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, &notStartedError{err}
 	}
 	var cmdID string
 	defer func() { s.cleanup(ctx, shellID, cmdID) }()
 	if cmdID, err = s.startCommand(ctx, shellID); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, &notStartedError{err}
 	}
 	if err = s.sendStdin(ctx, shellID, cmdID, []byte(program)); err != nil {
 		return nil, nil, 0, err

@@ -1,0 +1,154 @@
+package provision
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/tailab/tailab/checks/probe"
+	"github.com/tailab/tailab/checks/probe/winrm"
+	"github.com/tailab/tailab/labs"
+)
+
+// A step that restarts its machine — a domain controller's promotion or a
+// domain join ending with `shutdown.exe /r /t 15` — returns while the machine
+// still answers: the restart comes a few seconds later. The next step on that
+// machine must not start in that window (the restart would cut it short, and a
+// step that started is never sent again), nor fail while the machine boots. So
+// the runner remembers the restart (noteRestart), and before the next step on
+// the machine (waitRestart) waits for it to stop answering, then to answer
+// again: its WinRM listener completing a TLS handshake, within RestartTimeout.
+// The step itself then still retries while its own transport does not answer
+// yet (an LDAP server starting after WinRM).
+
+// restartGrace is how long after the scheduled time a machine may take to stop
+// answering (Windows closes its sessions and services first); past it, the
+// restart is taken as aborted (`shutdown /a`) and the next step runs.
+const restartGrace = 2 * time.Minute
+
+// pendingRestart is a restart a step scheduled on a machine.
+type pendingRestart struct {
+	step   string
+	addr   string    // the machine's WinRM endpoint, host:port
+	downBy time.Time // when it should have stopped answering
+}
+
+var (
+	psComment  = regexp.MustCompile(`(?m)#.*$`)
+	psShutdown = regexp.MustCompile(`(?i)\bshutdown(?:\.exe)?((?:[ \t]+(?:"[^"\r\n]*"|'[^'\r\n]*'|[^\s;|]+))*)`)
+	psRestart  = regexp.MustCompile(`(?i)\bRestart-Computer\b|\b(?:Add|Rename|Remove)-Computer\b[^\r\n;|]*[ \t]-Restart\b`)
+	flagR      = regexp.MustCompile(`(?i)(?:^|\s)[/-]r(?:\s|$)`)
+	flagT      = regexp.MustCompile(`(?i)(?:^|\s)[/-]t\s+(\d+)`)
+)
+
+// restartAfter reports whether a winrm step's PowerShell schedules a restart of
+// its machine, and in how long: `shutdown(.exe) /r` (with /t N, default 30 s,
+// Windows' default), Restart-Computer, Add-/Rename-/Remove-Computer -Restart
+// (at once). Comments are ignored; other transports never restart.
+func restartAfter(st labs.Step) (time.Duration, bool) {
+	if st.StepTransport() != "winrm" {
+		return 0, false
+	}
+	src := psComment.ReplaceAllString(st.Run, "")
+	if psRestart.MatchString(src) {
+		return 0, true
+	}
+	for _, m := range psShutdown.FindAllStringSubmatch(src, -1) {
+		args := m[1]
+		if !flagR.MatchString(args) {
+			continue
+		}
+		delay := 30 * time.Second
+		if t := flagT.FindStringSubmatch(args); t != nil {
+			n, _ := strconv.Atoi(t[1])
+			delay = time.Duration(n) * time.Second
+		}
+		return delay, true
+	}
+	return 0, false
+}
+
+// noteRestart remembers the restart a step that succeeded scheduled.
+func (r *StepRunner) noteRestart(st labs.Step, t probe.Target) {
+	delay, ok := restartAfter(st)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.restarts == nil {
+		r.restarts = map[string]pendingRestart{}
+	}
+	r.restarts[st.Machine] = pendingRestart{step: st.Name, addr: winrmAddr(t, r.WinRM),
+		downBy: time.Now().Add(delay + restartGrace)}
+}
+
+// winrmAddr is the machine's WinRM endpoint as the client dials it.
+func winrmAddr(t probe.Target, c *winrm.WinRM) string {
+	def := winrm.DefaultPort
+	if c != nil && c.Port > 0 {
+		def = c.Port
+	}
+	return net.JoinHostPort(t.Address, strconv.Itoa(t.Port(winrm.Type, def)))
+}
+
+// waitRestart waits, before a step on a machine whose restart a previous step
+// scheduled, until it went down and answers again.
+func (r *StepRunner) waitRestart(ctx context.Context, st labs.Step, t probe.Target) error {
+	r.mu.Lock()
+	p, ok := r.restarts[st.Machine]
+	delete(r.restarts, st.Machine)
+	r.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	// Down: the listener refuses, resets or does not answer.
+	for time.Now().Before(p.downBy) && answersTLS(ctx, p.addr) == nil {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	// Up again.
+	limit := r.RestartTimeout
+	if limit <= 0 {
+		limit = DefaultRestartTimeout
+	}
+	wctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for wait := retryFirst; ; wait = min(2*wait, retryMax) {
+		err := answersTLS(wctx, p.addr)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("step %s: machine %s did not answer within %s of the restart step %s scheduled (WinRM %s: %v)",
+				st.Name, st.Machine, limit, p.step, p.addr, err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// answersTLS completes a TLS handshake with addr, whatever its certificate
+// (only whether the listener is there matters; the step's client checks the
+// certificate).
+func answersTLS(ctx context.Context, addr string) error {
+	hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: time.Second},
+		Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}} //nolint:gosec // reachability only
+	c, err := d.DialContext(hctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
