@@ -10,17 +10,20 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 pids=""
 stop() { [ -n "$pids" ] && kill $pids 2>/dev/null; exit 0; }
 trap stop TERM INT PWR HUP
-[ -n "$TAILAB_HOSTNAME" ] && hostname "$TAILAB_HOSTNAME" 2>/dev/null
-ip link set lo up
-for dev in $TAILAB_NICS; do ip link set "$dev" up; done
+# Shell builtins where they do: a container start is mostly process starts.
+[ -n "$TAILAB_HOSTNAME" ] && { echo "$TAILAB_HOSTNAME" 2>/dev/null >/proc/sys/kernel/hostname || hostname "$TAILAB_HOSTNAME"; }
+links="link set lo up"
+for dev in $TAILAB_NICS; do links="$links
+link set $dev up"; done
+printf '%s\n' "$links" | ip -batch -
 for dev in $TAILAB_DHCP; do
   busybox udhcpc -i "$dev" -b -q -s /srv/lib/udhcpc.sh >"/run/udhcpc-$dev.log" 2>&1 &
 done
-printf '%s\n' "$TAILAB_KEYS" | tr '|' '\n' >/run/authorized_keys && chmod 0600 /run/authorized_keys
+(umask 077; IFS='|'; printf '%s\n' $TAILAB_KEYS >/run/authorized_keys)
 for svc in $TAILAB_SERVICES; do
   case $svc in
   sshd)
-    mkdir -p /run/sshd && chmod 0755 /run/sshd
+    mkdir -p -m 0755 /run/sshd
     [ -s /srv/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N '' -f /srv/ssh_host_ed25519_key
     /usr/sbin/sshd -D -e -f /srv/lib/sshd_config >/run/sshd.log 2>&1 &
     pids="$pids $!"
