@@ -32,9 +32,9 @@ const restartGrace = 2 * time.Minute
 
 // pendingRestart is a restart a step scheduled on a machine.
 type pendingRestart struct {
-	step   string
-	addr   string    // the machine's WinRM endpoint, host:port
-	downBy time.Time // when it should have stopped answering
+	step string
+	addr string        // the machine's WinRM endpoint, host:port
+	down chan struct{} // closed once it stopped answering, or should have
 }
 
 var (
@@ -83,8 +83,17 @@ func (r *StepRunner) noteRestart(st labs.Step, t probe.Target) {
 	if r.restarts == nil {
 		r.restarts = map[string]pendingRestart{}
 	}
-	r.restarts[st.Machine] = pendingRestart{step: st.Name, addr: winrmAddr(t, r.WinRM),
-		downBy: time.Now().Add(delay + restartGrace)}
+	p := pendingRestart{step: st.Name, addr: winrmAddr(t, r.WinRM), down: make(chan struct{})}
+	r.restarts[st.Machine] = p
+	// Watched from now on, so that steps on other machines in between do not
+	// hide the moment it goes down.
+	downBy := time.Now().Add(delay + restartGrace)
+	go func() {
+		defer close(p.down)
+		for time.Now().Before(downBy) && answersTLS(context.Background(), p.addr) == nil {
+			time.Sleep(250 * time.Millisecond)
+		}
+	}()
 }
 
 // winrmAddr is the machine's WinRM endpoint as the client dials it.
@@ -106,13 +115,11 @@ func (r *StepRunner) waitRestart(ctx context.Context, st labs.Step, t probe.Targ
 	if !ok {
 		return nil
 	}
-	// Down: the listener refuses, resets or does not answer.
-	for time.Now().Before(p.downBy) && answersTLS(ctx, p.addr) == nil {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
+	// Down: the listener refused, reset or did not answer.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.down:
 	}
 	// Up again.
 	limit := r.RestartTimeout

@@ -353,3 +353,38 @@ func TestRestartAfter(t *testing.T) {
 		}
 	}
 }
+
+// A machine that restarted while steps ran on other machines is not waited
+// for again: the runner watched it go down.
+func TestStepAfterRestartMeanwhile(t *testing.T) {
+	testenv.RequireIsolatedNetwork(t)
+	addr := freeAddr(t, "127.0.0.27")
+	h := &winrmtest.Host{T: t, Run: playPS}
+	before, err := wsman.New(wsman.Config{User: winUser, Password: winPass, Addr: addr, Handler: h.Handle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(before.Close)
+	client := winrm.New()
+	client.Insecure = true
+	r := &StepRunner{WinRM: client, Machines: map[string]probe.Target{"srv": winTarget(addr)}}
+	if _, err := r.ApplyStep(context.Background(), labs.Step{Name: "srv-domaine", Machine: "srv", Transport: "winrm", Run: "shutdown.exe /r /t 0"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	before.Close()
+	time.Sleep(300 * time.Millisecond)
+	after, err := wsman.New(wsman.Config{User: winUser, Password: winPass, Addr: addr, Handler: h.Handle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(after.Close)
+	time.Sleep(500 * time.Millisecond) // steps on other machines
+	start := time.Now()
+	if _, err := r.ApplyStep(context.Background(), labs.Step{Name: "dhcp", Machine: "srv", Transport: "winrm", Run: "Write-Output 'x'"}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > time.Second || after.Stats().Commands != 1 {
+		t.Fatalf("the step waited %s for a restart that was over", took)
+	}
+}
