@@ -26,6 +26,9 @@ func envOr(key, def string) string {
 // candidate uses from another lab machine) and on its management address (the
 // admin's and the grader's way in, with the session's keys).
 func (p *Provider) Access(ctx context.Context, s *provision.Session, ins []*labs.Instance) ([]provision.MachineAccess, error) {
+	if p.multi() {
+		return p.accessHosts(ctx, s, ins)
+	}
 	_, specs, err := p.specs(s, ins)
 	if err != nil {
 		return nil, err

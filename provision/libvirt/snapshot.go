@@ -79,6 +79,13 @@ func checkSnapshotName(name string) error {
 
 // CreateSnapshot saves a machine's state under name.
 func (p *Provider) CreateSnapshot(ctx context.Context, s *provision.Session, in *labs.Instance, machine, name string) (provision.Snapshot, error) {
+	if p.multi() {
+		v, err := p.hostView(s, in)
+		if err != nil {
+			return provision.Snapshot{}, err
+		}
+		return v.CreateSnapshot(ctx, s, in, machine, name)
+	}
 	if err := checkSnapshotName(name); err != nil {
 		return provision.Snapshot{}, err
 	}
@@ -156,6 +163,13 @@ func snapshotInfo(sp *machineSpec, snap *lv.DomainSnapshot) (provision.Snapshot,
 
 // ListSnapshots lists a machine's snapshots, oldest first.
 func (p *Provider) ListSnapshots(ctx context.Context, s *provision.Session, in *labs.Instance, machine string) ([]provision.Snapshot, error) {
+	if p.multi() {
+		v, err := p.hostView(s, in)
+		if err != nil {
+			return nil, err
+		}
+		return v.ListSnapshots(ctx, s, in, machine)
+	}
 	sp, err := p.spec(s, in, machine)
 	if err != nil {
 		return nil, err
@@ -201,6 +215,13 @@ func (p *Provider) listVMSnapshots(sp *machineSpec) ([]provision.Snapshot, error
 
 // RevertSnapshot brings a machine back to a snapshot and waits until it is ready.
 func (p *Provider) RevertSnapshot(ctx context.Context, s *provision.Session, in *labs.Instance, machine, name string, opts provision.ApplyOptions, obs provision.Observer) error {
+	if p.multi() {
+		v, err := p.hostView(s, in)
+		if err != nil {
+			return err
+		}
+		return v.RevertSnapshot(ctx, s, in, machine, name, opts, obs)
+	}
 	if err := checkSnapshotName(name); err != nil {
 		return err
 	}
@@ -246,6 +267,13 @@ func (p *Provider) RevertSnapshot(ctx context.Context, s *provision.Session, in 
 
 // DeleteSnapshot removes a snapshot.
 func (p *Provider) DeleteSnapshot(ctx context.Context, s *provision.Session, in *labs.Instance, machine, name string) error {
+	if p.multi() {
+		v, err := p.hostView(s, in)
+		if err != nil {
+			return err
+		}
+		return v.DeleteSnapshot(ctx, s, in, machine, name)
+	}
 	if err := checkSnapshotName(name); err != nil {
 		return err
 	}
@@ -282,6 +310,13 @@ func (p *Provider) DeleteSnapshot(ctx context.Context, s *provision.Session, in 
 // Reset brings a machine back to the state `up` made it in: fresh overlays of
 // the base image for a VM, a private dir generated anew for a container.
 func (p *Provider) Reset(ctx context.Context, s *provision.Session, in *labs.Instance, machine string, opts provision.ApplyOptions, obs provision.Observer) error {
+	if p.multi() {
+		v, err := p.hostView(s, in)
+		if err != nil {
+			return err
+		}
+		return v.Reset(ctx, s, in, machine, opts, obs)
+	}
 	sp, err := p.spec(s, in, machine)
 	if err != nil {
 		return err
