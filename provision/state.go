@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"os"
 	"os/user"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -101,8 +100,8 @@ func (s *State) PutMachine(m MachineState) error {
 }
 
 // PutMachines records several machine states in one transaction. A state
-// without a TLS pin gets the one a readiness check of this process noted
-// (NoteTLSPin), else keeps the one recorded before.
+// without a TLS pin keeps the one recorded before (a provider sets it on the
+// state it reports when the machine's readiness check pinned a certificate).
 func (s *State) PutMachines(ms []MachineState) error {
 	if len(ms) == 0 {
 		return nil
@@ -111,9 +110,6 @@ func (s *State) PutMachines(ms []MachineState) error {
 	return s.st.Update(func(tx *store.Tx) error {
 		for _, m := range ms {
 			m.UpdatedAt = now
-			if m.TLSPin == "" {
-				m.TLSPin = notedTLSPin(m.Session, m.Candidate, m.Machine)
-			}
 			if m.TLSPin == "" {
 				var old MachineState
 				if err := tx.Get(bucketMachines+"/"+m.Session, m.Key(), &old); err == nil {
@@ -126,27 +122,6 @@ func (s *State) PutMachines(ms []MachineState) error {
 		}
 		return nil
 	})
-}
-
-// tlsPins are the certificate fingerprints readiness checks noted in this
-// process, by session/candidate/machine.
-var tlsPins sync.Map
-
-// NoteTLSPin records the fingerprint (probe.CertFingerprint) of the certificate
-// a machine's TLS service presented when its readiness check passed. A provider
-// notes it while it waits for the machine; the machine's states written next
-// carry it (MachineState.TLSPin) until another readiness check notes a new
-// one: trust on first use, renewed by every `tailab up`. Providers report
-// machine states through an Observer, which has no room for it.
-func NoteTLSPin(session, candidate, machine, pin string) {
-	tlsPins.Store(session+"/"+candidate+"/"+machine, pin)
-}
-
-func notedTLSPin(session, candidate, machine string) string {
-	if v, ok := tlsPins.Load(session + "/" + candidate + "/" + machine); ok {
-		return v.(string)
-	}
-	return ""
 }
 
 // DeleteMachines forgets the machines of a candidate ("" for all).

@@ -2,8 +2,8 @@ package provision
 
 import "testing"
 
-// A pin noted by a readiness check reaches the machine's state, survives the
-// states written after it without one, and is replaced by the next one noted.
+// A pin set on a ready state is recorded, survives the states written after it
+// without one, and is replaced by the next one set.
 func TestTLSPinRecorded(t *testing.T) {
 	st, err := OpenState(t.TempDir())
 	if err != nil {
@@ -18,20 +18,18 @@ func TestTLSPinRecorded(t *testing.T) {
 		return ms[0].TLSPin
 	}
 	m := MachineState{Session: "pin", Candidate: "c01", Machine: "dc", OS: "windows", State: StateRunning}
-	t.Cleanup(func() { tlsPins.Delete("pin/c01/dc") })
 	for _, step := range []struct {
 		what  string
-		do    func()
+		pin   string
 		state string
 		want  string
 	}{
-		{"created, not ready yet", func() {}, StateRunning, ""},
-		{"ready: the pin noted while waiting", func() { NoteTLSPin("pin", "c01", "dc", "aaaa") }, StateReady, "aaaa"},
-		{"another process (nothing noted) writes a state", func() { tlsPins.Delete("pin/c01/dc") }, StateRunning, "aaaa"},
-		{"up again: a new certificate pinned", func() { NoteTLSPin("pin", "c01", "dc", "bbbb") }, StateReady, "bbbb"},
+		{"created, not ready yet", "", StateRunning, ""},
+		{"ready: the pin found while waiting", "aaaa", StateReady, "aaaa"},
+		{"a state without a pin (status, another process)", "", StateRunning, "aaaa"},
+		{"up again: a new certificate pinned", "bbbb", StateReady, "bbbb"},
 	} {
-		step.do()
-		m.State = step.state
+		m.State, m.TLSPin = step.state, step.pin
 		if err := st.PutMachine(m); err != nil {
 			t.Fatal(err)
 		}

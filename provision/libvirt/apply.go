@@ -230,13 +230,14 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 	if opts.NoWait {
 		return nil
 	}
-	if err := waitReady(ctx, sp); err != nil {
+	pin, err := waitReady(ctx, sp)
+	if err != nil {
 		obs.Machine(p.state(sp, provision.StateNotReady, err))
 		obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, What: "not ready", Err: err})
 		return err
 	}
 	ms := p.state(sp, provision.StateReady, nil)
-	ms.ReadyAt = time.Now().UTC()
+	ms.ReadyAt, ms.TLSPin = time.Now().UTC(), pin
 	obs.Machine(ms)
 	obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, What: "ready", Elapsed: time.Since(start)})
 	return nil

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tailab/tailab/checks/probe"
-	"github.com/tailab/tailab/provision"
 )
 
 // readiness returns the port to dial and whether an SSH banner is expected.
@@ -38,11 +37,13 @@ func pinsTLS(sp *machineSpec) bool {
 }
 
 // waitReady polls a machine's management address until its readiness check
-// passes or its timeout (default 30s for containers, 5m for VMs) runs out.
-func waitReady(ctx context.Context, sp *machineSpec) error {
+// passes or its timeout (default 30s for containers, 5m for VMs) runs out. For
+// a WinRM machine it returns the fingerprint of the certificate its listener
+// presented (see waitReadyAt).
+func waitReady(ctx context.Context, sp *machineSpec) (tlsPin string, err error) {
 	port, _ := readiness(sp)
 	if port == 0 {
-		return nil
+		return "", nil
 	}
 	return waitReadyAt(ctx, sp, net.JoinHostPort(sp.Mgmt.String(), strconv.Itoa(port)))
 }
@@ -50,10 +51,10 @@ func waitReady(ctx context.Context, sp *machineSpec) error {
 // waitReadyAt is waitReady on a given address. A WinRM machine is ready once
 // its listener completes a TLS handshake (a port that accepts connections is
 // not enough: WinRM's HTTPS listener comes after the first logon's script);
-// the SHA-256 of the certificate it presents is then noted for the machine's
-// state (provision.NoteTLSPin), which the grader and the steps trust from then
-// on.
-func waitReadyAt(ctx context.Context, sp *machineSpec, addr string) error {
+// the SHA-256 of the certificate it presents is returned, for the machine's
+// state (MachineState.TLSPin), which the grader and the steps trust from then
+// on: trust on first use, renewed by every `tailab up`.
+func waitReadyAt(ctx context.Context, sp *machineSpec, addr string) (string, error) {
 	_, banner := readiness(sp)
 	timeout := sp.Machine.Ready.Timeout.D()
 	if timeout == 0 {
@@ -70,15 +71,14 @@ func waitReadyAt(ctx context.Context, sp *machineSpec, addr string) error {
 		if tlsPin {
 			var pin string
 			if pin, last = probeTLS(ctx, addr); last == nil {
-				provision.NoteTLSPin(sp.Session, sp.Candidate, sp.Machine.Name, pin)
-				return nil
+				return pin, nil
 			}
 		} else if last = probeReady(ctx, addr, banner); last == nil {
-			return nil
+			return "", nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("not ready after %s (%s): %v", timeout, addr, last)
+			return "", fmt.Errorf("not ready after %s (%s): %v", timeout, addr, last)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

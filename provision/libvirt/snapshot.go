@@ -375,13 +375,14 @@ func (p *Provider) startAndWait(ctx context.Context, sp *machineSpec, what strin
 	if opts.NoWait {
 		return nil
 	}
-	if err := waitReady(ctx, sp); err != nil {
+	pin, err := waitReady(ctx, sp)
+	if err != nil {
 		obs.Machine(p.state(sp, provision.StateNotReady, err))
 		obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, What: "not ready", Err: err})
 		return err
 	}
 	ms := p.state(sp, provision.StateReady, nil)
-	ms.ReadyAt = time.Now().UTC()
+	ms.ReadyAt, ms.TLSPin = time.Now().UTC(), pin
 	obs.Machine(ms)
 	obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, What: "ready", Elapsed: time.Since(start)})
 	return nil
@@ -451,7 +452,7 @@ func (p *Provider) createDirSnapshot(ctx context.Context, sp *machineSpec, name 
 		return provision.Snapshot{}, err
 	}
 	if wasRunning {
-		if err := waitReady(ctx, sp); err != nil {
+		if _, err := waitReady(ctx, sp); err != nil {
 			return provision.Snapshot{}, fmt.Errorf("snapshot %q taken, but the container is not ready again: %w", name, err)
 		}
 	}
