@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -32,54 +31,6 @@ func freeAddr(t *testing.T, host string) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
-}
-
-// lateProxy listens on addr after delay and forwards every connection to
-// backend: a machine whose service answers once it has booted.
-func lateProxy(t *testing.T, addr, backend string, delay time.Duration) {
-	t.Helper()
-	var mu sync.Mutex
-	var ln net.Listener
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		close(done)
-		mu.Lock()
-		if ln != nil {
-			ln.Close()
-		}
-		mu.Unlock()
-	})
-	go func() {
-		select {
-		case <-time.After(delay):
-		case <-done:
-			return
-		}
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Errorf("late listener: %v", err)
-			return
-		}
-		mu.Lock()
-		ln = l
-		mu.Unlock()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				b, err := net.Dial("tcp", backend)
-				if err != nil {
-					return
-				}
-				defer b.Close()
-				go func() { _, _ = io.Copy(b, c); b.Close() }()
-				_, _ = io.Copy(c, b)
-			}()
-		}
-	}()
 }
 
 // lateWSMan starts a WS-Management server on addr after delay.
@@ -202,7 +153,7 @@ func TestStepWaitsForMachine(t *testing.T) {
 			_, keyPEM, pub := sshd.NewClientKey(t)
 			srv := sshd.Start(t, sshd.Options{Host: "127.0.0.22", AuthorizedKeys: []xssh.PublicKey{pub}})
 			addr := freeAddr(t, "127.0.0.23")
-			lateProxy(t, addr, srv.Addr(), 600*time.Millisecond)
+			testenv.LateProxy(t, addr, srv.Addr(), 600*time.Millisecond)
 			host, port := splitAddr(addr)
 			tg := probe.Target{Machine: "pc1", Address: host, Ports: map[string]int{"ssh": port},
 				Credentials: map[string]probe.Credentials{"ssh": {User: srv.User, PrivateKey: secret.New(keyPEM)}}}

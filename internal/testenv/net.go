@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // CountingProxy listens on 127.0.0.1, forwards every TCP connection to backend
@@ -26,19 +27,62 @@ func CountingProxy(t testing.TB, backend string) (addr string, conns *atomic.Int
 				return
 			}
 			n.Add(1)
-			go func() {
-				defer c.Close()
-				b, err := net.Dial("tcp", backend)
-				if err != nil {
-					return
-				}
-				defer b.Close()
-				go func() { _, _ = io.Copy(b, c); b.Close() }()
-				_, _ = io.Copy(c, b)
-			}()
+			go forward(c, backend)
 		}
 	}()
 	return ln.Addr().String(), &n
+}
+
+// forward copies c to and from a new connection to backend until either closes.
+func forward(c net.Conn, backend string) {
+	defer c.Close()
+	b, err := net.Dial("tcp", backend)
+	if err != nil {
+		return
+	}
+	defer b.Close()
+	go func() { _, _ = io.Copy(b, c); b.Close() }()
+	_, _ = io.Copy(c, b)
+}
+
+// LateProxy listens on addr once delay has passed and forwards every connection
+// to backend: a machine whose service answers once it has booted (or
+// restarted). Until then, addr refuses connections.
+func LateProxy(t testing.TB, addr, backend string, delay time.Duration) {
+	t.Helper()
+	var mu sync.Mutex
+	var ln net.Listener
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		close(done)
+		mu.Lock()
+		if ln != nil {
+			ln.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		select {
+		case <-time.After(delay):
+		case <-done:
+			return
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("late listener: %v", err)
+			return
+		}
+		mu.Lock()
+		ln = l
+		mu.Unlock()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go forward(c, backend)
+		}
+	}()
 }
 
 // SilentListener accepts TCP connections on 127.0.0.1 and never answers: a

@@ -146,14 +146,7 @@ func (p *Provider) workConn(typ string) (*lv.Connect, error) {
 	if err != nil {
 		return nil, err
 	}
-	uri := p.cfg.QEMU
-	if typ == "lxc" {
-		uri = p.cfg.LXC
-	}
-	r := p
-	if p.parent != nil {
-		r = p.parent
-	}
+	uri, r := p.uriRoot(typ)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.workers == nil {
@@ -174,16 +167,22 @@ func (p *Provider) workConn(typ string) (*lv.Connect, error) {
 	return r.workers[uri][i-1], nil
 }
 
-// conn returns the connection for a domain type ("lxc" or "qemu").
-func (p *Provider) conn(typ string) (*lv.Connect, error) {
+// uriRoot returns the URI for a domain type ("lxc" or "qemu") and the
+// provider that owns the connections (a host view's parent).
+func (p *Provider) uriRoot(typ string) (string, *Provider) {
 	uri := p.cfg.QEMU
 	if typ == "lxc" {
 		uri = p.cfg.LXC
 	}
-	r := p
 	if p.parent != nil {
-		r = p.parent
+		return uri, p.parent
 	}
+	return uri, p
+}
+
+// conn returns the connection for a domain type ("lxc" or "qemu").
+func (p *Provider) conn(typ string) (*lv.Connect, error) {
+	uri, r := p.uriRoot(typ)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c, ok := r.conns[uri]; ok {
