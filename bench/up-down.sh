@@ -9,12 +9,14 @@
 # BENCH_RUNS (2 rounds), BENCH_KEEP=1 keeps the work dir (logs, XML).
 #
 # Each round, on the same daemon, one after the other:
-#   1. virsh, sequential: net-define+net-start each network, define+start each
-#      container (one virsh process per object), then wait until every
-#      management address answers with an SSH banner; then the parallel teardown.
+#   1. virsh, sequential, the recipe's files (see prepare_recipe): net-define +
+#      net-start each network, define+start each container (one virsh process
+#      per object), then wait until every management address answers with an
+#      SSH banner; then the parallel teardown.
 #   2. virsh, parallel: the same with xargs -P BENCH_PARALLEL; teardown (timed):
 #      destroy+undefine the domains, then the networks, xargs -P BENCH_PARALLEL.
-#   3. tailab up --count N --parallel P --force until every machine is ready (under
+#   3. the same as 2 with tailab's files (prepare_tailab).
+#   4. tailab up --count N --parallel P --force until every machine is ready (under
 #      /usr/bin/time -v: peak RSS), then tailab down (timed).
 # The virsh script's files (init scripts, sshd host keys, XML) are written
 # before its clock starts; tailab's clock includes writing its own.
@@ -157,12 +159,99 @@ EOF
   done
 } >"$lab"
 
-# prepare_virsh writes the plain script's files: the XML tailab would write (same
-# mounts, NICs, isolated management port, the session's shared init and sshd
-# config at /srv/lib with the machine's data in <initenv>), the shared files
-# once, and a host key per container.
+# The plain script's files are written before its clock starts, in one of two
+# layouts:
+#   recipe: what ../shared/recipes/libvirtd.md measured (the issue's reference:
+#     3.5-3.6 s with xargs -P 8): a private init.sh, sshd_config, host key and
+#     authorized_keys per container, an init that runs hostname and one `ip` per
+#     NIC;
+#   tailab: what tailab writes now (the session's shared init and sshd config
+#     at /srv/lib, the machine's data in <initenv>, one host key per container):
+#     the strictest baseline, the same daemon and kernel work as tailab's.
+# Both give the XML tailab would write otherwise (same mounts, NICs, isolated
+# management port).
 ssh-keygen -q -t ed25519 -N '' -f "$work/client_key" -C bench
-prepare_virsh() {
+prepare_recipe() {
+  rm -rf "$vs/m"
+  mkdir -p "$vs/m"
+  : >"$vs/addrs"
+  cat >"$vs/net-mgmt.xml" <<EOF
+<network><name>bench-mgmt</name><bridge name='tbvmgmt' stp='off'/><ip address='10.240.0.1' prefix='16'/></network>
+EOF
+  local c m cc d
+  for ((c = 1; c <= N; c++)); do
+    cc=$(printf c%02d "$c")
+    cat >"$vs/net-$cc-lan.xml" <<EOF
+<network><name>bench-$cc-lan</name><bridge name='tbv$cc' stp='off'/></network>
+EOF
+    for ((m = 1; m <= M; m++)); do
+      d=$vs/m/$cc-m$m
+      mkdir -p "$d/srv/ssh"
+      cat >"$d/srv/init.sh" <<EOF
+#!/bin/sh
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+pids=""
+stop() { [ -n "\$pids" ] && kill \$pids 2>/dev/null; exit 0; }
+trap stop TERM INT PWR HUP
+hostname m$m 2>/dev/null
+ip link set lo up
+ip link set eth0 up
+ip link set eth1 up
+mkdir -p /run/sshd && chmod 0755 /run/sshd
+/usr/sbin/sshd -D -e -f /srv/sshd_config >/run/sshd.log 2>&1 &
+pids="\$pids \$!"
+while :; do sleep 3600 & wait \$!; done
+EOF
+      chmod 755 "$d/srv/init.sh"
+      cat >"$d/srv/sshd_config" <<'EOF'
+Port 22
+ListenAddress 0.0.0.0
+HostKey /srv/ssh/ssh_host_ed25519_key
+AuthorizedKeysFile /srv/ssh/authorized_keys
+PidFile /run/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+EOF
+      ssh-keygen -q -t ed25519 -N '' -f "$d/srv/ssh/ssh_host_ed25519_key" -C "$cc-m$m"
+      cp "$work/client_key.pub" "$d/srv/ssh/authorized_keys"
+      cat >"$vs/dom-$cc-m$m.xml" <<EOF
+<domain type='lxc'>
+  <name>bench-$cc-m$m</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type>exe</type><init>/srv/init.sh</init></os>
+  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
+  <devices>
+    <filesystem type='mount'><source dir='/'/><target dir='/'/><readonly/></filesystem>
+    <filesystem type='ram'><source usage='64' units='MiB'/><target dir='/run'/></filesystem>
+    <filesystem type='ram'><source usage='64' units='MiB'/><target dir='/tmp'/></filesystem>
+    <filesystem type='mount'><source dir='$TAILAB_HOSTVAR'/><target dir='/var'/><readonly/></filesystem>
+    <filesystem type='ram'><source usage='1' units='MiB'/><target dir='/root'/></filesystem>
+    <filesystem type='ram'><source usage='1' units='MiB'/><target dir='/home'/></filesystem>
+    <filesystem type='ram'><source usage='1' units='MiB'/><target dir='$vs'/></filesystem>
+    <filesystem type='mount'><source dir='$d/srv'/><target dir='/srv'/></filesystem>
+    <interface type='network'>
+      <mac address='$(printf '52:54:01:%02x:%02x:00' "$c" "$m")'/><source network='bench-$cc-lan'/>
+      <ip address='10.30.0.$((10 + m))' family='ipv4' prefix='24'/>
+    </interface>
+    <interface type='network'>
+      <mac address='$(printf '52:54:01:%02x:%02x:63' "$c" "$m")'/><source network='bench-mgmt'/>
+      <ip address='10.240.$c.$((9 + m))' family='ipv4' prefix='16'/><port isolated='yes'/>
+    </interface>
+    <console type='pty'><target type='lxc'/></console>
+  </devices>
+</domain>
+EOF
+      echo "10.240.$c.$((9 + m))" >>"$vs/addrs"
+    done
+  done
+}
+
+prepare_tailab() {
   rm -rf "$vs/m"
   mkdir -p "$vs/m/lib"
   : >"$vs/addrs"
@@ -244,16 +333,18 @@ declare -A R
 machines=$((N * M))
 log "$N candidates x $M containers = $machines machines, parallel $P, $RUNS round(s); work dir $work"
 for ((r = 1; r <= RUNS; r++)); do
-  for mode in seq par; do
-    prepare_virsh
+  for run in seq:recipe par:recipe par:tailab; do
+    mode=${run%%:*} layout=${run#*:}
+    key=$mode-$layout
+    "prepare_$layout"
     t0=$(now)
     inns bash "$self" _virsh-up "$mode" "$vs"
-    R[virsh-$mode-up,$r]=$(since "$t0")
+    R[virsh-$key-up,$r]=$(since "$t0")
     t0=$(now)
     inns bash "$self" _virsh-down "$vs"
-    R[virsh-$mode-down,$r]=$(since "$t0")
+    R[virsh-$key-down,$r]=$(since "$t0")
     leftovers
-    log "round $r: virsh $mode up ${R[virsh-$mode-up,$r]} s, parallel down ${R[virsh-$mode-down,$r]} s"
+    log "round $r: virsh $mode ($layout's files) up ${R[virsh-$key-up,$r]} s, parallel down ${R[virsh-$key-down,$r]} s"
   done
   rm -rf "$TAILAB_DATA_DIR"
   t0=$(now)
@@ -292,13 +383,16 @@ echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, libvirt $(virsh -v), $(uname -
 printf '%-36s' "seconds"
 for ((r = 1; r <= RUNS; r++)); do printf ' %9s' "round $r"; done
 echo
-row "virsh sequential up (to sshd)" virsh-seq-up
-row "virsh xargs -P $P up (to sshd)" virsh-par-up
+row "virsh sequential up, recipe's files" virsh-seq-recipe-up
+row "virsh -P $P up, recipe's files" virsh-par-recipe-up
+row "virsh -P $P up, tailab's files" virsh-par-tailab-up
 row "tailab up (to ready)" tailab-up
-row "virsh xargs -P $P destroy+undefine" virsh-par-down
-row "  (same, after the sequential up)" virsh-seq-down
+row "virsh -P $P destroy+undefine" virsh-par-recipe-down
+row "  (after the sequential up)" virsh-seq-recipe-down
+row "  (after tailab's files)" virsh-par-tailab-down
 row "tailab down" tailab-down
-ratio "ratio up: tailab / parallel script" tailab-up virsh-par-up
-ratio "ratio down: tailab / parallel script" tailab-down virsh-par-down
+ratio "up: tailab / -P $P, recipe's files" tailab-up virsh-par-recipe-up
+ratio "up: tailab / -P $P, tailab's files" tailab-up virsh-par-tailab-up
+ratio "down: tailab / -P $P destroy" tailab-down virsh-par-recipe-down
 row "tailab up peak RSS (MiB)" rss-up
 row "tailab down peak RSS (MiB)" rss-down

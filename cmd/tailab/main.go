@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/tailab/tailab/internal/yamlx"
@@ -41,8 +42,27 @@ func withCode(code int, err error) error {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfile := startProfile(os.Getenv("TAILAB_CPUPROFILE"))
 	err := newRootCommand().ExecuteContext(ctx)
+	stopProfile()
 	os.Exit(exitCode(err))
+}
+
+// startProfile writes a CPU profile of the run to path (TAILAB_CPUPROFILE, for
+// `go tool pprof`; see docs/benchmarks.md) and returns what stops it.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tailab: TAILAB_CPUPROFILE:", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 func exitCode(err error) int {
