@@ -285,6 +285,7 @@ EOF
     <initenv name='TAILAB_MACHINE'>m$m</initenv>
     <initenv name='TAILAB_HOSTNAME'>m$m</initenv>
     <initenv name='TAILAB_NICS'>eth0 eth1</initenv>
+    <initenv name='TAILAB_ANNOUNCE'>eth1=10.240.$c.$((9 + m))</initenv>
     <initenv name='TAILAB_SERVICES'>sshd</initenv>
     <initenv name='TAILAB_KEYS'>$key</initenv>
   </os>

@@ -234,11 +234,14 @@ func containerXML(s *machineSpec, t tag) (string, error) {
 // initEnv is what the session's shared init (templates/lxc/init.sh) learns of
 // the machine: names, NICs, services and the grader's public keys.
 func initEnv(s *machineSpec) []libvirtxml.DomainOSInitEnv {
-	var nics, dhcp []string
+	var nics, dhcp, announce []string
 	for _, n := range s.NICs {
 		nics = append(nics, n.Dev)
 		if n.DHCP {
 			dhcp = append(dhcp, n.Dev)
+		}
+		if n.Lab == "" && n.Address != "" { // the management NIC
+			announce = append(announce, n.Dev+"="+n.Address)
 		}
 	}
 	var env []libvirtxml.DomainOSInitEnv
@@ -249,6 +252,7 @@ func initEnv(s *machineSpec) []libvirtxml.DomainOSInitEnv {
 		{"TAILAB_HOSTNAME", hostname(s)},
 		{"TAILAB_NICS", strings.Join(nics, " ")},
 		{"TAILAB_DHCP", strings.Join(dhcp, " ")},
+		{"TAILAB_ANNOUNCE", strings.Join(announce, " ")},
 		{"TAILAB_SERVICES", strings.Join(s.Machine.Services, " ")},
 		{"TAILAB_KEYS", strings.Join(s.AuthorizedKeys, "|")},
 	} {

@@ -4,8 +4,9 @@
 # services, and exits on SIGTERM so that `virsh destroy` takes 0.2 s, not 1.8 s.
 # What is the machine's own comes from the domain's <initenv>: TAILAB_MACHINE,
 # TAILAB_CANDIDATE, TAILAB_SESSION, TAILAB_HOSTNAME, TAILAB_NICS (devices to
-# bring up), TAILAB_DHCP (those configured by DHCP), TAILAB_SERVICES, and
-# TAILAB_KEYS (the grader's authorized SSH keys, one per '|').
+# bring up), TAILAB_DHCP (those configured by DHCP), TAILAB_ANNOUNCE (the
+# management NIC and address), TAILAB_SERVICES, and TAILAB_KEYS (the grader's
+# authorized SSH keys, one per '|').
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 pids=""
 stop() { [ -n "$pids" ] && kill $pids 2>/dev/null; exit 0; }
@@ -16,6 +17,12 @@ links="link set lo up"
 for dev in $TAILAB_NICS; do links="$links
 link set $dev up"; done
 printf '%s\n' "$links" | ip -batch -
+# Unsolicited ARP on the management NIC (TAILAB_ANNOUNCE: DEV=ADDR...): a
+# readiness probe sent before the NIC had its address left the host's
+# neighbour entry unresolved, and the host asks again only after a second.
+for a in $TAILAB_ANNOUNCE; do
+  busybox arping -q -U -c 1 -w 1 -I "${a%%=*}" -s "${a#*=}" "${a#*=}" >/dev/null 2>&1 &
+done
 for dev in $TAILAB_DHCP; do
   busybox udhcpc -i "$dev" -b -q -s /srv/lib/udhcpc.sh >"/run/udhcpc-$dev.log" 2>&1 &
 done
