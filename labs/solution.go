@@ -54,8 +54,10 @@ type Step struct {
 // validateScenario checks the solution and the faults against the machines.
 func (l *Lab) validateScenario(d *yamlx.Decoder, check func(string) bool) {
 	machines := make([]string, 0, len(l.Machines))
+	creds := map[string]map[string]Credential{}
 	for _, m := range l.Machines {
 		machines = append(machines, m.Name)
+		creds[m.Name] = m.Credentials
 	}
 	faults := map[string]bool{}
 	var faultNames []string
@@ -63,7 +65,7 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, check func(string) bool) {
 		f := &l.Faults[i]
 		field := fmt.Sprintf("faults[%d]", i)
 		fs := f.Step()
-		validateStep(d, &fs, field, machines, check)
+		validateStep(d, &fs, field, machines, creds, check)
 		if f.Name != "" {
 			if faults[f.Name] {
 				d.Diags.Add(f.At.Of("name", f.Pos), field+".name", "fault %q is declared twice", f.Name)
@@ -86,7 +88,7 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, check func(string) bool) {
 	for i := range s.Steps {
 		st := &s.Steps[i]
 		field := fmt.Sprintf("solution.steps[%d]", i)
-		validateStep(d, st, field, machines, check)
+		validateStep(d, st, field, machines, creds, check)
 		if st.Name != "" {
 			if seen[st.Name] {
 				d.Diags.Add(st.At.Of("name", st.Pos), field+".name", "step %q is declared twice", st.Name)
@@ -104,7 +106,10 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, check func(string) bool) {
 	}
 }
 
-func validateStep(d *yamlx.Decoder, st *Step, field string, machines []string, check func(string) bool) {
+// validateStep checks one step: names, machine, transport, and that the
+// machine has credentials for the step's transport (steps log in as the grader
+// does).
+func validateStep(d *yamlx.Decoder, st *Step, field string, machines []string, creds map[string]map[string]Credential, check func(string) bool) {
 	errf := func(key, format string, args ...any) {
 		d.Diags.Add(st.At.Of(key, st.Pos), field+"."+key, format, args...)
 	}
@@ -122,6 +127,14 @@ func validateStep(d *yamlx.Decoder, st *Step, field string, machines []string, c
 	}
 	if st.Transport != "" && check(st.Transport) && !oneOf(st.Transport, StepTransports) {
 		errf("transport", "transport %q is not supported for steps (valid: %s)", st.Transport, strings.Join(StepTransports, ", "))
+	} else if mc, ok := creds[st.Machine]; ok && check(st.Machine) && check(st.Transport) {
+		if tr := st.StepTransport(); mc[tr].User == "" {
+			key := "transport"
+			if st.Transport == "" {
+				key = "machine"
+			}
+			errf(key, "machine %q has no %s credentials for this step's transport %s (add credentials.%s to the machine)", st.Machine, tr, tr, tr)
+		}
 	}
 	if strings.TrimSpace(st.Run) == "" {
 		errf("run", "a step needs a `run` script")

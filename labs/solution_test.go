@@ -44,6 +44,14 @@ func TestScenarioValidation(t *testing.T) {
 			"lab.yaml:17:38: solution.steps[2].fault: no fault named \"f9\" in `faults` (did you mean \"f1\"?)",
 			"lab.yaml:17:55: solution.steps[2].colour: unknown field (valid: fault, machine, name, run, timeout, title, transport)",
 		}},
+		{"no credentials for the transport", `solution:
+  steps:
+    - {name: a, machine: srv, transport: ldap, run: "dn: ou=x\\nchangetype: delete"}
+    - {name: b, machine: srv, transport: winrm, run: "Get-Date"}
+`, []string{
+			"lab.yaml:15:42: solution.steps[0].transport: machine \"srv\" has no ldap credentials for this step's transport ldap (add credentials.ldap to the machine)",
+			"lab.yaml:16:42: solution.steps[1].transport: machine \"srv\" has no winrm credentials",
+		}},
 		{"empty", "solution: {steps: []}\n", []string{"solution.steps: a solution needs at least one step"}},
 		{"bad template", `solution:
   steps: [{name: a, machine: srv, run: "{{ .Params.nope }}"}]

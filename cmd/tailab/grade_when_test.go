@@ -143,9 +143,11 @@ func TestGradeDrawnFaults(t *testing.T) {
 func TestLoadLabSuitesUnknownFault(t *testing.T) {
 	dir := t.TempDir()
 	labYAML := `name: when-lab
+secrets: {key: {ssh_key: true}}
 networks: [{name: lan, cidr: 10.20.0.0/24}]
 machines:
-  - {name: srv, role: server, kind: container, os: linux, memory: 64MiB, nics: [{network: lan, address: 10.20.0.10}]}
+  - {name: srv, role: server, kind: container, os: linux, memory: 64MiB, nics: [{network: lan, address: 10.20.0.10}],
+     credentials: {ssh: {user: root, key: key}}}
 faults:
   - {name: dnsmasq-arrete, machine: srv, run: "true"}
 checks: [suite.yaml]
