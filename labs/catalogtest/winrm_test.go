@@ -111,8 +111,10 @@ func except(key string, other state) state {
 
 func beforeStart(_ suiteCheck, r recording) json.RawMessage { return r.BeforeStart }
 
-func variant(e json.RawMessage) state { return func(suiteCheck, recording) json.RawMessage { return e } }
-func broken(_ suiteCheck, r recording) json.RawMessage      { return r.Broken }
+func variant(e json.RawMessage) state {
+	return func(suiteCheck, recording) json.RawMessage { return e }
+}
+func broken(_ suiteCheck, r recording) json.RawMessage { return r.Broken }
 
 // grade sets every fake machine's answers for the state and grades the
 // candidate: faults is nil for "every fault applied" (as `tailab verify` does),
