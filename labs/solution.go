@@ -46,6 +46,11 @@ type Step struct {
 	Fault string `yaml:"fault" json:"fault,omitempty"`
 	// Timeout bounds the step (default 60s).
 	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+	// Restarts declares that the step restarts its machine (a domain
+	// controller's promotion, a domain join): the next step on that machine
+	// waits until it went down and answers again. A winrm step whose script
+	// runs `shutdown /r`, Restart-Computer or -Restart is taken as one without it.
+	Restarts bool `yaml:"restarts" json:"restarts,omitempty"`
 
 	Pos yamlx.Pos       `yaml:"-" json:"-"`
 	At  yamlx.Positions `yaml:"-" json:"-"`
@@ -138,6 +143,9 @@ func validateStep(d *yamlx.Decoder, st *Step, field string, machines []string, c
 	}
 	if strings.TrimSpace(st.Run) == "" {
 		errf("run", "a step needs a `run` script")
+	}
+	if st.Restarts && check(st.Transport) && st.StepTransport() != "winrm" {
+		errf("restarts", "only winrm steps are watched through a restart (this one's transport is %s)", st.StepTransport())
 	}
 	if st.Timeout < 0 {
 		errf("timeout", "negative timeout")

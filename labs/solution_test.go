@@ -42,7 +42,7 @@ func TestScenarioValidation(t *testing.T) {
 			"lab.yaml:16:55: solution.steps[1].run: a step needs a `run` script",
 			"lab.yaml:17:14: solution.steps[2].name: \"B\": use lower-case",
 			"lab.yaml:17:38: solution.steps[2].fault: no fault named \"f9\" in `faults` (did you mean \"f1\"?)",
-			"lab.yaml:17:55: solution.steps[2].colour: unknown field (valid: fault, machine, name, run, timeout, title, transport)",
+			"lab.yaml:17:55: solution.steps[2].colour: unknown field (valid: fault, machine, name, restarts, run, timeout, title, transport)",
 		}},
 		{"no credentials for the transport", `solution:
   steps:
@@ -52,6 +52,10 @@ func TestScenarioValidation(t *testing.T) {
 			"lab.yaml:15:42: solution.steps[0].transport: machine \"srv\" has no ldap credentials for this step's transport ldap (add credentials.ldap to the machine)",
 			"lab.yaml:16:42: solution.steps[1].transport: machine \"srv\" has no winrm credentials",
 		}},
+		{"restarts on ssh", `solution:
+  steps:
+    - {name: a, machine: srv, restarts: true, run: "reboot"}
+`, []string{"lab.yaml:15:41: solution.steps[0].restarts: only winrm steps are watched through a restart (this one's transport is ssh)"}},
 		{"empty", "solution: {steps: []}\n", []string{"solution.steps: a solution needs at least one step"}},
 		{"bad template", `solution:
   steps: [{name: a, machine: srv, run: "{{ .Params.nope }}"}]

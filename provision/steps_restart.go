@@ -45,14 +45,24 @@ var (
 	flagT      = regexp.MustCompile(`(?i)(?:^|\s)[/-]t\s+(\d+)`)
 )
 
-// restartAfter reports whether a winrm step's PowerShell schedules a restart of
-// its machine, and in how long: `shutdown(.exe) /r` (with /t N, default 30 s,
-// Windows' default), Restart-Computer, Add-/Rename-/Remove-Computer -Restart
-// (at once). Comments are ignored; other transports never restart.
+// restartAfter reports whether a step restarts its machine, and in how long:
+// declared (`restarts: true`: at once, or as its script says), or, for a winrm
+// step, its PowerShell schedules one: `shutdown(.exe) /r` (with /t N, default
+// 30 s, Windows' default), Restart-Computer, Add-/Rename-/Remove-Computer
+// -Restart (at once). Comments are ignored; only winrm steps are watched
+// through a restart (the loader refuses `restarts` on others).
 func restartAfter(st labs.Step) (time.Duration, bool) {
 	if st.StepTransport() != "winrm" {
 		return 0, false
 	}
+	if d, ok := scriptRestart(st); ok {
+		return d, true
+	}
+	return 0, st.Restarts
+}
+
+// scriptRestart is restartAfter's reading of a winrm step's PowerShell.
+func scriptRestart(st labs.Step) (time.Duration, bool) {
 	src := psComment.ReplaceAllString(st.Run, "")
 	if psRestart.MatchString(src) {
 		return 0, true

@@ -297,8 +297,11 @@ func TestRestartAfter(t *testing.T) {
 		{"winrm", "Get-Service | Where-Object Name -eq 'Shutdown'", 0, false},
 		{"winrm", "Set-ItemProperty -Path HKLM:\\x -Name ShutdownWarning -Value 1 -Type DWord", 0, false},
 		{"ssh", "shutdown -r now", 0, false},
+		{"winrm+restarts", "Install-ADDSForest -DomainName agence.lan -Force", 0, true},
+		{"winrm+restarts", "shutdown.exe /r /t 20", 20 * time.Second, true},
 	} {
-		d, ok := restartAfter(labs.Step{Transport: tc.transport, Run: tc.run})
+		st := labs.Step{Transport: strings.TrimSuffix(tc.transport, "+restarts"), Run: tc.run, Restarts: strings.HasSuffix(tc.transport, "+restarts")}
+		d, ok := restartAfter(st)
 		if ok != tc.restarts || d != tc.delay {
 			t.Errorf("restartAfter(%s %q) = %s, %v; want %s, %v", tc.transport, tc.run, d, ok, tc.delay, tc.restarts)
 		}
