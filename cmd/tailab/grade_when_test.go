@@ -49,8 +49,8 @@ func ccp3Session(t *testing.T) (*provision.State, *provision.Session, *labs.Lab)
 func TestGradeDrawnFaults(t *testing.T) {
 	st, sess, lab := ccp3Session(t)
 	drawn := lab.FaultsFor(sess.Name, sess.Candidates[0])
-	if len(drawn) != 3 {
-		t.Fatalf("c01 drew %d faults, want one per group (3)", len(drawn))
+	if len(drawn) != 4 {
+		t.Fatalf("c01 drew %d faults, want one per group (4)", len(drawn))
 	}
 	for id, fs := range map[string][]labs.Fault{"c01": drawn, "c02": lab.Faults} {
 		rec := provision.FaultRecord{At: time.Now()}
@@ -69,7 +69,7 @@ func TestGradeDrawnFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := cands[0]; !c.FaultsKnown || len(c.Faults) != 3 || c.Faults[0].Name != drawn[0].Name || c.Faults[0].Title != drawn[0].Title {
+	if c := cands[0]; !c.FaultsKnown || len(c.Faults) != 4 || c.Faults[0].Name != drawn[0].Name || c.Faults[0].Title != drawn[0].Title {
 		t.Errorf("c01 faults = %v (known %v), want %v", c.Faults, c.FaultsKnown, faultNames(drawn))
 	}
 	if c := cands[2]; c.FaultsKnown || c.Faults != nil {
@@ -122,9 +122,9 @@ func TestGradeDrawnFaults(t *testing.T) {
 				}
 			}
 			sort.Strings(want)
-			max = 3*2 + 3 // three repair checks of 2 points, the intervention report (3), guards 0
+			max = 4*2 + 3 // four repair checks of 2 points, the intervention report (3), guards 0
 		} else {
-			max = 7*2 + 3
+			max = 9*2 + 3
 		}
 		if strings.Join(na, ",") != strings.Join(want, ",") {
 			t.Errorf("%s: not applicable %v, want %v", cr.ID, na, want)
@@ -132,7 +132,7 @@ func TestGradeDrawnFaults(t *testing.T) {
 		if cr.MaxPoints != max || cr.Counts.NA != len(want) {
 			t.Errorf("%s: max %g (want %g), counts %+v", cr.ID, cr.MaxPoints, max, cr.Counts)
 		}
-		if (cr.ID == "c01") != (len(cr.Faults) == 3) || (cr.ID == "c02") != (len(cr.Faults) == 7) {
+		if (cr.ID == "c01") != (len(cr.Faults) == 4) || (cr.ID == "c02") != (len(cr.Faults) == 9) {
 			t.Errorf("%s: report faults %v", cr.ID, cr.Faults)
 		}
 	}

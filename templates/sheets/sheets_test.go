@@ -29,7 +29,7 @@ func TestSheetsRender(t *testing.T) {
 	}{
 		{lab: "tpe-local", params: []string{"domain", "server_ip"}},
 		{lab: "ccp2-infra-local", params: []string{"domain", "ou", "user", "share", "dns_name"}, faults: true},
-		{lab: "ccp3-support-local", params: []string{"domain", "site", "share", "ticket", "requester", "computer"}, faults: true,
+		{lab: "ccp3-support-local", params: []string{"domain", "site", "share", "ticket", "requester", "computer", "user"}, faults: true,
 			also: func(p map[string]any) string { return fmt.Sprintf("sh /srv/helpdesk/helpdesk show %v", p["ticket"]) }},
 		{lab: "ccp1-poste-local",
 			params: []string{"domain", "site", "num", "ip", "user", "printer", "share", "metier",
