@@ -9,13 +9,13 @@
 # BENCH_RUNS (2 rounds), BENCH_KEEP=1 keeps the work dir (logs, XML).
 #
 # Each round, on the same daemon, one after the other:
-#   1. virsh, sequential, the recipe's files (see prepare_recipe): net-define +
+#   1. virsh, sequential, the recipe's files (see prepare): net-define +
 #      net-start each network, define+start each container (one virsh process
 #      per object), then wait until every management address answers with an
 #      SSH banner; then the parallel teardown.
 #   2. virsh, parallel: the same with xargs -P BENCH_PARALLEL; teardown (timed):
 #      destroy+undefine the domains, then the networks, xargs -P BENCH_PARALLEL.
-#   3. the same as 2 with tailab's files (prepare_tailab).
+#   3. the same as 2 with tailab's files.
 #   4. tailab up --count N --parallel P --force until every machine is ready (under
 #      /usr/bin/time -v: peak RSS), then tailab down (timed).
 # The virsh script's files (init scripts, sshd host keys, XML) are written
@@ -171,23 +171,13 @@ EOF
 # Both give the XML tailab would write otherwise (same mounts, NICs, isolated
 # management port).
 ssh-keygen -q -t ed25519 -N '' -f "$work/client_key" -C bench
-prepare_recipe() {
-  rm -rf "$vs/m"
-  mkdir -p "$vs/m"
-  : >"$vs/addrs"
-  cat >"$vs/net-mgmt.xml" <<EOF
-<network><name>bench-mgmt</name><bridge name='tbvmgmt' stp='off'/><ip address='10.240.0.1' prefix='16'/></network>
-EOF
-  local c m cc d
-  for ((c = 1; c <= N; c++)); do
-    cc=$(printf c%02d "$c")
-    cat >"$vs/net-$cc-lan.xml" <<EOF
-<network><name>bench-$cc-lan</name><bridge name='tbv$cc' stp='off'/></network>
-EOF
-    for ((m = 1; m <= M; m++)); do
-      d=$vs/m/$cc-m$m
-      mkdir -p "$d/srv/ssh"
-      cat >"$d/srv/init.sh" <<EOF
+
+# recipe_files DIR M writes the recipe's private files of container mM in DIR:
+# init.sh, sshd_config, host key and authorized_keys.
+recipe_files() {
+  local d=$1 m=$2
+  mkdir -p "$d/srv/ssh"
+  cat >"$d/srv/init.sh" <<EOF
 #!/bin/sh
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 pids=""
@@ -202,8 +192,8 @@ mkdir -p /run/sshd && chmod 0755 /run/sshd
 pids="\$pids \$!"
 while :; do sleep 3600 & wait \$!; done
 EOF
-      chmod 755 "$d/srv/init.sh"
-      cat >"$d/srv/sshd_config" <<'EOF'
+  chmod 755 "$d/srv/init.sh"
+  cat >"$d/srv/sshd_config" <<'EOF'
 Port 22
 ListenAddress 0.0.0.0
 HostKey /srv/ssh/ssh_host_ed25519_key
@@ -216,53 +206,27 @@ UsePAM no
 StrictModes no
 PrintMotd no
 EOF
-      ssh-keygen -q -t ed25519 -N '' -f "$d/srv/ssh/ssh_host_ed25519_key" -C "$cc-m$m"
-      cp "$work/client_key.pub" "$d/srv/ssh/authorized_keys"
-      cat >"$vs/dom-$cc-m$m.xml" <<EOF
-<domain type='lxc'>
-  <name>bench-$cc-m$m</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type>exe</type><init>/srv/init.sh</init></os>
-  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
-  <devices>
-    <filesystem type='mount'><source dir='/'/><target dir='/'/><readonly/></filesystem>
-    <filesystem type='ram'><source usage='64' units='MiB'/><target dir='/run'/></filesystem>
-    <filesystem type='ram'><source usage='64' units='MiB'/><target dir='/tmp'/></filesystem>
-    <filesystem type='mount'><source dir='$TAILAB_HOSTVAR'/><target dir='/var'/><readonly/></filesystem>
-    <filesystem type='ram'><source usage='1' units='MiB'/><target dir='/root'/></filesystem>
-    <filesystem type='ram'><source usage='1' units='MiB'/><target dir='/home'/></filesystem>
-    <filesystem type='ram'><source usage='1' units='MiB'/><target dir='$vs'/></filesystem>
-    <filesystem type='mount'><source dir='$d/srv'/><target dir='/srv'/></filesystem>
-    <interface type='network'>
-      <mac address='$(printf '52:54:01:%02x:%02x:00' "$c" "$m")'/><source network='bench-$cc-lan'/>
-      <ip address='10.30.0.$((10 + m))' family='ipv4' prefix='24'/>
-    </interface>
-    <interface type='network'>
-      <mac address='$(printf '52:54:01:%02x:%02x:63' "$c" "$m")'/><source network='bench-mgmt'/>
-      <ip address='10.240.$c.$((9 + m))' family='ipv4' prefix='16'/><port isolated='yes'/>
-    </interface>
-    <console type='pty'><target type='lxc'/></console>
-  </devices>
-</domain>
-EOF
-      echo "10.240.$c.$((9 + m))" >>"$vs/addrs"
-    done
-  done
+  ssh-keygen -q -t ed25519 -N '' -f "$d/srv/ssh/ssh_host_ed25519_key" -C "$(basename "$d")"
+  cp "$work/client_key.pub" "$d/srv/ssh/authorized_keys"
 }
 
-prepare_tailab() {
+# prepare LAYOUT (recipe | tailab) writes the networks' XML, and each
+# container's dir and domain XML in that layout.
+prepare() {
+  local layout=$1 key="" libfs="" c m cc d os mgmt
   rm -rf "$vs/m"
-  mkdir -p "$vs/m/lib"
+  mkdir -p "$vs/m"
   : >"$vs/addrs"
-  cp "$root/templates/lxc/init.sh" "$root/templates/lxc/sshd_config" "$vs/m/lib/"
-  chmod 755 "$vs/m/lib/init.sh"
-  local key
-  key=$(cat "$work/client_key.pub")
+  if [[ $layout == tailab ]]; then
+    mkdir -p "$vs/m/lib"
+    cp "$root/templates/lxc/init.sh" "$root/templates/lxc/sshd_config" "$vs/m/lib/"
+    chmod 755 "$vs/m/lib/init.sh"
+    key=$(cat "$work/client_key.pub")
+    libfs="<filesystem type='mount'><source dir='$vs/m/lib'/><target dir='/srv/lib'/><readonly/></filesystem>"
+  fi
   cat >"$vs/net-mgmt.xml" <<EOF
 <network><name>bench-mgmt</name><bridge name='tbvmgmt' stp='off'/><ip address='10.240.0.1' prefix='16'/></network>
 EOF
-  local c m cc d
   for ((c = 1; c <= N; c++)); do
     cc=$(printf c%02d "$c")
     cat >"$vs/net-$cc-lan.xml" <<EOF
@@ -270,25 +234,32 @@ EOF
 EOF
     for ((m = 1; m <= M; m++)); do
       d=$vs/m/$cc-m$m
-      mkdir -p "$d/srv"
-      ssh-keygen -q -t ed25519 -N '' -f "$d/srv/ssh_host_ed25519_key" -C "$cc-m$m"
-      rm -f "$d/srv/ssh_host_ed25519_key.pub"
-      cat >"$vs/dom-$cc-m$m.xml" <<EOF
-<domain type='lxc'>
-  <name>bench-$cc-m$m</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os>
+      mgmt=10.240.$c.$((9 + m))
+      if [[ $layout == recipe ]]; then
+        recipe_files "$d" "$m"
+        os="<os><type>exe</type><init>/srv/init.sh</init></os>"
+      else
+        mkdir -p "$d/srv"
+        ssh-keygen -q -t ed25519 -N '' -f "$d/srv/ssh_host_ed25519_key" -C "$cc-m$m"
+        rm -f "$d/srv/ssh_host_ed25519_key.pub"
+        os="<os>
     <type>exe</type><init>/srv/lib/init.sh</init>
     <initenv name='TAILAB_SESSION'>bench</initenv>
     <initenv name='TAILAB_CANDIDATE'>$cc</initenv>
     <initenv name='TAILAB_MACHINE'>m$m</initenv>
     <initenv name='TAILAB_HOSTNAME'>m$m</initenv>
     <initenv name='TAILAB_NICS'>eth0 eth1</initenv>
-    <initenv name='TAILAB_ANNOUNCE'>eth1=10.240.$c.$((9 + m))</initenv>
+    <initenv name='TAILAB_ANNOUNCE'>eth1=$mgmt</initenv>
     <initenv name='TAILAB_SERVICES'>sshd</initenv>
     <initenv name='TAILAB_KEYS'>$key</initenv>
-  </os>
+  </os>"
+      fi
+      cat >"$vs/dom-$cc-m$m.xml" <<EOF
+<domain type='lxc'>
+  <name>bench-$cc-m$m</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  $os
   <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
   <devices>
     <filesystem type='mount'><source dir='/'/><target dir='/'/><readonly/></filesystem>
@@ -299,20 +270,20 @@ EOF
     <filesystem type='ram'><source usage='1' units='MiB'/><target dir='/home'/></filesystem>
     <filesystem type='ram'><source usage='1' units='MiB'/><target dir='$vs'/></filesystem>
     <filesystem type='mount'><source dir='$d/srv'/><target dir='/srv'/></filesystem>
-    <filesystem type='mount'><source dir='$vs/m/lib'/><target dir='/srv/lib'/><readonly/></filesystem>
+    $libfs
     <interface type='network'>
       <mac address='$(printf '52:54:01:%02x:%02x:00' "$c" "$m")'/><source network='bench-$cc-lan'/>
       <ip address='10.30.0.$((10 + m))' family='ipv4' prefix='24'/>
     </interface>
     <interface type='network'>
       <mac address='$(printf '52:54:01:%02x:%02x:63' "$c" "$m")'/><source network='bench-mgmt'/>
-      <ip address='10.240.$c.$((9 + m))' family='ipv4' prefix='16'/><port isolated='yes'/>
+      <ip address='$mgmt' family='ipv4' prefix='16'/><port isolated='yes'/>
     </interface>
     <console type='pty'><target type='lxc'/></console>
   </devices>
 </domain>
 EOF
-      echo "10.240.$c.$((9 + m))" >>"$vs/addrs"
+      echo "$mgmt" >>"$vs/addrs"
     done
   done
 }
@@ -337,7 +308,7 @@ for ((r = 1; r <= RUNS; r++)); do
   for run in seq:recipe par:recipe par:tailab; do
     mode=${run%%:*} layout=${run#*:}
     key=$mode-$layout
-    "prepare_$layout"
+    prepare "$layout"
     t0=$(now)
     inns bash "$self" _virsh-up "$mode" "$vs"
     R[virsh-$key-up,$r]=$(since "$t0")
