@@ -33,6 +33,25 @@ func freeAddr(t *testing.T, host string) string {
 	return addr
 }
 
+// winServer starts a WS-Management test server playing h on addr, closed at
+// the end of the test.
+func winServer(t *testing.T, addr string, h *winrmtest.Host) *wsman.Server {
+	t.Helper()
+	s, err := wsman.New(wsman.Config{User: winUser, Password: winPass, Addr: addr, Handler: h.Handle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// insecureWinRM is a WinRM client that accepts the test server's certificate.
+func insecureWinRM() *winrm.WinRM {
+	c := winrm.New()
+	c.Insecure = true
+	return c
+}
+
 // lateWSMan starts a WS-Management server on addr after delay.
 func lateWSMan(t *testing.T, addr string, delay time.Duration, h *winrmtest.Host) <-chan *wsman.Server {
 	t.Helper()
@@ -85,8 +104,7 @@ func TestStepWaitsForMachine(t *testing.T) {
 			addr := freeAddr(t, "127.0.0.21")
 			h := &winrmtest.Host{T: t, Run: playPS}
 			srv := lateWSMan(t, addr, 600*time.Millisecond, h)
-			client := winrm.New()
-			client.Insecure = true
+			client := insecureWinRM()
 			var s *wsman.Server
 			return &StepRunner{WinRM: client, Machines: map[string]probe.Target{"pc1": winTarget(addr)}},
 				winStep("Write-Output 'partage créé'"), func() int {
@@ -97,8 +115,7 @@ func TestStepWaitsForMachine(t *testing.T) {
 				}
 		}, outcome{attempts: 2, commands: 1}},
 		{"winrm, machine never up", time.Second, func(t *testing.T) (*StepRunner, labs.Step, func() int) {
-			client := winrm.New()
-			client.Insecure = true
+			client := insecureWinRM()
 			return &StepRunner{WinRM: client, Machines: map[string]probe.Target{"pc1": winTarget(freeAddr(t, "127.0.0.21"))}},
 				winStep("Write-Output 'x'"), nil
 		}, outcome{attempts: 3, err: "connection refused (no answer within the step's timeout, 1s, "}},
@@ -138,8 +155,7 @@ func TestStepWaitsForMachine(t *testing.T) {
 				t.Cleanup(s.Close)
 				second = s
 			}()
-			client := winrm.New()
-			client.Insecure = true
+			client := insecureWinRM()
 			return &StepRunner{WinRM: client, Machines: map[string]probe.Target{"pc1": winTarget(addr)}}, winStep("Write-Output 'x'"),
 				func() int {
 					n := first.Stats().Commands
@@ -203,11 +219,7 @@ func TestStepAfterRestart(t *testing.T) {
 	testenv.RequireIsolatedNetwork(t)
 	addr := freeAddr(t, "127.0.0.25")
 	h := &winrmtest.Host{T: t, Run: playPS}
-	before, err := wsman.New(wsman.Config{User: winUser, Password: winPass, Addr: addr, Handler: h.Handle})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(before.Close)
+	before := winServer(t, addr, h)
 	client := winrm.New()
 	tg := winTarget(addr)
 	tg.TLSPin = before.CertSHA256 // httptest's certificate: the same after the restart, as Windows keeps its own
@@ -259,19 +271,14 @@ func TestStepAfterRestartNotBack(t *testing.T) {
 	testenv.RequireIsolatedNetwork(t)
 	addr := freeAddr(t, "127.0.0.26")
 	h := &winrmtest.Host{T: t, Run: playPS}
-	srv, err := wsman.New(wsman.Config{User: winUser, Password: winPass, Addr: addr, Handler: h.Handle})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	client := winrm.New()
-	client.Insecure = true
+	srv := winServer(t, addr, h)
+	client := insecureWinRM()
 	r := &StepRunner{WinRM: client, RestartTimeout: time.Second, Machines: map[string]probe.Target{"pc1": winTarget(addr)}}
 	if _, err := r.ApplyStep(context.Background(), labs.Step{Name: "jonction", Machine: "pc1", Transport: "winrm", Run: "Restart-Computer -Force"}); err != nil {
 		t.Fatal(err)
 	}
 	srv.Close()
-	_, err = r.ApplyStep(context.Background(), labs.Step{Name: "dhcp", Machine: "pc1", Transport: "winrm", Run: "Write-Output 'x'"})
+	_, err := r.ApplyStep(context.Background(), labs.Step{Name: "dhcp", Machine: "pc1", Transport: "winrm", Run: "Write-Output 'x'"})
 	if err == nil || !strings.Contains(err.Error(), "step dhcp: machine pc1 did not answer within 1s of the restart step jonction scheduled") {
 		t.Fatalf("err = %v", err)
 	}
@@ -314,13 +321,8 @@ func TestStepAfterRestartMeanwhile(t *testing.T) {
 	testenv.RequireIsolatedNetwork(t)
 	addr := freeAddr(t, "127.0.0.27")
 	h := &winrmtest.Host{T: t, Run: playPS}
-	before, err := wsman.New(wsman.Config{User: winUser, Password: winPass, Addr: addr, Handler: h.Handle})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(before.Close)
-	client := winrm.New()
-	client.Insecure = true
+	before := winServer(t, addr, h)
+	client := insecureWinRM()
 	r := &StepRunner{WinRM: client, Machines: map[string]probe.Target{"srv": winTarget(addr)}}
 	if _, err := r.ApplyStep(context.Background(), labs.Step{Name: "srv-domaine", Machine: "srv", Transport: "winrm", Run: "shutdown.exe /r /t 0"}); err != nil {
 		t.Fatal(err)
@@ -328,11 +330,7 @@ func TestStepAfterRestartMeanwhile(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	before.Close()
 	time.Sleep(300 * time.Millisecond)
-	after, err := wsman.New(wsman.Config{User: winUser, Password: winPass, Addr: addr, Handler: h.Handle})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(after.Close)
+	after := winServer(t, addr, h)
 	time.Sleep(500 * time.Millisecond) // steps on other machines
 	start := time.Now()
 	if _, err := r.ApplyStep(context.Background(), labs.Step{Name: "dhcp", Machine: "srv", Transport: "winrm", Run: "Write-Output 'x'"}); err != nil {
