@@ -26,20 +26,17 @@ anew (SSH host key kept; their snapshots stay). Console passwords and addresses
 do not change (a VM's console port may). Written to the session's audit log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			eng, sess, err := t.open(g)
-			if err != nil {
-				return err
-			}
-			defer eng.Provider.Close()
-			start := time.Now()
-			obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: start}
-			if err := eng.Reset(cmd.Context(), sess, t.candidate, t.machine, provision.ApplyOptions{NoWait: noWait}, obs); err != nil {
-				return machineActionError(err)
-			}
-			if !g.Quiet {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s: reset in %.1fs\n", t.candidate, time.Since(start).Seconds())
-			}
-			return nil
+			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
+				start := time.Now()
+				obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: start}
+				if err := eng.Reset(cmd.Context(), sess, t.candidate, t.machine, provision.ApplyOptions{NoWait: noWait}, obs); err != nil {
+					return machineActionError(err)
+				}
+				if !g.Quiet {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: reset in %.1fs\n", t.candidate, time.Since(start).Seconds())
+				}
+				return nil
+			})
 		},
 	}
 	t.flags(c)

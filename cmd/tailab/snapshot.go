@@ -47,7 +47,18 @@ func (m *machineTarget) open(g *globalOptions) (*provision.Engine, *provision.Se
 	return eng, sess, nil
 }
 
-// actionError maps an engine error to an exit code.
+// run opens the session and its engine (open), runs fn, and closes the
+// provider's connections.
+func (m *machineTarget) run(g *globalOptions, fn func(*provision.Engine, *provision.Session) error) error {
+	eng, sess, err := m.open(g)
+	if err != nil {
+		return err
+	}
+	defer eng.Provider.Close()
+	return fn(eng, sess)
+}
+
+// machineActionError maps an engine error to an exit code.
 func machineActionError(err error) error {
 	if err == nil {
 		return nil
@@ -80,23 +91,20 @@ revert and delete is written to the session's audit log.`,
 			if err := validOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			eng, sess, err := t.open(g)
-			if err != nil {
-				return err
-			}
-			defer eng.Provider.Close()
-			snaps, err := eng.ListSnapshots(cmd.Context(), sess, t.candidate, t.machine)
-			if err != nil {
-				return machineActionError(err)
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), snaps)
-			}
-			tb := newTable(cmd.OutOrStdout(), "CANDIDATE", "MACHINE", "NAME", "CREATED", "STATE", "KIND")
-			for _, s := range snaps {
-				tb.row(s.Candidate, s.Machine, s.Name, s.CreatedAt.Local().Format("2006-01-02 15:04:05"), s.State, s.Kind)
-			}
-			return tb.flush()
+			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
+				snaps, err := eng.ListSnapshots(cmd.Context(), sess, t.candidate, t.machine)
+				if err != nil {
+					return machineActionError(err)
+				}
+				if output == "json" {
+					return writeJSON(cmd.OutOrStdout(), snaps)
+				}
+				tb := newTable(cmd.OutOrStdout(), "CANDIDATE", "MACHINE", "NAME", "CREATED", "STATE", "KIND")
+				for _, s := range snaps {
+					tb.row(s.Candidate, s.Machine, s.Name, s.CreatedAt.Local().Format("2006-01-02 15:04:05"), s.State, s.Kind)
+				}
+				return tb.flush()
+			})
 		},
 	}
 	list.Flags().StringVarP(&output, "output", "o", "table", "table or json")
@@ -105,25 +113,22 @@ revert and delete is written to the session's audit log.`,
 		Short: "Save the machines' state under NAME",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			eng, sess, err := t.open(g)
-			if err != nil {
-				return err
-			}
-			defer eng.Provider.Close()
-			start := time.Now()
-			snaps, err := eng.CreateSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0])
-			for _, s := range snaps {
-				if s.Name != "" && !g.Quiet {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s/%s: snapshot %s (%s, %s)\n", s.Candidate, s.Machine, s.Name, s.Kind, s.State)
+			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
+				start := time.Now()
+				snaps, err := eng.CreateSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0])
+				for _, s := range snaps {
+					if s.Name != "" && !g.Quiet {
+						fmt.Fprintf(cmd.ErrOrStderr(), "%s/%s: snapshot %s (%s, %s)\n", s.Candidate, s.Machine, s.Name, s.Kind, s.State)
+					}
 				}
-			}
-			if err != nil {
-				return machineActionError(err)
-			}
-			if !g.Quiet {
-				fmt.Fprintf(cmd.ErrOrStderr(), "done in %.1fs\n", time.Since(start).Seconds())
-			}
-			return nil
+				if err != nil {
+					return machineActionError(err)
+				}
+				if !g.Quiet {
+					fmt.Fprintf(cmd.ErrOrStderr(), "done in %.1fs\n", time.Since(start).Seconds())
+				}
+				return nil
+			})
 		},
 	}
 	var noWait bool
@@ -132,15 +137,11 @@ revert and delete is written to the session's audit log.`,
 		Short: "Bring the machines back to snapshot NAME (they run, and are awaited until ready)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			eng, sess, err := t.open(g)
-			if err != nil {
-				return err
-			}
-			defer eng.Provider.Close()
-			start := time.Now()
-			obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: start}
-			err = eng.RevertSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0], provision.ApplyOptions{NoWait: noWait}, obs)
-			return machineActionError(err)
+			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
+				obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: time.Now()}
+				err := eng.RevertSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0], provision.ApplyOptions{NoWait: noWait}, obs)
+				return machineActionError(err)
+			})
 		},
 	}
 	revert.Flags().BoolVar(&noWait, "no-wait", false, "do not wait for the machines to be ready")
@@ -149,12 +150,9 @@ revert and delete is written to the session's audit log.`,
 		Short: "Delete snapshot NAME",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			eng, sess, err := t.open(g)
-			if err != nil {
-				return err
-			}
-			defer eng.Provider.Close()
-			return machineActionError(eng.DeleteSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0]))
+			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
+				return machineActionError(eng.DeleteSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0]))
+			})
 		},
 	}
 	c.AddCommand(create, list, revert, del)
