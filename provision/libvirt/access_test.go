@@ -59,14 +59,7 @@ func TestAccessResetSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := eng.NewSession("acc", lab, []byte(accessLab), provision.NumberedCandidates(2), "libvirt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := eng.Plan(ctx, sess, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess, plan := sessionPlan(t, eng, "acc", lab, []byte(accessLab), 2)
 	start := time.Now()
 	if err := eng.Up(ctx, plan, provision.ApplyOptions{}, nopObserver{}); err != nil {
 		t.Fatalf("up: %v", err)

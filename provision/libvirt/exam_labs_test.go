@@ -51,14 +51,7 @@ func TestRealExamLabsDefine(t *testing.T) {
 			dataDir := t.TempDir()
 			eng := newEngine(t, dataDir, images)
 			session := "ex" + strings.Split(lab, "-")[0][3:]
-			sess, err := eng.NewSession(session, l, src, provision.NumberedCandidates(1), "libvirt")
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := eng.Plan(ctx, sess, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			sess, plan := sessionPlan(t, eng, session, l, src, 1)
 			// NoWait: the placeholders boot nothing; Force: 4 VMs of 4-8 GiB each.
 			if err := eng.Up(ctx, plan, provision.ApplyOptions{NoWait: true, Force: true}, nopObserver{}); err != nil {
 				t.Fatalf("up: %v", err)

@@ -84,6 +84,21 @@ func newEngine(t *testing.T, dataDir, images string) *provision.Engine {
 	return &provision.Engine{State: st, Provider: p}
 }
 
+// sessionPlan makes a session of n numbered candidates of the lab (src is its
+// text) and plans it.
+func sessionPlan(t *testing.T, eng *provision.Engine, name string, lab *labs.Lab, src []byte, n int) (*provision.Session, *provision.Plan) {
+	t.Helper()
+	sess, err := eng.NewSession(name, lab, src, provision.NumberedCandidates(n), "libvirt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := eng.Plan(context.Background(), sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess, plan
+}
+
 // sshRun runs a command on a machine's management address with the session key.
 func sshRun(t *testing.T, st *provision.State, lab *labs.Lab, session, candidate, addr, command string) (string, error) {
 	t.Helper()
@@ -124,14 +139,7 @@ func TestSessionUpIsolationDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := eng.NewSession("it1", lab, []byte(itLab), provision.NumberedCandidates(2), "libvirt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := eng.Plan(ctx, sess, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess, plan := sessionPlan(t, eng, "it1", lab, []byte(itLab), 2)
 	if got := plan.Count(provision.OpCreate); got != 9 { // mgmt + 2 lan + 6 domains
 		t.Fatalf("plan creates %d resources, want 9: %+v", got, plan.Actions)
 	}
