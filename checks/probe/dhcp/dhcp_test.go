@@ -9,6 +9,7 @@ import (
 
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/dhcp"
+	"github.com/tailab/tailab/checks/probe/probetest"
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/internal/testenv/dnsmasq"
 	"github.com/tailab/tailab/internal/yamlx"
@@ -57,14 +58,8 @@ func TestDHCP(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			o := obs[i]
-			if tc.errSub != "" {
-				if o.Err == nil || !strings.Contains(o.Err.Error(), tc.errSub) {
-					t.Fatalf("Err = %v, want %q", o.Err, tc.errSub)
-				}
+			if probetest.Err(t, o, tc.errSub) {
 				return
-			}
-			if o.Err != nil {
-				t.Fatalf("Err %v\n%s", o.Err, o.Evidence)
 			}
 			for k, v := range tc.want {
 				if !reflect.DeepEqual(o.Values[k], v) {

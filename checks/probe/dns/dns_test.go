@@ -11,6 +11,7 @@ import (
 
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/dns"
+	"github.com/tailab/tailab/checks/probe/probetest"
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/internal/testenv/dnsmasq"
 	"github.com/tailab/tailab/internal/yamlx"
@@ -75,14 +76,8 @@ func TestDNS(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			o := obs[i]
-			if tc.errSub != "" {
-				if o.Err == nil || !strings.Contains(o.Err.Error(), tc.errSub) {
-					t.Fatalf("Err = %v, want %q", o.Err, tc.errSub)
-				}
+			if probetest.Err(t, o, tc.errSub) {
 				return
-			}
-			if o.Err != nil {
-				t.Fatalf("Err %v", o.Err)
 			}
 			if o.Values["rcode"] != tc.rcode || !reflect.DeepEqual(o.Values["answers"], tc.answers) {
 				t.Errorf("rcode %v answers %#v, want %v %#v\n%s", o.Values["rcode"], o.Values["answers"], tc.rcode, tc.answers, o.Evidence)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/http"
+	"github.com/tailab/tailab/checks/probe/probetest"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/internal/yamlx"
@@ -122,14 +123,8 @@ func TestHTTP(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			o := obs[i]
-			if tc.errSub != "" {
-				if o.Err == nil || !strings.Contains(o.Err.Error(), tc.errSub) {
-					t.Fatalf("Err = %v, want %q", o.Err, tc.errSub)
-				}
+			if probetest.Err(t, o, tc.errSub) {
 				return
-			}
-			if o.Err != nil {
-				t.Fatalf("Err %v\n%s", o.Err, o.Evidence)
 			}
 			for k, v := range tc.want {
 				if o.Values[k] != v {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/ping"
+	"github.com/tailab/tailab/checks/probe/probetest"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/internal/testenv/sshd"
@@ -29,14 +30,8 @@ type want struct {
 
 func check(t *testing.T, o probe.Observation, w want) {
 	t.Helper()
-	if w.errSub != "" {
-		if o.Err == nil || !strings.Contains(o.Err.Error(), w.errSub) {
-			t.Fatalf("Err = %v, want %q\n%s", o.Err, w.errSub, o.Evidence)
-		}
+	if probetest.Err(t, o, w.errSub) {
 		return
-	}
-	if o.Err != nil {
-		t.Fatalf("Err %v\n%s", o.Err, o.Evidence)
 	}
 	if o.Values["reachable"] != w.reachable || o.Values["loss"] != w.loss || o.Values["method"] != w.method {
 		t.Errorf("values %v, want reachable %v loss %v method %v\n%s", o.Values, w.reachable, w.loss, w.method, o.Evidence)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tailab/tailab/checks/probe"
+	"github.com/tailab/tailab/checks/probe/probetest"
 	"github.com/tailab/tailab/checks/probe/tcp"
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/internal/yamlx"
@@ -79,14 +80,8 @@ func TestTCP(t *testing.T) {
 			if o.ID != tc.name {
 				t.Fatalf("ID %q", o.ID)
 			}
-			if tc.errSub != "" {
-				if o.Err == nil || !strings.Contains(o.Err.Error(), tc.errSub) {
-					t.Fatalf("Err = %v, want %q", o.Err, tc.errSub)
-				}
+			if probetest.Err(t, o, tc.errSub) {
 				return
-			}
-			if o.Err != nil {
-				t.Fatalf("Err %v", o.Err)
 			}
 			if o.Values["open"] != tc.open || o.Values["state"] != tc.state || o.Values["banner"] != tc.banner {
 				t.Errorf("values %v, want open %v state %v banner %q\n%s", o.Values, tc.open, tc.state, tc.banner, o.Evidence)
