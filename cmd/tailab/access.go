@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -210,7 +212,7 @@ func accessSheets(sess *provision.Session, list []provision.MachineAccess, now t
 			order = append(order, a.Candidate)
 		}
 		m := access.Machine{Name: a.Machine, Kind: a.Kind, OS: a.OS, Role: a.Role}
-		for _, n := range sortedKeys(a.Addresses) {
+		for _, n := range slices.Sorted(maps.Keys(a.Addresses)) {
 			m.Addresses = append(m.Addresses, access.Address{Network: n, Address: a.Addresses[n]})
 		}
 		if c := a.Console; c != nil {

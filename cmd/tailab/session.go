@@ -3,7 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,21 +129,12 @@ func renderStatus(cmd *cobra.Command, ms []provision.MachineState, output string
 	t := newTable(cmd.OutOrStdout(), "SESSION", "CANDIDATE", "MACHINE", "KIND", "STATE", "MGMT", "ADDRESSES", "NOTE")
 	for _, m := range ms {
 		var addrs []string
-		for _, n := range sortedKeys(m.Addresses) {
+		for _, n := range slices.Sorted(maps.Keys(m.Addresses)) {
 			addrs = append(addrs, n+"="+m.Addresses[n])
 		}
 		t.row(m.Session, m.Candidate, m.Machine, m.Kind, m.State, m.MgmtAddress, strings.Join(addrs, " "), m.Error)
 	}
 	return t.flush()
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func newSessionCommand(g *globalOptions) *cobra.Command {

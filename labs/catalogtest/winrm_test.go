@@ -3,7 +3,9 @@ package catalogtest
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -235,11 +237,11 @@ func TestWindowsChecksBothWays(t *testing.T) {
 					flip(c, "before the start", beforeStart, checks.StatusFail)
 					counts["timeline"]++
 				}
-				for _, name := range sortedKeys(rec.Fails) {
+				for _, name := range slices.Sorted(maps.Keys(rec.Fails)) {
 					flip(c, "fails."+name, variant(rec.Fails[name]), checks.StatusFail)
 					counts["variants"]++
 				}
-				for _, name := range sortedKeys(rec.Passes) {
+				for _, name := range slices.Sorted(maps.Keys(rec.Passes)) {
 					flip(c, "passes."+name, variant(rec.Passes[name]), checks.StatusPass)
 					counts["variants"]++
 				}
@@ -331,13 +333,4 @@ func hasWhen(cs []suiteCheck) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

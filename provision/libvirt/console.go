@@ -3,7 +3,9 @@ package libvirt
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -112,7 +114,7 @@ func endpoints(sp *machineSpec) []provision.Endpoint {
 		user  string
 	}
 	var svcs []svc
-	for _, tr := range sortedKeys(sp.Machine.Credentials) {
+	for _, tr := range slices.Sorted(maps.Keys(sp.Machine.Credentials)) {
 		c := sp.Machine.Credentials[tr]
 		switch tr {
 		case "ssh":

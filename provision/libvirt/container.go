@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -41,7 +43,7 @@ func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 		return err
 	}
 	var keys []string
-	for _, transport := range sortedKeys(sp.Machine.Credentials) {
+	for _, transport := range slices.Sorted(maps.Keys(sp.Machine.Credentials)) {
 		c := sp.Machine.Credentials[transport]
 		if transport != "ssh" || c.Key == "" {
 			continue

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,7 +62,7 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	for _, name := range sortedKeys(doms) {
+	for _, name := range slices.Sorted(maps.Keys(doms)) {
 		e := doms[name]
 		_, cand, machine, _ := ParseName(name)
 		if len(want) > 0 && !want[cand] {
@@ -94,7 +96,7 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 		return err
 	}
 	var gone []string
-	for _, name := range sortedKeys(nets) {
+	for _, name := range slices.Sorted(maps.Keys(nets)) {
 		_, cand, _, _ := ParseName(name)
 		if len(want) > 0 && (cand == "" || !want[cand]) {
 			continue
@@ -186,7 +188,7 @@ func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provisi
 		if err != nil {
 			return nil, err
 		}
-		for _, name := range sortedKeys(doms) {
+		for _, name := range slices.Sorted(maps.Keys(doms)) {
 			e := doms[name]
 			s, c, m, _ := ParseName(name)
 			if e.Tag.Session != "" {
@@ -203,7 +205,7 @@ func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provisi
 		if err != nil {
 			return nil, err
 		}
-		for _, name := range sortedKeys(nets) {
+		for _, name := range slices.Sorted(maps.Keys(nets)) {
 			if s, c, _, _ := ParseName(name); !keep[s] {
 				out = append(out, provision.Resource{Type: "network", Name: name, Candidate: c})
 			}

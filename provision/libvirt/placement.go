@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -87,7 +89,7 @@ func (p *Provider) placement(typs []string, session string) (map[string]string, 
 		if err != nil {
 			return nil, fmt.Errorf("host %s: %w", h.Name, err)
 		}
-		for _, name := range sortedKeys(doms) {
+		for _, name := range slices.Sorted(maps.Keys(doms)) {
 			c := doms[name].Tag.Candidate
 			if c == "" {
 				_, c, _, _ = ParseName(name)

@@ -3,8 +3,10 @@ package libvirt
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -225,7 +227,7 @@ func (p *Provider) Plan(ctx context.Context, s *provision.Session, ins []*labs.I
 			}
 		}
 	}
-	for _, name := range sortedKeys(existing) {
+	for _, name := range slices.Sorted(maps.Keys(existing)) {
 		e := existing[name]
 		if !wanted[name] && candidates[e.Tag.Candidate] {
 			d.Remove = append(d.Remove, e)
@@ -233,7 +235,7 @@ func (p *Provider) Plan(ctx context.Context, s *provision.Session, ins []*labs.I
 				Resource: provision.Resource{Type: "domain", Name: name, Candidate: e.Tag.Candidate, Machine: e.Tag.Machine, Host: host}})
 		}
 	}
-	for _, name := range sortedKeys(existingNets) {
+	for _, name := range slices.Sorted(maps.Keys(existingNets)) {
 		_, cand, _, _ := ParseName(name)
 		if !wanted[name] && candidates[cand] {
 			d.RemoveNets = append(d.RemoveNets, name)

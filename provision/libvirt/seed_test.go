@@ -5,9 +5,11 @@ import (
 	"encoding/xml"
 	"flag"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -173,7 +175,7 @@ func TestWindowsAnswerFile(t *testing.T) {
 		id(3): {tcpip: []string{"dhcp=false", "10.250.1.10/16"}, dns: []string{"register=false"}},
 	}
 	if len(byID) != len(want4) {
-		t.Errorf("interfaces %v, want exactly the static NICs %v (never the DHCP NIC %s)", sortedKeys(byID), sortedKeys(want4), id(1))
+		t.Errorf("interfaces %v, want exactly the static NICs %v (never the DHCP NIC %s)", slices.Sorted(maps.Keys(byID)), slices.Sorted(maps.Keys(want4)), id(1))
 	}
 	for k, w := range want4 {
 		g := byID[k]

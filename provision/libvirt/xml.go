@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"libvirt.org/go/libvirtxml"
@@ -267,7 +269,7 @@ func initEnv(s *machineSpec) []libvirtxml.DomainOSInitEnv {
 // files under /srv are written into the private /srv itself.
 func fileMounts(s *machineSpec) [][2]string {
 	var out [][2]string
-	for _, path := range sortedKeys(s.Machine.Files) {
+	for _, path := range slices.Sorted(maps.Keys(s.Machine.Files)) {
 		if strings.HasPrefix(path, "/srv/") {
 			continue
 		}

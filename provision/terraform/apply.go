@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -179,7 +181,7 @@ func (p *Provider) bringLab(ctx context.Context, s *provision.Session, in *labs.
 				return err
 			}
 		}
-		for _, k := range sortedKeys(m.PublicKeys) {
+		for _, k := range slices.Sorted(maps.Keys(m.PublicKeys)) {
 			v, ok := sec[m.PublicKeys[k]]
 			if !ok {
 				return fmt.Errorf("secret %q is not available", m.PublicKeys[k])
@@ -190,7 +192,7 @@ func (p *Provider) bringLab(ctx context.Context, s *provision.Session, in *labs.
 			}
 			vars = append(vars, variable{Key: k, Value: pub})
 		}
-		for _, k := range sortedKeys(m.Secrets) {
+		for _, k := range slices.Sorted(maps.Keys(m.Secrets)) {
 			v, ok := sec[m.Secrets[k]]
 			if !ok {
 				return fmt.Errorf("secret %q is not available", m.Secrets[k])

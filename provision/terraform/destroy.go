@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,7 +34,7 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 	}
 	var labWS []*workspace
 	var mgmt *workspace
-	for _, name := range sortedKeys(found) {
+	for _, name := range slices.Sorted(maps.Keys(found)) {
 		ws := found[name]
 		switch {
 		case ws.Candidate == "" && name == MgmtWorkspaceName(s.Name):
@@ -118,7 +120,7 @@ func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provisi
 		return nil, err
 	}
 	var out []provision.Resource
-	for _, name := range sortedKeys(found) {
+	for _, name := range slices.Sorted(maps.Keys(found)) {
 		ws := found[name]
 		sess := ""
 		for _, t := range ws.Tags {

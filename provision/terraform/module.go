@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -195,7 +197,7 @@ func (p *Provider) LabModule(s *provision.Session, in *labs.Instance) (*Module, 
 		vms = append(vms, vm)
 	}
 	var imgs []kv
-	for _, k := range sortedKeys(images) {
+	for _, k := range slices.Sorted(maps.Keys(images)) {
 		imgs = append(imgs, kv{q(k), q(images[k])})
 	}
 	what := fmt.Sprintf("lab %s of candidate %s (session %s)", s.Lab, c.ID, s.Name)
@@ -206,7 +208,7 @@ func (p *Provider) LabModule(s *provision.Session, in *labs.Instance) (*Module, 
 	}
 	add("versions.tf", "versions.tf.tmpl", map[string]any{"What": what, "Workspace": m.Workspace})
 	add("variables.tf", "variables.tf.tmpl", map[string]any{"URI": q(p.cfg.LibvirtURI), "Lab": true,
-		"Pool": q(p.cfg.Pool), "Images": imgs, "PublicKeys": sortedKeys(m.PublicKeys), "Secrets": sortedKeys(m.Secrets)})
+		"Pool": q(p.cfg.Pool), "Images": imgs, "PublicKeys": slices.Sorted(maps.Keys(m.PublicKeys)), "Secrets": slices.Sorted(maps.Keys(m.Secrets))})
 	add("main.tf", "main.tf.tmpl", map[string]any{"LabName": s.Lab, "CandidateName": c.ID, "SessionName": s.Name,
 		"MgmtNetwork": mgmtName, "MgmtWorkspace": MgmtWorkspaceName(s.Name), "Networks": nets, "Machines": vms})
 	add("outputs.tf", "outputs.tf.tmpl", map[string]any{"Machines": vms})
@@ -358,13 +360,4 @@ func hashFiles(files map[string][]byte) string {
 		h.Write(files[n])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,6 +1,7 @@
 package terraform
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -178,7 +179,7 @@ func hclTraversal(tr hcl.Traversal) string {
 	return b.String()
 }
 
-func keys[V any](m map[string]V) []string { return sortedKeys(m) }
+func keys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // TestModulesTerraformFmt: every generated file is `terraform fmt -check`
 // clean with Terraform 1.5.7, and `terraform validate`-level syntax holds.

@@ -50,10 +50,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	nethttp "net/http"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -309,7 +310,7 @@ func (r *run) observe(ctx context.Context, rq probe.Request, p *Params) probe.Ob
 	if req.Host != "" {
 		fmt.Fprintf(&ev, "> Host: %s\n", req.Host)
 	}
-	for _, k := range sortedKeys(req.Header) {
+	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 		v := strings.Join(req.Header[k], ", ")
 		if k == "Authorization" {
 			v = "****"
@@ -364,7 +365,7 @@ func (r *run) observe(ctx context.Context, rq probe.Request, p *Params) probe.Ob
 	}
 	headers := map[string]string{}
 	fmt.Fprintf(&ev, "< %s %s (%.1f ms)\n", resp.Proto, resp.Status, ms(latency))
-	for _, k := range sortedKeys(resp.Header) {
+	for _, k := range slices.Sorted(maps.Keys(resp.Header)) {
 		v := strings.Join(resp.Header[k], ", ")
 		headers[strings.ToLower(k)] = v
 		fmt.Fprintf(&ev, "< %s: %s\n", k, v)
@@ -427,13 +428,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func sortedKeys(h nethttp.Header) []string {
-	ks := make([]string, 0, len(h))
-	for k := range h {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

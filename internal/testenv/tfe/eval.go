@@ -3,7 +3,8 @@ package tfe
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -22,7 +23,7 @@ import (
 func Evaluate(files map[string][]byte, vars map[string]string) (int, map[string]any, error) {
 	p := hclparse.NewParser()
 	var bodies []hcl.Body
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		if !strings.HasSuffix(name, ".tf") {
 			continue
 		}
@@ -122,13 +123,4 @@ func Evaluate(files map[string][]byte, vars map[string]string) (int, map[string]
 		out[blk.Labels[0]] = j
 	}
 	return count, out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -356,7 +358,7 @@ func (s *Server) workspaceRoutes(w http.ResponseWriter, r *http.Request, d *doc,
 			return
 		}
 		var out []*tfe.StateVersionOutput
-		for _, k := range sortedKeys(ws.Outputs) {
+		for _, k := range slices.Sorted(maps.Keys(ws.Outputs)) {
 			out = append(out, &tfe.StateVersionOutput{ID: fmt.Sprintf("wsout-%s-%s", ws.ID, k), Name: k, Value: ws.Outputs[k], Type: "object"})
 		}
 		writeDoc(w, 200, out, pagination(1, 1, len(out)))
