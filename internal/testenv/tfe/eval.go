@@ -21,6 +21,14 @@ import (
 // and each resource's literal attributes (plus id, as TYPE/NAME). It returns
 // the number of resources and the outputs as JSON values.
 func Evaluate(files map[string][]byte, vars map[string]string) (int, map[string]any, error) {
+	objects, outputs, err := evaluate(files, vars)
+	return len(objects), outputs, err
+}
+
+// evaluate is Evaluate returning the resources' objects: each one's literal
+// name attribute (what the libvirt host knows it by), or "@TYPE.NAME" when
+// the name is not a literal (the caller scopes it to the workspace).
+func evaluate(files map[string][]byte, vars map[string]string) ([]string, map[string]any, error) {
 	p := hclparse.NewParser()
 	var bodies []hcl.Body
 	for _, name := range slices.Sorted(maps.Keys(files)) {
@@ -29,12 +37,12 @@ func Evaluate(files map[string][]byte, vars map[string]string) (int, map[string]
 		}
 		f, diags := p.ParseHCL(files[name], name)
 		if diags.HasErrors() {
-			return 0, nil, fmt.Errorf("%s", diags.Error())
+			return nil, nil, fmt.Errorf("%s", diags.Error())
 		}
 		bodies = append(bodies, f.Body)
 	}
 	if len(bodies) == 0 {
-		return 0, nil, fmt.Errorf("no configuration files")
+		return nil, nil, fmt.Errorf("no configuration files")
 	}
 	schema := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 		{Type: "terraform"}, {Type: "provider", LabelNames: []string{"name"}},
@@ -44,11 +52,11 @@ func Evaluate(files map[string][]byte, vars map[string]string) (int, map[string]
 	varVals := map[string]cty.Value{}
 	resources := map[string]map[string]cty.Value{}
 	var outputs []*hcl.Block
-	count := 0
+	var objects []string
 	for _, b := range bodies {
 		content, diags := b.Content(schema)
 		if diags.HasErrors() {
-			return 0, nil, fmt.Errorf("%s", diags.Error())
+			return nil, nil, fmt.Errorf("%s", diags.Error())
 		}
 		for _, blk := range content.Blocks {
 			switch blk.Type {
@@ -59,14 +67,13 @@ func Evaluate(files map[string][]byte, vars map[string]string) (int, map[string]
 				} else if d, ok := attrs["default"]; ok {
 					val, diags := d.Expr.Value(nil)
 					if diags.HasErrors() {
-						return 0, nil, fmt.Errorf("variable %s: %s", blk.Labels[0], diags.Error())
+						return nil, nil, fmt.Errorf("variable %s: %s", blk.Labels[0], diags.Error())
 					}
 					varVals[blk.Labels[0]] = val
 				} else {
-					return 0, nil, fmt.Errorf("No value for required variable %q: set it in the workspace", blk.Labels[0])
+					return nil, nil, fmt.Errorf("No value for required variable %q: set it in the workspace", blk.Labels[0])
 				}
 			case "resource":
-				count++
 				typ, name := blk.Labels[0], blk.Labels[1]
 				attrs := map[string]cty.Value{"id": cty.StringVal(typ + "/" + name)}
 				if ja, diags := blk.Body.JustAttributes(); !diags.HasErrors() {
@@ -86,6 +93,11 @@ func Evaluate(files map[string][]byte, vars map[string]string) (int, map[string]
 					resources[typ] = map[string]cty.Value{}
 				}
 				resources[typ][name] = cty.ObjectVal(attrs)
+				obj := "@" + typ + "." + name
+				if n, ok := attrs["name"]; ok && n.Type() == cty.String && n.IsKnown() && !n.IsNull() {
+					obj = n.AsString()
+				}
+				objects = append(objects, obj)
 			case "output":
 				outputs = append(outputs, blk)
 			}
@@ -102,25 +114,25 @@ func Evaluate(files map[string][]byte, vars map[string]string) (int, map[string]
 	for _, blk := range outputs {
 		attrs, diags := blk.Body.JustAttributes()
 		if diags.HasErrors() {
-			return 0, nil, fmt.Errorf("output %s: %s", blk.Labels[0], diags.Error())
+			return nil, nil, fmt.Errorf("output %s: %s", blk.Labels[0], diags.Error())
 		}
 		a, ok := attrs["value"]
 		if !ok {
-			return 0, nil, fmt.Errorf("output %s has no value", blk.Labels[0])
+			return nil, nil, fmt.Errorf("output %s has no value", blk.Labels[0])
 		}
 		v, diags := a.Expr.Value(ctx)
 		if diags.HasErrors() {
-			return 0, nil, fmt.Errorf("output %s: %s", blk.Labels[0], diags.Error())
+			return nil, nil, fmt.Errorf("output %s: %s", blk.Labels[0], diags.Error())
 		}
 		b, err := ctyjson.Marshal(v, v.Type())
 		if err != nil {
-			return 0, nil, err
+			return nil, nil, err
 		}
 		var j any
 		if err := json.Unmarshal(b, &j); err != nil {
-			return 0, nil, err
+			return nil, nil, err
 		}
 		out[blk.Labels[0]] = j
 	}
-	return count, out, nil
+	return objects, out, nil
 }

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	tfe "github.com/hashicorp/go-tfe"
 )
@@ -99,6 +98,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		writeDoc(w, 200, &tfe.Organization{Name: s.Org}, nil)
 	case p[0] == "organizations" && len(p) >= 3 && p[1] != s.Org:
 		notFound(w)
+	case (p[0] == "organizations" && len(p) == 3 && p[2] == "projects" || p[0] == "projects") && s.Dialect == OTF:
+		noRoute(w) // OTF has no projects
+	case p[0] == "projects" && len(p) == 2 && m == "GET":
+		name, ok := s.projects[p[1]]
+		if !ok {
+			notFound(w)
+			return
+		}
+		writeDoc(w, 200, &tfe.Project{ID: p[1], Name: name}, nil)
 	case p[0] == "organizations" && len(p) == 3 && p[2] == "projects" && m == "GET":
 		var out []*tfe.Project
 		want := r.URL.Query().Get("filter[names]")
@@ -149,7 +157,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 			return
 		}
 		s.advance(rn)
-		writeDoc(w, 200, s.runModel(rn), nil)
+		writeDoc(w, 200, s.runDoc(rn), nil)
 	case p[0] == "runs" && len(p) == 4 && p[2] == "actions" && m == "POST":
 		s.runAction(w, p[1], p[3])
 	case (p[0] == "plans" || p[0] == "applies") && len(p) == 2 && m == "GET":
@@ -185,7 +193,7 @@ func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request) {
 		want = strings.Split(t, ",")
 	}
 	name := q.Get("search[name]")
-	include := strings.Contains(q.Get("include"), "current_run")
+	include := strings.Contains(q.Get("include"), "current_run") && s.Dialect != OTF
 	var all []*tfe.Workspace
 	for _, id := range sortedIDs(s.ws) {
 		ws := s.ws[id]
@@ -226,7 +234,7 @@ func (s *Server) createWorkspace(w http.ResponseWriter, d *doc) {
 	}
 	for _, ws := range s.ws {
 		if ws.Name == name {
-			unprocessable(w, "Name has already been taken")
+			s.nameTaken(w)
 			return
 		}
 	}
@@ -238,7 +246,7 @@ func (s *Server) createWorkspace(w http.ResponseWriter, d *doc) {
 			ws.Tags = append(ws.Tags, n)
 		}
 	}
-	if pr := d.rel("project"); len(pr) == 1 {
+	if pr := d.rel("project"); len(pr) == 1 && s.Dialect != OTF { // OTF ignores it
 		if _, ok := s.projects[pr[0].ID]; !ok {
 			notFound(w)
 			return
@@ -270,6 +278,8 @@ func (s *Server) workspaceRoutes(w http.ResponseWriter, r *http.Request, d *doc,
 	case len(p) == 0 && m == "DELETE":
 		s.deleteWorkspace(ws)
 		w.WriteHeader(http.StatusNoContent)
+	case len(p) == 2 && p[0] == "actions" && p[1] == "safe-delete" && s.Dialect == OTF:
+		noRoute(w)
 	case len(p) == 2 && p[0] == "actions" && p[1] == "safe-delete" && m == "POST":
 		if ws.Resources > 0 {
 			writeRaw(w, http.StatusConflict, `{"errors":[{"status":"409","title":"conflict","detail":"Workspace is not safe to delete: it still manages resources."}]}`)
@@ -308,6 +318,7 @@ func (s *Server) workspaceRoutes(w http.ResponseWriter, r *http.Request, d *doc,
 		}
 		v := &tfe.Variable{ID: s.id("var"), Key: key}
 		v.Value, _ = d.str("value")
+		v.Value = s.stored(v.Value)
 		cat, _ := d.str("category")
 		v.Category = tfe.CategoryType(cat)
 		v.Sensitive, _ = d.boolean("sensitive")
@@ -322,7 +333,7 @@ func (s *Server) workspaceRoutes(w http.ResponseWriter, r *http.Request, d *doc,
 		for _, v := range ws.Vars {
 			if v.ID == p[1] {
 				if val, ok := d.str("value"); ok {
-					v.Value = val
+					v.Value = s.stored(val)
 				}
 				if sen, ok := d.boolean("sensitive"); ok {
 					v.Sensitive = v.Sensitive || sen // cannot be unset, as in TFE
@@ -438,195 +449,10 @@ func (s *Server) archivist(w http.ResponseWriter, r *http.Request, p []string) {
 	}
 }
 
-func (s *Server) createRun(w http.ResponseWriter, d *doc) {
-	wr := d.rel("workspace")
-	if len(wr) != 1 {
-		unprocessable(w, "workspace is required")
-		return
+// stored is a variable value as the server keeps it: OTF trims it.
+func (s *Server) stored(v string) string {
+	if s.Dialect == OTF {
+		return strings.TrimSpace(v)
 	}
-	ws, ok := s.ws[wr[0].ID]
-	if !ok {
-		notFound(w)
-		return
-	}
-	cvID := ws.LastCV
-	if cr := d.rel("configuration-version"); len(cr) == 1 {
-		cvID = cr[0].ID
-	}
-	c, ok := s.cvs[cvID]
-	if !ok || c.Status != tfe.ConfigurationUploaded {
-		// What real TFE answers for a run on a configuration version that is
-		// not processed yet (or none at all).
-		unprocessable(w, "invalid run parameters: the configuration version is not uploaded")
-		return
-	}
-	ws.LastCV = cvID
-	rn := &run{ID: s.id("run"), Workspace: ws.ID, CV: cvID, Status: tfe.RunPending, AutoApply: ws.AutoApply,
-		PlanStatus: tfe.PlanPending, ApplyStatus: tfe.ApplyPending}
-	rn.Message, _ = d.str("message")
-	rn.Destroy, _ = d.boolean("is-destroy")
-	if aa, ok := d.boolean("auto-apply"); ok {
-		rn.AutoApply = aa
-	}
-	rn.steps = []tfe.RunStatus{tfe.RunPlanQueued, tfe.RunPlanning, tfe.RunPlanned}
-	rn.steps = append(rn.steps, s.ExtraStatuses...)
-	s.runs[rn.ID] = rn
-	ws.CurrentRun = rn.ID
-	writeDoc(w, 201, s.runModel(rn), nil)
-}
-
-func (s *Server) runAction(w http.ResponseWriter, id, action string) {
-	rn, ok := s.runs[id]
-	if !ok {
-		notFound(w)
-		return
-	}
-	switch action {
-	case "apply":
-		if !s.confirmable(rn) {
-			writeRaw(w, http.StatusConflict, `{"errors":[{"status":"409","title":"transition not allowed"}]}`)
-			return
-		}
-		rn.confirmed = true
-		rn.Status = tfe.RunConfirmed
-		rn.steps = []tfe.RunStatus{tfe.RunApplyQueued, tfe.RunApplying, tfe.RunApplied}
-	case "discard", "cancel":
-		if rn.Status == tfe.RunApplied || rn.Status == tfe.RunErrored {
-			writeRaw(w, http.StatusConflict, `{"errors":[{"status":"409","title":"transition not allowed"}]}`)
-			return
-		}
-		rn.Status, rn.steps = tfe.RunDiscarded, nil
-		if action == "cancel" {
-			rn.Status = tfe.RunCanceled
-		}
-	default:
-		notFound(w)
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
-}
-
-// confirmable: planned with changes, every pre-apply step done, not auto-applied.
-func (s *Server) confirmable(rn *run) bool {
-	return len(rn.steps) == 0 && !rn.confirmed && !rn.AutoApply && rn.PlanStatus == tfe.PlanFinished &&
-		rn.Status != tfe.RunPlannedAndFinished && !runEnded(rn.Status)
-}
-
-func runEnded(st tfe.RunStatus) bool {
-	switch st {
-	case tfe.RunApplied, tfe.RunErrored, tfe.RunDiscarded, tfe.RunCanceled, tfe.RunPlannedAndFinished:
-		return true
-	}
-	return false
-}
-
-// advance moves a run one status forward (each read of a run is a tick).
-func (s *Server) advance(rn *run) {
-	if runEnded(rn.Status) || len(rn.steps) == 0 {
-		return
-	}
-	next := rn.steps[0]
-	rn.steps = rn.steps[1:]
-	ws := s.ws[rn.Workspace]
-	switch next {
-	case tfe.RunPlanning:
-		rn.PlanStatus = tfe.PlanRunning
-	case tfe.RunPlanned:
-		s.plan(rn, ws)
-		if rn.planErr != "" {
-			rn.Status, rn.PlanStatus, rn.steps = tfe.RunErrored, tfe.PlanErrored, nil
-			return
-		}
-		rn.PlanStatus = tfe.PlanFinished
-		if rn.Adds == 0 && rn.Destroys == 0 {
-			rn.Status, rn.steps = tfe.RunPlannedAndFinished, nil
-			if rn.Destroy && ws != nil {
-				ws.Resources, ws.Outputs = 0, map[string]any{}
-			}
-			return
-		}
-	case tfe.RunApplying:
-		rn.ApplyStatus = tfe.ApplyRunning
-	case tfe.RunApplied:
-		rn.ApplyStatus = tfe.ApplyFinished
-		rn.ApplyLog = fmt.Sprintf("Apply complete! Resources: %d added, 0 changed, %d destroyed.\n", rn.Adds, rn.Destroys)
-		if ws != nil {
-			ws.StateSerial++
-			if rn.Destroy {
-				ws.Resources, ws.Outputs = 0, map[string]any{}
-			} else {
-				ws.Resources, ws.Outputs, ws.AppliedCV = rn.resources, rn.outputs, rn.CV
-			}
-		}
-	}
-	rn.Status = next
-	if len(rn.steps) == 0 && rn.AutoApply && next != tfe.RunApplied && rn.PlanStatus == tfe.PlanFinished && !rn.confirmed {
-		rn.confirmed = true
-		rn.steps = []tfe.RunStatus{tfe.RunApplyQueued, tfe.RunApplying, tfe.RunApplied}
-	}
-}
-
-// plan evaluates the run's module: resource counts, outputs, or an error log.
-func (s *Server) plan(rn *run, ws *workspace) {
-	if ws == nil {
-		rn.planErr = "workspace gone"
-		return
-	}
-	if s.FailPlan != nil {
-		if log := s.FailPlan(ws.Name); log != "" {
-			rn.planErr, rn.PlanLog = "failed", log
-			return
-		}
-	}
-	if rn.Destroy {
-		rn.Destroys = ws.Resources
-		rn.PlanLog = fmt.Sprintf("Plan: 0 to add, 0 to change, %d to destroy.\n", rn.Destroys)
-		return
-	}
-	vars := map[string]string{}
-	for _, v := range ws.Vars {
-		if v.Category == tfe.CategoryTerraform {
-			vars[v.Key] = v.Value
-		}
-	}
-	res, outputs, err := Evaluate(s.cvs[rn.CV].Files, vars)
-	if err != nil {
-		rn.planErr = err.Error()
-		rn.PlanLog = "Terraform v1.5.7\n\nError: " + err.Error() + "\n"
-		return
-	}
-	rn.resources, rn.outputs = res, outputs
-	switch {
-	case ws.Resources == 0:
-		rn.Adds = res
-	case ws.AppliedCV == "" || !jsonEqual(s.cvs[ws.AppliedCV].Files, s.cvs[rn.CV].Files):
-		rn.Adds, rn.Destroys = 1, 1 // a changed module: count it as one replacement
-		if res != ws.Resources {
-			rn.Adds, rn.Destroys = res, ws.Resources
-		}
-	}
-	rn.PlanLog = fmt.Sprintf("Terraform v1.5.7\nPlan: %d to add, 0 to change, %d to destroy.\n", rn.Adds, rn.Destroys)
-}
-
-func jsonEqual(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
-}
-
-func (s *Server) runModel(rn *run) *tfe.Run {
-	num := strings.TrimPrefix(rn.ID, "run-")
-	m := &tfe.Run{ID: rn.ID, Status: rn.Status, Message: rn.Message, IsDestroy: rn.Destroy, AutoApply: rn.AutoApply,
-		HasChanges: rn.Adds+rn.Destroys > 0, Source: tfe.RunSourceAPI, CreatedAt: time.Now(),
-		Actions:              &tfe.RunActions{IsConfirmable: s.confirmable(rn), IsDiscardable: !runEnded(rn.Status) && !rn.confirmed, IsCancelable: !runEnded(rn.Status)},
-		Workspace:            &tfe.Workspace{ID: rn.Workspace},
-		ConfigurationVersion: &tfe.ConfigurationVersion{ID: rn.CV},
-		Plan: &tfe.Plan{ID: "plan-" + num, Status: rn.PlanStatus, HasChanges: rn.Adds+rn.Destroys > 0,
-			ResourceAdditions: rn.Adds, ResourceDestructions: rn.Destroys, LogReadURL: s.URL + "/_archivist/v1/object/log-plan-" + num},
-		Apply: &tfe.Apply{ID: "apply-" + num, Status: rn.ApplyStatus, LogReadURL: s.URL + "/_archivist/v1/object/log-apply-" + num},
-	}
-	if rn.ApplyStatus == tfe.ApplyFinished {
-		m.Apply.ResourceAdditions, m.Apply.ResourceDestructions = rn.Adds, rn.Destroys
-	}
-	return m
+	return v
 }

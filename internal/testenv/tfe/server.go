@@ -16,6 +16,16 @@
 // It records every call, injects faults (any status, n times or always) and a
 // per-request delay, and keeps its state across clients, so a test can kill
 // a client mid-run and resume with another.
+//
+// Dialect switches between what Terraform Enterprise / HCP Terraform answer
+// (TFE, the default) and what OTF (github.com/leg100/otf, the self-hosted
+// server of the TFE API) answers where the two differ (see Dialect). Down, Up
+// and Restart stop and start the listener (connections refused meanwhile),
+// as a server restart does; the runs in progress then end as RunFate says.
+// The server also keeps a model of the KVM host the runs target (HostObjects):
+// an apply creates its objects there one by one, so a run that dies mid-apply
+// leaves objects its state does not know, and the next apply of the same
+// names fails with "already exists", as the libvirt provider does.
 package tfe
 
 import (
@@ -25,8 +35,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,11 +65,43 @@ type Fault struct {
 	hits   int
 }
 
+// Dialect is which server the test server answers as.
+type Dialect string
+
+// The dialects. OTF differs from TFE in: the run message is not stored; there
+// is no safe-delete route (404 "404 page not found"; DELETE works); include
+// is ignored (a run's plan and apply are ids only, and so is a workspace's
+// current run); an existing workspace name is 409 "resource already exists"
+// (TFE: 422); variable values are stored trimmed; there is no projects API
+// (404, and a project given at creation is ignored); a run action in the
+// wrong state is a 500 (TFE: 409).
+const (
+	TFE Dialect = "tfe"
+	OTF Dialect = "otf"
+)
+
+// Dialects lists both, for tests that run against each.
+var Dialects = []Dialect{TFE, OTF}
+
+// RunFate is what becomes of the runs in progress when the server goes down.
+type RunFate int
+
+const (
+	// RunsCanceled: a graceful shutdown cancels them.
+	RunsCanceled RunFate = iota
+	// RunsStuck: the server (its runner) died: they keep their status for
+	// good (cancel, then force-cancel after CoolOff, ends them).
+	RunsStuck
+)
+
 // Server is the test server. Exported fields may be set before use.
 type Server struct {
-	*httptest.Server
-	Org   string
-	Token string
+	URL     string
+	Org     string
+	Token   string
+	Dialect Dialect
+	// CoolOff is how long after a cancel a stuck run may be force-canceled.
+	CoolOff time.Duration
 	// Delay is added to every API request (the benchmark subtracts it).
 	Delay time.Duration
 	// ExtraStatuses run between planned and the apply (or the confirmation):
@@ -67,6 +109,15 @@ type Server struct {
 	ExtraStatuses []tfe.RunStatus
 	// FailPlan returns a plan log (text) to make a workspace's next plans error.
 	FailPlan func(workspace string) string
+	// FailApply returns an apply log (text) to make a workspace's next applies error.
+	FailApply func(workspace string) string
+	// Stick makes a workspace's runs stop at applying for good, as a run
+	// whose worker died (cancel, then force-cancel, ends them).
+	Stick func(workspace string) bool
+
+	netMu sync.Mutex // guards addr, hs
+	addr  string
+	hs    *http.Server
 
 	mu       sync.Mutex
 	seq      int
@@ -77,6 +128,7 @@ type Server struct {
 	cvs      map[string]*cv
 	runs     map[string]*run
 	projects map[string]string // id → name
+	host     map[string]string // object name on the KVM host → workspace id whose run created it
 }
 
 type workspace struct {
@@ -89,6 +141,7 @@ type workspace struct {
 	AppliedCV                      string
 	Outputs                        map[string]any
 	Resources                      int
+	Objects                        []string // host objects in the state
 	StateSerial                    int
 }
 
@@ -112,19 +165,127 @@ type run struct {
 	PlanLog, ApplyLog          string
 	outputs                    map[string]any
 	resources                  int
+	objects                    []string
 	planErr                    string
+	stuck                      bool
+	forceAt                    time.Time // when a cancel was asked, plus CoolOff
 }
 
-// New starts a server for organization org accepting token.
-func New(t testing.TB, org, token string) *Server {
-	s := &Server{Org: org, Token: token, ws: map[string]*workspace{}, cvs: map[string]*cv{}, runs: map[string]*run{},
+// New starts a TFE-dialect server for organization org accepting token.
+func New(t testing.TB, org, token string) *Server { return NewDialect(t, TFE, org, token) }
+
+// NewDialect starts a server answering as dialect d.
+func NewDialect(t testing.TB, d Dialect, org, token string) *Server {
+	s := &Server{Org: org, Token: token, Dialect: d, CoolOff: 20 * time.Millisecond,
+		ws: map[string]*workspace{}, cvs: map[string]*cv{}, runs: map[string]*run{}, host: map[string]string{},
 		projects:      map[string]string{"prj-default": "Default Project", "prj-exams": "exams"},
 		ExtraStatuses: []tfe.RunStatus{tfe.RunCostEstimating, tfe.RunCostEstimated, "post_plan_completed"}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	if err := s.listen("127.0.0.1:0"); err != nil {
+		if t != nil {
+			t.Fatalf("tfe test server: %v", err)
+		}
+		panic(err)
+	}
+	s.URL = "http://" + s.addr
 	if t != nil {
 		t.Cleanup(s.Close)
 	}
 	return s
+}
+
+// listen starts serving on addr (the same address again after Down).
+func (s *Server) listen(addr string) error {
+	var ln net.Listener
+	var err error
+	for i := 0; i < 50; i++ { // the old socket may linger a moment
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: http.HandlerFunc(s.serve)}
+	s.netMu.Lock()
+	s.addr, s.hs = ln.Addr().String(), hs
+	s.netMu.Unlock()
+	go hs.Serve(ln)
+	return nil
+}
+
+// Close stops the server.
+func (s *Server) Close() {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	if s.hs != nil {
+		s.hs.Close()
+		s.hs = nil
+	}
+}
+
+// Down stops listening and drops every connection (new ones are refused
+// until Up); the runs in progress end as fate says.
+func (s *Server) Down(fate RunFate) {
+	s.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rn := range s.runs {
+		if runEnded(rn.Status) {
+			continue
+		}
+		switch fate {
+		case RunsCanceled:
+			rn.Status, rn.steps = tfe.RunCanceled, nil
+		case RunsStuck:
+			rn.stuck = true
+		}
+	}
+}
+
+// Up listens again on the same address.
+func (s *Server) Up() error { return s.listen(s.addr) }
+
+// Restart is Down, then Up after down has passed (in the background).
+func (s *Server) Restart(down time.Duration, fate RunFate) {
+	s.Down(fate)
+	go func() {
+		time.Sleep(down)
+		_ = s.Up()
+	}()
+}
+
+// HostObjects lists the objects on the modelled KVM host, sorted, each as
+// "name workspace-name" ("name -" once its workspace is gone).
+func (s *Server) HostObjects() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for name, id := range s.host {
+		wn := "-"
+		if ws, ok := s.ws[id]; ok {
+			wn = ws.Name
+		}
+		out = append(out, name+" "+wn)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RemoveHostObjects removes the host objects whose name starts with prefix
+// (what a sweep of the host by tailab's names does) and returns them.
+func (s *Server) RemoveHostObjects(prefix string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for name := range s.host {
+		if strings.HasPrefix(name, prefix) {
+			delete(s.host, name)
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Fail adds a fault.
@@ -175,6 +336,7 @@ type WorkspaceInfo struct {
 	CVs               []string // ids, with their status: "cv-1:uploaded"
 	Outputs           map[string]any
 	Resources         int
+	Description       string
 }
 
 // RunInfo is a run as the server holds it.
@@ -192,7 +354,7 @@ func (s *Server) Workspace(name string) (WorkspaceInfo, bool) {
 		if w.Name != name {
 			continue
 		}
-		wi := WorkspaceInfo{ID: w.ID, Name: w.Name, Project: w.Project, Tags: append([]string(nil), w.Tags...), Outputs: w.Outputs, Resources: w.Resources}
+		wi := WorkspaceInfo{ID: w.ID, Name: w.Name, Project: w.Project, Tags: append([]string(nil), w.Tags...), Outputs: w.Outputs, Resources: w.Resources, Description: w.Description}
 		for _, v := range w.Vars {
 			wi.Vars = append(wi.Vars, *v)
 		}
@@ -336,6 +498,31 @@ func writeDoc(w http.ResponseWriter, status int, models any, meta map[string]any
 	w.Header().Set("Content-Type", tfe.ContentTypeJSONAPI)
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(p)
+}
+
+// noRoute is what OTF (its Go router) answers for a route it does not have.
+func noRoute(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	io.WriteString(w, "404 page not found\n")
+}
+
+// conflict is a 409 (OTF) or 422 (TFE) for an existing name.
+func (s *Server) nameTaken(w http.ResponseWriter) {
+	if s.Dialect == OTF {
+		writeRaw(w, http.StatusConflict, `{"errors":[{"status":"409","title":"conflict","detail":"resource already exists"}]}`)
+		return
+	}
+	unprocessable(w, "Name has already been taken")
+}
+
+// badTransition is a run action in the wrong state: 409 (TFE), 500 (OTF).
+func (s *Server) badTransition(w http.ResponseWriter, what string) {
+	if s.Dialect == OTF {
+		writeRaw(w, http.StatusInternalServerError, fmt.Sprintf(`{"errors":[{"status":"500","title":"internal server error","detail":%q}]}`, what))
+		return
+	}
+	writeRaw(w, http.StatusConflict, `{"errors":[{"status":"409","title":"transition not allowed"}]}`)
 }
 
 func notFound(w http.ResponseWriter) {
