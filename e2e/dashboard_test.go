@@ -13,7 +13,6 @@ import (
 
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/internal/testenv"
-	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/web"
 )
 
@@ -77,9 +76,11 @@ func browser(t *testing.T) context.Context {
 }
 
 // serve runs the dashboard of the fixture session on 127.0.0.1 and returns its URL.
-func serve(t *testing.T, st *provision.State, token string) string {
+func serve(t *testing.T, d *Data, token string) string {
 	t.Helper()
-	srv, err := web.New(web.Config{State: st, Session: Session, Poll: 200 * time.Millisecond, Token: secret.New(token)})
+	cfg := d.Config()
+	cfg.Poll, cfg.Token = 200*time.Millisecond, secret.New(token)
+	srv, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func TestDashboard(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#grid")))
 	eval[int](t, ctx, `window.tailabMarker = 42`)
 	second := T0.Add(10 * time.Minute)
-	if err := web.SaveReport(st.Store(), Session, Grading(second, true)); err != nil {
+	if err := st.Save(Grading(second, true)); err != nil {
 		t.Fatal(err)
 	}
 	updated, err := chromedp.Run(ctx, chromedp.Poll[bool](
@@ -291,7 +292,7 @@ func TestDashboardToken(t *testing.T) {
 	if strings.Contains(url, token) || strings.Contains(html, token) {
 		t.Errorf("the token stays visible (url %s)", url)
 	}
-	if err := web.SaveReport(st.Store(), Session, Grading(T0.Add(5*time.Minute), true)); err != nil {
+	if err := st.Save(Grading(T0.Add(5*time.Minute), true)); err != nil {
 		t.Fatal(err)
 	}
 	updated, err := chromedp.Run(ctx, chromedp.Poll[bool](

@@ -12,6 +12,7 @@ import (
 	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/results"
 	"github.com/tailab/tailab/web"
 )
 
@@ -24,12 +25,35 @@ var T0 = time.Date(2026, 6, 12, 14, 3, 7, 0, time.UTC)
 // EvidenceXSS is evidence holding markup: the dashboard must show it as text.
 const EvidenceXSS = "Get-ADUser zmartin\n<script>document.title='pwned'</script> & <b>gras</b>\n\x1b[31mrouge\x1b[0m"
 
+// Data is the fixture's data dir, opened: the session records and the
+// stored gradings.
+type Data struct {
+	State   *provision.State
+	Results *results.Store
+}
+
+// Config is the dashboard's configuration for the fixture session.
+func (d *Data) Config() web.Config {
+	return web.Config{State: d.State, Results: d.Results, Session: Session}
+}
+
+// Save stores a grading of the fixture session, as `grade` does.
+func (d *Data) Save(rep *checks.Report) error {
+	_, err := d.Results.Save(Session, rep)
+	return err
+}
+
 // Populate creates the fixture session in dataDir and stores its first grading.
-func Populate(dataDir string) (*provision.State, error) {
+func Populate(dataDir string) (*Data, error) {
 	st, err := provision.OpenState(dataDir)
 	if err != nil {
 		return nil, err
 	}
+	rs, err := results.Open(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	d := &Data{State: st, Results: rs}
 	sess := &provision.Session{
 		Name: Session, Lab: "tpe-local", LabSource: "catalog:tpe-local", Provider: "libvirt",
 		CreatedAt: T0.Add(-4 * time.Hour), StartedAt: T0.Add(-3 * time.Hour),
@@ -42,10 +66,10 @@ func Populate(dataDir string) (*provision.State, error) {
 	if err := st.SaveSession(sess); err != nil {
 		return nil, fmt.Errorf("save session: %w", err)
 	}
-	if err := web.SaveReport(st.Store(), Session, Grading(T0, false)); err != nil {
+	if err := d.Save(Grading(T0, false)); err != nil {
 		return nil, err
 	}
-	return st, nil
+	return d, nil
 }
 
 // Grading is one grading of the fixture session finished at `at`. With fixed,

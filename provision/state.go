@@ -37,9 +37,6 @@ func OpenState(dataDir string) (*State, error) {
 	return &State{st: st}, nil
 }
 
-// Store returns the underlying store (the grader keeps results in it too).
-func (s *State) Store() *store.Store { return s.st }
-
 // ErrNoSession is returned for an unknown session.
 var ErrNoSession = errors.New("no such session")
 
@@ -82,7 +79,7 @@ func (s *State) SaveSession(sess *Session) error {
 }
 
 // DeleteSession removes a session with its machines, secrets and audit log
-// (results stay with the grader's buckets until the session name is reused).
+// (its gradings stay: package results owns them).
 func (s *State) DeleteSession(name string) error {
 	return s.st.Update(func(tx *store.Tx) error {
 		for _, b := range []string{bucketMachines, bucketSecrets, "faults"} {

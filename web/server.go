@@ -27,6 +27,7 @@ import (
 
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/results"
 )
 
 // MinTokenLength is the shortest token the dashboard accepts.
@@ -37,7 +38,8 @@ const DefaultPoll = 2 * time.Second
 
 // Config configures a Server.
 type Config struct {
-	State   *provision.State // the data dir's state (sessions and stored reports)
+	State   *provision.State // the data dir's sessions
+	Results *results.Store   // the data dir's stored gradings
 	Session string
 	// Token, when set, is required on every request: as the password of HTTP
 	// Basic authentication (any user name), an "Authorization: Bearer" header,
@@ -64,8 +66,8 @@ type Server struct {
 // New reads the session's stored reports and returns its dashboard. It fails
 // when the data dir holds neither the session nor any report of it.
 func New(cfg Config) (*Server, error) {
-	if cfg.State == nil {
-		return nil, errors.New("web: no state")
+	if cfg.State == nil || cfg.Results == nil {
+		return nil, errors.New("web: no state or results")
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = DefaultPoll

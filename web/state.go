@@ -13,6 +13,7 @@ import (
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/results"
 )
 
 // latest is a candidate's most recent stored grading.
@@ -59,7 +60,7 @@ func (s *Server) refresh() (bool, error) {
 	if err != nil && !errors.Is(err, provision.ErrNoSession) {
 		return false, err
 	}
-	keys, err := ReportKeys(st.Store(), s.cfg.Session)
+	keys, err := s.cfg.Results.Keys(s.cfg.Session)
 	if err != nil {
 		return false, err
 	}
@@ -82,7 +83,7 @@ func (s *Server) refresh() (bool, error) {
 	} else {
 		fresh = keys
 	}
-	reports, err := LoadReports(st.Store(), s.cfg.Session, fresh)
+	reports, err := s.cfg.Results.Load(s.cfg.Session, fresh)
 	if err != nil {
 		return false, err
 	}
@@ -103,7 +104,7 @@ func (s *Server) refresh() (bool, error) {
 	return true, nil
 }
 
-func (st *state) add(r StoredReport) {
+func (st *state) add(r results.Grading) {
 	rep := r.Report
 	if r.At.After(st.lastAt) {
 		st.lastAt = r.At

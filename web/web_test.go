@@ -13,17 +13,18 @@ import (
 	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/e2e"
 	"github.com/tailab/tailab/internal/secret"
-	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/web"
 )
 
-func newServer(t *testing.T, token string) (*web.Server, *provision.State) {
+func newServer(t *testing.T, token string) (*web.Server, *e2e.Data) {
 	t.Helper()
 	st, err := e2e.Populate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Config{State: st, Session: e2e.Session, Token: secret.New(token)})
+	cfg := st.Config()
+	cfg.Token = secret.New(token)
+	srv, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,10 +82,14 @@ func TestNewErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := web.New(web.Config{State: st, Session: "nope"}); err == nil || !strings.Contains(err.Error(), `session "nope"`) {
+	cfg := st.Config()
+	cfg.Session = "nope"
+	if _, err := web.New(cfg); err == nil || !strings.Contains(err.Error(), `session "nope"`) {
 		t.Errorf("unknown session: %v", err)
 	}
-	if _, err := web.New(web.Config{State: st, Session: e2e.Session, Token: secret.New("short")}); err == nil {
+	cfg = st.Config()
+	cfg.Token = secret.New("short")
+	if _, err := web.New(cfg); err == nil {
 		t.Error("a 5-character token was accepted")
 	}
 }
@@ -163,7 +168,7 @@ func TestVersionAndRefresh(t *testing.T) {
 	// latest results.
 	only := e2e.Grading(e2e.T0.Add(10*time.Minute), true)
 	only.Candidates = []checks.CandidateReport{only.Candidates[1]}
-	if err := web.SaveReport(st.Store(), e2e.Session, only); err != nil {
+	if err := st.Save(only); err != nil {
 		t.Fatal(err)
 	}
 	if changed, err := srv.Refresh(); err != nil || !changed {
@@ -255,7 +260,7 @@ func TestNotApplicable(t *testing.T) {
 	if c.MaxPoints != before || c.Counts.NA != 1 {
 		t.Fatalf("n/a check counted: max %g → %g, counts %+v", before, c.MaxPoints, c.Counts)
 	}
-	if err := web.SaveReport(st.Store(), e2e.Session, rep); err != nil {
+	if err := st.Save(rep); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := srv.Refresh(); err != nil {

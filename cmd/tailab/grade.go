@@ -25,14 +25,10 @@ import (
 	"github.com/tailab/tailab/checks/probe/winrm"
 	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/internal/secret"
-	"github.com/tailab/tailab/internal/store"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/results"
 )
-
-// resultsBucket is where grade stores each report (JSON), keyed by the RFC 3339
-// (nanoseconds, UTC) time the grading finished.
-func resultsBucket(session string) string { return "results/" + session }
 
 // newProbeRegistry returns a registry holding every probe the grader knows, to
 // load suites with (and to grade without resolving `from` machines).
@@ -217,11 +213,12 @@ func (o *gradeOptions) Validate() error {
 
 // gradeSetup is what every grading round of a command shares.
 type gradeSetup struct {
-	st     *provision.State
-	sess   *provision.Session
-	lab    *labs.Lab
-	suites []*checks.Suite
-	format report.Formatter
+	st      *provision.State
+	results *results.Store
+	sess    *provision.Session
+	lab     *labs.Lab
+	suites  []*checks.Suite
+	format  report.Formatter
 }
 
 // Run grades the session and prints the report (with --watch, again and again).
@@ -241,6 +238,10 @@ func (o *gradeOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return withCode(ExitInfra, err)
 	}
+	rs, err := results.Open(o.g.DataDir)
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
 	sess, err := st.Session(o.Session)
 	if err != nil {
 		return withCode(ExitUsage, err)
@@ -256,7 +257,7 @@ func (o *gradeOptions) Run(cmd *cobra.Command) error {
 	if suites, err = filterCompetences(suites, o.Competences); err != nil {
 		return withCode(ExitUsage, err)
 	}
-	gs := &gradeSetup{st: st, sess: sess, lab: lab, suites: suites, format: format}
+	gs := &gradeSetup{st: st, results: rs, sess: sess, lab: lab, suites: suites, format: format}
 	if o.Watch > 0 {
 		return o.watch(cmd, gs)
 	}
@@ -318,7 +319,7 @@ func (o *gradeOptions) round(ctx context.Context, gs *gradeSetup, onCandidate fu
 	if err != nil && rep == nil {
 		return nil, err
 	}
-	if err := saveReport(gs.st, gs.sess.Name, rep); err != nil {
+	if _, err := gs.results.Save(gs.sess.Name, rep); err != nil {
 		return nil, withCode(ExitInfra, err)
 	}
 	_ = gs.st.Audit(gs.sess.Name, provision.AuditEntry{Action: "grade", Detail: fmt.Sprintf("%d candidates", len(cands))})
@@ -341,20 +342,6 @@ func (o *gradeOptions) emit(cmd *cobra.Command, format report.Formatter, rep *ch
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// saveReport stores the report as JSON for later commands (results/<session>).
-func saveReport(st *provision.State, session string, rep *checks.Report) error {
-	key := rep.FinishedAt.UTC().Format(time.RFC3339Nano)
-	if rep.FinishedAt.IsZero() {
-		key = time.Now().UTC().Format(time.RFC3339Nano)
-	}
-	return st.Store().Update(func(tx *store.Tx) error {
-		if err := tx.Put(resultsBucket(session), key, rep); err != nil {
-			return fmt.Errorf("store report: %w", err)
-		}
-		return nil
-	})
 }
 
 // builtinChecks returns lab, or, for a built-in lab whose session copy names no

@@ -8,9 +8,7 @@ import (
 
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/checks/probe"
-	"github.com/tailab/tailab/internal/store"
 	"github.com/tailab/tailab/labs"
-	"github.com/tailab/tailab/provision"
 )
 
 // TestBuiltinSuitesLoad loads every built-in lab's suites with the real probe
@@ -105,33 +103,5 @@ func TestFilterCompetences(t *testing.T) {
 	}
 	if n := len(suites[0].Checks); n != 6 {
 		t.Errorf("filtering changed the loaded suite: %d checks", n)
-	}
-}
-
-func TestSaveReport(t *testing.T) {
-	st, err := provision.OpenState(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fin := time.Date(2026, 6, 3, 8, 30, 0, 123, time.UTC)
-	if err := saveReport(st, "demo", &checks.Report{Session: "demo", Lab: "tpe-local", FinishedAt: fin}); err != nil {
-		t.Fatal(err)
-	}
-	var got checks.Report
-	err = st.Store().View(func(tx *store.Tx) error {
-		keys, err := tx.Keys(resultsBucket("demo"), "")
-		if err != nil {
-			return err
-		}
-		if len(keys) != 1 || keys[0] != "2026-06-03T08:30:00.000000123Z" {
-			t.Errorf("keys = %v", keys)
-		}
-		return tx.Get(resultsBucket("demo"), keys[0], &got)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Lab != "tpe-local" || !got.FinishedAt.Equal(fin) {
-		t.Errorf("stored report = %+v", got)
 	}
 }

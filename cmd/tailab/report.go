@@ -17,7 +17,7 @@ import (
 	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/internal/atomicfile"
 	"github.com/tailab/tailab/provision"
-	"github.com/tailab/tailab/web"
+	"github.com/tailab/tailab/results"
 )
 
 func init() { commands = append(commands, newReportCommand) }
@@ -82,7 +82,7 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return withCode(ExitInfra, err)
 	}
-	rep, err := latestReport(st, o.Session, o.Candidate, at)
+	rep, err := latestReport(o.g.DataDir, o.Session, o.Candidate, at)
 	if err != nil {
 		return err
 	}
@@ -127,27 +127,19 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 
 // latestReport is the latest stored report of the session holding the
 // candidate (finished at or before at, when set).
-func latestReport(st *provision.State, session, candidate string, at time.Time) (*checks.Report, error) {
-	keys, err := web.ReportKeys(st.Store(), session)
+func latestReport(dataDir, session, candidate string, at time.Time) (*checks.Report, error) {
+	rs, err := results.Open(dataDir)
 	if err != nil {
 		return nil, withCode(ExitInfra, err)
 	}
-	if len(keys) == 0 {
-		return nil, withCode(ExitUsage, fmt.Errorf("session %q has no stored grading (run `tailab grade --session %s` first)", session, session))
+	g, err := rs.ForCandidate(session, candidate, at)
+	if errors.Is(err, results.ErrNoGrading) {
+		return nil, withCode(ExitUsage, err)
 	}
-	for i := len(keys) - 1; i >= 0; i-- {
-		reps, err := web.LoadReports(st.Store(), session, keys[i:i+1])
-		if err != nil {
-			return nil, withCode(ExitInfra, err)
-		}
-		if r, ok := web.CandidateReport(reps, candidate, at); ok {
-			return r.Report, nil
-		}
+	if err != nil {
+		return nil, withCode(ExitInfra, err)
 	}
-	if !at.IsZero() {
-		return nil, withCode(ExitUsage, fmt.Errorf("no grading of candidate %q in session %q finished at or before %s", candidate, session, at.Format(time.RFC3339Nano)))
-	}
-	return nil, withCode(ExitUsage, fmt.Errorf("candidate %q was never graded in session %q", candidate, session))
+	return g.Report, nil
 }
 
 // writeOut writes data to path atomically, or to w when path is empty.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/results"
 	"github.com/tailab/tailab/web"
 )
 
@@ -94,8 +95,12 @@ func (o *serveOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return withCode(ExitInfra, err)
 	}
+	rs, err := results.Open(o.g.DataDir)
+	if err != nil {
+		return withCode(ExitInfra, err)
+	}
 	srv, err := web.New(web.Config{
-		State: st, Session: o.Session, Token: tok, Poll: o.Poll,
+		State: st, Results: rs, Session: o.Session, Token: tok, Poll: o.Poll,
 		Location: time.Local, Log: cmd.ErrOrStderr(),
 	})
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/e2e"
 	"github.com/tailab/tailab/internal/testenv"
-	"github.com/tailab/tailab/web"
 )
 
 // runTailab runs the CLI in-process with args; it returns stdout, stderr and
@@ -40,34 +39,6 @@ func runTailab(t *testing.T, ctx context.Context, args ...string) (string, strin
 		errb.WriteString(err.Error())
 	}
 	return out.String(), errb.String(), code
-}
-
-// TestResultsLayoutShared: what grade stores, the dashboard and `report` read,
-// and web.SaveReport (the tests' way to store) files it the same way.
-func TestResultsLayoutShared(t *testing.T) {
-	st, err := e2e.Populate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resultsBucket("s") != web.ResultsBucket("s") {
-		t.Fatalf("grade stores in %q, the dashboard reads %q", resultsBucket("s"), web.ResultsBucket("s"))
-	}
-	rep := e2e.Grading(e2e.T0.Add(time.Minute+500*time.Millisecond), true)
-	if err := saveReport(st, e2e.Session, rep); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := web.ReportKeys(st.Store(), e2e.Session)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// "…:04:08.5Z" sorts before "…:03:07Z" as a string: keys are ordered by time.
-	if len(keys) != 2 || keys[1] != web.StoredKey(rep) {
-		t.Fatalf("keys %v, want the grade's report last", keys)
-	}
-	reps, err := web.LoadReports(st.Store(), e2e.Session, keys[1:])
-	if err != nil || reps[0].Report.Candidates[1].Results[1].Status != "pass" {
-		t.Fatalf("read back: %v", err)
-	}
 }
 
 func TestServeRefusesExposureWithoutToken(t *testing.T) {
@@ -143,7 +114,7 @@ func TestReportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := e2e.Grading(e2e.T0.Add(10*time.Minute), true)
-	if err := web.SaveReport(st.Store(), e2e.Session, second); err != nil {
+	if err := st.Save(second); err != nil {
 		t.Fatal(err)
 	}
 	first := e2e.Grading(e2e.T0, false)
