@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tailab/tailab/internal/person"
 	"github.com/tailab/tailab/internal/yamlx"
 )
 
@@ -22,9 +23,15 @@ type Candidate struct {
 	ID        string `json:"id"`
 	LastName  string `json:"last_name,omitempty"`
 	FirstName string `json:"first_name,omitempty"`
+	Email     string `json:"email,omitempty"`
+	// Seat is the exam-room seat (poste) the roster gives.
+	Seat string `json:"seat,omitempty"`
 	// Index is the candidate's 1-based number in the session (roster order).
 	Index int `json:"index"`
 }
+
+// FullName is the candidate's name as every paper writes it: "NOM Prénom".
+func (c Candidate) FullName() string { return person.FullName(c.LastName, c.FirstName) }
 
 // ResolveInput identifies the instance to resolve.
 type ResolveInput struct {

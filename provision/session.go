@@ -10,12 +10,8 @@
 package provision
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/tailab/tailab/labs"
@@ -97,68 +93,4 @@ func NumberedCandidates(n int) []labs.Candidate {
 		out[i] = labs.Candidate{ID: fmt.Sprintf("c%02d", i+1), Index: i + 1}
 	}
 	return out
-}
-
-// ReadRoster reads a candidate roster: CSV with columns id, last name, first name
-// (a header row is recognised and skipped; ',' or ';' separators, as French
-// spreadsheets write them). Every bad row is reported with its line.
-func ReadRoster(name string, r io.Reader) ([]labs.Candidate, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("read roster %s: %w", name, err)
-	}
-	text := strings.TrimPrefix(string(data), "\ufeff")
-	cr := csv.NewReader(strings.NewReader(text))
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	first, _, _ := strings.Cut(text, "\n")
-	if strings.Count(first, ";") > strings.Count(first, ",") {
-		cr.Comma = ';'
-	}
-	var out []labs.Candidate
-	var errs []string
-	seen := map[string]int{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.Line
-			}
-			errs = append(errs, fmt.Sprintf("%s:%d: %v", name, line, err))
-			break
-		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		if len(out) == 0 && len(errs) == 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "id") {
-			continue // header
-		}
-		if len(rec) != 3 {
-			errs = append(errs, fmt.Sprintf("%s:%d: expected 3 columns (id, last name, first name), got %d", name, line, len(rec)))
-			continue
-		}
-		id := strings.ToLower(strings.TrimSpace(rec[0]))
-		if err := ValidateName("candidate id", id); err != nil {
-			errs = append(errs, fmt.Sprintf("%s:%d: %v", name, line, err))
-			continue
-		}
-		if prev, dup := seen[id]; dup {
-			errs = append(errs, fmt.Sprintf("%s:%d: candidate id %q already used on line %d", name, line, id, prev))
-			continue
-		}
-		seen[id] = line
-		out = append(out, labs.Candidate{ID: id, LastName: strings.TrimSpace(rec[1]), FirstName: strings.TrimSpace(rec[2]), Index: len(out) + 1})
-	}
-	if len(errs) > 0 {
-		return nil, errors.New(strings.Join(errs, "\n"))
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no candidate in the roster", name)
-	}
-	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/checks/report"
+	"github.com/tailab/tailab/internal/person"
 )
 
 // cell is one score: a grid cell or a row of a candidate's table.
@@ -40,9 +41,7 @@ func frTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("02/01/2006 15:04:05")
 }
 
-func fullName(last, first string) string {
-	return strings.TrimSpace(strings.ToUpper(last) + " " + first)
-}
+func fullName(last, first string) string { return person.FullName(last, first) }
 
 // naturalCompare orders "C1.2" before "C1.10" and "c2" before "c10".
 func naturalCompare(a, b string) int {

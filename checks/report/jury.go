@@ -10,6 +10,7 @@ import (
 
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/checks/referential"
+	"github.com/tailab/tailab/internal/person"
 )
 
 // Jury renders the jury's record for each candidate: one self-contained French
@@ -68,7 +69,10 @@ type juryItem struct {
 }
 
 type juryPage struct {
-	ID, LastName, FirstName string
+	ID, Name                string
+	// PageName names the candidate's printed pages (CSS named pages) so each
+	// carries their own running header: name and number on every sheet.
+	PageName, RunningHeader string
 	Session, Lab            string
 	GradedAt, Key           string
 	Total                   htmlCell
@@ -117,7 +121,9 @@ func (j *Jury) Format(w io.Writer, rep *checks.Report) error {
 		if err != nil {
 			return fmt.Errorf("report jury: %w", err)
 		}
-		doc.Pages = append(doc.Pages, juryPageOf(r, c, ref, digest, j.Opts.loc()))
+		p := juryPageOf(r, c, ref, digest, j.Opts.loc())
+		p.PageName = fmt.Sprintf("candidat%d", len(doc.Pages)+1)
+		doc.Pages = append(doc.Pages, p)
 	}
 	for _, id := range j.Candidates {
 		if !found[id] {
@@ -142,7 +148,7 @@ func ReportKey(r *checks.Report) string {
 
 func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Referential, digest string, loc *time.Location) juryPage {
 	p := juryPage{
-		ID: c.ID, LastName: c.LastName, FirstName: c.FirstName,
+		ID: c.ID, Name: fullName(c), RunningHeader: person.RunningHeader(fullName(c), c.ID, r.Session),
 		Session: r.Session, Lab: r.Lab, GradedAt: frTime(r.FinishedAt, loc), Key: ReportKey(r),
 		Total:  cellOf(c.Points, c.MaxPoints, percentOf(c.Points, c.MaxPoints), false),
 		Counts: c.Counts, Digest: digest, DigestFormat: EvidenceFormat,

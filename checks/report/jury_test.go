@@ -61,7 +61,10 @@ func TestJuryContent(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Technicien d&#39;assistance en informatique — TP-00476 — niveau 4",
-		"<th>Nom</th><td>Lefèvre</td><th>Prénom</th><td>Zoé</td>",
+		"<th>Nom et prénom</th><td colspan=\"3\">LEFÈVRE Zoé</td>",
+		// The running header: name and number on every printed page.
+		`@page candidat1 { @top-left { content: "LEFÈVRE Zoé — n° cand-2 — session 2026-06-paris-tai";`,
+		`style="page: candidat1"`,
 		"<th>N° candidat</th><td>cand-2</td><th>Session</th><td>2026-06-paris-tai</td>",
 		// The whole title: C2.1 has no check in the lab but is listed.
 		"<tr><td>C2.1</td><td>Intervenir sur un équipement réseau</td><td class=\"num none\" colspan=\"2\"><span class=\"muted\">non évaluée dans ce sujet</span>",
@@ -71,7 +74,7 @@ func TestJuryContent(t *testing.T) {
 		digest,
 		"--at 2026-06-12T14:03:07Z -o digest",
 		`\x1b[2J le poste`, // terminal escape shown, not sent
-		"@page { size: A4; margin: 12mm; }",
+		"@page { size: A4; margin: 16mm 12mm 12mm; }",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("jury page lacks %q", want)

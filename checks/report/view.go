@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/internal/person"
 )
 
 // column is one competence (or CCP) column of the session grid.
@@ -132,7 +133,7 @@ func frRatio(points, max float64) string {
 
 // fullName is "NOM Prénom"; empty when the roster gave no name.
 func fullName(c *checks.CandidateReport) string {
-	return strings.TrimSpace(strings.ToUpper(c.LastName) + " " + c.FirstName)
+	return person.FullName(c.LastName, c.FirstName)
 }
 
 // statusLabel is the French word for a status, as the jury reads it.

@@ -206,8 +206,7 @@ func accessSheets(sess *provision.Session, list []provision.MachineAccess, now t
 		s, ok := by[a.Candidate]
 		if !ok {
 			c, _ := sess.Candidate(a.Candidate)
-			name := strings.TrimSpace(c.FirstName + " " + c.LastName)
-			s = &access.Sheet{Session: sess.Name, Lab: sess.Lab, Candidate: a.Candidate, Name: name, Generated: now}
+			s = &access.Sheet{Session: sess.Name, Lab: sess.Lab, Candidate: a.Candidate, Name: c.FullName(), Generated: now}
 			by[a.Candidate] = s
 			order = append(order, a.Candidate)
 		}

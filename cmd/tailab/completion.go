@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/labs"
@@ -81,7 +79,7 @@ func completeCandidates(g *globalOptions, session string) []string {
 	}
 	out := make([]string, 0, len(s.Candidates))
 	for _, c := range s.Candidates {
-		out = append(out, c.ID+"\t"+strings.TrimSpace(c.LastName+" "+c.FirstName))
+		out = append(out, c.ID+"\t"+c.FullName())
 	}
 	return out
 }

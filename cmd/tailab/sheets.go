@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/internal/person"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/templates/sheets"
@@ -105,7 +106,7 @@ func (o *sheetsOptions) Run(cmd *cobra.Command) error {
 		}
 		body := md
 		if o.output == "html" {
-			body = sheets.HTML(fmt.Sprintf("%s — %s", lab.Name, in.Candidate.ID), md)
+			body = sheets.HTML(fmt.Sprintf("%s — %s", lab.Name, in.Candidate.ID), person.RunningHeader(in.Candidate.FullName(), in.Candidate.ID, sess.Name), md)
 		}
 		if o.out == "" {
 			if i > 0 && o.output == "md" {

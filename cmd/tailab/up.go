@@ -32,6 +32,9 @@ type upOptions struct {
 	labDef  *labs.Lab
 	labYAML []byte
 	roll    []labs.Candidate
+	// rosterWarnings are the roster reader's (an encoding converted, a
+	// column ignored), printed before anything is done.
+	rosterWarnings []string
 }
 
 func newUpCommand(g *globalOptions) *cobra.Command {
@@ -98,7 +101,7 @@ func (o *upOptions) Complete(args []string) error {
 		if err != nil {
 			return withCode(ExitBadFile, err)
 		}
-		o.roll = roll
+		o.roll, o.rosterWarnings = roll.Candidates, roll.Warnings
 	case o.count > 0:
 		o.roll = provision.NumberedCandidates(o.count)
 	}
@@ -125,6 +128,9 @@ func (o *upOptions) Validate() error {
 // Run plans and applies.
 func (o *upOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	for _, w := range o.rosterWarnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "attention : %s\n", w)
+	}
 	st, err := provision.OpenState(o.g.DataDir)
 	if err != nil {
 		return withCode(ExitInfra, err)
@@ -168,7 +174,12 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 				return withCode(ExitUsage, err)
 			}
 		}
-		return printPlan(cmd, plan, o.output)
+		if err := printPlan(cmd, plan, o.output); err != nil || o.output == "json" {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "\nCandidates (%d, roster order):\n", len(sess.Candidates))
+		printRoster(cmd.OutOrStdout(), sess.Candidates)
+		return nil
 	}
 	if !o.g.Quiet {
 		fmt.Fprintf(cmd.ErrOrStderr(), "session %s: lab %s, %d candidate(s): %s\n", sess.Name, sess.Lab, len(plan.Instances), plan.Summary())

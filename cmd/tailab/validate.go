@@ -17,12 +17,14 @@ import (
 	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
 )
 
 // File kinds `validate` recognises.
 const (
-	kindLab   = "lab"
-	kindSuite = "suite"
+	kindLab    = "lab"
+	kindSuite  = "suite"
+	kindRoster = "roster"
 )
 
 // validateOptions are the options of `tailab validate FILE...`.
@@ -38,8 +40,9 @@ func newValidateCommand(g *globalOptions) *cobra.Command {
 		Use:   "validate FILE...",
 		Short: "Check lab and check-suite files: every mistake, with file:line:column (exit 4 when one is bad)",
 		Long: `validate loads each file strictly and reports every mistake with its
-file:line:column. A file is a lab (it has machines:) or a check suite (a checks:
-list of mappings, or jury:). A lab's own suites (its checks: list, relative to the
+file:line:column. A file is a lab (it has machines:), a check suite (a checks:
+list of mappings, or jury:) or a candidate roster (.csv, .tsv or .txt: the
+candidates read are listed, and the encoding when it is not UTF-8). A lab's own suites (its checks: list, relative to the
 lab file; embedded for a built-in lab, which may be named instead of a file) are
 loaded too, with the real probes, and their machines checked against the lab's.
 
@@ -68,6 +71,12 @@ func (o *validateOptions) Run(out io.Writer) error {
 		other []string
 	)
 	for _, f := range o.files {
+		if isRosterFile(f) {
+			if err := validateRoster(out, f); err != nil {
+				other = append(other, err.Error())
+			}
+			continue
+		}
 		kind, err := validateFile(f, o.reg)
 		var ds yamlx.Diagnostics
 		switch {
@@ -85,6 +94,45 @@ func (o *validateOptions) Run(out io.Writer) error {
 	all.Sort()
 	msg := strings.TrimSpace(all.Error() + "\n" + strings.Join(other, "\n"))
 	return withCode(ExitBadFile, fmt.Errorf("invalid file(s):\n%s", msg))
+}
+
+// isRosterFile tells a roster by its name: spreadsheets export .csv (or
+// .tsv, .txt); labs and suites are YAML.
+func isRosterFile(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv", ".tsv", ".txt":
+		return true
+	}
+	return false
+}
+
+// validateRoster reads a roster as up would and lists the candidates read,
+// in the roster's order and written as every paper writes them.
+func validateRoster(out io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := provision.ReadRoster(path, f)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: ok (%s, %d candidates, %s)\n", path, kindRoster, len(r.Candidates), r.Encoding)
+	for _, w := range r.Warnings {
+		fmt.Fprintf(out, "  attention : %s\n", w)
+	}
+	printRoster(out, r.Candidates)
+	return nil
+}
+
+// printRoster lists candidates: id, name (NOM Prénom), seat.
+func printRoster(out io.Writer, cands []labs.Candidate) {
+	t := newTable(out, "  ID", "NAME", "SEAT")
+	for _, c := range cands {
+		t.row("  "+c.ID, c.FullName(), c.Seat)
+	}
+	_ = t.flush()
 }
 
 // appendNew appends the diagnostics not already in ds (a suite named on the command

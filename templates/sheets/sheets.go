@@ -39,6 +39,23 @@ func Render(lab string, data any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// cssString quotes s as a CSS string: quotes, backslashes and line breaks
+// escaped, and '<' too, so no text closes the style element.
+func cssString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"', '\\', '<', '>', '\n', '\r', '\f':
+			fmt.Fprintf(&b, "\\%x ", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
 var (
 	codeRe = regexp.MustCompile("`([^`]+)`")
 	boldRe = regexp.MustCompile(`\*\*([^*]+)\*\*`)
@@ -51,12 +68,19 @@ func inline(s string) string {
 }
 
 // HTML turns the Markdown subset the sheets use (#-headings, - lists, | tables |,
-// paragraphs, **bold**, `code`) into a printable A4 HTML page.
-func HTML(title string, md []byte) []byte {
+// paragraphs, **bold**, `code`) into a printable A4 HTML page. header, when
+// set, is printed at the top of every page (the candidate's name and number:
+// printed sheets come apart), with the page number at the bottom.
+func HTML(title, header string, md []byte) []byte {
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>" + html.EscapeString(title) + "</title>\n")
 	b.WriteString("<style>@page{size:A4;margin:18mm}body{font-family:sans-serif;max-width:48em;margin:auto;line-height:1.4}" +
-		"table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em}code{background:#eee;padding:0 .2em}</style></head><body>\n")
+		"table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em}code{background:#eee;padding:0 .2em}")
+	if header != "" {
+		b.WriteString("\n@page{@top-left{content:" + cssString(header) + ";font-size:8pt;color:#444}" +
+			"@bottom-right{content:\"page \" counter(page) \" / \" counter(pages);font-size:8pt;color:#444}}")
+	}
+	b.WriteString("</style></head><body>\n")
 	inList, inTable := false, false
 	closeBlocks := func() {
 		if inList {

@@ -66,7 +66,13 @@ func TestSheetsRender(t *testing.T) {
 			if tc.also != nil && !strings.Contains(string(md), tc.also(in.Params)) {
 				t.Errorf("the sheet lacks %q", tc.also(in.Params))
 			}
-			page := string(sheets.HTML(tc.lab, md))
+			page := string(sheets.HTML(tc.lab, "DURAND Zoé \"<Z>\" — n° c07", md))
+			if !strings.Contains(page, `@top-left{content:"DURAND Zoé \22 \3c Z\3e \22  — n° c07"`) {
+				t.Errorf("no running header (or not escaped) in %.600s", page)
+			}
+			if !strings.Contains(string(md), "**Candidat :** DURAND Zoé <Z> (c07)") {
+				t.Errorf("the name is not written NOM Prénom: %.300s", md)
+			}
 			if !strings.Contains(page, "Zoé &lt;Z&gt;") || strings.Contains(page, "<Z>") {
 				t.Errorf("HTML not escaped")
 			}
