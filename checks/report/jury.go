@@ -69,7 +69,7 @@ type juryItem struct {
 }
 
 type juryPage struct {
-	ID, Name                string
+	ID, Name string
 	// PageName names the candidate's printed pages (CSS named pages) so each
 	// carries their own running header: name and number on every sheet.
 	PageName, RunningHeader string
