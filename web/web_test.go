@@ -114,7 +114,7 @@ func TestPages(t *testing.T) {
 			`\x1b[31mrouge`, "compte absent", "critique",
 		}, []string{"<script>document.title", "<b>gras", "\x1b"}},
 		{"/c/c02/C3.4/fault.dns-client?suite=tpe", 200, []string{"Jamais réussie", `id="history"`}, nil},
-		{"/c/c02/jury", 200, []string{"Relevé d’évaluation", "Lefèvre"}, nil},
+		{"/c/c02/jury", 200, []string{"Relevé d’évaluation", "LEFÈVRE Zoé"}, nil},
 		{"/c/nobody", 404, []string{"Candidat inconnu"}, nil},
 		{"/c/c02/C9.9", 404, []string{"Compétence inconnue"}, nil},
 		{"/c/c02/C2.2/nope", 404, []string{"Vérification inconnue"}, nil},

@@ -11,7 +11,7 @@ import (
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
-	"github.com/tailab/tailab/web"
+	"github.com/tailab/tailab/results"
 )
 
 // TestWindows1252Roster: a roster as French Excel saves it ("CSV séparateur
@@ -65,7 +65,11 @@ func TestWindows1252Roster(t *testing.T) {
 	c := r.Candidates[0]
 	rep := &checks.Report{Session: "s1", Lab: "tpe-local", StartedAt: t0, FinishedAt: t0.Add(time.Hour),
 		Candidates: []checks.CandidateReport{{ID: c.ID, LastName: c.LastName, FirstName: c.FirstName}}}
-	if err := web.SaveReport(st.Store(), "s1", rep); err != nil {
+	rs, err := results.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.Save("s1", rep); err != nil {
 		t.Fatal(err)
 	}
 	sheet, stderr, code := runTailab(t, ctx, "sheets", "--data-dir", data, "--session", "s1", "-o", "html", "--candidate", c.ID)
