@@ -44,6 +44,9 @@ networks: [{name: lan, cidr: 10.0.0.0/24}]
 machines:
   - {name: a, role: client, kind: container, os: linux, nics: [{network: lan, address: 10.0.0.5}]}
 `
+	files := func(key string) string {
+		return strings.Replace(base, "address: 10.0.0.5}]", "address: 10.0.0.5}], files: {/srv/ok: a, "+key+": x}", 1)
+	}
 	tests := []struct {
 		name, yaml, want string
 	}{
@@ -61,6 +64,18 @@ machines:
 		{"duplicate key", "name: a\nname: b\n", "duplicate key"},
 		{"no machines", "name: l\nnetworks: []\nmachines: []\n", "at least one machine"},
 		{"isolated dhcp", strings.Replace(base, "cidr: 10.0.0.0/24}", "cidr: 10.0.0.0/24, dhcp: {start: 10.0.0.10, end: 10.0.0.20}}", 1), "run DHCP in a lab machine"},
+		// files: keys stay inside the machine (`validate` said ok, `up` wrote /srv/../../../tmp/x on the host).
+		{"files traversal", files(`/srv/../../../tmp/x`), `t.yaml:4:120: machines[0].files: "/srv/../../../tmp/x": ` + "`..` is not allowed"},
+		{"files dotdot last", files(`/srv/..`), "`..` is not allowed"},
+		{"files relative", files(`srv/x`), `"srv/x": a path in the machine is absolute, e.g. /srv/x`},
+		{"files relative dotdot", files(`../x`), "a path in the machine is absolute"},
+		{"files empty", files(`""`), `t.yaml:4:120: machines[0].files: "": an empty path names no file`},
+		{"files root", files(`/`), "/ names no file"},
+		{"files nul", files(`"/srv/a\0b"`), "a path cannot hold a NUL byte"},
+		{"files double slash", files(`//etc/x`), "not a clean path (did you mean /etc/x?)"},
+		{"files dot", files(`/srv/./x`), "not a clean path (did you mean /srv/x?)"},
+		{"files trailing slash", files(`/srv/x/`), "not a clean path (did you mean /srv/x?)"},
+		{"files ok", files(`/etc/motd`), ""},
 		{"nat gateway clash", strings.Replace(strings.Replace(base, "cidr: 10.0.0.0/24}", "cidr: 10.0.0.0/24, mode: nat}", 1), "10.0.0.5", "10.0.0.1", 1), "the host's gateway address"},
 	}
 	for _, tt := range tests {

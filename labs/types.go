@@ -144,13 +144,13 @@ type Machine struct {
 	// Image is the base image of a VM: a path or a name from the image catalog.
 	Image string `yaml:"image" json:"image,omitempty"`
 	// Services a container runs (sshd, dnsmasq, samba-dc, smbd, httpd).
-	Services []string          `yaml:"services" json:"services,omitempty"`
-	Files    map[string]string `yaml:"files" json:"files,omitempty"` // path in the machine → content (templated)
-	CPUs     int               `yaml:"cpus" json:"cpus"`
-	Memory   Size              `yaml:"memory" json:"memory"`
-	Disks    []Disk            `yaml:"disks" json:"disks,omitempty"`
-	NICs     []NIC             `yaml:"nics" json:"nics"`
-	Firmware string            `yaml:"firmware" json:"firmware,omitempty"` // bios (default) | uefi
+	Services []string `yaml:"services" json:"services,omitempty"`
+	Files    Files    `yaml:"files" json:"files,omitempty"` // path in the machine → content (templated)
+	CPUs     int      `yaml:"cpus" json:"cpus"`
+	Memory   Size     `yaml:"memory" json:"memory"`
+	Disks    []Disk   `yaml:"disks" json:"disks,omitempty"`
+	NICs     []NIC    `yaml:"nics" json:"nics"`
+	Firmware string   `yaml:"firmware" json:"firmware,omitempty"` // bios (default) | uefi
 	// Credentials the grader uses, by transport (ssh, winrm, ldap, smb).
 	Credentials map[string]Credential `yaml:"credentials" json:"credentials,omitempty"`
 	Ready       Readiness             `yaml:"ready" json:"ready"`

@@ -56,6 +56,12 @@ func TestDecodeErrors(t *testing.T) {
 		{"duplicate", "name: a\nname: b\n", []string{`f.yaml:2:1: name: duplicate key (first at line 1)`}},
 		{"syntax", "name: [a\n", []string{"f.yaml:1: invalid YAML"}},
 		{"merge keys", "base: &b {port: 1}\n", []string{`f.yaml:1:1: base: unknown field`}},
+		// A file that is not a document of this kind (/etc/shadow named as a suite):
+		// its lines are described, never printed back.
+		{"shadow line", "root:$y$j9T$secrethash:19000:0:99999:7:::\nname: a\n", []string{
+			`f.yaml:1:1: unknown field: a key of 40 bytes that is no field name (valid: any, count, inner, labels, name, on, ratio, tags, wait)`}},
+		{"long key", strings.Repeat("k", 65) + ": 1\n", []string{`f.yaml:1:1: unknown field: a key of 65 bytes that is no field name (valid:`}},
+		{"long value", "count: " + strings.Repeat("v", 65) + "\n", []string{`f.yaml:1:8: count: expected an integer, got a string of 65 bytes`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,7 +8,9 @@ package yamlx
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -110,4 +112,19 @@ func (ds Diagnostics) Err() error {
 	}
 	ds.Sort()
 	return ds
+}
+
+// maxQuoted is the longest key a diagnostic quotes.
+const maxQuoted = 64
+
+// fieldNameRe is what a field name of tailab's files looks like.
+var fieldNameRe = regexp.MustCompile(`^[A-Za-z_<][A-Za-z0-9_.<-]{0,63}$`)
+
+// QuoteKey quotes a key for a diagnostic when it is short and printable (at
+// most 64 characters), and describes it otherwise.
+func QuoteKey(k string) string {
+	if len(k) <= maxQuoted && strconv.CanBackquote(k) {
+		return strconv.Quote(k)
+	}
+	return fmt.Sprintf("a key of %d bytes", len(k))
 }
