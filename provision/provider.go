@@ -132,6 +132,9 @@ type ApplyOptions struct {
 	Parallel int  // machines created at once (default 8)
 	Force    bool // skip the admission check
 	NoWait   bool // do not wait for readiness
+	// ForceCancel cancels a run in progress instead of following it
+	// (terraform provider: `up --force-cancel`, for a run stuck for good).
+	ForceCancel bool
 	// Secrets returns a candidate's secrets (by the names the lab declares).
 	Secrets func(candidate string) (map[string]secret.Value, error)
 }

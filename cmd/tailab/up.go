@@ -14,20 +14,21 @@ import (
 
 // upOptions: tailab up LAB --session S (--candidates roster.csv | --count N).
 type upOptions struct {
-	g          *globalOptions
-	lab        string
-	session    string
-	roster     string
-	count      int
-	candidates []string
-	dryRun     bool
-	force      bool
-	noWait     bool
-	noFaults   bool
-	parallel   int
-	provider   string
-	output     string
-	out        string
+	g           *globalOptions
+	lab         string
+	session     string
+	roster      string
+	count       int
+	candidates  []string
+	dryRun      bool
+	force       bool
+	forceCancel bool
+	noWait      bool
+	noFaults    bool
+	parallel    int
+	provider    string
+	output      string
+	out         string
 
 	labDef  *labs.Lab
 	labYAML []byte
@@ -64,6 +65,7 @@ run up again to finish, or down to remove everything.`,
 	f.StringSliceVar(&o.candidates, "candidate", nil, "only these candidates of the session")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (create / keep / replace / remove) and touch nothing")
 	f.BoolVar(&o.force, "force", false, "skip the host capacity check")
+	f.BoolVar(&o.forceCancel, "force-cancel", false, "--provider terraform: cancel the runs in progress (stuck ones: then force-cancel) instead of following them, and queue new ones")
 	f.BoolVar(&o.noWait, "no-wait", false, "do not wait for machines to be ready (faults are then not applied)")
 	f.BoolVar(&o.noFaults, "no-faults", false, "do not apply the lab's faults (they are applied once per candidate, when its machines are first ready)")
 	f.IntVar(&o.parallel, "parallel", 8, "machines created at once")
@@ -193,7 +195,7 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 		return withCode(ExitInfra, err)
 	}
 	obs := upObserver(cmd.ErrOrStderr(), o.g, plan.Instances, start, !o.noWait)
-	err = eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.parallel, Force: true, NoWait: o.noWait}, obs)
+	err = eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.parallel, Force: true, NoWait: o.noWait, ForceCancel: o.forceCancel}, obs)
 	if err != nil {
 		return withCode(ExitInfra, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,6 +94,8 @@ func (p *Provider) Plan(ctx context.Context, s *provision.Session, ins []*labs.I
 		d.Offline = true
 	} else if d.Found, err = p.listWorkspaces(ctx, s.Name); err != nil {
 		return nil, err
+	} else if err := p.readSpecs(ctx, d.Found); err != nil {
+		return nil, err
 	}
 	for _, m := range append([]*Module{d.Mgmt}, d.Modules...) {
 		op, reason := p.classify(m, d.Found[m.Workspace], d.Offline)
@@ -111,9 +114,12 @@ func (p *Provider) classify(m *Module, ws *workspace, offline bool) (provision.O
 		return provision.OpCreate, "new workspace"
 	case ws.Run == nil:
 		return provision.OpCreate, "workspace exists, nothing applied yet"
-	case runSpec(ws.Run) != m.Hash:
-		if !runDone(ws.Run) {
-			return provision.OpReplace, fmt.Sprintf("run %s (%s) is for an older module: followed, then a new run", ws.Run.ID, ws.Run.Status)
+	case ws.runSpec() != m.Hash:
+		switch {
+		case !runDone(ws.Run):
+			return provision.OpReplace, fmt.Sprintf("run %s (%s) is for another module: followed, then a new run", ws.Run.ID, ws.Run.Status)
+		case ws.Run.IsDestroy:
+			return provision.OpReplace, fmt.Sprintf("run %s destroyed the lab: a new run will be queued", ws.Run.ID)
 		}
 		return provision.OpReplace, "the lab changed since it was applied"
 	case runFailed[ws.Run.Status]:
@@ -123,6 +129,43 @@ func (p *Provider) classify(m *Module, ws *workspace, offline bool) (provision.O
 	default:
 		return provision.OpKeep, ""
 	}
+}
+
+// readSpecs reads the variables of the workspaces that have a run (their
+// spec says which module the run applies), Parallel at once.
+func (p *Provider) readSpecs(ctx context.Context, found map[string]*workspace) error {
+	var wss []*workspace
+	for _, ws := range found {
+		if ws.Run != nil {
+			wss = append(wss, ws)
+		}
+	}
+	return p.each(ctx, wss, func(ws *workspace) error { return p.readVars(ctx, ws) })
+}
+
+// each runs f for every workspace, Parallel at once, and joins the errors
+// (sorted, so that messages are stable).
+func (p *Provider) each(ctx context.Context, wss []*workspace, f func(*workspace) error) error {
+	sem := make(chan struct{}, p.cfg.Parallel)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, ws := range wss {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := f(ws); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	return errors.Join(errs...)
 }
 
 // Apply brings the management workspace up first, then every candidate's
@@ -139,7 +182,7 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 	}
 	p.obs = obs
 	s := plan.Session
-	if _, err := p.bring(ctx, s, d.Mgmt, d.Found[d.Mgmt.Workspace], nil); err != nil {
+	if _, err := p.bring(ctx, s, d.Mgmt, d.Found[d.Mgmt.Workspace], nil, opts); err != nil {
 		return fmt.Errorf("management network: %w", err)
 	}
 	par := opts.Parallel
@@ -200,7 +243,7 @@ func (p *Provider) bringLab(ctx context.Context, s *provision.Session, in *labs.
 			vars = append(vars, variable{Key: k, Value: v.Reveal(), Sensitive: true})
 		}
 	}
-	ws, err := p.bring(ctx, s, m, ws, vars)
+	ws, err := p.bring(ctx, s, m, ws, vars, opts)
 	if err != nil {
 		for _, mc := range in.Machines {
 			obs.Machine(p.machineState(s, in, mc, provision.StateError, err.Error(), nil))
@@ -219,18 +262,24 @@ func (p *Provider) bringLab(ctx context.Context, s *provision.Session, in *labs.
 }
 
 // bring makes a module's workspace apply that module: nothing when it
-// already has, follow a run in progress, else upload and run.
-func (p *Provider) bring(ctx context.Context, s *provision.Session, m *Module, ws *workspace, vars []variable) (*workspace, error) {
+// already has, follow a run in progress (cancel it with ForceCancel), else
+// upload and run. A run canceled while the server was unreachable (a
+// restart) is queued once more.
+func (p *Provider) bring(ctx context.Context, s *provision.Session, m *Module, ws *workspace, vars []variable, opts provision.ApplyOptions) (*workspace, error) {
 	op, _ := p.classify(m, ws, false)
 	switch {
+	case ws != nil && ws.Run != nil && !runDone(ws.Run) && opts.ForceCancel:
+		if err := p.cancelRun(ctx, ws, ws.Run); err != nil {
+			return ws, err
+		}
 	case ws != nil && ws.Run != nil && !runDone(ws.Run):
-		ours := runSpec(ws.Run) == m.Hash
+		ours := ws.runSpec() == m.Hash
 		p.event(ws, fmt.Sprintf("following run %s (%s)", ws.Run.ID, ws.Run.Status), nil, 0)
-		r, err := p.follow(ctx, ws, ws.Run)
+		r, err := p.follow(ctx, ws, ws.Run, true)
 		if ours || (err != nil && !runFailed[r.Status]) {
 			return ws, err // this module's run, or it could not be followed: queue nothing more
 		}
-		// A run of an older module has ended: queue this module's.
+		// A run of another module has ended: queue this module's.
 	case op == provision.OpKeep:
 		p.event(ws, "up to date", nil, 0)
 		return ws, nil
@@ -249,16 +298,102 @@ func (p *Provider) bring(ctx context.Context, s *provision.Session, m *Module, w
 	if err := p.ensureVars(ctx, ws, vars); err != nil {
 		return ws, err
 	}
-	cv, err := p.upload(ctx, ws, m, p.obs)
-	if err != nil {
-		return ws, err
+	for attempt := 1; ; attempt++ {
+		if err := p.sweep(ctx, s.Name, ws); err != nil {
+			return ws, err
+		}
+		cv, err := p.upload(ctx, ws, m, p.obs)
+		if err != nil {
+			return ws, err
+		}
+		r, err := p.queueRun(ctx, ws, cv, runMessage("up", s.Name, m.Candidate, m.Hash), false)
+		if err != nil {
+			return ws, err
+		}
+		unreachable := p.unreachable.Load()
+		r, err = p.follow(ctx, ws, r, true)
+		if err == nil || attempt > 1 || r.Status != tfe.RunCanceled || p.unreachable.Load() == unreachable {
+			return ws, err
+		}
+		p.event(ws, fmt.Sprintf("run %s was canceled while the server was unreachable (a restart): queued again", r.ID), nil, 0)
 	}
-	r, err := p.queueRun(ctx, ws, cv, runMessage("up", s.Name, m.Candidate, m.Hash), false)
-	if err != nil {
-		return ws, err
+}
+
+// sweep removes what the workspace's last run may have left on the host
+// outside its state (it was stopped during its apply), when a Sweeper is
+// configured: the next apply would fail on those objects ("already exists").
+func (p *Provider) sweep(ctx context.Context, session string, ws *workspace) error {
+	r := ws.Run
+	if p.cfg.Sweeper == nil || r == nil || !runDone(r) || r.Status == tfe.RunApplied || r.Status == tfe.RunErrored && r.Apply == nil {
+		return nil
 	}
-	_, err = p.follow(ctx, ws, r)
-	return ws, err
+	p.phases(ctx, r, false, true)
+	if !applyStarted(r) {
+		return nil
+	}
+	gone, err := p.cfg.Sweeper.Sweep(ctx, session, ws.Candidate)
+	if err != nil {
+		return fmt.Errorf("remove what run %s (%s during its apply) left on the host: %w", r.ID, r.Status, err)
+	}
+	if len(gone) > 0 {
+		p.event(ws, fmt.Sprintf("removed %d object(s) run %s (%s) left on the host: %s", len(gone), r.ID, r.Status, strings.Join(gone, ", ")), nil, 0)
+	}
+	return nil
+}
+
+// cancelRun stops a run in progress: discarded when it waits for
+// confirmation, else canceled, then force-canceled once the server allows
+// it (a run whose worker died ends no other way); it waits until it ended.
+func (p *Provider) cancelRun(ctx context.Context, ws *workspace, r *tfe.Run) error {
+	c, err := p.tfeClient()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.RunTimeout)
+	defer cancel()
+	verb := "cancel"
+	act := func(ctx context.Context) error {
+		return c.Runs.Cancel(ctx, r.ID, tfe.RunCancelOptions{Comment: tfe.String("tailab")})
+	}
+	if r.Actions != nil && (r.Actions.IsConfirmable || r.Actions.IsDiscardable && !r.Actions.IsCancelable) {
+		verb = "discard"
+		act = func(ctx context.Context) error {
+			return c.Runs.Discard(ctx, r.ID, tfe.RunDiscardOptions{Comment: tfe.String("tailab")})
+		}
+	}
+	if err := p.call(ctx, fmt.Sprintf("%s run %s of workspace %q", verb, r.ID, ws.Name), act); err != nil {
+		return err
+	}
+	p.event(ws, fmt.Sprintf("run %s (%s): %s asked", r.ID, r.Status, verb), nil, 0)
+	forced := false
+	for {
+		if err := p.read(ctx, fmt.Sprintf("read run %s of workspace %q", r.ID, ws.Name), func(ctx context.Context) error {
+			nr, err := c.Runs.Read(ctx, r.ID)
+			if err == nil {
+				r = nr
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		ws.Run = r
+		if runDone(r) {
+			p.event(ws, fmt.Sprintf("run %s: %s", r.ID, r.Status), nil, 0)
+			return nil
+		}
+		if !forced && r.Actions != nil && r.Actions.IsForceCancelable {
+			if err := p.call(ctx, fmt.Sprintf("force-cancel run %s of workspace %q", r.ID, ws.Name), func(ctx context.Context) error {
+				return c.Runs.ForceCancel(ctx, r.ID, tfe.RunForceCancelOptions{Comment: tfe.String("tailab: no progress")})
+			}); err != nil {
+				return err
+			}
+			forced = true
+			p.event(ws, fmt.Sprintf("run %s: force-cancel asked", r.ID), nil, 0)
+		}
+		if err := sleep(ctx, p.cfg.PollInterval); err != nil {
+			return p.explain(fmt.Sprintf("wait for run %s of workspace %q to stop (last status %s)", r.ID, ws.Name, r.Status), 0, err)
+		}
+	}
 }
 
 // outputs reads the workspace's state outputs into its machines' states.

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	tfe "github.com/hashicorp/go-tfe"
 
 	"github.com/tailab/tailab/provision"
 )
@@ -70,44 +69,112 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 	return errors.Join(errs...)
 }
 
-// destroyWorkspace lets a run in progress end (discarding one that waits for
-// confirmation), queues a destroy run, follows it and deletes the workspace
-// (safe-delete: TFE refuses while the state still holds resources).
+// destroyWorkspace ends a run in progress (discarding one that waits for
+// confirmation, canceling one stuck), queues a destroy run, follows it and
+// deletes the workspace: safe-delete where the server has it (TFE refuses
+// while the state holds resources), else delete once the destroy run has
+// emptied the state. The workspace is read back: gone, or an error.
 func (p *Provider) destroyWorkspace(ctx context.Context, session string, ws *workspace) error {
-	c, err := p.tfeClient()
-	if err != nil {
-		return err
-	}
 	start := time.Now()
-	if ws.Run != nil && !runDone(ws.Run) {
-		if ws.Run.Actions != nil && ws.Run.Actions.IsDiscardable {
-			if err := p.call(ctx, fmt.Sprintf("discard run %s of workspace %q", ws.Run.ID, ws.Name), func(ctx context.Context) error {
-				return c.Runs.Discard(ctx, ws.Run.ID, tfe.RunDiscardOptions{Comment: tfe.String("tailab down")})
-			}); err != nil {
+	if r := ws.Run; r != nil && !runDone(r) {
+		if r.Actions != nil && r.Actions.IsConfirmable {
+			// Waiting for confirmation: discard it (and never confirm it).
+			if err := p.cancelRun(ctx, ws, r); err != nil {
+				return err
+			}
+		} else {
+			p.event(ws, fmt.Sprintf("waiting for run %s (%s) to end", r.ID, r.Status), nil, 0)
+			r, err := p.follow(ctx, ws, r, false)
+			var stuck *StuckError
+			switch {
+			case errors.As(err, &stuck):
+				if err := p.cancelRun(ctx, ws, r); err != nil {
+					return err
+				}
+			case err != nil && !runFailed[r.Status]:
 				return err
 			}
 		}
-		p.event(ws, fmt.Sprintf("waiting for run %s (%s) to end", ws.Run.ID, ws.Run.Status), nil, 0)
-		if r, err := p.follow(ctx, ws, ws.Run); err != nil && !runFailed[r.Status] {
-			return err
-		}
 	}
+	if err := p.sweep(ctx, session, ws); err != nil {
+		return err
+	}
+	emptied := ws.Run == nil
 	if ws.Run != nil {
 		r, err := p.queueRun(ctx, ws, nil, runMessage("down", session, ws.Candidate, "-"), true)
 		if err != nil {
 			return err
 		}
-		if _, err := p.follow(ctx, ws, r); err != nil {
+		if r, err = p.follow(ctx, ws, r, true); err != nil {
 			return fmt.Errorf("destroy: %w (the workspace is kept: fix the cause and run tailab down again)", err)
 		}
+		emptied = runSucceeded[r.Status]
 	}
-	if err := p.call(ctx, fmt.Sprintf("delete workspace %q", ws.Name), func(ctx context.Context) error {
-		return c.Workspaces.SafeDeleteByID(ctx, ws.ID)
-	}); err != nil && !errors.Is(err, tfe.ErrResourceNotFound) {
+	if err := p.deleteWorkspace(ctx, ws, emptied); err != nil {
 		return err
 	}
 	p.event(ws, "workspace deleted", nil, time.Since(start))
 	return nil
+}
+
+// deleteWorkspace deletes a workspace and reads it back gone. Safe-delete
+// first (TFE); a 404 on it means no such route (OTF) or no such workspace
+// any more, which a read tells apart; without the route, the workspace is
+// deleted when emptied (a destroy run succeeded, or it never ran).
+func (p *Provider) deleteWorkspace(ctx context.Context, ws *workspace, emptied bool) error {
+	c, err := p.tfeClient()
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("delete workspace %q", ws.Name)
+	if !p.noSafeDelete.Load() {
+		err := p.call(ctx, what, func(ctx context.Context) error { return c.Workspaces.SafeDeleteByID(ctx, ws.ID) })
+		var ae *APIError
+		switch {
+		case err == nil:
+			return p.gone(ctx, ws)
+		case !errors.As(err, &ae) || ae.Status != http.StatusNotFound:
+			return err
+		}
+		if exists, rerr := p.exists(ctx, ws); rerr != nil || !exists {
+			return rerr // gone already: deleted by someone else, or a previous down
+		}
+		p.noSafeDelete.Store(true) // there, but the action is not: the server has no safe-delete
+	}
+	if !emptied {
+		return fmt.Errorf("%s: its destroy run did not succeed, and this server has no safe-delete to check the state is empty: "+
+			"the workspace is kept (fix the cause and run tailab down again)", what)
+	}
+	if err := p.call(ctx, what, func(ctx context.Context) error { return c.Workspaces.DeleteByID(ctx, ws.ID) }); err != nil {
+		return err
+	}
+	return p.gone(ctx, ws)
+}
+
+// exists reads a workspace by id: false on 404.
+func (p *Provider) exists(ctx context.Context, ws *workspace) (bool, error) {
+	c, err := p.tfeClient()
+	if err != nil {
+		return false, err
+	}
+	err = p.read(ctx, fmt.Sprintf("read workspace %q back", ws.Name), func(ctx context.Context) error {
+		_, err := c.Workspaces.ReadByID(ctx, ws.ID)
+		return err
+	})
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// gone checks that a deleted workspace reads back as gone.
+func (p *Provider) gone(ctx context.Context, ws *workspace) error {
+	exists, err := p.exists(ctx, ws)
+	if err == nil && exists {
+		err = fmt.Errorf("workspace %q (%s) still exists after its deletion was accepted: delete it on the server, then run tailab down again", ws.Name, ws.ID)
+	}
+	return err
 }
 
 // Orphans lists the tailab workspaces whose session is not in keep.

@@ -17,7 +17,7 @@ import (
 )
 
 func testProvider() *Provider {
-	return New(ConfigFrom(map[string]string{"libvirt-uri": "qemu+ssh://root@kvm1/system", "pool": "tailab", "image-dir-remote": "/srv/images"}))
+	return New(Config{LibvirtURI: "qemu+ssh://root@kvm1/system", Pool: "tailab", ImageDir: "/srv/images"})
 }
 
 // TestLabModuleHCL parses the generated module and checks its blocks and

@@ -12,8 +12,9 @@ import (
 // TestOrphans: `tailab gc --provider terraform` finds the workspaces of a
 // session the store no longer knows (by their session tag), leaves the others,
 // and removes the orphans through destroy runs.
-func TestOrphans(t *testing.T) {
-	srv := tfetest.New(t, "ecole", testToken)
+func TestOrphans(t *testing.T) { forDialects(t, testOrphans) }
+
+func testOrphans(t *testing.T, srv *tfetest.Server) {
 	p := newTestProvider(srv, nil)
 	ctx := context.Background()
 	secrets, _ := testSecrets(t)
@@ -44,5 +45,8 @@ func TestOrphans(t *testing.T) {
 	}
 	if got := srv.Workspaces(); !slices.Equal(got, []string{"tl-kept_c01", "tl-kept_mgmt"}) {
 		t.Errorf("after removal: workspaces %v", got)
+	}
+	if again, err := p.Orphans(ctx, map[string]bool{"kept": true}); err != nil || len(again) != 0 {
+		t.Errorf("gc after removal: %v %v, want clean", again, err)
 	}
 }

@@ -12,24 +12,25 @@
 package terraform
 
 import (
+	"context"
 	"errors"
-	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tfe "github.com/hashicorp/go-tfe"
 
 	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
 
 // Name is the provider's name in the registry and on the command line.
 const Name = "terraform"
 
-// Config is how to reach TFE and the KVM host the modules target.
+// Config is how to reach TFE and the KVM host the modules target. cmd fills
+// it (from TFE_* and TAILAB_TF_* and flags); Complete sets the defaults.
 type Config struct {
 	Address      string       // TFE_ADDRESS (default https://app.terraform.io)
 	Token        secret.Value // TFE_TOKEN: never printed
@@ -46,39 +47,38 @@ type Config struct {
 	Parallel       int           // workspaces handled at once (default 8)
 	PollInterval   time.Duration // between reads of a run or configuration version (default 2s)
 	RunTimeout     time.Duration // one run, queued to applied (default 1h)
+	// RetryFor bounds the retries of a request the server could not answer
+	// (connection refused or reset, 5xx on a read): a restarting server is
+	// ridden out for that long (default 2m).
+	RetryFor time.Duration
+	// StuckAfter is how long a run may keep one status (other than waiting
+	// for confirmation) before tailab reports it stuck (default 20m): a run
+	// whose worker died stays "applying" for good.
+	StuckAfter time.Duration
+	// Sweeper removes what a dead run left on the KVM host outside the
+	// workspace's state; nil: such objects make the next apply fail, and
+	// the error says so.
+	Sweeper Sweeper
+	// Ready waits for a machine's readiness once its workspace is applied
+	// (its management address answering SSH or WinRM); nil: the machine is
+	// reported running as soon as the outputs name it.
+	Ready ReadyFunc
 }
 
-// ConfigFrom reads a Config from provider options (keys as the fields,
-// lower-case with '-': address, token, organization, project, agent-pool,
-// auto-apply, libvirt-uri, pool, image-dir, container-image, parallel,
-// poll-interval), then from the environment, then defaults.
-func ConfigFrom(m map[string]string) Config {
-	get := func(key string, envs ...string) string {
-		if v := m[key]; v != "" {
-			return v
-		}
-		for _, e := range envs {
-			if v := os.Getenv(e); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	c := Config{
-		Address:        get("address", "TFE_ADDRESS"),
-		Token:          secret.New(get("token", "TFE_TOKEN")),
-		Organization:   get("organization", "TFE_ORGANIZATION"),
-		Project:        get("project", "TFE_PROJECT"),
-		AgentPool:      get("agent-pool", "TAILAB_TF_AGENT_POOL"),
-		LibvirtURI:     get("libvirt-uri", "TAILAB_TF_LIBVIRT_URI"),
-		Pool:           get("pool", "TAILAB_TF_POOL"),
-		ImageDir:       get("image-dir-remote", "TAILAB_TF_IMAGE_DIR"),
-		ContainerImage: get("container-image", "TAILAB_TF_CONTAINER_IMAGE"),
-	}
-	c.AutoApply, _ = strconv.ParseBool(get("auto-apply", "TAILAB_TF_AUTO_APPLY"))
-	c.Parallel, _ = strconv.Atoi(get("parallel", "TAILAB_TF_PARALLEL"))
-	c.PollInterval, _ = time.ParseDuration(get("poll-interval", "TAILAB_TF_POLL_INTERVAL"))
-	c.RunTimeout, _ = time.ParseDuration(get("run-timeout", "TAILAB_TF_RUN_TIMEOUT"))
+// ReadyFunc waits until a machine answers on its management address as its
+// lab says (SSH banner, WinRM TLS listener, a TCP port), within the lab's
+// timeout, and returns the WinRM certificate's fingerprint when it pins one.
+type ReadyFunc func(ctx context.Context, mc labs.Machine, ms provision.MachineState) (tlsPin string, err error)
+
+// Sweeper removes the objects a candidate's lab (the session's management
+// network when candidate is "") has on the KVM host, found by tailab's names
+// and metadata tag, whether a workspace's state knows them or not.
+type Sweeper interface {
+	Sweep(ctx context.Context, session, candidate string) ([]string, error)
+}
+
+// Complete fills the defaults.
+func (c *Config) Complete() {
 	if c.Address == "" {
 		c.Address = tfe.DefaultAddress
 	}
@@ -103,7 +103,12 @@ func ConfigFrom(m map[string]string) Config {
 	if c.RunTimeout <= 0 {
 		c.RunTimeout = time.Hour
 	}
-	return c
+	if c.RetryFor <= 0 {
+		c.RetryFor = 2 * time.Minute
+	}
+	if c.StuckAfter <= 0 {
+		c.StuckAfter = 20 * time.Minute
+	}
 }
 
 var _ provision.Provider = (*Provider)(nil)
@@ -112,18 +117,20 @@ var _ provision.Provider = (*Provider)(nil)
 type Provider struct {
 	cfg Config
 
-	mu        sync.Mutex
-	client    *tfe.Client
-	projectID string
-	obs       provision.Observer // of the Apply or Destroy in progress
+	mu           sync.Mutex
+	client       *tfe.Client
+	projectID    string
+	obs          provision.Observer // of the Apply or Destroy in progress
+	noSafeDelete atomic.Bool        // the server has no safe-delete route (OTF)
+	unreachable  atomic.Int64       // requests retried because the server could not answer
 }
 
 // New returns a provider; it connects to TFE on first use, so that
 // `up --dry-run --out DIR` writes modules without credentials.
-func New(cfg Config) *Provider { return &Provider{cfg: cfg} }
-
-// Factory builds the provider from registry options.
-func Factory(m map[string]string) (provision.Provider, error) { return New(ConfigFrom(m)), nil }
+func New(cfg Config) *Provider {
+	cfg.Complete()
+	return &Provider{cfg: cfg}
+}
 
 // Name returns "terraform".
 func (p *Provider) Name() string { return Name }
@@ -149,9 +156,15 @@ func (p *Provider) tfeClient() (*tfe.Client, error) {
 	if !p.configured() {
 		return nil, ErrNotConfigured
 	}
-	c, err := tfe.NewClient(&tfe.Config{Address: p.cfg.Address, Token: p.cfg.Token.Reveal()})
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", p.cfg.Address, scrub(err, p.cfg.Token))
+	// NewClient reads the API version (GET /api/v2/ping): ride out a
+	// server that is restarting, as for any read.
+	var c *tfe.Client
+	if err := p.read(context.Background(), "connect to "+p.cfg.Address, func(context.Context) error {
+		var err error
+		c, err = tfe.NewClient(&tfe.Config{Address: p.cfg.Address, Token: p.cfg.Token.Reveal()})
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	p.client = c
 	return c, nil

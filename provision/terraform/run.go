@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -23,9 +22,6 @@ var (
 	runSucceeded = map[tfe.RunStatus]bool{tfe.RunApplied: true, tfe.RunPlannedAndFinished: true, tfe.RunPlannedAndSaved: true}
 	runFailed    = map[tfe.RunStatus]bool{tfe.RunErrored: true, tfe.RunCanceled: true, tfe.RunDiscarded: true, "force_canceled": true}
 )
-
-// maxReadFailures is how many server errors in a row reading a run tailab rides out.
-const maxReadFailures = 5
 
 // runDone reports whether a run has ended.
 func runDone(r *tfe.Run) bool { return r != nil && (runSucceeded[r.Status] || runFailed[r.Status]) }
@@ -52,11 +48,33 @@ func (p *Provider) queueRun(ctx context.Context, ws *workspace, cv *tfe.Configur
 		r, err = c.Runs.Create(ctx, opts)
 		return err
 	}); err != nil {
-		return nil, err
+		// No answer: the run may exist. The workspace's current run says
+		// (a run of this configuration version, or a destroy run queued now).
+		if !lostAnswer(err) {
+			return nil, err
+		}
+		if rerr := p.read(ctx, fmt.Sprintf("read workspace %q", ws.Name), func(ctx context.Context) error {
+			w, rerr := c.Workspaces.ReadByID(ctx, ws.ID)
+			if rerr == nil && w.CurrentRun != nil {
+				r, rerr = c.Runs.Read(ctx, w.CurrentRun.ID)
+			}
+			return rerr
+		}); rerr != nil || r == nil || r.ID == ws.runID() || !sameRun(r, cv, destroy) {
+			return nil, err
+		}
 	}
 	ws.Run = r
 	p.event(ws, "run "+r.ID+" queued", nil, 0)
 	return r, nil
+}
+
+// sameRun reports whether r is the run queueRun asked for: a destroy run,
+// or a run of configuration version cv.
+func sameRun(r *tfe.Run, cv *tfe.ConfigurationVersion, destroy bool) bool {
+	if destroy || cv == nil {
+		return r.IsDestroy == destroy
+	}
+	return !r.IsDestroy && r.ConfigurationVersion != nil && r.ConfigurationVersion.ID == cv.ID
 }
 
 func (p *Provider) event(ws *workspace, what string, err error, elapsed time.Duration) {
@@ -68,23 +86,27 @@ func (p *Provider) event(ws *workspace, what string, err error, elapsed time.Dur
 
 // follow polls a run until it ends, reporting each status and the plan's and
 // apply's resource counts, and confirms it when it waits for confirmation
-// (workspaces without auto-apply). A failed run's error carries the relevant
-// lines of its plan or apply log.
-func (p *Provider) follow(ctx context.Context, ws *workspace, r *tfe.Run) (*tfe.Run, error) {
+// (workspaces without auto-apply) if confirm is set. A failed run's error
+// carries the relevant lines of its plan or apply log. A run whose status has
+// not changed for StuckAfter (its worker died, say) is reported stuck.
+func (p *Provider) follow(ctx context.Context, ws *workspace, r *tfe.Run, confirm bool) (*tfe.Run, error) {
 	c, err := p.tfeClient()
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.RunTimeout)
 	defer cancel()
-	start := time.Now()
+	start, since := time.Now(), time.Now()
+	unreachable := p.unreachable.Load()
 	var last tfe.RunStatus
 	planShown, applyShown, confirmed := false, false, false
-	failures := 0
 	for {
 		if r.Status != last {
 			p.event(ws, fmt.Sprintf("run %s: %s", r.ID, r.Status), nil, 0)
-			last = r.Status
+			last, since = r.Status, time.Now()
+			if !planShown || runDone(r) && !applyShown {
+				p.phases(ctx, r, !planShown && planDone(r.Status), runDone(r))
+			}
 		}
 		if r.Plan != nil && !planShown && r.Plan.Status == tfe.PlanFinished {
 			planShown = true
@@ -94,12 +116,13 @@ func (p *Provider) follow(ctx context.Context, ws *workspace, r *tfe.Run) (*tfe.
 			applyShown = true
 			p.event(ws, fmt.Sprintf("apply: %d added, %d changed, %d destroyed", r.Apply.ResourceAdditions, r.Apply.ResourceChanges, r.Apply.ResourceDestructions), nil, time.Since(start))
 		}
+		confirmable := r.Actions != nil && r.Actions.IsConfirmable && !r.AutoApply
 		switch {
 		case runSucceeded[r.Status]:
 			return r, nil
 		case runFailed[r.Status]:
-			return r, p.runError(ctx, ws, r)
-		case r.Actions != nil && r.Actions.IsConfirmable && !confirmed && !r.AutoApply:
+			return r, p.runError(ctx, ws, r, p.unreachable.Load() > unreachable)
+		case confirmable && confirm && !confirmed:
 			if err := p.call(ctx, fmt.Sprintf("confirm run %s of workspace %q", r.ID, ws.Name), func(ctx context.Context) error {
 				return c.Runs.Apply(ctx, r.ID, tfe.RunApplyOptions{Comment: tfe.String("confirmed by tailab")})
 			}); err != nil {
@@ -107,37 +130,98 @@ func (p *Provider) follow(ctx context.Context, ws *workspace, r *tfe.Run) (*tfe.
 			}
 			confirmed = true
 			p.event(ws, "run "+r.ID+" confirmed", nil, 0)
+		case !confirmable && time.Since(since) > p.cfg.StuckAfter:
+			return r, &StuckError{Run: r.ID, Workspace: ws.Name, Status: r.Status, For: time.Since(since)}
 		}
 		if err := sleep(ctx, p.cfg.PollInterval); err != nil {
 			return r, p.explain(fmt.Sprintf("wait for run %s of workspace %q (last status %s)", r.ID, ws.Name, r.Status), 0, err)
 		}
 		var nr *tfe.Run
-		err := p.call(ctx, fmt.Sprintf("read run %s of workspace %q", r.ID, ws.Name), func(ctx context.Context) error {
+		if err := p.read(ctx, fmt.Sprintf("read run %s of workspace %q", r.ID, ws.Name), func(ctx context.Context) error {
 			nr, err = c.Runs.ReadWithOptions(ctx, r.ID, &tfe.RunReadOptions{Include: []tfe.RunIncludeOpt{tfe.RunPlan, tfe.RunApply}})
 			return err
-		})
-		if err != nil {
-			// A run lasts minutes: ride out a few server errors (go-tfe
-			// retries 429s itself) before giving up.
-			var ae *APIError
-			if errors.As(err, &ae) && ae.Status >= 500 && failures < maxReadFailures {
-				failures++
-				continue
-			}
+		}); err != nil {
 			return r, err
 		}
-		failures = 0
 		r = nr
 		ws.Run = r
 	}
 }
 
-// runError is a failed run's error with the relevant log lines.
-func (p *Provider) runError(ctx context.Context, ws *workspace, r *tfe.Run) error {
+// StuckError is a run whose status has not changed for too long.
+type StuckError struct {
+	Run, Workspace string
+	Status         tfe.RunStatus
+	For            time.Duration
+}
+
+func (e *StuckError) Error() string {
+	return fmt.Sprintf("run %s of workspace %q has been %s for %s with no progress: its worker may have died "+
+		"(run `tailab up --force-cancel` to cancel it and queue a new run, or `tailab down` to cancel it and remove the lab)",
+		e.Run, e.Workspace, e.Status, e.For.Round(time.Second))
+}
+
+// planDone reports whether a run with status st is past its plan.
+func planDone(st tfe.RunStatus) bool {
+	switch st {
+	case tfe.RunPending, tfe.RunPlanQueued, tfe.RunPlanning, tfe.RunFetching, tfe.RunFetchingCompleted, tfe.RunQueuing, "pre_plan_running", "pre_plan_completed":
+		return false
+	}
+	return true
+}
+
+// phases reads a run's plan (when plan) and apply (when apply) if the run
+// came without them (a server that ignores include, as OTF: ids only).
+// Failures are ignored: the counts and logs are for the user.
+func (p *Provider) phases(ctx context.Context, r *tfe.Run, plan, apply bool) {
+	c, err := p.tfeClient()
+	if err != nil {
+		return
+	}
+	if plan && r.Plan != nil && r.Plan.ID != "" && r.Plan.Status == "" {
+		_ = p.read(ctx, "read plan "+r.Plan.ID, func(ctx context.Context) error {
+			pl, err := c.Plans.Read(ctx, r.Plan.ID)
+			if err == nil {
+				r.Plan = pl
+			}
+			return err
+		})
+	}
+	if apply && r.Apply != nil && r.Apply.ID != "" && r.Apply.Status == "" {
+		_ = p.read(ctx, "read apply "+r.Apply.ID, func(ctx context.Context) error {
+			ap, err := c.Applies.Read(ctx, r.Apply.ID)
+			if err == nil {
+				r.Apply = ap
+			}
+			return err
+		})
+	}
+}
+
+// applyStarted reports whether a run got to its apply (and may have created
+// objects its state does not record, when it was stopped there).
+func applyStarted(r *tfe.Run) bool {
+	if r == nil || r.Apply == nil {
+		return false
+	}
+	switch r.Apply.Status {
+	case tfe.ApplyRunning, tfe.ApplyErrored, tfe.ApplyCanceled, tfe.ApplyUnreachable, tfe.ApplyFinished:
+		return true
+	}
+	return false
+}
+
+// runError is a failed run's error with the failed phase's own log lines.
+func (p *Provider) runError(ctx context.Context, ws *workspace, r *tfe.Run, unreachable bool) error {
 	msg := fmt.Sprintf("run %s of workspace %q %s", r.ID, ws.Name, r.Status)
 	if r.Status != tfe.RunErrored {
-		return fmt.Errorf("%s (see it in TFE: the run was stopped by someone or a policy)", msg)
+		why := "by someone, a policy or a server shutdown: see the run on the server"
+		if unreachable {
+			why = "while the server could not be reached: it restarted, and a restart cancels the runs in progress"
+		}
+		return fmt.Errorf("%s (%s; `tailab up` queues a new run)", msg, why)
 	}
+	p.phases(ctx, r, true, true)
 	c, err := p.tfeClient()
 	if err != nil {
 		return err
@@ -146,12 +230,13 @@ func (p *Provider) runError(ctx context.Context, ws *workspace, r *tfe.Run) erro
 	defer cancel()
 	var logs io.Reader
 	phase := "plan"
-	if r.Apply != nil && r.Apply.ID != "" && r.Apply.Status == tfe.ApplyErrored {
+	switch {
+	case r.Apply != nil && r.Apply.ID != "" && (r.Apply.Status == tfe.ApplyErrored || r.Plan == nil || r.Plan.Status == tfe.PlanFinished):
 		phase = "apply"
 		logs, err = c.Applies.Logs(lctx, r.Apply.ID)
-	} else if r.Plan != nil && r.Plan.ID != "" {
+	case r.Plan != nil && r.Plan.ID != "":
 		logs, err = c.Plans.Logs(lctx, r.Plan.ID)
-	} else {
+	default:
 		return fmt.Errorf("%s", msg)
 	}
 	if err != nil {
@@ -161,7 +246,12 @@ func (p *Provider) runError(ctx context.Context, ws *workspace, r *tfe.Run) erro
 	if len(lines) == 0 {
 		return fmt.Errorf("%s during %s (the log shows no error line)", msg, phase)
 	}
-	return fmt.Errorf("%s during %s:\n    %s", msg, phase, strings.Join(lines, "\n    "))
+	hint := ""
+	if phase == "apply" && strings.Contains(strings.Join(lines, " "), "already exists") {
+		hint = "\n    (objects a stopped run left on the KVM host, outside the workspace's state: " +
+			"`tailab up` removes them first when it can reach the host (TAILAB_TF_SWEEP), else remove them by hand)"
+	}
+	return fmt.Errorf("%s during %s:\n    %s%s", msg, phase, strings.Join(lines, "\n    "), hint)
 }
 
 var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[a-zA-Z]`)

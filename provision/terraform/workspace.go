@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,19 +22,44 @@ type workspace struct {
 	ID, Name, Candidate string
 	Tags                []string
 	Run                 *tfe.Run // current run, nil when none
+	// Vars are its variables by key (terraform and env), once read.
+	Vars map[string]*tfe.Variable
 }
 
-// runSpec reads the module hash tailab put in a run's message.
-func runSpec(r *tfe.Run) string {
-	if r == nil {
+// specVar is the workspace variable (category env: Terraform ignores it)
+// saying which module a configuration version holds: "CV-ID HASH". Servers
+// keep variables and a run's configuration version; some drop a run's
+// message (OTF), so that is not where the hash lives.
+const specVar = "TAILAB_SPEC"
+
+// runSpec is the hash of the module the workspace's current run applies:
+// the spec variable's, when the run is of the configuration version it
+// names; "" when unknown (another module, or a destroy run).
+func (ws *workspace) runSpec() string {
+	if ws == nil || ws.Run == nil || ws.Run.IsDestroy || ws.Run.ConfigurationVersion == nil {
 		return ""
 	}
-	_, h, ok := strings.Cut(r.Message, " spec ")
-	if !ok {
+	v := ws.Vars[specVar]
+	if v == nil {
 		return ""
 	}
-	return strings.Fields(h + " ")[0]
+	cv, hash, ok := strings.Cut(strings.TrimSpace(v.Value), " ")
+	if !ok || cv != ws.Run.ConfigurationVersion.ID {
+		return ""
+	}
+	return hash
 }
+
+// runID is the id of the workspace's current run as last seen, "" for none.
+func (ws *workspace) runID() string {
+	if ws.Run == nil {
+		return ""
+	}
+	return ws.Run.ID
+}
+
+// specValue is the spec variable's value for a configuration version.
+func specValue(cvID, hash string) string { return cvID + " " + hash }
 
 // runMessage is the message of the runs tailab queues.
 func runMessage(verb, session, candidate, hash string) string {
@@ -60,7 +86,7 @@ func (p *Provider) listWorkspaces(ctx context.Context, session string) (map[stri
 	for page := 1; ; page++ {
 		opts.PageNumber = page
 		var l *tfe.WorkspaceList
-		err := p.call(ctx, fmt.Sprintf("list the workspaces of session %q in organization %q", session, p.cfg.Organization), func(ctx context.Context) error {
+		err := p.read(ctx, fmt.Sprintf("list the workspaces of session %q in organization %q", session, p.cfg.Organization), func(ctx context.Context) error {
 			var err error
 			l, err = c.Workspaces.List(ctx, p.cfg.Organization, opts)
 			return err
@@ -75,10 +101,13 @@ func (p *Provider) listWorkspaces(ctx context.Context, session string) (map[stri
 					ws.Candidate = v
 				}
 			}
-			if ws.Run != nil && ws.Run.Status == "" { // included without attributes: read it
-				if err := p.call(ctx, "read run "+ws.Run.ID, func(ctx context.Context) error {
+			if ws.Run != nil && ws.Run.Status == "" { // included without attributes (OTF ignores include): read it
+				if err := p.read(ctx, "read run "+ws.Run.ID, func(ctx context.Context) error {
 					var err error
-					ws.Run, err = c.Runs.Read(ctx, ws.Run.ID)
+					r, err := c.Runs.Read(ctx, ws.Run.ID)
+					if err == nil {
+						ws.Run = r
+					}
 					return err
 				}); err != nil {
 					return nil, err
@@ -92,10 +121,11 @@ func (p *Provider) listWorkspaces(ctx context.Context, session string) (map[stri
 	}
 }
 
-// project resolves TFE_PROJECT (a name or an id) once.
+// project resolves TFE_PROJECT (a name or an id) once. An id is read back:
+// a server without projects (OTF) would ignore it silently.
 func (p *Provider) project(ctx context.Context) (string, error) {
-	if p.cfg.Project == "" || strings.HasPrefix(p.cfg.Project, "prj-") {
-		return p.cfg.Project, nil
+	if p.cfg.Project == "" {
+		return "", nil
 	}
 	p.mu.Lock()
 	id := p.projectID
@@ -107,12 +137,31 @@ func (p *Provider) project(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	noProject := func(err error) error {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+			ae.Hint = fmt.Sprintf("organization %q has no project %q, or this server has no projects at all (OTF): fix or unset TFE_PROJECT", p.cfg.Organization, p.cfg.Project)
+		}
+		return err
+	}
+	if strings.HasPrefix(p.cfg.Project, "prj-") {
+		if err := p.read(ctx, fmt.Sprintf("read project %s (TFE_PROJECT)", p.cfg.Project), func(ctx context.Context) error {
+			_, err := c.Projects.Read(ctx, p.cfg.Project)
+			return err
+		}); err != nil {
+			return "", noProject(err)
+		}
+		p.mu.Lock()
+		p.projectID = p.cfg.Project
+		p.mu.Unlock()
+		return p.cfg.Project, nil
+	}
 	var l *tfe.ProjectList
-	if err := p.call(ctx, fmt.Sprintf("find project %q in organization %q", p.cfg.Project, p.cfg.Organization), func(ctx context.Context) error {
+	if err := p.read(ctx, fmt.Sprintf("find project %q in organization %q", p.cfg.Project, p.cfg.Organization), func(ctx context.Context) error {
 		l, err = c.Projects.List(ctx, p.cfg.Organization, &tfe.ProjectListOptions{Name: p.cfg.Project})
 		return err
 	}); err != nil {
-		return "", err
+		return "", noProject(err)
 	}
 	for _, pr := range l.Items {
 		if pr.Name == p.cfg.Project {
@@ -155,77 +204,123 @@ func (p *Provider) ensureWorkspace(ctx context.Context, m *Module, ws *workspace
 		opts.ExecutionMode, opts.AgentPoolID = tfe.String("agent"), tfe.String(p.cfg.AgentPool)
 	}
 	var w *tfe.Workspace
-	status := 0
-	cctx := tfe.ContextWithResponseHeaderHook(ctx, func(s int, _ http.Header) { status = s })
-	w, err = c.Workspaces.Create(cctx, p.cfg.Organization, opts)
-	if err != nil && status == http.StatusUnprocessableEntity {
-		// Already there (made by hand, or by a run of tailab that stopped before
-		// it could tag it): use it, and tag it.
-		if rerr := p.call(ctx, fmt.Sprintf("read workspace %q", m.Workspace), func(ctx context.Context) error {
-			var err error
-			w, err = c.Workspaces.Read(ctx, p.cfg.Organization, m.Workspace)
-			return err
-		}); rerr != nil {
-			return nil, p.explain(fmt.Sprintf("create workspace %q", m.Workspace), status, err)
-		}
-		if err := p.call(ctx, fmt.Sprintf("tag workspace %q", m.Workspace), func(ctx context.Context) error {
-			return c.Workspaces.AddTags(ctx, w.ID, tfe.WorkspaceAddTagsOptions{Tags: tags})
-		}); err != nil {
+	what := fmt.Sprintf("create workspace %q", m.Workspace)
+	err = p.call(ctx, what, func(ctx context.Context) error {
+		var err error
+		w, err = c.Workspaces.Create(ctx, p.cfg.Organization, opts)
+		return err
+	})
+	var ae *APIError
+	if errors.As(err, &ae) && (ae.Status == http.StatusConflict || ae.Status == http.StatusUnprocessableEntity) {
+		// The name is taken (TFE answers 422, OTF 409; a 422 may also be
+		// another invalid attribute): adopt the workspace if it is this
+		// one of tailab's, as a concurrent or interrupted up leaves it.
+		if w, err = p.adopt(ctx, m, ae); err != nil {
 			return nil, err
 		}
-		err = nil
-	}
-	if err != nil {
-		return nil, p.explain(fmt.Sprintf("create workspace %q", m.Workspace), status, err)
+	} else if err != nil {
+		return nil, err
 	}
 	return &workspace{ID: w.ID, Name: w.Name, Candidate: m.Candidate, Tags: m.Tags, Run: w.CurrentRun}, nil
+}
+
+// adopt reads the workspace named as m's and returns it when its tags say
+// it is m's (tailab, its session, its candidate or role); else createErr,
+// with a hint that says so.
+func (p *Provider) adopt(ctx context.Context, m *Module, createErr *APIError) (*tfe.Workspace, error) {
+	c, err := p.tfeClient()
+	if err != nil {
+		return nil, err
+	}
+	var w *tfe.Workspace
+	if err := p.read(ctx, fmt.Sprintf("read workspace %q", m.Workspace), func(ctx context.Context) error {
+		var err error
+		w, err = c.Workspaces.Read(ctx, p.cfg.Organization, m.Workspace)
+		return err
+	}); err != nil {
+		return nil, createErr // not a taken name: the 422 was about something else
+	}
+	for _, t := range m.Tags[:3] { // tailab, session:S, candidate:C or role:mgmt
+		if !slices.Contains(w.TagNames, t) {
+			createErr.Hint = fmt.Sprintf("a workspace %q exists and is not tailab's for this session (tags %v, want %v): rename or delete it, or choose another session name",
+				m.Workspace, w.TagNames, m.Tags[:3])
+			return nil, createErr
+		}
+	}
+	p.event(&workspace{Name: w.Name, Candidate: m.Candidate}, "workspace exists: adopted (tags "+strings.Join(m.Tags[:3], ",")+")", nil, 0)
+	return w, nil
 }
 
 // variable is a workspace variable tailab sets.
 type variable struct {
 	Key, Value string
 	Sensitive  bool
+	Env        bool // an environment variable of the run (category env)
 }
 
-// ensureVars creates or updates the workspace's variables. Sensitive values
-// cannot be read back, so they are always written.
-func (p *Provider) ensureVars(ctx context.Context, ws *workspace, want []variable) error {
+// readVars reads the workspace's variables (terraform and env) once.
+func (p *Provider) readVars(ctx context.Context, ws *workspace) error {
+	if ws.Vars != nil {
+		return nil
+	}
 	c, err := p.tfeClient()
 	if err != nil {
 		return err
 	}
 	var l *tfe.VariableList
-	if err := p.call(ctx, fmt.Sprintf("list the variables of workspace %q", ws.Name), func(ctx context.Context) error {
+	if err := p.read(ctx, fmt.Sprintf("list the variables of workspace %q", ws.Name), func(ctx context.Context) error {
 		l, err = c.Variables.List(ctx, ws.ID, &tfe.VariableListOptions{ListOptions: tfe.ListOptions{PageSize: 100}})
 		return err
 	}); err != nil {
 		return err
 	}
-	have := map[string]*tfe.Variable{}
+	ws.Vars = map[string]*tfe.Variable{}
 	for _, v := range l.Items {
-		if v.Category == tfe.CategoryTerraform {
-			have[v.Key] = v
+		if v.Category == tfe.CategoryTerraform || v.Category == tfe.CategoryEnv {
+			ws.Vars[v.Key] = v
 		}
 	}
+	return nil
+}
+
+// ensureVars creates or updates the workspace's variables. Sensitive values
+// cannot be read back, so they are always written; other values are compared
+// trimmed, as some servers (OTF) store them.
+func (p *Provider) ensureVars(ctx context.Context, ws *workspace, want []variable) error {
+	c, err := p.tfeClient()
+	if err != nil {
+		return err
+	}
+	if err := p.readVars(ctx, ws); err != nil {
+		return err
+	}
 	for _, v := range want {
+		cat := tfe.CategoryTerraform
+		if v.Env {
+			cat = tfe.CategoryEnv
+		}
 		what := fmt.Sprintf("set variable %s of workspace %q", v.Key, ws.Name)
-		old, ok := have[v.Key]
+		old, ok := ws.Vars[v.Key]
+		var nv *tfe.Variable
 		switch {
-		case !ok:
+		case !ok || old.Category != cat:
 			err = p.call(ctx, what, func(ctx context.Context) error {
-				_, err := c.Variables.Create(ctx, ws.ID, tfe.VariableCreateOptions{Key: tfe.String(v.Key), Value: tfe.String(v.Value),
-					Category: tfe.Category(tfe.CategoryTerraform), Sensitive: tfe.Bool(v.Sensitive), HCL: tfe.Bool(false),
+				nv, err = c.Variables.Create(ctx, ws.ID, tfe.VariableCreateOptions{Key: tfe.String(v.Key), Value: tfe.String(v.Value),
+					Category: tfe.Category(cat), Sensitive: tfe.Bool(v.Sensitive), HCL: tfe.Bool(false),
 					Description: tfe.String("set by tailab")})
 				return err
 			})
-		case v.Sensitive || old.Sensitive != v.Sensitive || old.Value != v.Value:
+		case v.Sensitive || old.Sensitive != v.Sensitive || strings.TrimSpace(old.Value) != strings.TrimSpace(v.Value):
 			err = p.call(ctx, what, func(ctx context.Context) error {
-				_, err := c.Variables.Update(ctx, ws.ID, old.ID, tfe.VariableUpdateOptions{Value: tfe.String(v.Value), Sensitive: tfe.Bool(v.Sensitive)})
+				nv, err = c.Variables.Update(ctx, ws.ID, old.ID, tfe.VariableUpdateOptions{Value: tfe.String(v.Value), Sensitive: tfe.Bool(v.Sensitive)})
 				return err
 			})
 		}
 		if err != nil {
 			return err
+		}
+		if nv != nil {
+			ws.Vars[v.Key] = nv
 		}
 	}
 	return nil
@@ -270,10 +365,29 @@ func (p *Provider) upload(ctx context.Context, ws *workspace, m *Module, obs pro
 	if err != nil {
 		return nil, err
 	}
-	if err := p.call(ctx, fmt.Sprintf("upload the module to configuration version %s", cv.ID), func(ctx context.Context) error {
-		return c.ConfigurationVersions.UploadTarGzip(ctx, cv.UploadURL, body)
-	}); err != nil {
+	// Say which module this configuration version holds before anything
+	// can run it: a run of it is then recognised whatever happens next.
+	if err := p.ensureVars(ctx, ws, []variable{{Key: specVar, Value: specValue(cv.ID, m.Hash), Env: true}}); err != nil {
 		return nil, err
+	}
+	for try := 1; ; try++ {
+		err := p.call(ctx, fmt.Sprintf("upload the module to configuration version %s", cv.ID), func(ctx context.Context) error {
+			return c.ConfigurationVersions.UploadTarGzip(ctx, cv.UploadURL, bytes.NewReader(body.Bytes()))
+		})
+		if err == nil || !lostAnswer(err) || try == 3 {
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
+		// The connection broke before the answer: whether the upload landed
+		// shows in the configuration version's status.
+		if cv, err = p.readCV(ctx, c, cv); err != nil {
+			return nil, err
+		}
+		if cv.Status != tfe.ConfigurationPending {
+			break
+		}
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for cv.Status != tfe.ConfigurationUploaded {
@@ -289,15 +403,24 @@ func (p *Provider) upload(ctx context.Context, ws *workspace, m *Module, obs pro
 		if err := sleep(ctx, p.cfg.PollInterval); err != nil {
 			return nil, p.explain("wait for configuration version "+cv.ID, 0, err)
 		}
-		if err := p.call(ctx, "read configuration version "+cv.ID, func(ctx context.Context) error {
-			cv, err = c.ConfigurationVersions.Read(ctx, cv.ID)
-			return err
-		}); err != nil {
+		if cv, err = p.readCV(ctx, c, cv); err != nil {
 			return nil, err
 		}
 	}
 	obs.Event(provision.Event{Time: time.Now(), Candidate: ws.Candidate, Resource: ws.Name, What: "configuration uploaded (" + cv.ID + ")"})
 	return cv, nil
+}
+
+// readCV reads a configuration version again.
+func (p *Provider) readCV(ctx context.Context, c *tfe.Client, cv *tfe.ConfigurationVersion) (*tfe.ConfigurationVersion, error) {
+	err := p.read(ctx, "read configuration version "+cv.ID, func(ctx context.Context) error {
+		nc, err := c.ConfigurationVersions.Read(ctx, cv.ID)
+		if err == nil {
+			cv = nc
+		}
+		return err
+	})
+	return cv, err
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
