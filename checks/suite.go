@@ -432,9 +432,7 @@ func (l *loader) check(rc *rawCheck, field string) *Check {
 	}
 	at := func(key string) yamlx.Pos { return rc.At.Of(key, rc.Pos) }
 	l.id(rc.ID, at("id"), field+".id")
-	if c.Title == "" {
-		l.d.Diags.Add(at("title"), field+".title", "required (French, as the jury reads it)")
-	}
+	l.title(c.Title, at("title"), field+".title")
 	l.competence(rc.Competence, at("competence"), field+".competence")
 	switch {
 	case rc.Machine == "":
@@ -628,14 +626,24 @@ func (l *loader) expectations(c *Check, rc *rawCheck, field string) {
 	}
 }
 
+// title checks a check's or jury item's title: required, and printed as
+// written in every report (it is not rendered per candidate), so a template
+// in it would reach the jury as "{{ ... }}".
+func (l *loader) title(t string, at yamlx.Pos, field string) {
+	switch {
+	case t == "":
+		l.d.Diags.Add(at, field, "required (French, as the jury reads it)")
+	case strings.Contains(t, "{{"):
+		l.d.Diags.Add(at, field, "%q holds a template: titles are printed as written in every report, for every candidate; write it without {{ ... }}", t)
+	}
+}
+
 func (l *loader) jury(rj *rawJury, field string) {
 	at := func(key string) yamlx.Pos { return rj.At.Of(key, rj.Pos) }
 	j := JuryItem{ID: rj.ID, Competence: rj.Competence, Title: strings.TrimSpace(rj.Title), Pos: rj.Pos}
 	l.id(rj.ID, at("id"), field+".id")
 	l.competence(rj.Competence, at("competence"), field+".competence")
-	if j.Title == "" {
-		l.d.Diags.Add(at("title"), field+".title", "required (French, as the jury reads it)")
-	}
+	l.title(j.Title, at("title"), field+".title")
 	j.Points = l.points(rj.Points, at("points"), field+".points")
 	j.When = l.when(rj.When, field+".when")
 	l.suite.Jury = append(l.suite.Jury, j)

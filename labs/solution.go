@@ -57,7 +57,10 @@ type Step struct {
 }
 
 // validateScenario checks the solution and the faults against the machines.
-func (l *Lab) validateScenario(d *yamlx.Decoder, check func(string) bool) {
+// Once resolved, the texts people read (descriptions, step titles) must hold
+// no template text any more.
+func (l *Lab) validateScenario(d *yamlx.Decoder, resolved bool) {
+	check := func(s string) bool { return resolved || !templated(s) }
 	machines := make([]string, 0, len(l.Machines))
 	creds := map[string]map[string]Credential{}
 	for _, m := range l.Machines {
@@ -71,6 +74,14 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, check func(string) bool) {
 		field := fmt.Sprintf("faults[%d]", i)
 		fs := f.Step()
 		validateStep(d, &fs, field, machines, creds, check)
+		if templated(f.Title) {
+			// Reports, the jury record and verify print a fault's title as
+			// written, the same for every candidate.
+			d.Diags.Add(f.At.Of("title", f.Pos), field+".title", "%q holds a template: a fault's title is printed as written in the reports and the jury record, the same for every candidate; write it without {{ ... }} (the description is rendered for each candidate)", f.Title)
+		}
+		if resolved && templated(f.Description) {
+			leftover(d, f.At.Of("description", f.Pos), field+".description", f.Description)
+		}
 		if f.Name != "" {
 			if faults[f.Name] {
 				d.Diags.Add(f.At.Of("name", f.Pos), field+".name", "fault %q is declared twice", f.Name)
@@ -94,6 +105,9 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, check func(string) bool) {
 		st := &s.Steps[i]
 		field := fmt.Sprintf("solution.steps[%d]", i)
 		validateStep(d, st, field, machines, creds, check)
+		if resolved && templated(st.Title) {
+			leftover(d, st.At.Of("title", st.Pos), field+".title", st.Title)
+		}
 		if st.Name != "" {
 			if seen[st.Name] {
 				d.Diags.Add(st.At.Of("name", st.Pos), field+".name", "step %q is declared twice", st.Name)

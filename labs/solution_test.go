@@ -143,3 +143,32 @@ func TestBuiltinSolutions(t *testing.T) {
 		}
 	}
 }
+
+// TestTextsHoldNoTemplate: what a jury or a candidate reads never shows
+// template text: a fault's title is printed as written (refused when it holds
+// a template); a description or step title that still holds "{{" once
+// rendered is refused, each at its file:line:col.
+func TestTextsHoldNoTemplate(t *testing.T) {
+	title := strings.Replace(scenarioLab, `{name: f3, machine: srv, run: "true"}`,
+		`{name: f3, machine: srv, run: "true", title: "Le compte {{ .Params.d }} est verrouillé"}`, 1)
+	leftovers := strings.Replace(scenarioLab, `{name: f3, machine: srv, run: "true"}`,
+		`{name: f3, machine: srv, run: "true", title: Panne, description: "{{ print \"{{\" }} .Params.d }}"}`, 1) +
+		`solution:
+  steps: [{name: a, machine: srv, run: "true", title: "Réparer {{ print \"{{x}}\" }}"}]
+`
+	for _, tc := range []struct{ lab, want string }{
+		{title, `lab.yaml:12:50: faults[2].title: "Le compte {{ .Params.d }} est verrouillé" holds a template: a fault's title is printed as written`},
+		{leftovers, `lab.yaml:12:70: faults[2].description: still holds {{ once rendered ("{{ .Params.d }}")`},
+		{leftovers, `lab.yaml:14:55: solution.steps[0].title: still holds {{ once rendered ("Réparer {{x}}")`},
+	} {
+		_, err := Load("lab.yaml", []byte(tc.lab))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("diagnostics lack %q:\n%v", tc.want, err)
+		}
+	}
+	// Descriptions rendered per candidate are fine.
+	if _, err := Load("lab.yaml", []byte(strings.Replace(scenarioLab, `{name: f3, machine: srv, run: "true"}`,
+		`{name: f3, machine: srv, run: "true", description: "Le domaine {{ .Params.d }} ne répond plus"}`, 1))); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -25,6 +25,13 @@ var ParameterTypes = []string{"string", "int", "bool", "ip", "cidr"}
 
 func templated(s string) bool { return strings.Contains(s, "{{") }
 
+// leftover reports a text people read (a title, a description) that still
+// holds "{{" once rendered for a candidate: it would reach a sheet or a
+// record as template text.
+func leftover(d *yamlx.Decoder, pos yamlx.Pos, field, rendered string) {
+	d.Diags.Add(pos, field, "still holds {{ once rendered (%q): candidates and the jury would read template text", rendered)
+}
+
 func oneOf(v string, valid []string) bool {
 	for _, x := range valid {
 		if v == x {
@@ -41,6 +48,9 @@ func (l *Lab) validate(d *yamlx.Decoder, resolved bool) {
 	check := func(s string) bool { return resolved || !templated(s) }
 	errf := func(pos yamlx.Pos, field, format string, args ...any) { d.Diags.Add(pos, field, format, args...) }
 
+	if resolved && templated(l.Description) {
+		leftover(d, at(l.At, "description", l.Pos), "description", l.Description)
+	}
 	if l.Name == "" {
 		errf(l.Pos, "name", "a lab needs a name")
 	} else if check(l.Name) && !nameRe.MatchString(l.Name) {
@@ -149,7 +159,7 @@ func (l *Lab) validate(d *yamlx.Decoder, resolved bool) {
 	if len(l.Machines) == 0 {
 		errf(at(l.At, "machines", l.Pos), "machines", "a lab needs at least one machine")
 	}
-	l.validateScenario(d, check) // faults and solution: labs/solution.go
+	l.validateScenario(d, resolved) // faults and solution: labs/solution.go
 }
 
 // usable reports whether a is a host address of p (not the network or broadcast address).

@@ -73,7 +73,7 @@ func TestRenderAccessMasksPasswords(t *testing.T) {
 func TestAccessSheets(t *testing.T) {
 	sess := &provision.Session{Name: "s1", Lab: "tpe", Candidates: []labs.Candidate{{ID: "c01", FirstName: "Élodie", LastName: "Martin", Index: 1}, {ID: "c02", Index: 2}}}
 	sh := accessSheets(sess, accessFixture(), time.Unix(0, 0))
-	if len(sh) != 2 || sh[0].Name != "Élodie Martin" || len(sh[0].Machines) != 2 {
+	if len(sh) != 2 || sh[0].Name != "MARTIN Élodie" || len(sh[0].Machines) != 2 {
 		t.Fatalf("sheets: %+v", sh)
 	}
 	if l := sh[0].Machines[0].Logins; len(l) != 1 || l[0].Address != "10.20.0.10" {

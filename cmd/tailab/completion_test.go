@@ -26,7 +26,7 @@ func TestCompletionOffersSessionsAndCandidates(t *testing.T) {
 		want []string
 	}{
 		{[]string{"__complete", "--data-dir", dir, "grade", "--session", ""}, []string{"juin\ttpe-local"}},
-		{[]string{"__complete", "--data-dir", dir, "down", "--session", "juin", "--candidate", ""}, []string{"c01\tMartin Léa", "c02"}},
+		{[]string{"__complete", "--data-dir", dir, "down", "--session", "juin", "--candidate", ""}, []string{"c01\tMARTIN Léa", "c02"}},
 		{[]string{"__complete", "--data-dir", dir, "up", ""}, []string{"tpe-local\t"}},
 	}
 	for _, tt := range tests {
