@@ -261,7 +261,7 @@ func TestRealLabsSheets(t *testing.T) {
 						t.Errorf("%s: the drawn incident %q is not on the sheet", c.ID, f.Description)
 					}
 				}
-				page := string(sheets.HTML(name, md))
+				page := string(sheets.HTML(name, c.FullName(), md))
 				if !strings.Contains(page, "Zoé &lt;Z&gt;") || strings.Contains(page, "<Z>") {
 					t.Errorf("%s: HTML not escaped", c.ID)
 				}
