@@ -100,7 +100,7 @@ type MachineState struct {
 	Error       string            `json:"error,omitempty"`
 	ReadyAt     time.Time         `json:"ready_at,omitempty"`
 	UpdatedAt   time.Time         `json:"updated_at"`
-	// TLSPin is the SHA-256 (probe.CertFingerprint) of the certificate the
+	// TLSPin is the SHA-256 (tlspin.Fingerprint) of the certificate the
 	// machine's WinRM listener presented when its readiness check passed: the
 	// grader and the steps trust that certificate only (see NoteTLSPin).
 	TLSPin string `json:"tls_sha256,omitempty"`

@@ -6,11 +6,8 @@ package probe
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/tailab/tailab/internal/secret"
@@ -38,35 +35,11 @@ type Target struct {
 	Credentials map[string]Credentials `json:"-"`
 	// Masker scrubs this target's secrets from evidence.
 	Masker *secret.Masker `json:"-"`
-	// TLSPin, when set, is the SHA-256 fingerprint (CertFingerprint) of the
+	// TLSPin, when set, is the SHA-256 fingerprint (tlspin.Fingerprint) of the
 	// certificate the machine's TLS service (WinRM) presented when `tailab up`
 	// found it ready: probes then trust that certificate and no other (trust on
 	// first use, like SSH's known_hosts), instead of checking it against CAs.
 	TLSPin string `json:"tls_sha256,omitempty"`
-}
-
-// CertFingerprint is the SHA-256 of a certificate's DER encoding, in lower-case
-// hexadecimal: what Target.TLSPin holds.
-func CertFingerprint(der []byte) string {
-	sum := sha256.Sum256(der)
-	return hex.EncodeToString(sum[:])
-}
-
-// NormalizePin returns a fingerprint in CertFingerprint's form: lower-case,
-// without the separators (':' or spaces) and "sha256:" prefix other tools print.
-func NormalizePin(pin string) string {
-	pin = strings.ToLower(strings.TrimSpace(pin))
-	pin = strings.TrimPrefix(pin, "sha256:")
-	return strings.NewReplacer(":", "", " ", "").Replace(pin)
-}
-
-// ShortPin is the beginning of a fingerprint, for messages: "sha256:0a1b2c3d4e5f6a7b…".
-func ShortPin(pin string) string {
-	pin = NormalizePin(pin)
-	if len(pin) > 16 {
-		pin = pin[:16] + "…"
-	}
-	return "sha256:" + pin
 }
 
 // Port returns the port for a transport, or def when the target does not override it.

@@ -13,6 +13,7 @@ import (
 	"github.com/tailab/tailab/internal/atomicfile"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/scenario"
 )
 
 func init() { commands = append(commands, newDemoCommand) }
@@ -133,7 +134,7 @@ func (o *demoOptions) Run(cmd *cobra.Command) error {
 		case 2:
 			steps = nil
 		}
-		runner := &provision.StepRunner{Machines: c.Machines}
+		runner := &scenario.Runner{Machines: c.Machines}
 		if _, err := runner.ApplySteps(ctx, steps); err != nil {
 			return withCode(ExitInfra, fmt.Errorf("candidate %s: %w", c.ID, err))
 		}

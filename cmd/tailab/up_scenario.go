@@ -8,6 +8,7 @@ import (
 
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/scenario"
 )
 
 // prepareSambaTemplates makes sure every Samba AD domain the session's lab runs
@@ -63,7 +64,7 @@ func applyDrawnFaults(ctx context.Context, w io.Writer, quiet bool, st *provisio
 		if err != nil {
 			return err
 		}
-		runner := &provision.StepRunner{Machines: c.Machines}
+		runner := &scenario.Runner{Machines: c.Machines}
 		if _, err := runner.ApplyFaults(ctx, sc.Drawn); err != nil {
 			return fmt.Errorf("candidate %s: apply faults: %w", c.ID, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/scenario"
 )
 
 func init() { commands = append(commands, newVerifyCommand) }
@@ -203,13 +204,13 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 		return rep.Candidates, nil
 	}
 	scen := make([]*labs.Scenario, len(cands))
-	runners := make([]*provision.StepRunner, len(cands))
+	runners := make([]*scenario.Runner, len(cands))
 	for i, c := range gcands {
 		in := labs.ResolveInput{Session: sess.Name, Candidate: cands[i]}
 		if scen[i], err = lab.ResolveScenario(in); err != nil {
 			return withCode(ExitBadFile, err)
 		}
-		runners[i] = &provision.StepRunner{Machines: c.Machines, WinRM: wclient}
+		runners[i] = &scenario.Runner{Machines: c.Machines, WinRM: wclient}
 	}
 	// Every fault on every instance, then the untouched grading of v00.
 	if err := forEach(len(cands), func(i int) error {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tailab/tailab/checks/probe"
+	"github.com/tailab/tailab/internal/tlspin"
 )
 
 // readiness returns the port to dial and whether an SSH banner is expected.
@@ -107,7 +107,7 @@ func probeReady(ctx context.Context, addr string, banner bool) error {
 
 // probeTLS completes a TLS handshake with addr, whatever certificate it
 // presents (nothing else is sent), and returns the fingerprint of that
-// certificate (probe.CertFingerprint).
+// certificate (tlspin.Fingerprint).
 func probeTLS(ctx context.Context, addr string) (string, error) {
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -125,5 +125,5 @@ func probeTLS(ctx context.Context, addr string) (string, error) {
 	if len(certs) == 0 {
 		return "", errors.New("TLS: no certificate presented")
 	}
-	return probe.CertFingerprint(certs[0].Raw), nil
+	return tlspin.Fingerprint(certs[0].Raw), nil
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/internal/testenv/wsman"
+	"github.com/tailab/tailab/internal/tlspin"
 )
 
 // A lab machine's self-signed certificate, trusted by the pin `tailab up`
@@ -72,7 +72,7 @@ func TestCertificatePin(t *testing.T) {
 				if !errors.As(err, &pe) || pe.Want != wrong || pe.Got != f.srv.CertSHA256 {
 					t.Fatalf("err = %#v, want a *PinError", err)
 				}
-				if got := probe.ShortPin(f.srv.CertSHA256); !strings.Contains(err.Error(), got) {
+				if got := tlspin.Short(f.srv.CertSHA256); !strings.Contains(err.Error(), got) {
 					t.Fatalf("err = %v, want the presented certificate %s", err, got)
 				}
 			} else if errors.As(err, &pe) {
@@ -82,25 +82,5 @@ func TestCertificatePin(t *testing.T) {
 				t.Fatalf("the probe talked to a refused machine: %+v", st)
 			}
 		})
-	}
-}
-
-func TestNormalizePin(t *testing.T) {
-	for in, want := range map[string]string{
-		"0a1B":                 "0a1b",
-		"sha256:0A:1B":         "0a1b",
-		" SHA256:0a 1b ":       "0a1b",
-		"":                     "",
-		"0a:1b:2c:3d:4e:5f:60": "0a1b2c3d4e5f60",
-	} {
-		if got := probe.NormalizePin(in); got != want {
-			t.Errorf("NormalizePin(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := probe.ShortPin("AB:CD"); got != "sha256:abcd" {
-		t.Errorf("ShortPin = %q", got)
-	}
-	if got := probe.ShortPin(strings.Repeat("f", 64)); got != "sha256:ffffffffffffffff…" {
-		t.Errorf("ShortPin = %q", got)
 	}
 }

@@ -18,7 +18,7 @@ import (
 	mzwinrm "github.com/masterzen/winrm"
 	"github.com/masterzen/winrm/soap"
 
-	"github.com/tailab/tailab/checks/probe"
+	"github.com/tailab/tailab/internal/tlspin"
 )
 
 // ErrAuth marks an authentication failure (HTTP 401).
@@ -87,7 +87,7 @@ func tlsConfig(p *WinRM, pin string) (*tls.Config, error) {
 		}
 		conf.RootCAs = pool
 	case pin != "":
-		want := probe.NormalizePin(pin)
+		want := tlspin.Normalize(pin)
 		// The chain is not verified: the pin is the whole trust, as with an
 		// SSH host key; VerifyPeerCertificate runs on every handshake.
 		conf.InsecureSkipVerify = true //nolint:gosec // replaced by the pin check below
@@ -95,7 +95,7 @@ func tlsConfig(p *WinRM, pin string) (*tls.Config, error) {
 			if len(raw) == 0 {
 				return &PinError{Want: want}
 			}
-			if got := probe.CertFingerprint(raw[0]); got != want {
+			if got := tlspin.Fingerprint(raw[0]); got != want {
 				return &PinError{Got: got, Want: want}
 			}
 			return nil
@@ -108,16 +108,16 @@ func tlsConfig(p *WinRM, pin string) (*tls.Config, error) {
 // when `tailab up` found it ready: a rebuilt machine (run `tailab up` again to
 // pin its new certificate) or someone else answering on its address.
 type PinError struct {
-	Got, Want string // CertFingerprint of the presented and pinned certificates
+	Got, Want string // tlspin.Fingerprint of the presented and pinned certificates
 }
 
 func (e *PinError) Error() string {
 	if e.Got == "" {
-		return fmt.Sprintf("TLS: the machine presented no certificate (pinned %s)", probe.ShortPin(e.Want))
+		return fmt.Sprintf("TLS: the machine presented no certificate (pinned %s)", tlspin.Short(e.Want))
 	}
 	return fmt.Sprintf("TLS: the machine's certificate %s is not the one pinned when it came up (%s): "+
 		"machine rebuilt since `tailab up`, or another host on its address; run `tailab up` again to pin the new certificate",
-		probe.ShortPin(e.Got), probe.ShortPin(e.Want))
+		tlspin.Short(e.Got), tlspin.Short(e.Want))
 }
 
 // faultError is a SOAP fault from the service.

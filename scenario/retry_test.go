@@ -1,4 +1,4 @@
-package provision
+package scenario
 
 import (
 	"context"
@@ -97,16 +97,16 @@ func TestStepWaitsForMachine(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		timeout time.Duration
-		setup   func(t *testing.T) (*StepRunner, labs.Step, func() int)
+		setup   func(t *testing.T) (*Runner, labs.Step, func() int)
 		want    outcome
 	}{
-		{"winrm, machine up after 600ms", 10 * time.Second, func(t *testing.T) (*StepRunner, labs.Step, func() int) {
+		{"winrm, machine up after 600ms", 10 * time.Second, func(t *testing.T) (*Runner, labs.Step, func() int) {
 			addr := freeAddr(t, "127.0.0.21")
 			h := &winrmtest.Host{T: t, Run: playPS}
 			srv := lateWSMan(t, addr, 600*time.Millisecond, h)
 			client := insecureWinRM()
 			var s *wsman.Server
-			return &StepRunner{WinRM: client, Machines: map[string]probe.Target{"pc1": winTarget(addr)}},
+			return &Runner{WinRM: client, Machines: map[string]probe.Target{"pc1": winTarget(addr)}},
 				winStep("Write-Output 'partage créé'"), func() int {
 					if s == nil {
 						s = <-srv
@@ -114,19 +114,19 @@ func TestStepWaitsForMachine(t *testing.T) {
 					return s.Stats().Commands
 				}
 		}, outcome{attempts: 2, commands: 1}},
-		{"winrm, machine never up", time.Second, func(t *testing.T) (*StepRunner, labs.Step, func() int) {
+		{"winrm, machine never up", time.Second, func(t *testing.T) (*Runner, labs.Step, func() int) {
 			client := insecureWinRM()
-			return &StepRunner{WinRM: client, Machines: map[string]probe.Target{"pc1": winTarget(freeAddr(t, "127.0.0.21"))}},
+			return &Runner{WinRM: client, Machines: map[string]probe.Target{"pc1": winTarget(freeAddr(t, "127.0.0.21"))}},
 				winStep("Write-Output 'x'"), nil
 		}, outcome{attempts: 3, err: "connection refused (no answer within the step's timeout, 1s, "}},
-		{"winrm, login refused: not retried", 10 * time.Second, func(t *testing.T) (*StepRunner, labs.Step, func() int) {
+		{"winrm, login refused: not retried", 10 * time.Second, func(t *testing.T) (*Runner, labs.Step, func() int) {
 			l := newWinRMLab(t, wsman.AuthNTLM)
 			tg := l.runner.Machines["pc1"]
 			tg.Credentials = map[string]probe.Credentials{"winrm": {User: winUser, Password: secret.New("Mauvais-mdp")}}
 			l.runner.Machines["pc1"] = tg
 			return l.runner, winStep("Write-Output 'x'"), func() int { return l.srv.Stats().Commands }
 		}, outcome{attempts: 1, err: "authentication failed (HTTP 401)"}},
-		{"winrm, machine gone while the step runs: not sent again", 10 * time.Second, func(t *testing.T) (*StepRunner, labs.Step, func() int) {
+		{"winrm, machine gone while the step runs: not sent again", 10 * time.Second, func(t *testing.T) (*Runner, labs.Step, func() int) {
 			addr := freeAddr(t, "127.0.0.21")
 			h := &winrmtest.Host{T: t, Run: playPS}
 			first, err := wsman.New(wsman.Config{User: winUser, Password: winPass, Addr: addr, Handler: h.Handle,
@@ -156,7 +156,7 @@ func TestStepWaitsForMachine(t *testing.T) {
 				second = s
 			}()
 			client := insecureWinRM()
-			return &StepRunner{WinRM: client, Machines: map[string]probe.Target{"pc1": winTarget(addr)}}, winStep("Write-Output 'x'"),
+			return &Runner{WinRM: client, Machines: map[string]probe.Target{"pc1": winTarget(addr)}}, winStep("Write-Output 'x'"),
 				func() int {
 					n := first.Stats().Commands
 					if second != nil {
@@ -165,7 +165,7 @@ func TestStepWaitsForMachine(t *testing.T) {
 					return n
 				}
 		}, outcome{attempts: 1, err: "receive output", commands: 1}},
-		{"ssh, sshd up after 600ms", 10 * time.Second, func(t *testing.T) (*StepRunner, labs.Step, func() int) {
+		{"ssh, sshd up after 600ms", 10 * time.Second, func(t *testing.T) (*Runner, labs.Step, func() int) {
 			_, keyPEM, pub := sshd.NewClientKey(t)
 			srv := sshd.Start(t, sshd.Options{Host: "127.0.0.22", AuthorizedKeys: []xssh.PublicKey{pub}})
 			addr := freeAddr(t, "127.0.0.23")
@@ -173,13 +173,13 @@ func TestStepWaitsForMachine(t *testing.T) {
 			host, port := splitAddr(addr)
 			tg := probe.Target{Machine: "pc1", Address: host, Ports: map[string]int{"ssh": port},
 				Credentials: map[string]probe.Credentials{"ssh": {User: srv.User, PrivateKey: secret.New(keyPEM)}}}
-			return &StepRunner{Machines: map[string]probe.Target{"pc1": tg}},
+			return &Runner{Machines: map[string]probe.Target{"pc1": tg}},
 				labs.Step{Name: "dns", Machine: "pc1", Transport: "ssh", Run: "echo prêt"}, nil
 		}, outcome{attempts: 2}},
-		{"ldap, DC never up", time.Second, func(t *testing.T) (*StepRunner, labs.Step, func() int) {
+		{"ldap, DC never up", time.Second, func(t *testing.T) (*Runner, labs.Step, func() int) {
 			tg := winTarget(freeAddr(t, "127.0.0.24"))
 			tg.Credentials = map[string]probe.Credentials{"ldap": {User: "Administrator", Domain: "lab.local", Password: secret.New(winPass)}}
-			return &StepRunner{Machines: map[string]probe.Target{"pc1": tg}},
+			return &Runner{Machines: map[string]probe.Target{"pc1": tg}},
 				labs.Step{Name: "ou", Machine: "pc1", Transport: "ldap", Run: "dn: OU=X,DC=lab,DC=local\nchangetype: delete\n"}, nil
 		}, outcome{attempts: 3, err: "connection refused (no answer within the step's timeout, 1s, "}},
 	} {
@@ -223,7 +223,7 @@ func TestStepAfterRestart(t *testing.T) {
 	client := winrm.New()
 	tg := winTarget(addr)
 	tg.TLSPin = before.CertSHA256 // httptest's certificate: the same after the restart, as Windows keeps its own
-	r := &StepRunner{WinRM: client, Machines: map[string]probe.Target{"pc1": tg}}
+	r := &Runner{WinRM: client, Machines: map[string]probe.Target{"pc1": tg}}
 
 	promote := labs.Step{Name: "ad-promotion", Machine: "pc1", Transport: "winrm",
 		Run: "Install-ADDSForest -DomainName 'agence.lan' -NoRebootOnCompletion -Force | Out-Null\nshutdown.exe /r /t 1 /c \"Promotion du controleur de domaine\"\n"}
@@ -273,7 +273,7 @@ func TestStepAfterRestartNotBack(t *testing.T) {
 	h := &winrmtest.Host{T: t, Run: playPS}
 	srv := winServer(t, addr, h)
 	client := insecureWinRM()
-	r := &StepRunner{WinRM: client, RestartTimeout: time.Second, Machines: map[string]probe.Target{"pc1": winTarget(addr)}}
+	r := &Runner{WinRM: client, RestartTimeout: time.Second, Machines: map[string]probe.Target{"pc1": winTarget(addr)}}
 	if _, err := r.ApplyStep(context.Background(), labs.Step{Name: "jonction", Machine: "pc1", Transport: "winrm", Run: "Restart-Computer -Force"}); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestStepAfterRestartMeanwhile(t *testing.T) {
 	h := &winrmtest.Host{T: t, Run: playPS}
 	before := winServer(t, addr, h)
 	client := insecureWinRM()
-	r := &StepRunner{WinRM: client, Machines: map[string]probe.Target{"srv": winTarget(addr)}}
+	r := &Runner{WinRM: client, Machines: map[string]probe.Target{"srv": winTarget(addr)}}
 	if _, err := r.ApplyStep(context.Background(), labs.Step{Name: "srv-domaine", Machine: "srv", Transport: "winrm", Run: "shutdown.exe /r /t 0"}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package provision
+package scenario
 
 import (
 	"context"
@@ -83,7 +83,7 @@ func scriptRestart(st labs.Step) (time.Duration, bool) {
 }
 
 // noteRestart remembers the restart a step that succeeded scheduled.
-func (r *StepRunner) noteRestart(st labs.Step, t probe.Target) {
+func (r *Runner) noteRestart(st labs.Step, t probe.Target) {
 	delay, ok := restartAfter(st)
 	if !ok {
 		return
@@ -117,7 +117,7 @@ func winrmAddr(t probe.Target, c *winrm.WinRM) string {
 
 // waitRestart waits, before a step on a machine whose restart a previous step
 // scheduled, until it went down and answers again.
-func (r *StepRunner) waitRestart(ctx context.Context, st labs.Step, t probe.Target) error {
+func (r *Runner) waitRestart(ctx context.Context, st labs.Step, t probe.Target) error {
 	r.mu.Lock()
 	p, ok := r.restarts[st.Machine]
 	delete(r.restarts, st.Machine)

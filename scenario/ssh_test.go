@@ -1,4 +1,4 @@
-package provision
+package scenario
 
 import (
 	"context"
@@ -20,7 +20,7 @@ func TestSSHStep(t *testing.T) {
 	srv := sshd.Start(t, sshd.Options{Host: "127.0.0.12", AuthorizedKeys: []xssh.PublicKey{pub}})
 	m := &secret.Masker{}
 	m.Add("Jury-S3cret")
-	r := &StepRunner{Machines: map[string]probe.Target{"srv": {Machine: "srv", Address: srv.Host, Ports: map[string]int{"ssh": srv.Port}, Masker: m,
+	r := &Runner{Machines: map[string]probe.Target{"srv": {Machine: "srv", Address: srv.Host, Ports: map[string]int{"ssh": srv.Port}, Masker: m,
 		Credentials: map[string]probe.Credentials{"ssh": {User: srv.User, PrivateKey: secret.New(keyPEM)}}}}}
 
 	res, err := r.ApplyStep(context.Background(), labs.Step{Name: "dns", Machine: "srv",

@@ -1,4 +1,9 @@
-package provision
+// Package scenario applies a lab's scenario to a candidate's machines: the
+// faults drawn for the session and the solution steps, each a script run over
+// the machine's transport (ssh, winrm, ldap) with the grader's probes. It sits
+// above both provision (which builds the machines) and checks (whose probes
+// reach them), so that provisioning never depends on the grader.
+package scenario
 
 import (
 	"context"
@@ -39,7 +44,7 @@ type StepResult struct {
 	Attempts int `json:"attempts,omitempty"`
 }
 
-// StepRunner applies fault and solution steps to one candidate's machines through
+// Runner applies fault and solution steps to one candidate's machines through
 // their transports (labs.StepTransports):
 //
 //   - ssh: `run` is a POSIX shell script given to `sh -s` on stdin (steps_ssh.go);
@@ -49,7 +54,7 @@ type StepResult struct {
 //     (steps_ldap.go).
 //
 // Scripts never appear on a command line. The zero value is ready to use.
-type StepRunner struct {
+type Runner struct {
 	// Machines are the candidate's targets by machine name (management address,
 	// credentials, masker), as the grader builds them.
 	Machines map[string]probe.Target
@@ -132,7 +137,7 @@ func retryable(err error) bool {
 }
 
 // transport returns the stepTransport of a transport name.
-func (r *StepRunner) transport(name string) (stepTransport, error) {
+func (r *Runner) transport(name string) (stepTransport, error) {
 	if tr, ok := r.transports[name]; ok {
 		return tr, nil
 	}
@@ -157,7 +162,7 @@ func (r *StepRunner) transport(name string) (stepTransport, error) {
 // ApplyStep runs one step and fails when the machine cannot be reached, the
 // script exits non-zero or an LDIF record is refused (the error then carries
 // the output).
-func (r *StepRunner) ApplyStep(ctx context.Context, st labs.Step) (StepResult, error) {
+func (r *Runner) ApplyStep(ctx context.Context, st labs.Step) (StepResult, error) {
 	res := StepResult{Step: st.Name, Machine: st.Machine}
 	t, ok := r.Machines[st.Machine]
 	if !ok {
@@ -229,7 +234,7 @@ func cut(s string, n int) string {
 }
 
 // ApplyFaults applies the given faults in order (labs.Lab.FaultsFor draws them).
-func (r *StepRunner) ApplyFaults(ctx context.Context, faults []labs.Fault) ([]StepResult, error) {
+func (r *Runner) ApplyFaults(ctx context.Context, faults []labs.Fault) ([]StepResult, error) {
 	var out []StepResult
 	for _, f := range faults {
 		res, err := r.ApplyStep(ctx, f.Step())
@@ -242,7 +247,7 @@ func (r *StepRunner) ApplyFaults(ctx context.Context, faults []labs.Fault) ([]St
 }
 
 // ApplySteps applies solution steps in order, stopping at the first failure.
-func (r *StepRunner) ApplySteps(ctx context.Context, steps []labs.Step) ([]StepResult, error) {
+func (r *Runner) ApplySteps(ctx context.Context, steps []labs.Step) ([]StepResult, error) {
 	var out []StepResult
 	for _, st := range steps {
 		res, err := r.ApplyStep(ctx, st)

@@ -1,4 +1,4 @@
-package provision
+package scenario
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 type ldapLab struct {
 	dc     *sambadc.DC
-	runner *StepRunner
+	runner *Runner
 }
 
 func newLDAPLab(t *testing.T) *ldapLab {
@@ -25,7 +25,7 @@ func newLDAPLab(t *testing.T) *ldapLab {
 	dc := sambadc.Start(t, sambadc.Options{})
 	m := &secret.Masker{}
 	m.Add(dc.AdminPassword)
-	return &ldapLab{dc: dc, runner: &StepRunner{Machines: map[string]probe.Target{
+	return &ldapLab{dc: dc, runner: &Runner{Machines: map[string]probe.Target{
 		"dc": {Machine: "dc", Address: dc.IP, Masker: m, Credentials: map[string]probe.Credentials{
 			"ldap": {User: "Administrator", Domain: dc.Realm, Password: secret.New(dc.AdminPassword)},
 		}},
@@ -168,7 +168,7 @@ objectClass: organizationalUnit
 	})
 
 	t.Run("StartTLS", func(t *testing.T) {
-		r := &StepRunner{Machines: l.runner.Machines, LDAP: &ldap.Params{TLS: ldap.TLSStartTLS, CAFile: l.dc.CAFile(), ServerName: sambadc.HostName + "." + strings.ToLower(l.dc.Realm)}}
+		r := &Runner{Machines: l.runner.Machines, LDAP: &ldap.Params{TLS: ldap.TLSStartTLS, CAFile: l.dc.CAFile(), ServerName: sambadc.HostName + "." + strings.ToLower(l.dc.Realm)}}
 		res, err := r.ApplyFaults(ctx, []labs.Fault{{Name: "compte-verrouille", Machine: "dc", Transport: "ldap",
 			Run: "dn: CN=Administrator,CN=Users," + base + "\nchangetype: modify\nreplace: description\ndescription: modifié par une panne\n"}})
 		if err != nil {
@@ -182,7 +182,7 @@ objectClass: organizationalUnit
 	t.Run("wrong password", func(t *testing.T) {
 		tg := l.runner.Machines["dc"]
 		tg.Credentials = map[string]probe.Credentials{"ldap": {User: "Administrator", Domain: l.dc.Realm, Password: secret.New("Mauvais-mdp-1")}}
-		r := &StepRunner{Machines: map[string]probe.Target{"dc": tg}}
+		r := &Runner{Machines: map[string]probe.Target{"dc": tg}}
 		_, err := r.ApplyStep(ctx, ldapStep("x", "dn: OU=X,"+base+"\nchangetype: delete\n"))
 		if err == nil || !strings.Contains(err.Error(), "bind as Administrator@"+l.dc.Realm+" (wrong password)") {
 			t.Fatalf("err = %v", err)
@@ -195,7 +195,7 @@ objectClass: organizationalUnit
 	t.Run("DC unreachable", func(t *testing.T) {
 		tg := l.runner.Machines["dc"]
 		tg.Address = "127.0.10.250" // nothing listens there
-		r := &StepRunner{Machines: map[string]probe.Target{"dc": tg}}
+		r := &Runner{Machines: map[string]probe.Target{"dc": tg}}
 		st := ldapStep("x", "dn: OU=X,"+base+"\nchangetype: delete\n")
 		st.Timeout = labs.Duration(time.Second) // waited for as a restarting machine
 		res, err := r.ApplyStep(ctx, st)

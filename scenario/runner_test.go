@@ -1,4 +1,4 @@
-package provision
+package scenario
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 func TestMain(m *testing.M) { testenv.RunInNetns(m) }
 
 func TestApplyStepRefusals(t *testing.T) {
-	r := &StepRunner{Machines: map[string]probe.Target{"pc1": {Machine: "pc1", Address: "127.0.0.1"}}}
+	r := &Runner{Machines: map[string]probe.Target{"pc1": {Machine: "pc1", Address: "127.0.0.1"}}}
 	for _, tc := range []struct {
 		name string
 		st   labs.Step

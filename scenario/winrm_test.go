@@ -1,4 +1,4 @@
-package provision
+package scenario
 
 import (
 	"context"
@@ -52,7 +52,7 @@ func playPS(script string) winrmtest.Outcome {
 type winrmLab struct {
 	srv    *wsman.Server
 	host   *winrmtest.Host
-	runner *StepRunner
+	runner *Runner
 }
 
 func newWinRMLab(t *testing.T, auth wsman.Auth) *winrmLab {
@@ -66,7 +66,7 @@ func newWinRMLab(t *testing.T, auth wsman.Auth) *winrmLab {
 	}
 	m := &secret.Masker{}
 	m.Add(winPass, "Jury-S3cret")
-	return &winrmLab{srv: srv, host: h, runner: &StepRunner{WinRM: client, Machines: map[string]probe.Target{
+	return &winrmLab{srv: srv, host: h, runner: &Runner{WinRM: client, Machines: map[string]probe.Target{
 		"pc1": {Machine: "pc1", Address: srv.Host, Ports: map[string]int{"winrm": srv.Port}, Masker: m,
 			Credentials: map[string]probe.Credentials{"winrm": {User: winUser, Password: secret.New(winPass)}}},
 	}}}
@@ -174,7 +174,7 @@ func TestWinRMStepFailures(t *testing.T) {
 		}})
 		client := winrm.New()
 		client.CACert = srv.CACertPEM
-		r := &StepRunner{WinRM: client, Machines: map[string]probe.Target{"pc1": {Address: srv.Host, Ports: map[string]int{"winrm": srv.Port},
+		r := &Runner{WinRM: client, Machines: map[string]probe.Target{"pc1": {Address: srv.Host, Ports: map[string]int{"winrm": srv.Port},
 			Credentials: map[string]probe.Credentials{"winrm": {User: winUser, Password: secret.New(winPass)}}}}}
 		st := winStep("Start-Sleep 3600")
 		st.Timeout = labs.Duration(800 * time.Millisecond)
