@@ -76,6 +76,10 @@ machines:
 		{"files dot", files(`/srv/./x`), "not a clean path (did you mean /srv/x?)"},
 		{"files trailing slash", files(`/srv/x/`), "not a clean path (did you mean /srv/x?)"},
 		{"files ok", files(`/etc/motd`), ""},
+		{"access without ssh credentials", base + "defaults: {access: {user: root}}\n", "needs the machine's ssh credentials"},
+		{"access via", base + "defaults: {access: {via: rdp}}\n", `unknown access "rdp"`},
+		{"access console on a container", base + "defaults: {access: {via: console}}\n", "only a vm has a console"},
+		{"access port", strings.Replace(base, "name: l\n", "name: l\nsecrets: {k: {ssh_key: true}}\n", 1) + "defaults: {credentials: {ssh: {user: root, key: k}}, access: {ports: [80, 70000]}}\n", "access.ports[1]: port 70000 out of range"},
 		{"nat gateway clash", strings.Replace(strings.Replace(base, "cidr: 10.0.0.0/24}", "cidr: 10.0.0.0/24, mode: nat}", 1), "10.0.0.5", "10.0.0.1", 1), "the host's gateway address"},
 	}
 	for _, tt := range tests {

@@ -11,7 +11,7 @@ import (
 var enums = map[string][]string{
 	"Machine.Role": Roles, "Machine.Kind": {KindVM, KindContainer}, "Machine.OS": {OSWindows, OSLinux, OSNetwork},
 	"Machine.Firmware": {"bios", "uefi"}, "Machine.Services": Services, "Network.Mode": {ModeIsolated, ModeNAT},
-	"Parameter.Type": ParameterTypes,
+	"Parameter.Type": ParameterTypes, "Access.Via": {AccessSSH, AccessConsole},
 }
 
 // Schema returns the JSON Schema (draft 2020-12) of the lab file format, for

@@ -154,9 +154,35 @@ type Machine struct {
 	// Credentials the grader uses, by transport (ssh, winrm, ldap, smb).
 	Credentials map[string]Credential `yaml:"credentials" json:"credentials,omitempty"`
 	Ready       Readiness             `yaml:"ready" json:"ready"`
+	// Access is what a candidate gets on this machine through the gateway
+	// (`tailab gateway`); none when absent.
+	Access *Access `yaml:"access" json:"access,omitempty"`
 
 	Pos yamlx.Pos       `yaml:"-" json:"-"`
 	At  yamlx.Positions `yaml:"-" json:"-"`
+}
+
+// Access methods: how a candidate works on a machine through the gateway.
+const (
+	AccessSSH     = "ssh"     // a terminal (SSH side and browser tab), and the VM's console if it has one
+	AccessConsole = "console" // the VM's graphical console only
+)
+
+// Access declares what a candidate gets on a machine through the gateway. The
+// gateway logs in to the machine over the management path with the machine's
+// ssh credentials (their key or password never leave it) as User.
+type Access struct {
+	// Via is ssh (default) or console (a VM's console only, no terminal).
+	Via string `yaml:"via" json:"via,omitempty"`
+	// User is the account the candidate's terminal opens as (default: the
+	// user of the machine's ssh credentials). Its sshd must accept the
+	// credentials' key or password for it.
+	User string `yaml:"user" json:"user,omitempty"`
+	// Ports are the machine's lab ports a candidate may reach through the
+	// gateway (ssh -J, direct-tcpip), e.g. 80 for an intranet site.
+	Ports []int `yaml:"ports" json:"ports,omitempty"`
+
+	At yamlx.Positions `yaml:"-" json:"-"`
 }
 
 // Disk is an extra disk of a VM.

@@ -318,6 +318,7 @@ func (l *Lab) validateMachine(d *yamlx.Decoder, m *Machine, field string, check 
 			}
 		}
 	}
+	m.Access.validate(d, m, field+".access")
 	if m.Ready.TCP < 0 || m.Ready.TCP > 65535 {
 		d.Diags.Add(m.Ready.At.Of("tcp", m.Pos), field+".ready.tcp", "port %d out of range", m.Ready.TCP)
 	}
@@ -378,5 +379,33 @@ func (s *Secret) validate(d *yamlx.Decoder, field string) {
 	}
 	if s.Length != 0 && (s.Length < 8 || s.Length > 128) {
 		d.Diags.Add(s.At.Of("length", s.Pos), field+".length", "length must be between 8 and 128")
+	}
+}
+
+func (a *Access) validate(d *yamlx.Decoder, m *Machine, field string) {
+	if a == nil {
+		return
+	}
+	pos := m.At.Of("access", m.Pos)
+	switch a.Via {
+	case "", AccessSSH:
+		ssh, ok := m.Credentials["ssh"]
+		if !ok {
+			d.Diags.Add(a.At.Of("via", pos), field, "a terminal through the gateway needs the machine's ssh credentials (the gateway logs in with them)")
+		}
+		if a.User == "" && ok {
+			a.User = ssh.User
+		}
+	case AccessConsole:
+		if m.Kind != KindVM {
+			d.Diags.Add(a.At.Of("via", pos), field+".via", "only a vm has a console; use via: ssh")
+		}
+	default:
+		d.Diags.Add(a.At.Of("via", pos), field+".via", "unknown access %q (valid: %s, %s)", a.Via, AccessSSH, AccessConsole)
+	}
+	for j, p := range a.Ports {
+		if p < 1 || p > 65535 {
+			d.Diags.Add(a.At.Of("ports", pos), fmt.Sprintf("%s.ports[%d]", field, j), "port %d out of range", p)
+		}
 	}
 }

@@ -275,19 +275,8 @@ func consolePassword(tx *store.Tx, session, candidate string) (secret.Value, err
 }
 
 // newConsolePassword returns 8 characters a candidate can copy from paper
-// without ambiguity (no 0/O, 1/l/I).
-func newConsolePassword() (string, error) {
-	const set = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-	b := make([]byte, 8)
-	for i := range b {
-		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
-		if err != nil {
-			return "", err
-		}
-		b[i] = set[k.Int64()]
-	}
-	return string(b), nil
-}
+// without ambiguity.
+func newConsolePassword() (string, error) { return secret.Random(8, secret.Unambiguous) }
 
 // newPassword returns a random password that passes Windows' complexity rules.
 func newPassword(n int) (string, error) {
@@ -362,20 +351,26 @@ type AuditEntry struct {
 	Detail    string    `json:"detail,omitempty"`
 }
 
-// Audit appends an entry to a session's audit log.
-func (s *State) Audit(session string, e AuditEntry) error {
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
-	}
-	if e.User == "" {
-		e.User = currentUser()
-	}
+// Audit appends entries to a session's audit log, in one transaction (the
+// gateway writes a burst of login attempts at once).
+func (s *State) Audit(session string, es ...AuditEntry) error {
 	return s.st.Update(func(tx *store.Tx) error {
-		seq, err := tx.NextSeq(bucketAudit + "/" + session)
-		if err != nil {
-			return err
+		for _, e := range es {
+			if e.Time.IsZero() {
+				e.Time = time.Now().UTC()
+			}
+			if e.User == "" {
+				e.User = currentUser()
+			}
+			seq, err := tx.NextSeq(bucketAudit + "/" + session)
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(bucketAudit+"/"+session, fmt.Sprintf("%012d", seq), e); err != nil {
+				return err
+			}
 		}
-		return tx.Put(bucketAudit+"/"+session, fmt.Sprintf("%012d", seq), e)
+		return nil
 	})
 }
 

@@ -39,6 +39,11 @@ type Options struct {
 	AuthorizedKeys []ssh.PublicKey
 	// Extra lines appended to sshd_config.
 	Extra []string
+	// Port to listen on (default: a free one).
+	Port int
+	// Hostname, when set, gives sshd a UTS namespace of its own with that
+	// host name (what `hostname` prints in its sessions).
+	Hostname string
 }
 
 // Server is a running sshd.
@@ -75,7 +80,10 @@ func Start(t testing.TB, o Options) *Server {
 		o.Host = "127.0.0.1"
 	}
 	dir := t.TempDir()
-	s := &Server{Host: o.Host, Port: testenv.FreePort(t, o.Host), User: "root", Dir: dir,
+	if o.Port == 0 {
+		o.Port = testenv.FreePort(t, o.Host)
+	}
+	s := &Server{Host: o.Host, Port: o.Port, User: "root", Dir: dir,
 		log: filepath.Join(dir, "sshd.log")}
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -134,12 +142,17 @@ func Start(t testing.TB, o Options) *Server {
 	if shadowPath != "" {
 		script += "mount --bind " + shellQuote(shadowPath) + " /etc/shadow\n"
 	}
+	ns := []string{"-m"}
+	if o.Hostname != "" {
+		ns = []string{"-m", "-u"}
+		script += "hostname " + shellQuote(o.Hostname) + "\n"
+	}
 	test := script + shellQuote(bin) + " -t -f " + shellQuote(cfgPath) + "\n"
-	if out, err := exec.Command(unshare, "-m", "sh", "-c", test).CombinedOutput(); err != nil {
+	if out, err := exec.Command(unshare, append(ns, "sh", "-c", test)...).CombinedOutput(); err != nil {
 		t.Fatalf("sshd -t: %v\n%s", err, out)
 	}
 	script += "exec " + shellQuote(bin) + " -D -E " + shellQuote(s.log) + " -f " + shellQuote(cfgPath) + "\n"
-	testenv.StartDaemon(t, unshare, "-m", "sh", "-c", script)
+	testenv.StartDaemon(t, unshare, append(ns, "sh", "-c", script)...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("sshd log:\n%s", s.Log())

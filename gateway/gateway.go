@@ -1,0 +1,270 @@
+// Package gateway is the candidates' only door into their labs on exam day:
+// one server with an SSH side (a French menu of the candidate's machines, or
+// `login+machine` straight to one) and a browser side (statement, topology,
+// countdown, one terminal per machine), open only during the session's exam
+// window, every login attempt audited and every terminal recorded.
+//
+// A candidate logs in with their id and the password of their access sheet.
+// The gateway reaches the machines over the management path with the
+// machines' own credentials, which never leave it, and refuses a shell in a
+// container whose root is root on the host.
+package gateway
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/tailab/tailab/internal/store"
+	"github.com/tailab/tailab/provision"
+)
+
+// now is the gateway's clock.
+var now = time.Now
+
+// Config configures a gateway for one session.
+type Config struct {
+	DataDir string // the data dir holding the session
+	Session string
+	// Grace is how long live terminals stay open after the window closes,
+	// once warned (default 1 minute).
+	Grace time.Duration
+	// Location is the centre's time zone for French messages (default local).
+	Location *time.Location
+	// RecordDir receives the asciicast recordings, one directory per
+	// candidate ("" records nothing).
+	RecordDir string
+	// RecordInput also records what candidates type (off by default: typed
+	// passwords would be kept).
+	RecordInput bool
+	// MachineSSHPort is the port of the machines' sshd (default 22).
+	MachineSSHPort int
+	// Log receives operational messages (default: discarded).
+	Log *slog.Logger
+}
+
+// Gateway serves one session's candidates.
+type Gateway struct {
+	cfg     Config
+	st      *provision.State
+	store   *store.Store // the gateway's own records: logins, window, keys
+	sess    *provision.Session
+	hostKey ssh.Signer
+	audit   *auditor
+	bySrc   *limiter
+	byLogin *limiter
+
+	mu   sync.Mutex
+	live map[*liveConn]struct{}
+}
+
+// liveConn is a candidate's open connection (SSH or a browser terminal).
+type liveConn struct {
+	candidate string
+	warn      func(msg string)
+	close     func()
+	warned    bool
+}
+
+// New prepares a gateway: the session must exist.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.DataDir == "" || cfg.Session == "" {
+		return nil, errors.New("gateway: a data dir and a session are required")
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = time.Minute
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.MachineSSHPort == 0 {
+		cfg.MachineSSHPort = 22
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	st, err := provision.OpenState(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := st.Session(cfg.Session)
+	if err != nil {
+		return nil, err
+	}
+	gs, err := store.Open(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	key, err := HostKey(gs)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		cfg: cfg, st: st, store: gs, sess: sess, hostKey: key,
+		audit:   newAuditor(st, cfg.Session, cfg.Log),
+		bySrc:   newLimiter(20, time.Minute),
+		byLogin: newLimiter(5, time.Minute),
+		live:    map[*liveConn]struct{}{},
+	}
+	return g, nil
+}
+
+// Close flushes the audit log. Listeners are closed by their owners.
+func (g *Gateway) Close() error {
+	g.audit.close()
+	return nil
+}
+
+// HostKey returns the gateway's SSH host key, generated on first use and kept
+// in the store: candidates' known_hosts stay valid across sessions.
+func HostKey(st *store.Store) (ssh.Signer, error) {
+	var pemText string
+	err := st.Update(func(tx *store.Tx) error {
+		err := tx.Get(bucketKeys, "ssh-host-key", &pemText)
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return err
+		}
+		blk, err := ssh.MarshalPrivateKey(priv, "tailab gateway")
+		if err != nil {
+			return err
+		}
+		pemText = string(pem.EncodeToMemory(blk))
+		return tx.Put(bucketKeys, "ssh-host-key", pemText)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway host key: %w", err)
+	}
+	return ssh.ParsePrivateKey([]byte(pemText))
+}
+
+// French messages a candidate reads.
+const (
+	msgBadLogin    = "Identifiant ou mot de passe incorrect."
+	msgRateLimited = "Trop de tentatives de connexion : réessayez dans %d s."
+	msgInternal    = "Erreur de la passerelle : prévenez le surveillant."
+)
+
+// authError is a refused login: Candidate is the French message.
+type authError struct {
+	Candidate string
+	err       error
+}
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// authenticate checks one login attempt from src over via (ssh or web) and
+// audits it, whatever the outcome.
+func (g *Gateway) authenticate(login, password, src, via string) error {
+	t := now()
+	entry := provision.AuditEntry{User: login, Action: "login", Candidate: login}
+	refuse := func(french string, err error) error {
+		entry.Detail = fmt.Sprintf("%s from %s: refused: %v", via, src, err)
+		g.audit.add(entry)
+		return &authError{Candidate: french, err: err}
+	}
+	if _, ok := g.sess.Candidate(login); !ok {
+		entry.Candidate = ""
+	}
+	for _, l := range []struct {
+		lim *limiter
+		key string
+	}{{g.bySrc, "src " + src}, {g.byLogin, "login " + login}} {
+		if blocked, wait := l.lim.blocked(l.key, t); blocked {
+			return refuse(fmt.Sprintf(msgRateLimited, int(wait.Seconds())+1), fmt.Errorf("too many failed logins (%s)", l.key))
+		}
+	}
+	if err := checkPassword(g.store, g.sess.Name, login, password); err != nil {
+		if errors.Is(err, errBadLogin) {
+			g.bySrc.fail("src "+src, t)
+			g.byLogin.fail("login "+login, t)
+			if entry.Candidate == "" {
+				err = errors.New("unknown login")
+			}
+			return refuse(msgBadLogin, err)
+		}
+		return refuse(msgInternal, err)
+	}
+	w, err := LoadWindow(g.store, g.sess.Name)
+	if err != nil {
+		return refuse(msgInternal, err)
+	}
+	if msg := w.Refusal(t, g.cfg.Location); msg != "" {
+		what := "the exam is not open"
+		if w.At(t) == Closed {
+			what = "the exam is closed"
+		}
+		return refuse(msg, errors.New(what))
+	}
+	entry.Detail = fmt.Sprintf("%s from %s: accepted", via, src)
+	g.audit.add(entry)
+	return nil
+}
+
+// track registers a live connection until the returned func is called.
+func (g *Gateway) track(l *liveConn) func() {
+	g.mu.Lock()
+	g.live[l] = struct{}{}
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		delete(g.live, l)
+		g.mu.Unlock()
+	}
+}
+
+// enforceWindow warns, then closes after the grace period, every live
+// connection once the window is closed. It runs until ctx ends.
+func (g *Gateway) enforceWindow(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		w, err := LoadWindow(g.store, g.sess.Name)
+		if err != nil {
+			g.cfg.Log.Error("exam window", "err", err)
+			continue
+		}
+		if w.At(now()) != Closed {
+			continue
+		}
+		g.mu.Lock()
+		for l := range g.live {
+			if l.warned {
+				continue
+			}
+			l.warned = true
+			l.warn(fmt.Sprintf("L'examen est terminé : votre session sera fermée dans %d s. Enregistrez votre travail.", int(g.cfg.Grace.Seconds())))
+			time.AfterFunc(g.cfg.Grace, l.close)
+			g.audit.add(provision.AuditEntry{User: l.candidate, Action: "close", Candidate: l.candidate,
+				Detail: fmt.Sprintf("exam closed: session warned, closed in %s", g.cfg.Grace)})
+		}
+		g.mu.Unlock()
+	}
+}
+
+// remoteHost is the source address of a connection, without its port.
+func remoteHost(a net.Addr) string {
+	h, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return h
+}

@@ -1,0 +1,119 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/internal/store"
+)
+
+// bucket holds the gateway's records of a session: gateway/<session> keys
+// "login/<candidate>" (Login) and "window" (Window). The gateway's own keys
+// (SSH host key, TLS certificate) are data-dir wide, in bucketKeys.
+const (
+	bucket     = "gateway"
+	bucketKeys = "gateway-keys"
+)
+
+// Login is a candidate's gateway account: the login is the candidate id.
+//
+// The gateway checks passwords against Hash only. Password is the clear text
+// the access sheets print (like the console passwords and the lab's secrets,
+// it lives in the admin's state file, mode 0600); the gateway never reads it.
+type Login struct {
+	Hash      []byte    `json:"hash"`
+	Password  string    `json:"password"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// passwordLength is 10 characters without look-alikes (secret.Unambiguous):
+// about 58 bits, against which the rate limits leave an attacker a few
+// thousand tries a day.
+const passwordLength = 10
+
+// bcryptCost keeps a check near 50 ms on a 2-core host: a login stays quick
+// while an offline attack on a stolen state file stays slow.
+const bcryptCost = 10
+
+// NewPassword returns a random password for a candidate.
+func NewPassword() (string, error) { return secret.Random(passwordLength, secret.Unambiguous) }
+
+func newLogin() (Login, error) {
+	pw, err := NewPassword()
+	if err != nil {
+		return Login{}, fmt.Errorf("generate password: %w", err)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+	if err != nil {
+		return Login{}, fmt.Errorf("hash password: %w", err)
+	}
+	return Login{Hash: h, Password: pw, CreatedAt: time.Now().UTC()}, nil
+}
+
+func loginKey(candidate string) string { return "login/" + candidate }
+
+// Passwords returns the gateway passwords of the candidates, generating and
+// storing those that have none yet (one transaction for all).
+func Passwords(st *store.Store, session string, candidates []string) (map[string]secret.Value, error) {
+	out := make(map[string]secret.Value, len(candidates))
+	err := st.Update(func(tx *store.Tx) error {
+		for _, c := range candidates {
+			var l Login
+			err := tx.Get(bucket+"/"+session, loginKey(c), &l)
+			if errors.Is(err, store.ErrNotFound) {
+				if l, err = newLogin(); err != nil {
+					return err
+				}
+				err = tx.Put(bucket+"/"+session, loginKey(c), l)
+			}
+			if err != nil {
+				return fmt.Errorf("gateway login %s: %w", c, err)
+			}
+			out[c] = secret.New(l.Password)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Rotate gives a candidate a new password (the old one stops working at the
+// gateway's next login check) and returns it.
+func Rotate(st *store.Store, session, candidate string) (secret.Value, error) {
+	l, err := newLogin()
+	if err != nil {
+		return secret.Value{}, err
+	}
+	if err := st.Update(func(tx *store.Tx) error { return tx.Put(bucket+"/"+session, loginKey(candidate), l) }); err != nil {
+		return secret.Value{}, fmt.Errorf("gateway login %s: %w", candidate, err)
+	}
+	return secret.New(l.Password), nil
+}
+
+// errBadLogin is a wrong password or an unknown login: the gateway answers
+// both the same way, so a login cannot be probed.
+var errBadLogin = errors.New("wrong login or password")
+
+// dummyHash is compared against when the login is unknown, so an unknown
+// login takes as long as a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("tailab-no-such-login"), bcryptCost)
+
+// checkPassword verifies a candidate's password against the stored hash.
+func checkPassword(st *store.Store, session, candidate, password string) error {
+	var l Login
+	err := st.View(func(tx *store.Tx) error { return tx.Get(bucket+"/"+session, loginKey(candidate), &l) })
+	if errors.Is(err, store.ErrNotFound) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return errBadLogin
+	}
+	if err != nil {
+		return fmt.Errorf("read login: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword(l.Hash, []byte(password)) != nil {
+		return errBadLogin
+	}
+	return nil
+}

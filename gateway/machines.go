@@ -1,0 +1,148 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
+)
+
+// machine is one of a candidate's machines as the gateway reaches it: over
+// the management path, with the machine's own ssh credentials (which never
+// leave the gateway), as the account the lab's `access:` names.
+type machine struct {
+	Name      string
+	Kind      string
+	OS        string
+	Hostname  string
+	Via       string // labs.AccessSSH or labs.AccessConsole; "" when the lab gives no access
+	User      string
+	Mgmt      string            // management address
+	Addresses map[string]string // lab network → address
+	Ports     []int             // lab ports reachable with direct-tcpip
+	State     string
+	Contained bool
+
+	auth    []ssh.AuthMethod
+	hostKey ssh.HostKeyCallback
+}
+
+// terminal reports whether the candidate gets a terminal on the machine.
+func (m *machine) terminal() bool { return m.Via == labs.AccessSSH }
+
+// sshAddr is where the gateway dials the machine's sshd.
+func (m *machine) sshAddr(port int) string { return net.JoinHostPort(m.Mgmt, strconv.Itoa(port)) }
+
+// hasAddress reports whether host names the machine on its lab networks (an
+// address, its name or its host name).
+func (m *machine) hasAddress(host string) bool {
+	if host == m.Name || (m.Hostname != "" && host == m.Hostname) {
+		return true
+	}
+	for _, a := range m.Addresses {
+		if a == host {
+			return true
+		}
+	}
+	return false
+}
+
+// allowsPort reports whether the lab lets a candidate reach port on the machine.
+func (m *machine) allowsPort(port int) bool { return slices.Contains(m.Ports, port) }
+
+// errNotContained refuses a shell in a container whose root is root on the host.
+var errNotContained = errors.New("the container is not contained (its root is root on the host): the gateway opens no shell in it; bring the session up again with a tailab that runs containers in user namespaces")
+
+// skipContainment lets the gateway package's own tests open shells in the
+// test's sshd, which stands for a container but is no container at all. It is
+// never set outside those tests; no flag or option reaches it.
+var skipContainment = false
+
+// contained reports whether a candidate may get a shell on the machine: a VM,
+// or a container whose root is an unprivileged user on the host. Until `up`
+// records a container's user namespace in its state, no container is.
+func contained(ms provision.MachineState) bool {
+	return ms.Kind == labs.KindVM || skipContainment
+}
+
+// loadMachines resolves a candidate's machines from the session: the lab's
+// `access:` and credentials, the recorded states (management addresses) and
+// the candidate's secrets.
+func loadMachines(st *provision.State, sess *provision.Session, candidate string) ([]*machine, error) {
+	ins, err := sess.Instances(candidate)
+	if err != nil {
+		return nil, err
+	}
+	in := ins[0]
+	states, err := st.Machines(sess.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read machine states: %w", err)
+	}
+	byName := map[string]provision.MachineState{}
+	for _, ms := range states {
+		if ms.Candidate == candidate {
+			byName[ms.Machine] = ms
+		}
+	}
+	secrets, err := st.Secrets(sess.Name, in.Lab, candidate)
+	if err != nil {
+		return nil, fmt.Errorf("candidate %s's secrets: %w", candidate, err)
+	}
+	var out []*machine
+	for _, lm := range in.Machines {
+		if lm.Access == nil {
+			continue
+		}
+		ms, ok := byName[lm.Name]
+		m := &machine{
+			Name: lm.Name, Kind: lm.Kind, OS: lm.OS, Hostname: lm.Hostname,
+			Via: lm.Access.Via, User: lm.Access.User, Ports: lm.Access.Ports,
+			Addresses: map[string]string{}, State: provision.StateMissing,
+		}
+		if m.Via == "" {
+			m.Via = labs.AccessSSH
+		}
+		for _, nic := range lm.NICs {
+			if nic.Address != "" && nic.Address != "dhcp" {
+				m.Addresses[nic.Network] = nic.Address
+			}
+		}
+		if ok {
+			m.Mgmt, m.State, m.Contained = ms.MgmtAddress, ms.State, contained(ms)
+			for k, v := range ms.Addresses {
+				m.Addresses[k] = v
+			}
+		}
+		m.hostKey = ssh.InsecureIgnoreHostKey() // no pinned host key in the state yet
+		if c, ok := lm.Credentials["ssh"]; ok {
+			if c.Key != "" {
+				signer, err := ssh.ParsePrivateKey([]byte(secrets[c.Key].Reveal()))
+				if err != nil {
+					return nil, fmt.Errorf("machine %s: the ssh key %q: %w", lm.Name, c.Key, err)
+				}
+				m.auth = append(m.auth, ssh.PublicKeys(signer))
+			}
+			if c.Password != "" {
+				m.auth = append(m.auth, ssh.Password(secrets[c.Password].Reveal()))
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// find returns the candidate's machine of that name.
+func find(ms []*machine, name string) (*machine, bool) {
+	for _, m := range ms {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return nil, false
+}

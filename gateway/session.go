@@ -1,0 +1,396 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/term"
+)
+
+// ptyRequest is the payload of a "pty-req" (RFC 4254 6.2).
+type ptyRequest struct {
+	Term          string
+	Cols, Rows    uint32
+	Width, Height uint32
+	Modes         string
+}
+
+// windowChange is the payload of a "window-change" (RFC 4254 6.7).
+type windowChange struct {
+	Cols, Rows    uint32
+	Width, Height uint32
+}
+
+// sessionChan is one candidate session channel: requests before the start
+// (pty, env) are kept and replayed on each machine the channel is relayed to.
+type sessionChan struct {
+	c  *sshConn
+	ch ssh.Channel
+
+	mu    sync.Mutex
+	pty   *ptyRequest
+	env   [][]byte
+	up    ssh.Channel // the machine's channel being relayed, nil in the menu
+	rec   *recorder
+	start chan *ssh.Request
+	input chan []byte   // what the candidate types, read by one goroutine
+	done  chan struct{} // closed when the channel's handler returns
+}
+
+func (c *sshConn) session(nch ssh.NewChannel) {
+	ch, reqs, err := nch.Accept()
+	if err != nil {
+		return
+	}
+	defer ch.Close()
+	s := &sessionChan{c: c, ch: ch, start: make(chan *ssh.Request, 1), input: make(chan []byte), done: make(chan struct{})}
+	defer close(s.done)
+	c.mu.Lock()
+	c.chans[ch] = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.chans, ch)
+		c.mu.Unlock()
+	}()
+	closed := make(chan struct{})
+	go s.requests(reqs, closed)
+	go s.read()
+	var req *ssh.Request
+	select {
+	case req = <-s.start:
+	case <-closed:
+		return
+	}
+	if c.machine != "" {
+		m, french, err := c.target(c.machine)
+		if err != nil {
+			s.refuse(req, french, err)
+			return
+		}
+		status := s.relay(m, req, true)
+		s.exit(status)
+		return
+	}
+	if req.Type != "shell" || s.pty == nil {
+		s.refuse(req, "Indiquez la machine dans l'identifiant : ssh -p PORT "+c.candidate+"+MACHINE@passerelle COMMANDE", errors.New("a command or subsystem without a machine"))
+		return
+	}
+	_ = req.Reply(true, nil)
+	s.menu()
+	s.exit(0)
+}
+
+// requests handles the channel's requests until the client closes it.
+func (s *sessionChan) requests(reqs <-chan *ssh.Request, closed chan struct{}) {
+	defer close(closed)
+	started := false
+	for r := range reqs {
+		s.mu.Lock()
+		up := s.up
+		switch r.Type {
+		case "pty-req":
+			var p ptyRequest
+			if err := ssh.Unmarshal(r.Payload, &p); err != nil || started {
+				s.mu.Unlock()
+				_ = r.Reply(false, nil)
+				continue
+			}
+			s.pty = &p
+		case "env":
+			if !started && len(s.env) < 32 {
+				s.env = append(s.env, r.Payload)
+			}
+		case "window-change":
+			var w windowChange
+			if err := ssh.Unmarshal(r.Payload, &w); err == nil && s.pty != nil {
+				s.pty.Cols, s.pty.Rows = w.Cols, w.Rows
+				s.rec.resize(int(w.Cols), int(w.Rows))
+			}
+			if up != nil {
+				_, _ = up.SendRequest(r.Type, false, r.Payload)
+			}
+		case "shell", "exec", "subsystem":
+			if started {
+				s.mu.Unlock()
+				_ = r.Reply(false, nil)
+				continue
+			}
+			started = true
+			s.mu.Unlock()
+			s.start <- r
+			continue
+		default: // signal, break, eow@openssh.com, ...: for the machine, if any
+			s.mu.Unlock()
+			ok := false
+			if up != nil {
+				ok, _ = up.SendRequest(r.Type, r.WantReply, r.Payload)
+			}
+			if r.WantReply {
+				_ = r.Reply(ok, nil)
+			}
+			continue
+		}
+		s.mu.Unlock()
+		if r.WantReply {
+			_ = r.Reply(true, nil)
+		}
+	}
+	s.mu.Lock()
+	if s.up != nil {
+		s.up.Close()
+	}
+	s.mu.Unlock()
+}
+
+// read reads what the candidate sends into s.input (closed at EOF).
+func (s *sessionChan) read() {
+	defer close(s.input)
+	for {
+		buf := make([]byte, 32*1024)
+		n, err := s.ch.Read(buf)
+		if n > 0 {
+			select {
+			case s.input <- buf[:n]:
+			case <-s.done:
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// refuse accepts req only to tell the candidate why not (in French: a refused
+// request would only print "request failed"), logs the admin's reason and
+// ends the channel with status 1.
+func (s *sessionChan) refuse(req *ssh.Request, french string, err error) {
+	_ = req.Reply(true, nil)
+	s.c.g.cfg.Log.Info("refused", "candidate", s.c.candidate, "err", err)
+	s.c.auditf("terminal", s.c.machine, "refused: %v", err)
+	fmt.Fprintf(s.ch.Stderr(), "%s\r\n", french)
+	s.exit(1)
+}
+
+func (s *sessionChan) exit(status int) {
+	_, _ = s.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(status)}))
+}
+
+// relay connects the channel to a session on the machine, started by req
+// (shell, exec or subsystem), until the machine's side ends. With final,
+// req is answered with the machine's answer and the exit status and signal
+// are passed on; it returns the exit status (-1 when unknown).
+func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
+	c := s.c
+	fail := func(err error) int {
+		c.g.cfg.Log.Error("machine", "candidate", c.candidate, "machine", m.Name, "err", err)
+		c.auditf("terminal", m.Name, "failed: %v", err)
+		if final {
+			_ = req.Reply(false, nil)
+		}
+		fmt.Fprintf(s.ch.Stderr(), "La machine %s ne répond pas : réessayez dans un instant, ou prévenez le surveillant.\r\n", m.Name)
+		return 255
+	}
+	cl, err := c.client(m)
+	if err != nil {
+		return fail(err)
+	}
+	up, upReqs, err := cl.OpenChannel("session", nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer up.Close()
+	s.mu.Lock()
+	pty, env := s.pty, s.env
+	s.mu.Unlock()
+	if pty != nil {
+		if ok, err := up.SendRequest("pty-req", true, ssh.Marshal(pty)); err != nil || !ok {
+			return fail(fmt.Errorf("pty refused by the machine (%v)", err))
+		}
+	}
+	for _, e := range env {
+		_, _ = up.SendRequest("env", false, e)
+	}
+	ok, err := up.SendRequest(req.Type, true, req.Payload)
+	if final {
+		_ = req.Reply(ok && err == nil, nil)
+	}
+	if err != nil || !ok {
+		return fail(fmt.Errorf("%s refused by the machine (%v)", req.Type, err))
+	}
+	what := req.Type
+	if req.Type != "shell" {
+		var p struct{ Value string }
+		_ = ssh.Unmarshal(req.Payload, &p)
+		what += " " + trim(p.Value, 200)
+	}
+	var rec *recorder
+	if pty != nil && c.g.cfg.RecordDir != "" {
+		rec, err = newRecorder(c.g.cfg.RecordDir, c.candidate, m.Name, pty.Term, int(pty.Cols), int(pty.Rows), c.g.cfg.RecordInput)
+		if err != nil {
+			c.g.cfg.Log.Error("recording", "err", err)
+		}
+	}
+	c.auditf("terminal", m.Name, "%s (ssh from %s)", what, c.src)
+	s.mu.Lock()
+	s.up, s.rec = up, rec
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.up, s.rec = nil, nil
+		s.mu.Unlock()
+		_ = rec.close()
+	}()
+
+	status := -1
+	reqsDone := make(chan struct{})
+	go func() {
+		defer close(reqsDone)
+		for r := range upReqs {
+			if r.Type == "exit-status" {
+				var st struct{ Status uint32 }
+				if ssh.Unmarshal(r.Payload, &st) == nil {
+					status = int(st.Status)
+				}
+			}
+			ok := false
+			if final || (r.Type != "exit-status" && r.Type != "exit-signal") {
+				ok, _ = s.ch.SendRequest(r.Type, r.WantReply, r.Payload)
+			}
+			if r.WantReply {
+				_ = r.Reply(ok, nil)
+			}
+		}
+	}()
+	outDone := make(chan struct{}, 2)
+	var out io.Writer = s.ch
+	if rec != nil {
+		out = io.MultiWriter(s.ch, rec)
+	}
+	go func() { _, _ = io.Copy(out, up); outDone <- struct{}{} }()
+	go func() { _, _ = io.Copy(s.ch.Stderr(), up.Stderr()); outDone <- struct{}{} }()
+	stop := make(chan struct{})
+	go func() { // what the candidate types, to the machine
+		for {
+			select {
+			case b, ok := <-s.input:
+				if !ok {
+					_ = up.CloseWrite()
+					return
+				}
+				rec.typed(b)
+				if _, err := up.Write(b); err != nil {
+					return
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	<-outDone
+	<-outDone
+	<-reqsDone
+	close(stop)
+	c.auditf("terminal", m.Name, "ended (status %d)", status)
+	return status
+}
+
+// menu shows the candidate's machines in French and relays the chosen one's
+// shell, until the candidate quits.
+func (s *sessionChan) menu() {
+	c := s.c
+	t := term.NewTerminal(&chanReader{s: s}, "> ")
+	for {
+		s.mu.Lock()
+		if s.pty != nil {
+			_ = t.SetSize(int(s.pty.Cols), int(s.pty.Rows))
+		}
+		s.mu.Unlock()
+		var b strings.Builder
+		fmt.Fprintf(&b, "\r\nPasserelle d'examen — %s (session %s)\r\nVos machines :\r\n", c.candidate, c.g.sess.Name)
+		for i, m := range c.machines {
+			addrs := make([]string, 0, len(m.Addresses))
+			for _, a := range m.Addresses {
+				addrs = append(addrs, a)
+			}
+			how := "terminal"
+			if !m.terminal() {
+				how = "console graphique (navigateur)"
+			}
+			fmt.Fprintf(&b, "  %d) %-10s %-22s %s\r\n", i+1, m.Name, strings.Join(addrs, ", "), how)
+		}
+		b.WriteString("Tapez le numéro ou le nom d'une machine (q pour quitter).\r\n")
+		_, _ = t.Write([]byte(b.String()))
+		line, err := t.ReadLine()
+		if err != nil {
+			return
+		}
+		line = strings.TrimSpace(line)
+		if line == "q" || line == "quitter" || line == "exit" {
+			return
+		}
+		if line == "" {
+			continue
+		}
+		name := line
+		var n int
+		if _, err := fmt.Sscanf(line, "%d", &n); err == nil && n >= 1 && n <= len(c.machines) {
+			name = c.machines[n-1].Name
+		}
+		m, french, err := c.target(name)
+		if err != nil {
+			c.auditf("terminal", trim(name, 40), "refused: %v", err)
+			_, _ = t.Write([]byte(french + "\r\n"))
+			continue
+		}
+		s.relay(m, &ssh.Request{Type: "shell"}, false)
+	}
+}
+
+// chanReader reads what the candidate types (through s.input) and writes to
+// the channel: the menu's terminal.
+type chanReader struct {
+	s       *sessionChan
+	pending []byte
+}
+
+func (r *chanReader) Read(p []byte) (int, error) {
+	if len(r.pending) == 0 {
+		b, ok := <-r.s.input
+		if !ok {
+			return 0, io.EOF
+		}
+		r.pending = b
+	}
+	n := copy(p, r.pending)
+	r.pending = r.pending[n:]
+	return n, nil
+}
+
+func (r *chanReader) Write(p []byte) (int, error) { return r.s.ch.Write(p) }
+
+// pipe copies both ways between a channel and a TCP connection, passing on
+// half-closes, until both directions end.
+func pipe(ch ssh.Channel, conn net.Conn) {
+	done := make(chan struct{}, 2)
+	go func() {
+		_, _ = io.Copy(conn, ch)
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+		}
+		done <- struct{}{}
+	}()
+	go func() {
+		_, _ = io.Copy(ch, conn)
+		_ = ch.CloseWrite()
+		done <- struct{}{}
+	}()
+	<-done
+	<-done
+}

@@ -1,0 +1,221 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/tailab/tailab/provision"
+)
+
+// sshConfig is the SSH server's configuration: password logins only, as
+// `CANDIDATE` (the menu) or `CANDIDATE+MACHINE`.
+func (g *Gateway) sshConfig() *ssh.ServerConfig {
+	cfg := &ssh.ServerConfig{
+		ServerVersion: "SSH-2.0-tailab-gateway",
+		MaxAuthTries:  3,
+		PasswordCallback: func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
+			login, mach, _ := strings.Cut(meta.User(), "+")
+			if err := g.authenticate(login, string(password), remoteHost(meta.RemoteAddr()), "ssh"); err != nil {
+				msg := msgInternal
+				var ae *authError
+				if errors.As(err, &ae) {
+					msg = ae.Candidate
+				}
+				return nil, &ssh.BannerError{Err: err, Message: msg + "\r\n"}
+			}
+			return &ssh.Permissions{Extensions: map[string]string{"candidate": login, "machine": mach}}, nil
+		},
+	}
+	cfg.AddHostKey(g.hostKey)
+	return cfg
+}
+
+// ServeSSH accepts SSH connections on ln until ctx ends or ln is closed.
+func (g *Gateway) ServeSSH(ctx context.Context, ln net.Listener) error {
+	cfg := g.sshConfig()
+	go func() { <-ctx.Done(); ln.Close() }()
+	go g.enforceWindow(ctx, time.Second)
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		go g.serveSSHConn(nc, cfg)
+	}
+}
+
+// sshConn is one candidate's authenticated SSH connection.
+type sshConn struct {
+	g         *Gateway
+	conn      *ssh.ServerConn
+	candidate string
+	machine   string // from the login (CANDIDATE+MACHINE), "" for the menu
+	src       string
+
+	mu       sync.Mutex
+	machines []*machine
+	clients  map[string]*ssh.Client
+	chans    map[ssh.Channel]bool // session channels, for the closing warning
+}
+
+func (g *Gateway) serveSSHConn(nc net.Conn, cfg *ssh.ServerConfig) {
+	defer nc.Close()
+	_ = nc.SetDeadline(now().Add(30 * time.Second)) // the handshake and login
+	conn, chans, reqs, err := ssh.NewServerConn(nc, cfg)
+	if err != nil {
+		g.cfg.Log.Debug("ssh handshake", "src", nc.RemoteAddr().String(), "err", err)
+		return
+	}
+	defer conn.Close()
+	_ = nc.SetDeadline(time.Time{})
+	c := &sshConn{g: g, conn: conn, src: remoteHost(nc.RemoteAddr()),
+		candidate: conn.Permissions.Extensions["candidate"], machine: conn.Permissions.Extensions["machine"],
+		clients: map[string]*ssh.Client{}, chans: map[ssh.Channel]bool{}}
+	defer c.closeClients()
+	live := &liveConn{candidate: c.candidate, warn: c.warn, close: func() { conn.Close() }}
+	defer g.track(live)()
+	go ssh.DiscardRequests(reqs) // no port forwarding from the gateway, no agent
+	ms, err := loadMachines(g.st, g.sess, c.candidate)
+	if err != nil {
+		g.cfg.Log.Error("candidate machines", "candidate", c.candidate, "err", err)
+	}
+	c.machines = ms
+	for nch := range chans {
+		switch nch.ChannelType() {
+		case "session":
+			go c.session(nch)
+		case "direct-tcpip":
+			go c.directTCPIP(nch)
+		default:
+			_ = nch.Reject(ssh.Prohibited, "refusé par la passerelle d'examen")
+		}
+	}
+}
+
+// warn writes the closing warning to every terminal of the connection.
+func (c *sshConn) warn(msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for ch := range c.chans {
+		_, _ = fmt.Fprintf(ch.Stderr(), "\r\n\a*** %s ***\r\n", msg)
+	}
+}
+
+func (c *sshConn) closeClients() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cl := range c.clients {
+		cl.Close()
+	}
+}
+
+// target returns the candidate's machine by name, or the French reason why
+// no terminal opens on it (and the admin's, for the log).
+func (c *sshConn) target(name string) (*machine, string, error) {
+	m, ok := find(c.machines, name)
+	switch {
+	case !ok:
+		var names []string
+		for _, m := range c.machines {
+			names = append(names, m.Name)
+		}
+		return nil, fmt.Sprintf("Vous n'avez pas de machine « %s » (vos machines : %s).", name, strings.Join(names, ", ")),
+			fmt.Errorf("no machine %q for candidate %s", name, c.candidate)
+	case !m.terminal():
+		return nil, fmt.Sprintf("La machine %s s'utilise par sa console graphique, dans le navigateur.", name),
+			fmt.Errorf("machine %s has no terminal access (access: via %s)", name, m.Via)
+	case !m.Contained:
+		return nil, fmt.Sprintf("La machine %s n'est pas accessible pour l'instant : prévenez le surveillant.", name),
+			fmt.Errorf("machine %s: %w", name, errNotContained)
+	case m.Mgmt == "":
+		return nil, fmt.Sprintf("La machine %s n'est pas démarrée : prévenez le surveillant.", name),
+			fmt.Errorf("machine %s has no management address (state %s)", name, m.State)
+	}
+	return m, "", nil
+}
+
+// client returns the gateway's SSH connection to a machine, dialed once per
+// candidate connection.
+func (c *sshConn) client(m *machine) (*ssh.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.clients[m.Name]; ok {
+		return cl, nil
+	}
+	cl, err := ssh.Dial("tcp", m.sshAddr(c.g.cfg.MachineSSHPort), &ssh.ClientConfig{
+		User: m.User, Auth: m.auth, HostKeyCallback: m.hostKey, Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("machine %s (%s): %w", m.Name, m.Mgmt, err)
+	}
+	c.clients[m.Name] = cl
+	return cl, nil
+}
+
+func (c *sshConn) auditf(action, machine, format string, args ...any) {
+	c.g.audit.add(provision.AuditEntry{User: c.candidate, Action: action, Candidate: c.candidate, Machine: machine,
+		Detail: fmt.Sprintf(format, args...)})
+}
+
+// directTCPIP opens `ssh -J` and `-L` forwards, only to the lab ports the lab
+// declares on the candidate's own machines, dialed over the management path.
+func (c *sshConn) directTCPIP(nch ssh.NewChannel) {
+	var d struct {
+		Host     string
+		Port     uint32
+		OrigHost string
+		OrigPort uint32
+	}
+	if err := ssh.Unmarshal(nch.ExtraData(), &d); err != nil {
+		_ = nch.Reject(ssh.ConnectionFailed, "requête invalide")
+		return
+	}
+	var m *machine
+	for _, x := range c.machines {
+		if x.hasAddress(d.Host) && x.allowsPort(int(d.Port)) {
+			m = x
+		}
+	}
+	dest := net.JoinHostPort(d.Host, fmt.Sprint(d.Port))
+	if m == nil || m.Mgmt == "" {
+		c.auditf("forward", "", "to %s refused: not a declared port of the candidate's machines", trim(dest, 80))
+		_ = nch.Reject(ssh.Prohibited, "destination interdite : seuls les ports déclarés de vos propres machines sont accessibles")
+		return
+	}
+	up, err := net.DialTimeout("tcp", net.JoinHostPort(m.Mgmt, fmt.Sprint(d.Port)), 10*time.Second)
+	if err != nil {
+		c.auditf("forward", m.Name, "to %s: %v", dest, err)
+		_ = nch.Reject(ssh.ConnectionFailed, "la machine ne répond pas sur ce port")
+		return
+	}
+	defer up.Close()
+	ch, reqs, err := nch.Accept()
+	if err != nil {
+		return
+	}
+	defer ch.Close()
+	go ssh.DiscardRequests(reqs)
+	c.auditf("forward", m.Name, "to %s", dest)
+	pipe(ch, up)
+}
+
+func trim(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
