@@ -103,9 +103,12 @@ func (c *Counts) Add(s Status) {
 
 // CandidateReport is everything graded for one candidate.
 type CandidateReport struct {
-	ID          string            `json:"id"`
-	LastName    string            `json:"last_name,omitempty"`
-	FirstName   string            `json:"first_name,omitempty"`
+	ID        string `json:"id"`
+	LastName  string `json:"last_name,omitempty"`
+	FirstName string `json:"first_name,omitempty"`
+	// Index is the candidate's number in the session's roster (1-based; 0 in
+	// reports graded before it was recorded): the order of every listing.
+	Index       int               `json:"index,omitempty"`
 	Results     []Result          `json:"results"`
 	Competences []CompetenceScore `json:"competences"`
 	CCPs        []CCPScore        `json:"ccps"`

@@ -19,6 +19,9 @@ type Candidate struct {
 	ID        string
 	LastName  string
 	FirstName string
+	// Index is the candidate's number in the roster (1-based; 0 unknown):
+	// reports list candidates in that order, as the jury's list does.
+	Index int
 	// Params are the candidate's resolved lab parameters, for templates ({{ .Params.x }}).
 	Params map[string]any
 	// Machines is the candidate's inventory: machine name → how to reach it.
@@ -611,7 +614,7 @@ func (g *candidateGrade) assemble(ref *referential.Referential) CandidateReport 
 	for i := range final {
 		resolve(i)
 	}
-	cr := CandidateReport{ID: g.cand.ID, LastName: g.cand.LastName, FirstName: g.cand.FirstName, Results: final}
+	cr := CandidateReport{ID: g.cand.ID, LastName: g.cand.LastName, FirstName: g.cand.FirstName, Index: g.cand.Index, Results: final}
 	if g.cand.FaultsKnown {
 		cr.Faults = append([]Fault(nil), g.cand.Faults...)
 	}

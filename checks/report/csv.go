@@ -19,10 +19,13 @@ import (
 // Columns, in this order (headers are French, the jury reads them):
 //
 //	Candidat, Nom, Prénom, <competence ID> (%)..., <CCP ID> (%)..., Points, Max,
-//	Total (%), Plafonnées, Erreurs, Jury[, Incidents]
+//	Total (%), Plafonnées, Erreurs, Jury[, Incidents][, Non évaluées dans ce sujet]
 //
-// A competence or CCP the candidate was not graded on is an empty cell; one with
-// nothing scored automatically (only criteria left to the jury) reads "jury".
+// Only the competences and CCPs the subject assesses have a column (a number
+// each, so a spreadsheet sorts and averages them); the others are listed in
+// the last column, "Non évaluées dans ce sujet". A competence the candidate was
+// not graded on is an empty cell; one with nothing scored automatically reads
+// WordJury ("évaluée par le jury") or WordNotApplicable, never a 0.
 // "Plafonnées" lists the capped competence IDs separated by spaces, "Erreurs"
 // counts checks in error (infrastructure: the grade is incomplete), "Jury" counts
 // criteria left to the jury. "Incidents", present when the incidents drawn for
@@ -62,7 +65,10 @@ func (f *CSV) Format(w io.Writer, rep *checks.Report) error {
 	if f.Opts.Separator != 0 {
 		cw.Comma = f.Opts.Separator
 	}
-	comps, ccps := competenceColumns(r), ccpColumns(r)
+	assessed := sessionAssessed(r)
+	comps, dropped := assessedColumns(competenceColumns(r), assessed)
+	ccps, droppedCCPs := assessedColumns(ccpColumns(r), assessed)
+	notAssessed := strings.Join(append(columnIDs(dropped), columnIDs(droppedCCPs)...), " ")
 
 	head := []string{"Candidat", "Nom", "Prénom"}
 	for _, c := range comps {
@@ -75,6 +81,9 @@ func (f *CSV) Format(w io.Writer, rep *checks.Report) error {
 	withFaults := anyFaults(r)
 	if withFaults {
 		head = append(head, "Incidents")
+	}
+	if notAssessed != "" {
+		head = append(head, "Non évaluées dans ce sujet")
 	}
 	cw.Write(sanitizeRow(head))
 
@@ -90,14 +99,22 @@ func (f *CSV) Format(w io.Writer, rep *checks.Report) error {
 				row = append(row, "")
 				continue
 			}
-			row = append(row, csvPercent(s.Percent, s.MaxPoints, comma))
+			if a := competenceAssessment(s); a != assessScored {
+				row = append(row, a.word())
+				continue
+			}
+			row = append(row, formatPercent(s.Percent, comma))
 			if s.Capped {
 				capped = append(capped, s.ID)
 			}
 		}
 		for _, col := range ccps {
 			if s, ok := byCCP[col.ID]; ok {
-				row = append(row, csvPercent(s.Percent, s.MaxPoints, comma))
+				if a := ccpAssessment(c, s.ID); a != assessScored {
+					row = append(row, a.word())
+				} else {
+					row = append(row, formatPercent(s.Percent, comma))
+				}
 			} else {
 				row = append(row, "")
 			}
@@ -113,6 +130,9 @@ func (f *CSV) Format(w io.Writer, rep *checks.Report) error {
 		if withFaults {
 			row = append(row, sanitizeCell(faultNames(c.Faults, " ")))
 		}
+		if notAssessed != "" {
+			row = append(row, notAssessed)
+		}
 		cw.Write(row)
 	}
 	cw.Flush()
@@ -123,15 +143,6 @@ func (f *CSV) Format(w io.Writer, rep *checks.Report) error {
 		return fmt.Errorf("report csv: %w", err)
 	}
 	return nil
-}
-
-// csvPercent is the cell of a score: its percentage, or "jury" when nothing in it
-// is scored automatically.
-func csvPercent(percent, max float64, comma bool) string {
-	if max <= 0 {
-		return "jury"
-	}
-	return formatPercent(percent, comma)
 }
 
 func sanitizeRow(row []string) []string {

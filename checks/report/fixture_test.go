@@ -131,7 +131,17 @@ var (
 )
 
 // fixture returns a fresh copy of the fixture report.
+// The report holds the candidates out of order; their roster numbers (Index)
+// give the order every listing follows: cand-1, cand-2, cand-10.
 func fixture() *checks.Report {
+	r := fixtureUnnumbered()
+	for i := range r.Candidates {
+		r.Candidates[i].Index = map[string]int{"cand-1": 1, "cand-2": 2, "cand-10": 3}[r.Candidates[i].ID]
+	}
+	return r
+}
+
+func fixtureUnnumbered() *checks.Report {
 	juryC31 := map[string][]string{"C3.1": {"Accueil du client et reformulation du besoin", "Devis clair et chiffré"}}
 	return &checks.Report{
 		SchemaVersion: checks.ReportSchemaVersion,

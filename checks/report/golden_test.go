@@ -21,8 +21,9 @@ var goldenCases = []struct {
 	colorless bool // output must hold no ANSI escape at all
 }{
 	{"table.golden", "table", Options{}, true},
+	{"table-details.golden", "table", Options{Details: true}, true},
 	{"table-verbose.golden", "table", Options{Verbose: true}, true},
-	{"table-color.golden", "table", Options{Color: true}, false},
+	{"table-color.golden", "table", Options{Color: true, Details: true}, false},
 	{"json.golden", "json", Options{}, true},
 	{"csv.golden", "csv", Options{}, true},
 	{"csv-excel-fr.golden", "csv", Options{}.ExcelFR(), true},

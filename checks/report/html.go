@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/tailab/tailab/checks"
 )
@@ -35,6 +36,7 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 // htmlCell is one score in the grid or a candidate's tables.
 type htmlCell struct {
 	Missing bool   // the candidate has no such competence
+	Word    string // shown instead of a number: WordNotAssessed, WordJury...
 	Percent string // "66,7 %"
 	Ratio   string // "2/3"
 	Band    string // high, mid, low, none
@@ -83,6 +85,9 @@ type htmlPage struct {
 	Candidates                []htmlCandidate
 	WithFaults                bool // some candidate's incidents are known: grid column
 	WithNA                    bool // some check does not apply to a candidate
+	// NotAssessed lists the competences and CCPs the subject does not assess
+	// (no grid column: one line under the grid).
+	NotAssessed string
 }
 
 // Format writes the page to w.
@@ -97,10 +102,13 @@ func (h *HTML) Format(w io.Writer, rep *checks.Report) error {
 		Referential: r.Referential,
 		Started:     frTime(r.StartedAt, h.Opts.loc()),
 		Finished:    frTime(r.FinishedAt, h.Opts.loc()),
-		Columns:     competenceColumns(r),
-		CCPColumns:  ccpColumns(r),
 		WithFaults:  anyFaults(r),
 	}
+	assessed := sessionAssessed(r)
+	var dropped, droppedCCPs []column
+	page.Columns, dropped = assessedColumns(competenceColumns(r), assessed)
+	page.CCPColumns, droppedCCPs = assessedColumns(ccpColumns(r), assessed)
+	page.NotAssessed = strings.Join(append(columnIDs(dropped), columnIDs(droppedCCPs)...), ", ")
 	for i := range r.Candidates {
 		c := &r.Candidates[i]
 		anchor := "candidat-" + strconv.Itoa(i+1)
@@ -127,6 +135,24 @@ func cellOf(points, max, percent float64, capped bool) htmlCell {
 	}
 }
 
+// scoreCell is a competence's cell: a number, or the word saying why not.
+func scoreCell(s *checks.CompetenceScore) htmlCell {
+	a := competenceAssessment(s)
+	if a != assessScored {
+		return htmlCell{Word: a.word(), Band: bandNone}
+	}
+	return cellOf(s.Points, s.MaxPoints, s.Percent, s.Capped)
+}
+
+// ccpCell is a CCP's cell, classified from its competences.
+func ccpCell(c *checks.CandidateReport, s *checks.CCPScore) htmlCell {
+	a := ccpAssessment(c, s.ID)
+	if a != assessScored {
+		return htmlCell{Word: a.word(), Band: bandNone}
+	}
+	return cellOf(s.Points, s.MaxPoints, s.Percent, false)
+}
+
 func htmlGridRow(c *checks.CandidateReport, anchor string, cols, ccpCols []column) htmlRow {
 	row := htmlRow{
 		ID: c.ID, Name: fullName(c), Anchor: anchor,
@@ -136,14 +162,14 @@ func htmlGridRow(c *checks.CandidateReport, anchor string, cols, ccpCols []colum
 	byComp, byCCP := competenceByID(c), ccpByID(c)
 	for _, col := range cols {
 		if s, ok := byComp[col.ID]; ok {
-			row.Cells = append(row.Cells, cellOf(s.Points, s.MaxPoints, s.Percent, s.Capped))
+			row.Cells = append(row.Cells, scoreCell(s))
 		} else {
 			row.Cells = append(row.Cells, htmlCell{Missing: true, Band: bandNone})
 		}
 	}
 	for _, col := range ccpCols {
 		if s, ok := byCCP[col.ID]; ok {
-			row.CCPCells = append(row.CCPCells, cellOf(s.Points, s.MaxPoints, s.Percent, false))
+			row.CCPCells = append(row.CCPCells, ccpCell(c, s))
 		} else {
 			row.CCPCells = append(row.CCPCells, htmlCell{Missing: true, Band: bandNone})
 		}
@@ -157,17 +183,16 @@ func htmlCandidateOf(c *checks.CandidateReport, anchor string) htmlCandidate {
 		Total: cellOf(c.Points, c.MaxPoints, percentOf(c.Points, c.MaxPoints), false),
 	}
 	titles := map[string]string{}
-	for _, s := range c.Competences {
+	for i := range c.Competences {
+		s := &c.Competences[i]
 		titles[s.ID] = s.Title
 		hc.Competences = append(hc.Competences, htmlScore{
-			ID: s.ID, Title: s.Title, JuryItems: s.JuryItems,
-			htmlCell: cellOf(s.Points, s.MaxPoints, s.Percent, s.Capped),
+			ID: s.ID, Title: s.Title, JuryItems: s.JuryItems, htmlCell: scoreCell(s),
 		})
 	}
-	for _, s := range c.CCPs {
-		hc.CCPs = append(hc.CCPs, htmlScore{
-			ID: s.ID, Title: s.Title, htmlCell: cellOf(s.Points, s.MaxPoints, s.Percent, false),
-		})
+	for i := range c.CCPs {
+		s := &c.CCPs[i]
+		hc.CCPs = append(hc.CCPs, htmlScore{ID: s.ID, Title: s.Title, htmlCell: ccpCell(c, s)})
 	}
 	// Results are sorted by competence: group consecutive ones.
 	for _, res := range c.Results {

@@ -128,11 +128,12 @@ func junitCandidate(r *checks.Report, c *checks.CandidateReport, id int) (junitS
 	if len(c.Faults) > 0 {
 		s.Properties = append(s.Properties, junitProperty{"faults", faultNames(c.Faults, ", ")})
 	}
-	for _, cs := range c.Competences {
-		v := formatPoints(cs.Points, false) + "/" + formatPoints(cs.MaxPoints, false) + " (jury)"
-		if cs.MaxPoints > 0 {
-			v = formatPoints(cs.Points, false) + "/" + formatPoints(cs.MaxPoints, false) +
-				" (" + formatPercent(cs.Percent, false) + "%)"
+	for i := range c.Competences {
+		cs := &c.Competences[i]
+		v := formatPoints(cs.Points, false) + "/" + formatPoints(cs.MaxPoints, false) +
+			" (" + formatPercent(cs.Percent, false) + "%)"
+		if a := competenceAssessment(cs); a != assessScored {
+			v = a.word()
 		}
 		if cs.Capped {
 			v += " capped"

@@ -49,19 +49,17 @@ type juryTitle struct {
 
 type juryCompetence struct {
 	ID, Title string
-	htmlCell
-	Counts   checks.Counts
-	Covered  bool // some automatic check or jury item exists
-	JuryOnly bool
-	// NotApplicable: every check and jury item of it is about incidents the
-	// candidate did not draw.
-	NotApplicable bool
+	htmlCell  // Word says why there is no number (non évaluée dans ce sujet...)
+	Counts    checks.Counts
 }
 
 type juryCCP struct {
 	ID, Title   string
 	Total       htmlCell
 	Competences []juryCompetence
+	// Assessed: the subject assesses some competence of it; only those CCPs
+	// get a decision to take.
+	Assessed bool
 }
 
 type juryItem struct {
@@ -165,26 +163,21 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 	comps := competenceByID(c)
 	ccps := ccpByID(c)
 	compOf := func(id, title string) juryCompetence {
-		jc := juryCompetence{ID: id, Title: title, htmlCell: htmlCell{Missing: true, Band: bandNone}}
+		jc := juryCompetence{ID: id, Title: title, htmlCell: htmlCell{Word: WordNotAssessed, Band: bandNone}}
 		if s, ok := comps[id]; ok {
 			if jc.Title == "" {
 				jc.Title = s.Title
 			}
-			jc.htmlCell = cellOf(s.Points, s.MaxPoints, s.Percent, s.Capped)
+			jc.htmlCell = scoreCell(s)
 			jc.Counts = s.Counts
-			jc.Covered = s.MaxPoints > 0 || len(s.JuryItems) > 0 || s.Counts != (checks.Counts{})
-			jc.JuryOnly = s.MaxPoints <= 0 && jc.Covered
-			jc.NotApplicable = s.MaxPoints <= 0 && len(s.JuryItems) == 0 && s.Counts.NA > 0 &&
-				s.Counts == (checks.Counts{NA: s.Counts.NA})
-			jc.JuryOnly = jc.JuryOnly && !jc.NotApplicable
 		}
 		return jc
 	}
 	ccpTotal := func(id string) htmlCell {
 		if s, ok := ccps[id]; ok {
-			return cellOf(s.Points, s.MaxPoints, s.Percent, false)
+			return ccpCell(c, s)
 		}
-		return htmlCell{Missing: true, Band: bandNone}
+		return htmlCell{Word: WordNotAssessed, Band: bandNone}
 	}
 	if ref != nil {
 		// The title's structure: every CCP and competence, in official order.
@@ -193,7 +186,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 			for _, comp := range ccp.Competences {
 				jc.Competences = append(jc.Competences, compOf(comp.ID, comp.Title))
 			}
-			p.CCPs = append(p.CCPs, uncovered(jc))
+			p.CCPs = append(p.CCPs, assessedCCP(jc))
 		}
 	} else {
 		// Unknown referential: the structure the report itself carries.
@@ -204,7 +197,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 					jc.Competences = append(jc.Competences, compOf(comp.ID, comp.Title))
 				}
 			}
-			p.CCPs = append(p.CCPs, uncovered(jc))
+			p.CCPs = append(p.CCPs, assessedCCP(jc))
 		}
 	}
 	titles := map[string]string{}
@@ -241,14 +234,16 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 	return p
 }
 
-// uncovered shows a CCP none of whose competences the lab covers as "—" rather
-// than "0/0".
-func uncovered(c juryCCP) juryCCP {
+// assessedCCP marks a CCP the subject assesses (some competence of it is not
+// WordNotAssessed): only those get a decision on the record.
+func assessedCCP(c juryCCP) juryCCP {
 	for _, comp := range c.Competences {
-		if comp.Covered {
-			return c
+		if comp.Word != WordNotAssessed {
+			c.Assessed = true
 		}
 	}
-	c.Total = htmlCell{Missing: true, Band: bandNone}
+	if !c.Assessed {
+		c.Total = htmlCell{Word: WordNotAssessed, Band: bandNone}
+	}
 	return c
 }

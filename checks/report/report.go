@@ -41,6 +41,9 @@ type Options struct {
 	Color bool
 	// Verbose makes the table formatter list passing checks too.
 	Verbose bool
+	// Details makes the table formatter print, after the one-line-per-candidate
+	// summary, each candidate's competences and the checks to review.
+	Details bool
 	// Separator is the CSV field separator: ',' (default, RFC 4180) or ';' (the
 	// French Excel locale). Quotes, CR, LF and the Unicode replacement character
 	// are refused.

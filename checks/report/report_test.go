@@ -315,9 +315,16 @@ func TestTableOptions(t *testing.T) {
 	if !strings.Contains(verbose, "✓ réussi") {
 		t.Errorf("Verbose does not list passing checks")
 	}
-	color := string(render(t, "table", Options{Color: true}, fixture()))
-	if !strings.Contains(color, ansiRed+"plafonnée"+ansiReset) {
+	if strings.Contains(plain, "À revoir") || !strings.Contains(string(render(t, "table", Options{Details: true}, fixture())), "À revoir") {
+		t.Errorf("the checks to review are not for --details only")
+	}
+	color := string(render(t, "table", Options{Color: true, Details: true}, fixture()))
+	if !strings.Contains(color, ansiRed+"plafonnée"+ansiReset) || !strings.Contains(color, ansiRed+"40,0 %*"+ansiReset) {
 		t.Errorf("capped marker not red with Color")
+	}
+	// Roster order, whatever the report's order.
+	if a, b, c := strings.Index(plain, "cand-1 "), strings.Index(plain, "cand-2 "), strings.Index(plain, "cand-10 "); a < 0 || a > b || b > c {
+		t.Errorf("summary not in roster order:\n%s", plain)
 	}
 	if strings.Contains(color, "\x1b[2J") {
 		t.Errorf("a terminal escape from a message reached the terminal")

@@ -14,7 +14,8 @@ var errNilReport = errors.New("report: nil report")
 // results in a fixed order and nil slices made empty, so every formatter walks the
 // same order and r itself is never modified.
 //
-// Order: candidates by ID; competences and CCPs by ID in natural order (C1.2 before
+// Order: candidates in roster order (Index; a jury follows its list), then by
+// ID in natural order for those without one; competences and CCPs by ID in natural order (C1.2 before
 // C1.10); results by competence (natural), then check ID (natural).
 func sorted(r *checks.Report) (*checks.Report, error) {
 	if r == nil {
@@ -44,6 +45,12 @@ func sorted(r *checks.Report) (*checks.Report, error) {
 		})
 	}
 	slices.SortStableFunc(out.Candidates, func(a, b checks.CandidateReport) int {
+		if a.Index > 0 && b.Index > 0 && a.Index != b.Index {
+			return cmpInt(a.Index, b.Index)
+		}
+		if (a.Index > 0) != (b.Index > 0) {
+			return cmpInt(b.Index, a.Index) // numbered ones first
+		}
 		return naturalCompare(a.ID, b.ID)
 	})
 	return &out, nil

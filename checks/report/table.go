@@ -10,11 +10,13 @@ import (
 	"github.com/tailab/tailab/checks"
 )
 
-// Table renders the report as terminal text, in French: per candidate, the
-// incidents drawn for them (when known), the score on each competence and CCP,
-// then the checks to review (failed, in error, skipped, left to the jury) with
-// their message and the expectations that explain them. Checks that do not apply
-// to the candidate (sans objet) are listed only when Verbose.
+// Table renders the report as terminal text, in French: first one line per
+// candidate in roster order (number, name, total, each competence the subject
+// assesses, coloured by band), then, with Details (or Verbose), per candidate:
+// the incidents drawn for them (when known), the score on each competence and
+// CCP, then the checks to review (failed, in error, skipped, left to the jury)
+// with their message and the expectations that explain them. Checks that do
+// not apply to the candidate (sans objet) are listed only when Verbose.
 type Table struct {
 	Opts Options
 }
@@ -48,8 +50,11 @@ func (t *Table) Format(w io.Writer, rep *checks.Report) error {
 		p.line()
 		p.line("Aucun candidat noté.")
 	}
-	for i := range r.Candidates {
-		p.candidate(&r.Candidates[i])
+	p.summary(r)
+	if t.Opts.Details || t.Opts.Verbose {
+		for i := range r.Candidates {
+			p.candidate(&r.Candidates[i])
+		}
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("report table: %w", err)
@@ -85,6 +90,106 @@ func (p *tablePrinter) header(r *checks.Report) {
 	}
 }
 
+// summary prints one line per candidate: number, name, total, then each
+// assessed competence's percentage (or the short word for a jury-only or
+// not-applicable one), coloured by band; the competences the subject does not
+// assess are named once below.
+func (p *tablePrinter) summary(r *checks.Report) {
+	if len(r.Candidates) == 0 {
+		return
+	}
+	assessed := sessionAssessed(r)
+	comps, dropped := assessedColumns(competenceColumns(r), assessed)
+	head := []string{"N°", "Nom", "Total"}
+	for _, c := range comps {
+		head = append(head, c.ID)
+	}
+	rows := make([][]string, 0, len(r.Candidates))
+	colors := make([][]string, 0, len(r.Candidates))
+	for i := range r.Candidates {
+		c := &r.Candidates[i]
+		pct := percentOf(c.Points, c.MaxPoints)
+		row := []string{c.ID, fullName(c), frPercent(pct)}
+		col := []string{"", "", bandColor(band(pct, c.MaxPoints, false))}
+		byComp := competenceByID(c)
+		for _, cc := range comps {
+			s, ok := byComp[cc.ID]
+			switch {
+			case !ok:
+				row, col = append(row, "—"), append(col, "")
+			case competenceAssessment(s) == assessJury:
+				row, col = append(row, "jury"), append(col, ansiCyan)
+			case competenceAssessment(s) != assessScored:
+				row, col = append(row, "s.o."), append(col, ansiDim)
+			default:
+				cell := frPercent(s.Percent)
+				if s.Capped {
+					cell += "*"
+				}
+				row, col = append(row, cell), append(col, bandColor(band(s.Percent, s.MaxPoints, s.Capped)))
+			}
+		}
+		rows, colors = append(rows, row), append(colors, col)
+	}
+	// A last column only when some grade is incomplete (checks in error).
+	for i := range r.Candidates {
+		if r.Candidates[i].Counts.Error == 0 {
+			continue
+		}
+		head = append(head, "")
+		for j := range rows {
+			note := ""
+			if n := r.Candidates[j].Counts.Error; n > 0 {
+				note = plural(n, "erreur", "erreurs") + " : note incomplète"
+			}
+			rows[j], colors[j] = append(rows[j], note), append(colors[j], ansiYellow)
+		}
+		break
+	}
+	p.line()
+	widths := make([]int, len(head))
+	for _, row := range append([][]string{head}, rows...) {
+		for i, cell := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(safeText(cell)))
+		}
+	}
+	render := func(row, col []string) {
+		var cells []string
+		for i, cell := range row {
+			cell = safeText(cell)
+			pad := strings.Repeat(" ", max(0, widths[i]-utf8.RuneCountInString(cell)))
+			color := ""
+			if col != nil {
+				color = col[i]
+			}
+			if i < 2 {
+				cells = append(cells, p.style(color, cell)+pad)
+			} else {
+				cells = append(cells, pad+p.style(color, cell))
+			}
+		}
+		p.line(strings.TrimRight("  "+strings.Join(cells, "  "), " "))
+	}
+	render(head, nil)
+	for i := range rows {
+		render(rows[i], colors[i])
+	}
+	notes := []string{"* plafonnée (vérification critique échouée)"}
+	if len(dropped) > 0 {
+		notes = append(notes, WordNotAssessed+" : "+strings.Join(columnIDs(dropped), ", "))
+	}
+	p.line()
+	p.line("  ", strings.Join(notes, " ; "), ". Détails : --details.")
+}
+
+// plural writes a count with its noun: "1 erreur", "2 erreurs".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 func (p *tablePrinter) candidate(c *checks.CandidateReport) {
 	p.line()
 	title := "Candidat " + safeText(c.ID)
@@ -109,12 +214,18 @@ func (p *tablePrinter) candidate(c *checks.CandidateReport) {
 	if len(c.Competences) > 0 {
 		rows := make([][]string, 0, len(c.Competences))
 		colors := make([]string, 0, len(c.Competences))
-		for _, s := range c.Competences {
+		for i := range c.Competences {
+			s := &c.Competences[i]
 			mark := ""
 			if s.Capped {
 				mark = "plafonnée"
 			}
-			rows = append(rows, []string{s.ID, frRatio(s.Points, s.MaxPoints), scorePercent(s.Percent, s.MaxPoints), mark, s.Title})
+			if a := competenceAssessment(s); a != assessScored {
+				rows = append(rows, []string{s.ID, "", "", "", s.Title + " — " + a.word()})
+				colors = append(colors, "")
+				continue
+			}
+			rows = append(rows, []string{s.ID, frRatio(s.Points, s.MaxPoints), frPercent(s.Percent), mark, s.Title})
 			colors = append(colors, bandColor(band(s.Percent, s.MaxPoints, s.Capped)))
 		}
 		p.line()
@@ -123,8 +234,14 @@ func (p *tablePrinter) candidate(c *checks.CandidateReport) {
 	if len(c.CCPs) > 0 {
 		rows := make([][]string, 0, len(c.CCPs))
 		colors := make([]string, 0, len(c.CCPs))
-		for _, s := range c.CCPs {
-			rows = append(rows, []string{s.ID, frRatio(s.Points, s.MaxPoints), scorePercent(s.Percent, s.MaxPoints), "", s.Title})
+		for i := range c.CCPs {
+			s := &c.CCPs[i]
+			if a := ccpAssessment(c, s.ID); a != assessScored {
+				rows = append(rows, []string{s.ID, "", "", "", s.Title + " — " + a.word()})
+				colors = append(colors, "")
+				continue
+			}
+			rows = append(rows, []string{s.ID, frRatio(s.Points, s.MaxPoints), frPercent(s.Percent), "", s.Title})
 			colors = append(colors, bandColor(band(s.Percent, s.MaxPoints, false)))
 		}
 		p.line()

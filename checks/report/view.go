@@ -117,11 +117,11 @@ func decimal(s string, comma bool) string {
 // frPercent is a percentage as French readers write it: "66,7 %".
 func frPercent(v float64) string { return formatPercent(v, true) + " %" }
 
-// scorePercent is frPercent, or "jury" when nothing is scored automatically
-// (max 0: the competence is left to the jury).
+// scorePercent is frPercent, or "—" when nothing is scored automatically
+// (the cells of competences say why: see assessment).
 func scorePercent(percent, max float64) string {
 	if max <= 0 {
-		return "jury"
+		return "—"
 	}
 	return frPercent(percent)
 }
@@ -218,9 +218,16 @@ func countsFR(c checks.Counts) string {
 
 // resultPoints is a result's "points/max", or "—" for a check that does not
 // apply to the candidate (its points count nowhere).
+// A criterion left to the jury is "à noter sur N": no machine zero.
 func resultPoints(res checks.Result) string {
-	if res.Status == checks.StatusNA {
+	switch res.Status {
+	case checks.StatusNA:
 		return "—"
+	case checks.StatusJury:
+		if res.MaxPoints > 0 {
+			return "à noter sur " + formatPoints(res.MaxPoints, true)
+		}
+		return "à noter"
 	}
 	return frRatio(res.Points, res.MaxPoints)
 }
