@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,10 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/checks/report"
-	"github.com/tailab/tailab/internal/atomicfile"
-	"github.com/tailab/tailab/labs"
-	"github.com/tailab/tailab/provision"
-	"github.com/tailab/tailab/scenario"
+	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/results"
 )
 
 func init() { commands = append(commands, newDemoCommand) }
@@ -27,14 +24,6 @@ type demoOptions struct {
 	Serve    bool
 	Listen   string
 	Parallel int
-}
-
-// demoRoster is the demo's candidates: the first gets the whole reference
-// solution, the second half of it, the third nothing.
-var demoRoster = []labs.Candidate{
-	{ID: "c01", LastName: "Martin", FirstName: "Léa", Index: 1},
-	{ID: "c02", LastName: "Bernard", FirstName: "Hugo", Index: 2},
-	{ID: "c03", LastName: "Petit", FirstName: "Chloé", Index: 3},
 }
 
 func newDemoCommand(g *globalOptions) *cobra.Command {
@@ -61,96 +50,28 @@ is removed first. Remove it afterwards with ` + "`tailab down --session demo`.",
 	return c
 }
 
-// Run carries out the demo.
+// Run carries out the demo and writes its records.
 func (o *demoOptions) Run(cmd *cobra.Command) error {
-	ctx := cmd.Context()
 	w := cmd.ErrOrStderr()
 	start := time.Now()
-	step := func(format string, args ...any) {
-		fmt.Fprintf(w, "==> %6.1fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
-	}
-	lab, err := labs.LoadBuiltin(o.Lab)
-	if err != nil {
-		return withCode(ExitUsage, err)
-	}
-	if lab.Solution == nil || len(lab.Solution.Steps) == 0 {
-		return withCode(ExitUsage, fmt.Errorf("lab %s has no reference solution to demonstrate", o.Lab))
-	}
-	labYAML, err := labs.BuiltinSource(o.Lab)
-	if err != nil {
-		return withCode(ExitUsage, err)
-	}
 	eng, err := o.g.engine("libvirt")
 	if err != nil {
 		return err
 	}
 	defer eng.Provider.Close()
-	quiet := &lineObserver{w: w, quiet: true, start: start}
-	if old, err := eng.State.Session(o.Session); err == nil {
-		step("removing the previous %s session", o.Session)
-		if err := eng.Down(ctx, old, nil, quiet); err != nil {
-			return withCode(ExitInfra, err)
-		}
-	} else if !errors.Is(err, provision.ErrNoSession) {
-		return withCode(ExitInfra, err)
-	}
-
-	sess, err := eng.NewSession(o.Session, lab, labYAML, demoRoster, "libvirt")
-	if err != nil {
-		return withCode(ExitUsage, err)
-	}
-	plan, err := eng.Plan(ctx, sess, nil)
-	if err != nil {
-		return withCode(ExitInfra, err)
-	}
-	if err := provision.Admit(plan); err != nil {
-		return withCode(ExitInfra, err)
-	}
-	if err := prepareSambaTemplates(ctx, w, true, sess, nil); err != nil {
-		return withCode(ExitInfra, err)
-	}
-	step("up: lab %s, %d candidates, %s", lab.Name, len(demoRoster), plan.Summary())
-	if err := eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.Parallel, Force: true}, quiet); err != nil {
-		return withCode(ExitInfra, err)
-	}
-	if err := applyDrawnFaults(ctx, w, true, eng.State, sess, nil); err != nil {
-		return withCode(ExitInfra, err)
-	}
-	step("every machine is ready; each candidate's faults are applied")
-
-	cands, _, err := gradeCandidates(eng.State, sess, lab, nil)
+	rs, err := results.Open(o.g.DataDir)
 	if err != nil {
 		return err
 	}
-	for i, c := range cands {
-		sc, err := lab.ResolveScenario(labs.ResolveInput{Session: sess.Name, Candidate: demoRoster[i]})
-		if err != nil {
-			return withCode(ExitBadFile, err)
-		}
-		steps := sc.StepsFor(sc.Drawn)
-		switch i {
-		case 1:
-			steps = steps[:len(steps)/2]
-		case 2:
-			steps = nil
-		}
-		runner := &scenario.Runner{Machines: c.Machines}
-		if _, err := runner.ApplySteps(ctx, steps); err != nil {
-			return withCode(ExitInfra, fmt.Errorf("candidate %s: %w", c.ID, err))
-		}
-		step("%s (%s %s): %d of the reference solution's steps applied", c.ID, demoRoster[i].FirstName, demoRoster[i].LastName, len(steps))
+	step := func(format string, args ...any) {
+		fmt.Fprintf(w, "==> %6.1fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
-
-	suites, err := loadLabSuites(builtinChecks(lab), newProbeRegistry())
+	d := &exam.DemoOptions{Lab: o.Lab, Session: o.Session, Parallel: o.Parallel, Engine: eng, Results: rs,
+		Machines: &lineObserver{w: w, quiet: true, start: start}, Log: step}
+	sess, rep, err := d.Run(cmd.Context())
 	if err != nil {
 		return err
 	}
-	gopts := &gradeOptions{g: o.g, Session: sess.Name}
-	rep, err := gopts.round(ctx, &gradeSetup{st: eng.State, sess: sess, lab: lab, suites: suites}, nil)
-	if err != nil {
-		return err
-	}
-	step("graded")
 	formats, err := report.NewRegistry(report.Options{Color: !o.g.NoColor && isTerminal(os.Stdout), Location: time.Local})
 	if err != nil {
 		return err
@@ -163,35 +84,11 @@ func (o *demoOptions) Run(cmd *cobra.Command) error {
 	if out == "" {
 		out = filepath.Join(o.g.DataDir, "reports")
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return withCode(ExitInfra, err)
+	recs, err := exam.WriteRecords(out, eng.State, rep, time.Local)
+	if err != nil {
+		return err
 	}
-	html, _ := formats.Get("html")
-	sessionReport := filepath.Join(out, sess.Name+".html")
-	if err := report.WriteFile(sessionReport, html, rep); err != nil {
-		return withCode(ExitInfra, err)
-	}
-	if rep.Interventions, err = interventions(eng.State, sess.Name); err != nil {
-		return withCode(ExitInfra, err)
-	}
-	var records []string
-	for _, c := range rep.Candidates {
-		jury := &report.Jury{Opts: report.Options{Location: time.Local}, Candidates: []string{c.ID}}
-		path := filepath.Join(out, fmt.Sprintf("%s-%s-jury.html", sess.Name, c.ID))
-		f, err := atomicfile.Create(path)
-		if err != nil {
-			return withCode(ExitInfra, err)
-		}
-		if err := jury.Format(f, rep); err != nil {
-			f.Abort()
-			return err
-		}
-		if err := f.Commit(); err != nil {
-			return withCode(ExitInfra, err)
-		}
-		records = append(records, path)
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "\nSession report: %s\nJury records:   %v\n", sessionReport, records)
+	fmt.Fprintf(cmd.OutOrStdout(), "\nSession report: %s\nJury records:   %v\n", recs.Session, recs.Jury)
 	fmt.Fprintf(cmd.OutOrStdout(), "Dashboard:      tailab serve --session %s   (then open http://%s/)\n", sess.Name, o.Listen)
 	fmt.Fprintf(cmd.OutOrStdout(), "Remove it:      tailab down --session %s\n", sess.Name)
 	step("done")

@@ -11,6 +11,8 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/yamlx"
 )
 
@@ -65,22 +67,44 @@ func startProfile(path string) func() {
 	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
-func exitCode(err error) int {
+// codes maps each error class to its exit status: the one place that does.
+var codes = map[errclass.Class]int{
+	errclass.Infra:    ExitInfra,
+	errclass.Failed:   ExitFailed,
+	errclass.Usage:    ExitUsage,
+	errclass.NotFound: ExitUsage,
+	errclass.BadInput: ExitBadFile,
+}
+
+// statusOf is the exit status of err.
+func statusOf(err error) int {
 	if err == nil {
 		return ExitOK
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return codes[errclass.Of(exam.Classify(err))]
+}
+
+// exitCode prints err (unless silent) and returns its exit status.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	var diags yamlx.Diagnostics
+	switch {
+	case errors.As(err, &ee):
 		if ee.code != ExitFailed || ee.err.Error() != "" {
 			fmt.Fprintln(os.Stderr, "tailab:", ee.err)
 		}
-		return ee.code
-	}
-	var diags yamlx.Diagnostics
-	if errors.As(err, &diags) {
+	case errclass.IsSilent(err):
+	case errors.As(err, &diags) && diags.Error() == err.Error():
 		fmt.Fprintln(os.Stderr, diags.Error())
-		return ExitBadFile
+	default:
+		fmt.Fprintln(os.Stderr, "tailab:", err)
 	}
-	fmt.Fprintln(os.Stderr, "tailab:", err)
-	return ExitInfra
+	return statusOf(err)
 }

@@ -2,19 +2,17 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/checks/report"
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/atomicfile"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/results"
@@ -86,7 +84,7 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if rep.Interventions, err = interventions(st, o.Session); err != nil {
+	if rep.Interventions, err = exam.Interventions(st, o.Session); err != nil {
 		return withCode(ExitInfra, err)
 	}
 	var buf bytes.Buffer
@@ -114,7 +112,7 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 		if out == "" {
 			out = o.Session + "-" + o.Candidate + ".pdf"
 		}
-		if err := printPDF(cmd.Context(), buf.Bytes(), out); err != nil {
+		if err := exam.PrintPDF(cmd.Context(), os.Getenv("TAILAB_CHROMIUM"), buf.Bytes(), out); err != nil {
 			return err
 		}
 		if !o.g.Quiet {
@@ -162,59 +160,4 @@ func writeOut(w io.Writer, path string, data []byte) error {
 		return withCode(ExitInfra, err)
 	}
 	return nil
-}
-
-// chromiumPath finds headless Chromium: TAILAB_CHROMIUM, else the usual names.
-func chromiumPath() (string, error) {
-	if p := os.Getenv("TAILAB_CHROMIUM"); p != "" {
-		return p, nil
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome-stable", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", withCode(ExitInfra, errors.New("-o pdf prints through headless Chromium, which is not installed: "+
-		"apt-get install chromium (or set TAILAB_CHROMIUM to its path), or write -o html and print it from a browser on A4"))
-}
-
-// printPDF prints an HTML page to a PDF file with headless Chromium: a fresh
-// profile, no network beyond the local file.
-func printPDF(ctx context.Context, html []byte, out string) error {
-	bin, err := chromiumPath()
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "tailab-pdf-")
-	if err != nil {
-		return withCode(ExitInfra, err)
-	}
-	defer os.RemoveAll(dir)
-	in := filepath.Join(dir, "record.html")
-	if err := os.WriteFile(in, html, 0o600); err != nil {
-		return withCode(ExitInfra, err)
-	}
-	pdf := filepath.Join(dir, "record.pdf")
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-		"--disable-extensions", "--user-data-dir="+filepath.Join(dir, "profile"),
-		"--no-pdf-header-footer", "--print-to-pdf="+pdf, "file://"+in)
-	output, err := cmd.CombinedOutput()
-	data, rerr := os.ReadFile(pdf)
-	if err != nil || rerr != nil || !bytes.HasPrefix(data, []byte("%PDF-")) {
-		return withCode(ExitInfra, fmt.Errorf("chromium (%s) did not print the PDF: %v\n%s", bin, errors.Join(err, rerr), lastLines(output, 8)))
-	}
-	return writeOut(nil, out, data)
-}
-
-// lastLines keeps the end of a process's output for an error message.
-func lastLines(b []byte, n int) string {
-	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
 }

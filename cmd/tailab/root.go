@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -114,6 +115,14 @@ func (g *globalOptions) engine(providerName string) (*provision.Engine, error) {
 		return nil, withCode(ExitUsage, err)
 	}
 	return &provision.Engine{State: st, Provider: p}, nil
+}
+
+// logf prints progress lines on the command's stderr (nil with --quiet).
+func (g *globalOptions) logf(cmd *cobra.Command) exam.Logf {
+	if g.Quiet {
+		return nil
+	}
+	return func(format string, args ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...) }
 }
 
 func newVersionCommand() *cobra.Command {

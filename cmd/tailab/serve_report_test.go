@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -29,16 +28,10 @@ func runTailab(t *testing.T, ctx context.Context, args ...string) (string, strin
 	root.SetErr(&errb)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	code := 0
 	if err != nil {
-		code = ExitFailed
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
 		errb.WriteString(err.Error())
 	}
-	return out.String(), errb.String(), code
+	return out.String(), errb.String(), statusOf(err)
 }
 
 func TestServeRefusesExposureWithoutToken(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
@@ -191,7 +192,7 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 			return withCode(ExitInfra, err)
 		}
 	}
-	if err := prepareSambaTemplates(ctx, cmd.ErrOrStderr(), o.g.Quiet, sess, o.candidates); err != nil {
+	if err := exam.PrepareSambaTemplates(ctx, sess, o.candidates, o.g.logf(cmd)); err != nil {
 		return withCode(ExitInfra, err)
 	}
 	obs := upObserver(cmd.ErrOrStderr(), o.g, plan.Instances, start, !o.noWait)
@@ -200,7 +201,7 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 		return withCode(ExitInfra, err)
 	}
 	if !o.noFaults && !o.noWait {
-		if err := applyDrawnFaults(ctx, cmd.ErrOrStderr(), o.g.Quiet, eng.State, sess, o.candidates); err != nil {
+		if err := exam.ApplyDrawnFaults(ctx, eng.State, sess, o.candidates, o.g.logf(cmd)); err != nil {
 			return withCode(ExitInfra, err)
 		}
 	}

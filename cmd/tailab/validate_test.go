@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -32,16 +31,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 // codeOf is the exit code main would give err.
-func codeOf(err error) int {
-	var ee *exitError
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.As(err, &ee):
-		return ee.code
-	}
-	return -1
-}
+func codeOf(err error) int { return statusOf(err) }
 
 func TestValidate(t *testing.T) {
 	dir := filepath.Join("testdata", "validate")
@@ -74,29 +64,6 @@ func TestValidate(t *testing.T) {
 				got += fmt.Sprintf("error (exit %d):\n%v\n", codeOf(err), err)
 			}
 			golden(t, "validate-"+tt.name+".txt", got)
-		})
-	}
-}
-
-func TestDetectKind(t *testing.T) {
-	tests := []struct {
-		name, yaml, want string
-	}{
-		{"lab", "name: x\nmachines: []\n", kindLab},
-		{"lab by networks", "networks: []\n", kindLab},
-		{"lab checks are file names", "name: x\nchecks: [a.yaml]\n", kindLab},
-		{"suite", "checks:\n  - id: a\n", kindSuite},
-		{"jury only", "jury: []\n", kindSuite},
-		{"neither", "name: x\n", ""},
-		{"empty", "", ""},
-		{"list", "- a\n", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, d := detectKind("f.yaml", []byte(tt.yaml))
-			if got != tt.want || (got == "") != (d != nil) {
-				t.Errorf("detectKind = %q, %v; want %q", got, d, tt.want)
-			}
 		})
 	}
 }

@@ -13,10 +13,7 @@ import (
 	"time"
 
 	"github.com/tailab/tailab/checks"
-	"github.com/tailab/tailab/checks/probe"
-	"github.com/tailab/tailab/checks/probe/ssh"
-	"github.com/tailab/tailab/checks/probe/tcp"
-	"github.com/tailab/tailab/checks/probe/winrm"
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/labs"
 )
@@ -40,14 +37,9 @@ type labFixture struct {
 	suites []*checks.Suite
 }
 
-// loadRegistry is the registry suites are loaded with (the probes' parameter
-// types; the winrm probe of a grading is configured per test).
-func loadRegistry() *probe.Registry {
-	return probe.NewRegistry(ssh.New(), tcp.New(), winrm.New())
-}
-
 // loadLab loads a built-in lab, resolves it for the test candidate and loads its
-// suites as `tailab grade` does: embedded files, machines and faults checked.
+// suites as `tailab grade` does (exam.LoadSuites): embedded files, machines and
+// faults checked.
 func loadLab(t *testing.T, name string) *labFixture {
 	t.Helper()
 	lab, err := labs.LoadBuiltin(name)
@@ -58,33 +50,11 @@ func loadLab(t *testing.T, name string) *labFixture {
 	if err != nil {
 		t.Fatalf("resolve %s: %v", name, err)
 	}
-	machines := make([]string, 0, len(lab.Machines))
-	for _, m := range lab.Machines {
-		machines = append(machines, m.Name)
+	suites, err := exam.LoadSuites(lab, exam.Probes())
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
-	faults := make([]string, 0, len(lab.Faults))
-	for _, f := range lab.Faults {
-		faults = append(faults, f.Name)
-	}
-	f := &labFixture{lab: lab, inst: inst}
-	reg := loadRegistry()
-	for _, p := range lab.Checks {
-		data, err := labs.BuiltinSuite(p)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		s, err := checks.LoadSuite("catalog:"+p, data, reg, nil)
-		if err != nil {
-			t.Fatalf("%s: suite %s: %v", name, p, err)
-		}
-		if err := s.CheckMachines(machines); err != nil {
-			t.Fatalf("%s: suite %s: %v", name, p, err)
-		}
-		if err := s.CheckFaults(faults); err != nil {
-			t.Fatalf("%s: suite %s: %v", name, p, err)
-		}
-		f.suites = append(f.suites, s)
-	}
+	f := &labFixture{lab: lab, inst: inst, suites: suites}
 	return f
 }
 

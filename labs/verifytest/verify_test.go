@@ -2,19 +2,24 @@ package verifytest_test
 
 import (
 	"bytes"
-	"os"
-	"os/exec"
+	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/internal/testenv/libvirtd"
+	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/libvirt"
 )
 
 // TestVerifyBuiltinLabs proves the built-in labs with a solution both ways:
 // untouched 0 points (baseline aside), reference solution 100 %, and for each
-// step exactly the checks that need it fail without it (docs/catalog.md).
+// step exactly the checks that need it fail without it (docs/catalog.md), with
+// the library `tailab verify` runs (exam.VerifyOptions).
 func TestVerifyBuiltinLabs(t *testing.T) {
 	if !libvirtd.InDaemonNetns() {
 		testenv.Unavailable(t, "needs root and libvirtd (/usr/sbin/libvirtd) for a private daemon")
@@ -23,29 +28,68 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 	for _, b := range []string{"samba-tool", "samba", "dnsmasq", "nft", "busybox", "smbclient", "setpriv", "mkfs.ext4", "useradd"} {
 		testenv.RequireBinary(t, b)
 	}
-	bin := filepath.Join(t.TempDir(), "tailab")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/tailab")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build tailab: %v\n%s", err, out)
-	}
 	for _, lab := range []string{"tpe-local", "ccp2-infra-local", "ccp3-support-local", "ccp1-poste-local"} {
 		t.Run(lab, func(t *testing.T) {
 			start := time.Now()
-			cmd := exec.Command(bin, "verify", lab, "--data-dir", t.TempDir())
-			cmd.Env = append(os.Environ(), "TAILAB_VIRT_TYPE=qemu")
-			for k, v := range daemonEnv {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			t.Logf("tailab verify %s (%.1fs):\n%s", lab, time.Since(start).Seconds(), stdout.String())
+			data := t.TempDir()
+			st, err := provision.OpenState(data)
 			if err != nil {
-				t.Fatalf("tailab verify %s: %v\n%s", lab, err, stderr.String())
+				t.Fatal(err)
 			}
-			if !bytes.Contains(stdout.Bytes(), []byte("Verified both ways: no surprise.")) {
+			p := libvirt.New(libvirt.Config{
+				QEMU: daemonEnv["TAILAB_QEMU_URI"], LXC: daemonEnv["TAILAB_LXC_URI"], HostVar: daemonEnv["TAILAB_HOSTVAR"],
+				DataDir: data, PoolDir: filepath.Join(data, "pool"), ImageDir: filepath.Join(data, "images"),
+				VirtType: "qemu", ConsoleListen: "127.0.0.1",
+			})
+			defer p.Close()
+			log := &lines{}
+			o := &exam.VerifyOptions{Lab: lab, Parallel: 8, Observer: log}
+			if err := o.Complete(); err != nil {
+				t.Fatal(err)
+			}
+			if err := o.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			o.Engine = &provision.Engine{State: st, Provider: p}
+			v, err := o.Run(context.Background())
+			var out bytes.Buffer
+			if v != nil {
+				if perr := v.Verdict.Print(&out); perr != nil {
+					t.Fatal(perr)
+				}
+			}
+			t.Logf("verify %s (%.1fs):\n%s", lab, time.Since(start).Seconds(), out.String())
+			if err != nil {
+				t.Fatalf("verify %s: %v\n%s", lab, err, log)
+			}
+			if !bytes.Contains(out.Bytes(), []byte("Verified both ways: no surprise.")) {
 				t.Errorf("no verdict line in the output")
 			}
 		})
 	}
+}
+
+// lines keeps a verification's log for the failure message.
+type lines struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lines) Logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(&l.buf, format+"\n", args...)
+}
+func (l *lines) Warnf(format string, args ...any) { l.Logf(format, args...) }
+func (l *lines) Begin(int)                        {}
+func (l *lines) Stepf(format string, args ...any) {
+	if format != "" {
+		l.Logf(format, args...)
+	}
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }

@@ -1,4 +1,4 @@
-package main
+package exam
 
 import (
 	"context"
@@ -18,7 +18,7 @@ func TestBuiltinSuitesLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := newProbeRegistry()
+	reg := Probes()
 	for _, e := range entries {
 		t.Run(e.Name, func(t *testing.T) {
 			lab, err := labs.LoadBuiltin(e.Name)
@@ -28,7 +28,7 @@ func TestBuiltinSuitesLoad(t *testing.T) {
 			if len(lab.Checks) == 0 {
 				t.Skip("no suites")
 			}
-			suites, err := loadLabSuites(lab, reg)
+			suites, err := LoadSuites(lab, reg)
 			if err != nil {
 				t.Fatalf("load suites: %v", err)
 			}
@@ -60,7 +60,7 @@ func TestFilterCompetences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	suites, err := loadLabSuites(lab, newProbeRegistry())
+	suites, err := LoadSuites(lab, Probes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestFilterCompetences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := filterCompetences(suites, tt.competences)
+			got, err := FilterCompetences(suites, tt.competences)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
 			}

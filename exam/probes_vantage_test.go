@@ -1,4 +1,4 @@
-package main
+package exam
 
 import (
 	"context"
@@ -61,7 +61,7 @@ func TestPingFromVantageOverSSH(t *testing.T) {
 	_, keyPEM, pub := sshd.NewClientKey(t)
 	srv := sshd.Start(t, sshd.Options{Host: "127.0.0.9", AuthorizedKeys: []xssh.PublicKey{pub}})
 
-	suite, err := checks.LoadSuite("vantage.yaml", []byte(vantageSuite), newProbeRegistry(), nil)
+	suite, err := checks.LoadSuite("vantage.yaml", []byte(vantageSuite), Probes(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestPingFromVantageOverSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := strings.Count(srv.Log(), "Accepted publickey")
-	runner := &checks.Runner{Registry: newGradeRegistry(v), DefaultTimeout: 10 * time.Second}
+	runner := &checks.Runner{Registry: GradeProbes(v, nil), DefaultTimeout: 10 * time.Second}
 	rep, err := runner.Run(context.Background(), checks.Session{ID: "s1", Lab: "vantage"}, suites, []checks.Candidate{cand})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestPingFromVantageOverSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch := diffReports(rep, again); len(ch) != 0 {
+	if ch := Diff(rep, again); len(ch) != 0 {
 		t.Errorf("second grading of an unchanged lab: %+v", ch)
 	}
 	before += 2

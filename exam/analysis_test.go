@@ -1,4 +1,4 @@
-package main
+package exam
 
 import (
 	"strings"
@@ -30,13 +30,13 @@ func vrep(pairs ...string) checks.CandidateReport {
 func TestAnalyse(t *testing.T) {
 	tests := []struct {
 		name      string
-		runs      verifyRuns
+		runs      Runs
 		surprises []string
 		needs     map[string]string // step → checks needing it
 	}{
 		{
 			name: "exact, with a conjunctive dependency and a guard",
-			runs: verifyRuns{
+			runs: Runs{
 				Steps:       []string{"user", "group"},
 				Untouched:   vrep("g0=pass", "a=fail", "b=skip"),
 				Incremental: []checks.CandidateReport{vrep("g0=pass", "a=pass", "b=fail"), vrep("g0=pass", "a=pass", "b=pass")},
@@ -46,7 +46,7 @@ func TestAnalyse(t *testing.T) {
 		},
 		{
 			name: "every kind of surprise",
-			runs: verifyRuns{
+			runs: Runs{
 				Steps:     []string{"one", "two", "three"},
 				Untouched: vrep("a=pass", "b=fail", "c=fail", "d=fail"),
 				Incremental: []checks.CandidateReport{
@@ -72,7 +72,7 @@ func TestAnalyse(t *testing.T) {
 			// verify applies every fault: a check conditioned on a fault that
 			// comes out "not applicable" means the conditions are wrong.
 			name: "a check not applicable with every fault applied",
-			runs: verifyRuns{
+			runs: Runs{
 				Steps:       []string{"fix"},
 				Untouched:   vrep("a=fail", "b=na"),
 				Incremental: []checks.CandidateReport{vrep("a=pass", "b=na")},
@@ -87,7 +87,7 @@ func TestAnalyse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := analyse(tt.runs)
+			v := Analyse(tt.runs)
 			got := strings.Join(v.Surprises, "\n")
 			for _, want := range tt.surprises {
 				if !strings.Contains(got, want) {
@@ -103,7 +103,7 @@ func TestAnalyse(t *testing.T) {
 				}
 			}
 			var b strings.Builder
-			if err := v.print(&b); err != nil {
+			if err := v.Print(&b); err != nil {
 				t.Fatal(err)
 			}
 			if len(tt.surprises) == 0 && !strings.Contains(b.String(), "Verified both ways: no surprise.") {
@@ -111,7 +111,7 @@ func TestAnalyse(t *testing.T) {
 			}
 		})
 	}
-	v := analyse(verifyRuns{Steps: []string{"x"}, Untouched: vrep("a=error"),
+	v := Analyse(Runs{Steps: []string{"x"}, Untouched: vrep("a=error"),
 		Incremental: []checks.CandidateReport{vrep("a=pass")}, LeftOut: []checks.CandidateReport{vrep("a=fail")}})
 	if len(v.Errors) != 1 {
 		t.Errorf("errors: %v", v.Errors)

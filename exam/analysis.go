@@ -1,22 +1,21 @@
-package main
+package exam
 
 import (
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
 	"github.com/tailab/tailab/checks"
 )
 
-// verifyRuns are the gradings `tailab verify` makes of one lab (docs/catalog.md,
+// Runs are the gradings `tailab verify` makes of one lab (docs/catalog.md,
 // "Both-way verification"):
 //
 //   - Untouched: the instance with its faults applied, before any step;
 //   - Incremental[k]: the same instance after steps 1..k+1 (the last one is the
 //     full solution);
 //   - LeftOut[k]: a fresh instance with every step but step k applied.
-type verifyRuns struct {
+type Runs struct {
 	Steps       []string
 	Untouched   checks.CandidateReport
 	Incremental []checks.CandidateReport
@@ -24,16 +23,16 @@ type verifyRuns struct {
 	Baseline    []string // checks allowed to pass untouched
 }
 
-// verifyStep is one step's line of the verdict.
-type verifyStep struct {
+// StepVerdict is one step's line of the verdict.
+type StepVerdict struct {
 	Step      string
 	Gained    []string // checks that first pass once the step is applied (in order)
 	Needs     []string // checks that fail when only this step is left out
 	Surprises []string
 }
 
-// verifyCheck is one machine check's line of the verdict.
-type verifyCheck struct {
+// CheckVerdict is one machine check's line of the verdict.
+type CheckVerdict struct {
 	ID        string
 	Points    float64
 	Untouched checks.Status
@@ -43,10 +42,10 @@ type verifyCheck struct {
 	Surprises []string
 }
 
-// verifyVerdict is the analysis of verifyRuns.
-type verifyVerdict struct {
-	Steps                                  []verifyStep
-	Checks                                 []verifyCheck
+// Verdict is the analysis of Runs.
+type Verdict struct {
+	Steps                                  []StepVerdict
+	Checks                                 []CheckVerdict
 	Surprises                              []string // every surprise, one line each
 	Errors                                 []string // checks that could not be observed (infrastructure)
 	UntouchedPoints, FullPoints, MaxPoints float64
@@ -65,7 +64,7 @@ func statuses(c checks.CandidateReport) map[string]checks.Result {
 	return out
 }
 
-// analyse applies the definition of an exact verification:
+// Analyse applies the definition of an exact verification:
 //
 //  1. untouched, every machine check is lost (not pass), except baseline checks
 //     and checks worth 0 points (guards), which must pass;
@@ -79,8 +78,8 @@ func statuses(c checks.CandidateReport) map[string]checks.Result {
 //  5. no check is in error in any run (that is infrastructure, not the lab);
 //  6. no check is "not applicable" in any run: every fault is applied, so every
 //     check conditioned on a fault (`when`) must apply.
-func analyse(runs verifyRuns) verifyVerdict {
-	var v verifyVerdict
+func Analyse(runs Runs) Verdict {
+	var v Verdict
 	baseline := map[string]bool{}
 	for _, b := range runs.Baseline {
 		baseline[b] = true
@@ -128,7 +127,7 @@ func analyse(runs verifyRuns) verifyVerdict {
 	gainedAt := map[string]int{}
 	for _, id := range order {
 		u := untouched[id]
-		c := verifyCheck{ID: id, Points: u.MaxPoints, Untouched: u.Status, GainedAt: "-"}
+		c := CheckVerdict{ID: id, Points: u.MaxPoints, Untouched: u.Status, GainedAt: "-"}
 		v.MaxPoints += u.MaxPoints
 		v.UntouchedPoints += u.Points
 		guard := isBaseline(u) || u.MaxPoints == 0
@@ -173,7 +172,7 @@ func analyse(runs verifyRuns) verifyVerdict {
 		v.Checks = append(v.Checks, c)
 	}
 	for k := 0; k < n; k++ {
-		st := verifyStep{Step: runs.Steps[k]}
+		st := StepVerdict{Step: runs.Steps[k]}
 		for _, id := range order {
 			if gainedAt[id] == k {
 				st.Gained = append(st.Gained, id)
@@ -204,69 +203,4 @@ func analyse(runs verifyRuns) verifyVerdict {
 	}
 	sort.Strings(v.Errors)
 	return v
-}
-
-// short drops the suite from a check key when the id is unique among keys.
-func shortIDs(keys []string, all []verifyCheck) []string {
-	count := map[string]int{}
-	for _, c := range all {
-		_, id, _ := strings.Cut(c.ID, "/")
-		count[id]++
-	}
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		_, id, _ := strings.Cut(k, "/")
-		if count[id] == 1 {
-			k = id
-		}
-		out[i] = k
-	}
-	return out
-}
-
-// print writes the verdict as two tables: steps, then checks.
-func (v verifyVerdict) print(w io.Writer) error {
-	t := newTable(w, "STEP", "GAINED IN ORDER", "FAIL WHEN LEFT OUT", "VERDICT")
-	for _, s := range v.Steps {
-		verdict := "ok"
-		if len(s.Surprises) > 0 {
-			verdict = "SURPRISE"
-		}
-		t.row(s.Step, orDash(shortIDs(s.Gained, v.Checks)), orDash(shortIDs(s.Needs, v.Checks)), verdict)
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(w)
-	t = newTable(w, "CHECK", "PTS", "UNTOUCHED", "FULL", "GAINED AT", "NEEDS STEPS", "VERDICT")
-	for _, c := range v.Checks {
-		verdict := "ok"
-		if len(c.Surprises) > 0 {
-			verdict = "SURPRISE"
-		}
-		id := shortIDs([]string{c.ID}, v.Checks)[0]
-		t.row(id, fmt.Sprintf("%g", c.Points), string(c.Untouched), string(c.Full), c.GainedAt, orDash(c.Needs), verdict)
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nUntouched: %g/%g pts; reference solution: %g/%g pts; %d step(s), %d check(s).\n",
-		v.UntouchedPoints, v.MaxPoints, v.FullPoints, v.MaxPoints, len(v.Steps), len(v.Checks))
-	for _, e := range v.Errors {
-		fmt.Fprintln(w, "ERROR", e)
-	}
-	for _, s := range v.Surprises {
-		fmt.Fprintln(w, "SURPRISE", s)
-	}
-	if len(v.Errors)+len(v.Surprises) == 0 {
-		fmt.Fprintln(w, "Verified both ways: no surprise.")
-	}
-	return nil
-}
-
-func orDash(s []string) string {
-	if len(s) == 0 {
-		return "-"
-	}
-	return strings.Join(s, ", ")
 }

@@ -1,4 +1,4 @@
-package main
+package exam
 
 import (
 	"context"
@@ -61,16 +61,16 @@ func TestGradeDrawnFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	suites, err := loadLabSuites(builtinChecks(lab), newProbeRegistry())
+	suites, err := LoadSuites(BuiltinChecks(lab), Probes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cands, _, err := gradeCandidates(st, sess, lab, nil)
+	cands, _, err := Bind(st, sess, lab, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c := cands[0]; !c.FaultsKnown || len(c.Faults) != 4 || c.Faults[0].Name != drawn[0].Name || c.Faults[0].Title != drawn[0].Title {
-		t.Errorf("c01 faults = %v (known %v), want %v", c.Faults, c.FaultsKnown, faultNames(drawn))
+		t.Errorf("c01 faults = %v (known %v), want %v", c.Faults, c.FaultsKnown, FaultNames(drawn))
 	}
 	if c := cands[2]; c.FaultsKnown || c.Faults != nil {
 		t.Errorf("c03 faults = %v (known %v), want unknown", c.Faults, c.FaultsKnown)
@@ -94,7 +94,7 @@ func TestGradeDrawnFaults(t *testing.T) {
 	// checks that do not apply are decided before observing.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	rep, err := (&checks.Runner{Registry: newProbeRegistry()}).Run(ctx, checks.Session{ID: sess.Name, Lab: lab.Name}, suites, cands)
+	rep, err := (&checks.Runner{Registry: Probes()}).Run(ctx, checks.Session{ID: sess.Name, Lab: lab.Name}, suites, cands)
 	if !errors.Is(err, context.Canceled) || rep == nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -171,7 +171,7 @@ checks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = loadLabSuites(lab, newProbeRegistry())
+	_, err = LoadSuites(lab, Probes())
 	want := filepath.Join(dir, "suite.yaml") + `:7:19: checks[0].when.fault: unknown fault "dnsmaq-arrete" (did you mean "dnsmasq-arrete"?)`
 	var diags yamlx.Diagnostics
 	if err == nil || err.Error() != want || !errors.As(err, &diags) {

@@ -1,0 +1,81 @@
+package exam
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/checks/report"
+	"github.com/tailab/tailab/internal/atomicfile"
+	"github.com/tailab/tailab/provision"
+)
+
+// Interventions reads a session's audit log for the jury record: what was
+// done to the candidates' labs (up, down, reset, revert, faults...). Grading
+// rounds and console-password reveals are left out: they change nothing in a
+// lab.
+func Interventions(st *provision.State, session string) ([]checks.Intervention, error) {
+	log, err := st.AuditLog(session)
+	if err != nil {
+		return nil, fmt.Errorf("read the audit log of session %q: %w", session, err)
+	}
+	var out []checks.Intervention
+	for _, e := range log {
+		switch e.Action {
+		case "grade", "access":
+			continue
+		}
+		out = append(out, checks.Intervention{Time: e.Time, User: e.User, Action: e.Action,
+			Candidate: e.Candidate, Machine: e.Machine, Detail: e.Detail})
+	}
+	return out, nil
+}
+
+// Records are the files WriteRecords wrote.
+type Records struct {
+	Session string   // the session's HTML report
+	Jury    []string // each candidate's jury record, in the report's order
+}
+
+// WriteRecords writes a grading's session report (HTML) and each candidate's
+// jury record, with the session's interventions, into dir (atomically, file
+// by file); dates are shown in loc.
+func WriteRecords(dir string, st *provision.State, rep *checks.Report, loc *time.Location) (*Records, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	formats, err := report.NewRegistry(report.Options{Location: loc})
+	if err != nil {
+		return nil, err
+	}
+	html, err := formats.Get("html")
+	if err != nil {
+		return nil, err
+	}
+	out := &Records{Session: filepath.Join(dir, rep.Session+".html")}
+	if err := report.WriteFile(out.Session, html, rep); err != nil {
+		return nil, err
+	}
+	if rep.Interventions, err = Interventions(st, rep.Session); err != nil {
+		return nil, err
+	}
+	for _, c := range rep.Candidates {
+		jury := &report.Jury{Opts: report.Options{Location: loc}, Candidates: []string{c.ID}}
+		path := filepath.Join(dir, fmt.Sprintf("%s-%s-jury.html", rep.Session, c.ID))
+		f, err := atomicfile.Create(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := jury.Format(f, rep); err != nil {
+			f.Abort()
+			return nil, err
+		}
+		if err := f.Commit(); err != nil {
+			return nil, err
+		}
+		out.Jury = append(out.Jury, path)
+	}
+	return out, nil
+}
