@@ -18,8 +18,6 @@ import (
 	"github.com/tailab/tailab/templates/access"
 )
 
-func init() { commands = append(commands, newAccessCommand) }
-
 type accessOptions struct {
 	session    string
 	candidates []string

@@ -13,8 +13,6 @@ import (
 	"github.com/tailab/tailab/results"
 )
 
-func init() { commands = append(commands, newDemoCommand) }
-
 // demoOptions: tailab demo — the whole story on the embedded default.
 type demoOptions struct {
 	g        *globalOptions

@@ -18,8 +18,6 @@ import (
 	"github.com/tailab/tailab/results"
 )
 
-func init() { commands = append(commands, newReportCommand) }
-
 // reportOptions are the options of `tailab report`.
 type reportOptions struct {
 	g         *globalOptions

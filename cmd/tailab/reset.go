@@ -10,8 +10,6 @@ import (
 	"github.com/tailab/tailab/provision"
 )
 
-func init() { commands = append(commands, newResetCommand, newAuditCommand) }
-
 func newResetCommand(g *globalOptions) *cobra.Command {
 	t := &machineTarget{}
 	var noWait bool

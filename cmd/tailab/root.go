@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,11 @@ type globalOptions struct {
 	Console  string // VNC listen address
 	Quiet    bool
 	NoColor  bool
+	// Several libvirt hosts (docs/multi-host.md): repeated --host
+	// NAME=QEMU_URI[,LXC_URI] and/or --hosts FILE replace the single host of
+	// --connect/--connect-lxc.
+	Hosts     []string
+	HostsFile string
 }
 
 func defaultDataDir() string {
@@ -38,6 +44,17 @@ func defaultDataDir() string {
 	return filepath.Join(home, ".local", "share", "tailab")
 }
 
+// splitHostSpecs splits a ';'- or newline-separated list of host specs.
+func splitHostSpecs(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
@@ -45,8 +62,10 @@ func envOr(key, def string) string {
 	return def
 }
 
-func newRootCommand() *cobra.Command {
-	g := &globalOptions{}
+func newRootCommand() *cobra.Command { return newRoot(&globalOptions{}) }
+
+// newRoot is the command tree over g, which its flags fill.
+func newRoot(g *globalOptions) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tailab",
 		Short: "Provision and grade TAI practical-exam labs",
@@ -66,38 +85,47 @@ of the title "Technicien d'assistance en informatique".`,
 	pf.StringVar(&g.Console, "console-listen", envOr("TAILAB_CONSOLE_LISTEN", "127.0.0.1"), "address VM consoles (VNC) listen on: the host's address on the exam-room network (env TAILAB_CONSOLE_LISTEN)")
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors and results")
 	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "no colours")
-	root.AddCommand(
-		newValidateCommand(g),
-		newLabCommand(g),
-		newSchemaCommand(g),
-		newUpCommand(g),
-		newDownCommand(g),
-		newStatusCommand(g),
-		newSessionCommand(g),
-		newGCCommand(g),
-		newGradeCommand(g),
-		newVersionCommand(),
-	)
-	for _, c := range commands {
-		root.AddCommand(c(g))
+	pf.StringArrayVar(&g.Hosts, "host", splitHostSpecs(os.Getenv("TAILAB_LIBVIRT_HOSTS")),
+		"a libvirt host labs may be placed on, NAME=QEMU_URI[,LXC_URI] (repeat for several; env TAILAB_LIBVIRT_HOSTS, ';'-separated); replaces --connect")
+	pf.StringVar(&g.HostsFile, "hosts", os.Getenv("TAILAB_LIBVIRT_HOSTS_FILE"),
+		"YAML file of libvirt hosts (hosts: [{name, qemu, lxc}]; env TAILAB_LIBVIRT_HOSTS_FILE); replaces --connect")
+	for _, verb := range verbs {
+		root.AddCommand(verb(g))
 	}
 	addCompletions(root, g)
 	return root
 }
 
-// commands are verbs that register themselves from their own file:
-//
-//	func init() { commands = append(commands, newAccessCommand) }
-//
-// so adding a verb never edits this file.
-var commands []func(*globalOptions) *cobra.Command
+// verbs is every verb of tailab, in the order of the help: adding a verb is
+// one line here (and its file).
+var verbs = []func(*globalOptions) *cobra.Command{
+	newValidateCommand,
+	newLabCommand,
+	newSchemaCommand,
+	newUpCommand,
+	newDownCommand,
+	newStatusCommand,
+	newSessionCommand,
+	newGCCommand,
+	newGradeCommand,
+	newVersionCommand,
+	newAccessCommand,
+	newDemoCommand,
+	newReportCommand,
+	newResetCommand,
+	newAuditCommand,
+	newServeCommand,
+	newSheetsCommand,
+	newSnapshotCommand,
+	newVerifyCommand,
+}
 
 // providerConfig is the provider options from the global flags.
 func (g *globalOptions) providerConfig() map[string]string {
 	return map[string]string{
 		"qemu": g.QEMU, "lxc": g.LXC, "data-dir": g.DataDir, "image-dir": g.ImageDir,
 		"host-var": g.HostVar, "virt-type": g.VirtType, "console-listen": g.Console,
-		"hosts": hostsOption(), "hosts-file": hostsFile,
+		"hosts": strings.Join(g.Hosts, ";"), "hosts-file": g.HostsFile,
 	}
 }
 
@@ -125,7 +153,7 @@ func (g *globalOptions) logf(cmd *cobra.Command) exam.Logf {
 	return func(format string, args ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...) }
 }
 
-func newVersionCommand() *cobra.Command {
+func newVersionCommand(*globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print tailab's version",

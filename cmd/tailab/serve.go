@@ -16,8 +16,6 @@ import (
 	"github.com/tailab/tailab/web"
 )
 
-func init() { commands = append(commands, newServeCommand) }
-
 // serveTokenEnv names the environment variable holding the dashboard's token.
 const serveTokenEnv = "TAILAB_SERVE_TOKEN"
 

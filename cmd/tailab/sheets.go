@@ -16,8 +16,6 @@ import (
 	"github.com/tailab/tailab/templates/sheets"
 )
 
-func init() { commands = append(commands, newSheetsCommand) }
-
 // sheetData is what a candidate sheet template sees.
 type sheetData struct {
 	Session   string

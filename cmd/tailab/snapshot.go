@@ -10,8 +10,6 @@ import (
 	"github.com/tailab/tailab/provision"
 )
 
-func init() { commands = append(commands, newSnapshotCommand) }
-
 // machineTarget is --session S --candidate C [--machine M], shared by snapshot and reset.
 type machineTarget struct {
 	session, candidate, machine string

@@ -9,8 +9,6 @@ import (
 	"github.com/tailab/tailab/exam"
 )
 
-func init() { commands = append(commands, newVerifyCommand) }
-
 // verifyOptions: tailab verify LAB [--keep].
 type verifyOptions struct {
 	g *globalOptions

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"io"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+// TestVerbsRegisteredOnce: every verb of the list is on the root command,
+// once, and nothing registers flags on the process-global flag set.
+func TestVerbsRegisteredOnce(t *testing.T) {
+	root := newRootCommand()
+	seen := map[string]bool{}
+	for _, c := range root.Commands() {
+		if seen[c.Name()] {
+			t.Errorf("verb %s registered twice", c.Name())
+		}
+		seen[c.Name()] = true
+	}
+	for _, verb := range verbs {
+		if name := verb(&globalOptions{}).Name(); !seen[name] {
+			t.Errorf("verb %s is not on the root command", name)
+		}
+	}
+	pflag.CommandLine.VisitAll(func(f *pflag.Flag) { t.Errorf("flag --%s on pflag.CommandLine", f.Name) })
+}
+
+// TestHostFlags: --host and --hosts are the root command's flags and reach
+// the provider's configuration.
+func TestHostFlags(t *testing.T) {
+	t.Setenv("TAILAB_LIBVIRT_HOSTS", "")
+	t.Setenv("TAILAB_LIBVIRT_HOSTS_FILE", "")
+	g := &globalOptions{}
+	root := newRoot(g)
+	root.SetOut(io.Discard)
+	root.SetArgs([]string{"version", "--host", "a=qemu+ssh://a/system", "--host", "b=qemu+ssh://b/system,lxc+ssh://b/system", "--hosts", "h.yaml"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := g.providerConfig()
+	if got, want := cfg["hosts"], "a=qemu+ssh://a/system;b=qemu+ssh://b/system,lxc+ssh://b/system"; got != want {
+		t.Errorf("hosts = %q, want %q", got, want)
+	}
+	if cfg["hosts-file"] != "h.yaml" {
+		t.Errorf("hosts-file = %q", cfg["hosts-file"])
+	}
+}
