@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/templates/access"
 )
@@ -60,22 +61,22 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		return err
 	}
 	if o.session == "" {
-		return withCode(ExitUsage, errors.New("--session is required"))
+		return errclass.Usagef("--session is required")
 	}
 	if o.output == "html" {
 		o.sheet = true
 	}
 	st, err := provision.OpenState(g.DataDir)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	sess, err := st.Session(o.session)
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return errclass.Wrap(errclass.NotFound, err)
 	}
 	for _, c := range o.candidates {
 		if _, ok := sess.Candidate(c); !ok {
-			return withCode(ExitUsage, fmt.Errorf("session %q has no candidate %q", o.session, c))
+			return errclass.NotFoundf("session %q has no candidate %q", o.session, c)
 		}
 	}
 	eng, err := g.engine(sess.Provider)
@@ -86,15 +87,15 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	list, err := eng.Access(cmd.Context(), sess, o.candidates)
 	if err != nil {
 		if errors.Is(err, provision.ErrUnsupported) {
-			return withCode(ExitUsage, err)
+			return errclass.Wrap(errclass.Usage, err)
 		}
-		return withCode(ExitInfra, err)
+		return err
 	}
 	var revealed []string
 	if o.out != "" {
 		n, err := writeVirtViewerFiles(o.out, list)
 		if err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 		if n > 0 {
 			revealed = append(revealed, fmt.Sprintf("%d .vv file(s) in %s", n, o.out))
@@ -119,7 +120,7 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 			detail += " for " + strings.Join(o.candidates, ",")
 		}
 		if err := st.Audit(sess.Name, provision.AuditEntry{Action: "access", Detail: detail}); err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 	}
 	if o.sheet {
@@ -233,26 +234,26 @@ func accessSheets(sess *provision.Session, list []provision.MachineAccess, now t
 func (o *accessOptions) writeSheets(cmd *cobra.Command, g *globalOptions, sess *provision.Session, list []provision.MachineAccess) error {
 	all := accessSheets(sess, list, time.Now())
 	if len(all) == 0 {
-		return withCode(ExitUsage, errors.New("no machine to put on a sheet"))
+		return errclass.Usagef("no machine to put on a sheet")
 	}
 	if o.out == "" {
 		return access.Render(cmd.OutOrStdout(), all)
 	}
 	if err := os.MkdirAll(o.out, 0o700); err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	for _, s := range all {
 		path := filepath.Join(o.out, s.Candidate+".html")
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 		if err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 		err = access.Render(f, []access.Sheet{s})
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 		if !g.Quiet {
 			fmt.Fprintln(cmd.ErrOrStderr(), "access sheet:", path)

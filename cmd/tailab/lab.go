@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/labs"
 )
 
@@ -49,7 +50,7 @@ func newLabCommand(g *globalOptions) *cobra.Command {
 					b, err = os.ReadFile(args[0])
 				}
 				if err != nil {
-					return withCode(ExitUsage, fmt.Errorf("no built-in lab or file %q", args[0]))
+					return errclass.Usagef("no built-in lab or file %q", args[0])
 				}
 				_, err = cmd.OutOrStdout().Write(b)
 				return err

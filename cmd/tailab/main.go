@@ -25,22 +25,6 @@ const (
 	ExitBadFile = 4 // a lab, suite or roster file is invalid
 )
 
-// exitError carries an exit code with an error.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func withCode(code int, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &exitError{code: code, err: err}
-}
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -81,10 +65,6 @@ func statusOf(err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
 	return codes[errclass.Of(exam.Classify(err))]
 }
 
@@ -93,13 +73,8 @@ func exitCode(err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	var ee *exitError
 	var diags yamlx.Diagnostics
 	switch {
-	case errors.As(err, &ee):
-		if ee.code != ExitFailed || ee.err.Error() != "" {
-			fmt.Fprintln(os.Stderr, "tailab:", ee.err)
-		}
 	case errclass.IsSilent(err):
 	case errors.As(err, &diags) && diags.Error() == err.Error():
 		fmt.Fprintln(os.Stderr, diags.Error())

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -19,7 +20,7 @@ func validOutput(o string, valid ...string) error {
 			return nil
 		}
 	}
-	return withCode(ExitUsage, fmt.Errorf("unknown output %q (valid: %s)", o, strings.Join(valid, ", ")))
+	return errclass.Usagef("unknown output %q (valid: %s)", o, strings.Join(valid, ", "))
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/atomicfile"
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/results"
 )
@@ -61,7 +62,7 @@ Outputs:
 // Run writes the record.
 func (o *reportOptions) Run(cmd *cobra.Command) error {
 	if o.Session == "" || o.Candidate == "" {
-		return withCode(ExitUsage, errors.New("--session and --candidate are required"))
+		return errclass.Usagef("--session and --candidate are required")
 	}
 	if err := validOutput(o.Output, "html", "pdf", "digest", "bundle"); err != nil {
 		return err
@@ -70,39 +71,39 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 	if o.At != "" {
 		t, err := time.Parse(time.RFC3339Nano, o.At)
 		if err != nil {
-			return withCode(ExitUsage, fmt.Errorf("--at: %w (want e.g. 2026-06-12T14:03:07Z)", err))
+			return errclass.Usagef("--at: %w (want e.g. 2026-06-12T14:03:07Z)", err)
 		}
 		at = t
 	}
 	st, err := provision.OpenState(o.g.DataDir)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	rep, err := latestReport(o.g.DataDir, o.Session, o.Candidate, at)
 	if err != nil {
 		return err
 	}
 	if rep.Interventions, err = exam.Interventions(st, o.Session); err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	var buf bytes.Buffer
 	switch o.Output {
 	case "digest":
 		d, err := report.EvidenceDigest(rep, o.Candidate)
 		if err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 		fmt.Fprintf(&buf, "%s  %s session=%s candidate=%s grading=%s\n", d, report.EvidenceFormat, o.Session, o.Candidate, report.ReportKey(rep))
 	case "bundle":
 		b, _, err := report.EvidenceBundle(rep, o.Candidate)
 		if err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 		buf.Write(b)
 	default:
 		j := &report.Jury{Opts: report.Options{Location: time.Local}, Candidates: []string{o.Candidate}}
 		if err := j.Format(&buf, rep); err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 	}
 	if o.Output == "pdf" {
@@ -126,14 +127,14 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 func latestReport(dataDir, session, candidate string, at time.Time) (*checks.Report, error) {
 	rs, err := results.Open(dataDir)
 	if err != nil {
-		return nil, withCode(ExitInfra, err)
+		return nil, err
 	}
 	g, err := rs.ForCandidate(session, candidate, at)
 	if errors.Is(err, results.ErrNoGrading) {
-		return nil, withCode(ExitUsage, err)
+		return nil, errclass.Wrap(errclass.NotFound, err)
 	}
 	if err != nil {
-		return nil, withCode(ExitInfra, err)
+		return nil, err
 	}
 	return g.Report, nil
 }
@@ -142,20 +143,20 @@ func latestReport(dataDir, session, candidate string, at time.Time) (*checks.Rep
 func writeOut(w io.Writer, path string, data []byte) error {
 	if path == "" {
 		if _, err := w.Write(data); err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 		return nil
 	}
 	f, err := atomicfile.Create(path)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	defer f.Abort()
 	if _, err := f.Write(data); err != nil {
-		return withCode(ExitInfra, fmt.Errorf("write %s: %w", path, err))
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Commit(); err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	return nil
 }

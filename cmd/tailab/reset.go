@@ -1,12 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -53,19 +53,19 @@ func newAuditCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			if session == "" {
-				return withCode(ExitUsage, errors.New("--session is required"))
+				return errclass.Usagef("--session is required")
 			}
 			st, err := provision.OpenState(g.DataDir)
 			if err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			log, err := st.AuditLog(session)
 			if err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			if len(log) == 0 {
 				if _, err := st.Session(session); err != nil {
-					return withCode(ExitUsage, err)
+					return errclass.Wrap(errclass.NotFound, err)
 				}
 			}
 			return renderAudit(cmd, log, output)

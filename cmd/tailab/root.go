@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -93,7 +94,30 @@ of the title "Technicien d'assistance en informatique".`,
 		root.AddCommand(verb(g))
 	}
 	addCompletions(root, g)
+	usageErrors(root)
 	return root
+}
+
+// usageErrors makes cobra's own errors — an unknown flag or command, the
+// wrong number of arguments — usage errors, in c and every command below it.
+func usageErrors(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return errclass.Wrap(errclass.Usage, err) })
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error { return errclass.Wrap(errclass.Usage, args(cmd, a)) }
+	} else if c.HasSubCommands() && !c.Runnable() {
+		// A verb of verbs: cobra would print its help and exit 0 on an
+		// unknown sub-verb.
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return errclass.Usagef("unknown command %q for %q", a[0], cmd.CommandPath())
+			}
+			return nil
+		}
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	for _, sub := range c.Commands() {
+		usageErrors(sub)
+	}
 }
 
 // verbs is every verb of tailab, in the order of the help: adding a verb is
@@ -133,14 +157,14 @@ func (g *globalOptions) providerConfig() map[string]string {
 func (g *globalOptions) engine(providerName string) (*provision.Engine, error) {
 	st, err := provision.OpenState(g.DataDir)
 	if err != nil {
-		return nil, withCode(ExitInfra, err)
+		return nil, err
 	}
 	if providerName == "" {
 		providerName = "libvirt"
 	}
 	p, err := providers().New(providerName, g.providerConfig())
 	if err != nil {
-		return nil, withCode(ExitUsage, err)
+		return nil, errclass.Wrap(errclass.Usage, err)
 	}
 	return &provision.Engine{State: st, Provider: p}, nil
 }

@@ -46,3 +46,25 @@ func TestHostFlags(t *testing.T) {
 		t.Errorf("hosts-file = %q", cfg["hosts-file"])
 	}
 }
+
+// TestUsageExitCodes: cobra's own errors are usage errors (exit 2), as are
+// the commands' flag checks; an unknown session is exit 2 too.
+func TestUsageExitCodes(t *testing.T) {
+	data := t.TempDir()
+	for _, args := range [][]string{
+		{"grade", "--no-such-flag"},
+		{"--no-such-flag", "version"},
+		{"nosuchverb"},
+		{"session", "nosuch"},
+		{"version", "extra"},
+		{"verify"},
+		{"grade", "--concurrency", "x", "-s", "s1"},
+		{"grade", "-s", "s1", "--data-dir", data},
+		{"report", "-s", "s1", "--candidate", "c01", "--data-dir", data},
+	} {
+		_, _, err := runCLI(t, args...)
+		if code := statusOf(err); code != ExitUsage {
+			t.Errorf("tailab %v: exit %d (%v), want %d", args, code, err, ExitUsage)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/results"
@@ -74,39 +74,39 @@ func (o *serveOptions) token() (secret.Value, error) {
 // Run serves the dashboard until Ctrl-C.
 func (o *serveOptions) Run(cmd *cobra.Command) error {
 	if o.Session == "" {
-		return withCode(ExitUsage, errors.New("--session is required"))
+		return errclass.Usagef("--session is required")
 	}
 	if o.Poll < 100*time.Millisecond {
-		return withCode(ExitUsage, fmt.Errorf("--poll must be at least 100ms, not %s", o.Poll))
+		return errclass.Usagef("--poll must be at least 100ms, not %s", o.Poll)
 	}
 	tok, err := o.token()
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return errclass.Wrap(errclass.Usage, err)
 	}
 	if !tok.IsZero() && len(tok.Reveal()) < web.MinTokenLength {
-		return withCode(ExitUsage, fmt.Errorf("the token must be at least %d characters", web.MinTokenLength))
+		return errclass.Usagef("the token must be at least %d characters", web.MinTokenLength)
 	}
 	if err := web.CheckListen(o.Listen, !tok.IsZero()); err != nil {
-		return withCode(ExitUsage, err)
+		return errclass.Wrap(errclass.Usage, err)
 	}
 	st, err := provision.OpenState(o.g.DataDir)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	rs, err := results.Open(o.g.DataDir)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	srv, err := web.New(web.Config{
 		State: st, Results: rs, Session: o.Session, Token: tok, Poll: o.Poll,
 		Location: time.Local, Log: cmd.ErrOrStderr(),
 	})
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return errclass.Wrap(errclass.Usage, err)
 	}
 	l, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return withCode(ExitInfra, fmt.Errorf("listen: %w", err))
+		return fmt.Errorf("listen: %w", err)
 	}
 	url := "http://" + l.Addr().String() + "/"
 	msg := fmt.Sprintf("dashboard of session %s on %s (Ctrl-C to stop)", o.Session, url)
@@ -115,7 +115,7 @@ func (o *serveOptions) Run(cmd *cobra.Command) error {
 	}
 	fmt.Fprintln(cmd.ErrOrStderr(), msg)
 	if err := srv.Serve(cmd.Context(), l); err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -22,19 +22,19 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if session == "" {
-				return withCode(ExitUsage, errors.New("--session is required"))
+				return errclass.Usagef("--session is required")
 			}
 			st, err := provision.OpenState(g.DataDir)
 			if err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			sess, err := st.Session(session)
 			if err != nil {
-				return withCode(ExitUsage, err)
+				return errclass.Wrap(errclass.NotFound, err)
 			}
 			for _, c := range candidates {
 				if _, ok := sess.Candidate(c); !ok {
-					return withCode(ExitUsage, fmt.Errorf("session %q has no candidate %q", session, c))
+					return errclass.NotFoundf("session %q has no candidate %q", session, c)
 				}
 			}
 			eng, err := g.engine(sess.Provider)
@@ -45,7 +45,7 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 			start := time.Now()
 			obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: start}
 			if err := eng.Down(cmd.Context(), sess, candidates, obs); err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			if !g.Quiet {
 				fmt.Fprintf(cmd.ErrOrStderr(), "session %s: removed in %.1fs\n", session, time.Since(start).Seconds())
@@ -70,17 +70,17 @@ func newStatusCommand(g *globalOptions) *cobra.Command {
 			}
 			st, err := provision.OpenState(g.DataDir)
 			if err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			var sessions []provision.Session
 			if session != "" {
 				s, err := st.Session(session)
 				if err != nil {
-					return withCode(ExitUsage, err)
+					return errclass.Wrap(errclass.NotFound, err)
 				}
 				sessions = []provision.Session{*s}
 			} else if sessions, err = st.Sessions(); err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			var all []provision.MachineState
 			for i := range sessions {
@@ -91,7 +91,7 @@ func newStatusCommand(g *globalOptions) *cobra.Command {
 				ms, err := liveStatus(cmd, eng, &sessions[i])
 				eng.Provider.Close()
 				if err != nil {
-					return withCode(ExitInfra, err)
+					return err
 				}
 				all = append(all, ms...)
 			}
@@ -114,7 +114,7 @@ func liveStatus(cmd *cobra.Command, eng *provision.Engine, s *provision.Session)
 func printStatus(cmd *cobra.Command, eng *provision.Engine, s *provision.Session, output string) error {
 	ms, err := liveStatus(cmd, eng, s)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	return renderStatus(cmd, ms, output)
 }
@@ -150,11 +150,11 @@ func newSessionCommand(g *globalOptions) *cobra.Command {
 			}
 			st, err := provision.OpenState(g.DataDir)
 			if err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			sessions, err := st.Sessions()
 			if err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			if output == "json" {
 				type row struct {
@@ -193,11 +193,11 @@ func newGCCommand(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := provision.OpenState(g.DataDir)
 			if err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			sessions, err := st.Sessions()
 			if err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			keep := map[string]bool{}
 			for _, s := range sessions {
@@ -213,7 +213,7 @@ func newGCCommand(g *globalOptions) *cobra.Command {
 			defer eng.Provider.Close()
 			orphans, err := eng.Provider.Orphans(cmd.Context(), keep)
 			if err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			w := cmd.OutOrStdout()
 			if len(orphans) == 0 {
@@ -232,7 +232,7 @@ func newGCCommand(g *globalOptions) *cobra.Command {
 				return nil
 			}
 			if err := eng.Provider.RemoveOrphans(cmd.Context(), orphans); err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			fmt.Fprintf(w, "\nremoved %d orphan resource(s)\n", len(orphans))
 			return nil

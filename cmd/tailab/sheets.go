@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/person"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
@@ -48,7 +48,7 @@ same values the grader checks. With --out DIR, one file per candidate
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.session == "" {
-				return withCode(ExitUsage, errors.New("--session is required"))
+				return errclass.Usagef("--session is required")
 			}
 			if err := validOutput(o.output, "md", "html"); err != nil {
 				return err
@@ -68,39 +68,39 @@ same values the grader checks. With --out DIR, one file per candidate
 func (o *sheetsOptions) Run(cmd *cobra.Command) error {
 	st, err := provision.OpenState(o.g.DataDir)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	sess, err := st.Session(o.session)
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return errclass.Wrap(errclass.NotFound, err)
 	}
 	lab, err := sess.LoadLab()
 	if err != nil {
-		return withCode(ExitBadFile, err)
+		return errclass.Wrap(errclass.BadInput, err)
 	}
 	if !sheets.Has(lab.Name) {
-		return withCode(ExitUsage, fmt.Errorf("lab %q has no candidate sheet (templates/sheets/%s.md)", lab.Name, lab.Name))
+		return errclass.Usagef("lab %q has no candidate sheet (templates/sheets/%s.md)", lab.Name, lab.Name)
 	}
 	insts, err := sess.Instances(o.candidates...)
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return errclass.Wrap(errclass.NotFound, err)
 	}
 	if o.out != "" {
 		if err := os.MkdirAll(o.out, 0o755); err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 	}
 	for i, in := range insts {
 		scen, err := lab.ResolveScenario(labs.ResolveInput{Session: sess.Name, Candidate: in.Candidate})
 		if err != nil {
-			return withCode(ExitBadFile, err)
+			return errclass.Wrap(errclass.BadInput, err)
 		}
 		md, err := sheets.Render(lab.Name, sheetData{
 			Session: sess.Name, Lab: lab.Name, Candidate: in.Candidate, Params: in.Params, Faults: scen.Drawn,
 			StartedAt: sess.StartedAt.In(time.Local).Format("02/01/2006 15:04"),
 		})
 		if err != nil {
-			return withCode(ExitBadFile, err)
+			return errclass.Wrap(errclass.BadInput, err)
 		}
 		body := md
 		if o.output == "html" {
@@ -111,13 +111,13 @@ func (o *sheetsOptions) Run(cmd *cobra.Command) error {
 				fmt.Fprint(cmd.OutOrStdout(), "\n---\n\n")
 			}
 			if _, err := cmd.OutOrStdout().Write(body); err != nil {
-				return withCode(ExitInfra, err)
+				return err
 			}
 			continue
 		}
 		path := filepath.Join(o.out, in.Candidate.ID+"."+o.output)
 		if err := os.WriteFile(path, body, 0o644); err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 		if !o.g.Quiet {
 			fmt.Fprintln(cmd.ErrOrStderr(), strings.TrimSpace(path))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -25,18 +26,18 @@ func (m *machineTarget) flags(c *cobra.Command) {
 // open checks the flags and opens the session and its engine.
 func (m *machineTarget) open(g *globalOptions) (*provision.Engine, *provision.Session, error) {
 	if m.session == "" || m.candidate == "" {
-		return nil, nil, withCode(ExitUsage, errors.New("--session and --candidate are required"))
+		return nil, nil, errclass.Usagef("--session and --candidate are required")
 	}
 	st, err := provision.OpenState(g.DataDir)
 	if err != nil {
-		return nil, nil, withCode(ExitInfra, err)
+		return nil, nil, err
 	}
 	sess, err := st.Session(m.session)
 	if err != nil {
-		return nil, nil, withCode(ExitUsage, err)
+		return nil, nil, errclass.Wrap(errclass.NotFound, err)
 	}
 	if _, ok := sess.Candidate(m.candidate); !ok {
-		return nil, nil, withCode(ExitUsage, fmt.Errorf("session %q has no candidate %q", m.session, m.candidate))
+		return nil, nil, errclass.NotFoundf("session %q has no candidate %q", m.session, m.candidate)
 	}
 	eng, err := g.engine(sess.Provider)
 	if err != nil {
@@ -62,9 +63,9 @@ func machineActionError(err error) error {
 		return nil
 	}
 	if errors.Is(err, provision.ErrUnsupported) {
-		return withCode(ExitUsage, err)
+		return errclass.Wrap(errclass.Usage, err)
 	}
-	return withCode(ExitInfra, err)
+	return err
 }
 
 func newSnapshotCommand(g *globalOptions) *cobra.Command {

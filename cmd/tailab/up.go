@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
@@ -90,19 +91,19 @@ func (o *upOptions) Complete(args []string) error {
 		if b, err := labs.BuiltinSource(o.lab); err == nil && lab.File == "catalog:"+o.lab {
 			o.labYAML = b
 		} else if o.labYAML, err = os.ReadFile(o.lab); err != nil {
-			return withCode(ExitUsage, err)
+			return errclass.Wrap(errclass.Usage, err)
 		}
 	}
 	switch {
 	case o.roster != "":
 		f, err := os.Open(o.roster)
 		if err != nil {
-			return withCode(ExitUsage, err)
+			return errclass.Wrap(errclass.Usage, err)
 		}
 		defer f.Close()
 		roll, err := provision.ReadRoster(o.roster, f)
 		if err != nil {
-			return withCode(ExitBadFile, err)
+			return errclass.Wrap(errclass.BadInput, err)
 		}
 		o.roll, o.rosterWarnings = roll.Candidates, roll.Warnings
 	case o.count > 0:
@@ -114,16 +115,16 @@ func (o *upOptions) Complete(args []string) error {
 // Validate checks flags.
 func (o *upOptions) Validate() error {
 	if o.session == "" {
-		return withCode(ExitUsage, errors.New("--session is required"))
+		return errclass.Usagef("--session is required")
 	}
 	if o.roster != "" && o.count > 0 {
-		return withCode(ExitUsage, errors.New("--candidates and --count are exclusive"))
+		return errclass.Usagef("--candidates and --count are exclusive")
 	}
 	if o.out != "" && !o.dryRun {
-		return withCode(ExitUsage, errors.New("--out goes with --dry-run"))
+		return errclass.Usagef("--out goes with --dry-run")
 	}
 	if o.count < 0 || o.parallel < 1 {
-		return withCode(ExitUsage, errors.New("--count and --parallel must be positive"))
+		return errclass.Usagef("--count and --parallel must be positive")
 	}
 	return validOutput(o.output, "table", "json")
 }
@@ -136,11 +137,11 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 	}
 	st, err := provision.OpenState(o.g.DataDir)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	sess, err := st.Session(o.session)
 	if err != nil && !errors.Is(err, provision.ErrNoSession) {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	eng, err := o.g.engine(o.provider)
 	if err != nil {
@@ -150,15 +151,15 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 	switch {
 	case sess == nil:
 		if o.labDef == nil {
-			return withCode(ExitUsage, fmt.Errorf("session %q does not exist: name a lab to create it", o.session))
+			return errclass.Usagef("session %q does not exist: name a lab to create it", o.session)
 		}
 		if sess, err = eng.NewSession(o.session, o.labDef, o.labYAML, o.roll, o.provider); err != nil {
-			return withCode(ExitUsage, err)
+			return errclass.Wrap(errclass.Usage, err)
 		}
 	default:
 		if o.labDef != nil {
 			if o.labDef.Name != sess.Lab {
-				return withCode(ExitUsage, fmt.Errorf("session %q runs lab %q, not %q", sess.Name, sess.Lab, o.labDef.Name))
+				return errclass.Usagef("session %q runs lab %q, not %q", sess.Name, sess.Lab, o.labDef.Name)
 			}
 			sess.LabYAML, sess.LabSource = string(o.labYAML), o.labDef.Source
 		}
@@ -169,12 +170,12 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 	start := time.Now()
 	plan, err := eng.Plan(ctx, sess, o.candidates)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	if o.dryRun {
 		if o.out != "" {
 			if err := writePlanModules(cmd, plan, o.out); err != nil {
-				return withCode(ExitUsage, err)
+				return errclass.Wrap(errclass.Usage, err)
 			}
 		}
 		if err := printPlan(cmd, plan, o.output); err != nil || o.output == "json" {
@@ -189,20 +190,20 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 	}
 	if !o.force {
 		if err := provision.Admit(plan); err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 	}
 	if err := exam.PrepareSambaTemplates(ctx, sess, o.candidates, o.g.logf(cmd)); err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	obs := upObserver(cmd.ErrOrStderr(), o.g, plan.Instances, start, !o.noWait)
 	err = eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.parallel, Force: true, NoWait: o.noWait, ForceCancel: o.forceCancel}, obs)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	if !o.noFaults && !o.noWait {
 		if err := exam.ApplyDrawnFaults(ctx, eng.State, sess, o.candidates, o.g.logf(cmd)); err != nil {
-			return withCode(ExitInfra, err)
+			return err
 		}
 	}
 	if !o.g.Quiet {
@@ -212,7 +213,7 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 	// `tailab status` probes them live.
 	ms, err := eng.State.Machines(sess.Name)
 	if err != nil {
-		return withCode(ExitInfra, err)
+		return err
 	}
 	return renderStatus(cmd, ms, "table")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
@@ -83,7 +84,7 @@ func (o *validateOptions) Run(out io.Writer) error {
 	}
 	all.Sort()
 	msg := strings.TrimSpace(all.Error() + "\n" + strings.Join(other, "\n"))
-	return withCode(ExitBadFile, fmt.Errorf("invalid file(s):\n%s", msg))
+	return errclass.BadInputf("invalid file(s):\n%s", msg)
 }
 
 // isRosterFile tells a roster by its name: spreadsheets export .csv (or
