@@ -57,15 +57,7 @@ func PrintPDF(ctx context.Context, chromium string, html []byte, out string) err
 	if err != nil || rerr != nil || !bytes.HasPrefix(data, []byte("%PDF-")) {
 		return fmt.Errorf("chromium (%s) did not print the PDF: %v\n%s", bin, errors.Join(err, rerr), lastLines(output, 8))
 	}
-	f, err := atomicfile.Create(out)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	return f.Commit()
+	return atomicfile.WriteFile(out, data, atomicfile.DefaultPerm)
 }
 
 // lastLines keeps the end of a process's output for an error message.

@@ -1,6 +1,7 @@
 package exam
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/internal/atomicfile"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/results"
 )
 
 // Interventions reads a session's audit log for the jury record: what was
@@ -78,4 +80,49 @@ func WriteRecords(dir string, st *provision.State, rep *checks.Report, loc *time
 		out.Jury = append(out.Jury, path)
 	}
 	return out, nil
+}
+
+// Record is one candidate's jury record from the latest stored grading
+// holding them (or the latest finished at or before at, when set), with the
+// session's interventions: output html (the A4 page, also what is printed to
+// PDF), digest (the evidence digest line, to check a printed record) or bundle
+// (the canonical JSON the digest is computed on). Dates are shown in loc.
+func Record(dataDir, session, candidate string, at time.Time, output string, loc *time.Location) ([]byte, error) {
+	st, err := provision.OpenState(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := results.Open(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	g, err := rs.ForCandidate(session, candidate, at)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	rep := g.Report
+	if rep.Interventions, err = Interventions(st, session); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	switch output {
+	case "digest":
+		d, err := report.EvidenceDigest(rep, candidate)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&buf, "%s  %s session=%s candidate=%s grading=%s\n", d, report.EvidenceFormat, session, candidate, report.ReportKey(rep))
+	case "bundle":
+		b, _, err := report.EvidenceBundle(rep, candidate)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(b)
+	default:
+		j := &report.Jury{Opts: report.Options{Location: loc}, Candidates: []string{candidate}}
+		if err := j.Format(&buf, rep); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
 }

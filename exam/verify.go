@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -59,19 +58,14 @@ type Verification struct {
 
 // Complete loads the lab and its suites and names the session.
 func (o *VerifyOptions) Complete() error {
-	lab, err := labs.Open(o.Lab)
+	lab, labYAML, err := OpenLab(o.Lab)
 	if err != nil {
-		return errclass.Wrap(errclass.BadInput, err)
+		return err
 	}
 	if lab.Solution == nil || len(lab.Solution.Steps) == 0 {
 		return errclass.Usagef("lab %q has no reference solution (solution: in the lab file)", lab.Name)
 	}
-	o.labYAML, err = labs.BuiltinSource(o.Lab)
-	if err != nil || lab.File != "catalog:"+o.Lab {
-		if o.labYAML, err = os.ReadFile(o.Lab); err != nil {
-			return errclass.Wrap(errclass.Usage, err)
-		}
-	}
+	o.labYAML = labYAML
 	if o.suites, err = LoadSuites(lab, Probes()); err != nil {
 		return err
 	}

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/templates/access"
@@ -66,18 +62,9 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if o.output == "html" {
 		o.sheet = true
 	}
-	st, err := provision.OpenState(g.DataDir)
+	st, sess, err := exam.OpenSession(g.DataDir, o.session, o.candidates...)
 	if err != nil {
 		return err
-	}
-	sess, err := st.Session(o.session)
-	if err != nil {
-		return errclass.Wrap(errclass.NotFound, err)
-	}
-	for _, c := range o.candidates {
-		if _, ok := sess.Candidate(c); !ok {
-			return errclass.NotFoundf("session %q has no candidate %q", o.session, c)
-		}
 	}
 	eng, err := g.engine(sess.Provider)
 	if err != nil {
@@ -86,14 +73,11 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	defer eng.Provider.Close()
 	list, err := eng.Access(cmd.Context(), sess, o.candidates)
 	if err != nil {
-		if errors.Is(err, provision.ErrUnsupported) {
-			return errclass.Wrap(errclass.Usage, err)
-		}
 		return err
 	}
 	var revealed []string
 	if o.out != "" {
-		n, err := writeVirtViewerFiles(o.out, list)
+		n, err := exam.WriteVirtViewerFiles(o.out, list)
 		if err != nil {
 			return err
 		}
@@ -134,105 +118,11 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		}
 		return writeJSON(cmd.OutOrStdout(), list)
 	}
-	return renderAccess(cmd.OutOrStdout(), list, o.show)
-}
-
-func renderAccess(w io.Writer, list []provision.MachineAccess, show bool) error {
-	t := newTable(w, "CANDIDATE", "MACHINE", "KIND", "STATE", "CONSOLE", "PASSWORD", "LOGIN (LAB)", "ADMIN (MGMT)")
-	for _, a := range list {
-		console, pw := "-", "-"
-		if c := a.Console; c != nil {
-			console = c.Type + "://" + c.Address()
-			if c.Port == 0 {
-				console = c.Type + " (not running)"
-			}
-			pw = "********"
-			if show {
-				pw = c.Password.Reveal()
-			}
-		}
-		var lab, mgmt []string
-		for _, e := range a.Endpoints {
-			s := e.Proto + " " + e.Address
-			if e.User != "" {
-				s = e.Proto + " " + e.User + "@" + e.Address
-			}
-			if e.Network == "mgmt" {
-				mgmt = append(mgmt, s)
-			} else {
-				lab = append(lab, s)
-			}
-		}
-		t.row(a.Candidate, a.Machine, a.Kind, a.State, console, pw, dashIfEmpty(strings.Join(lab, ", ")), dashIfEmpty(strings.Join(mgmt, ", ")))
-	}
-	return t.flush()
-}
-
-func dashIfEmpty(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// writeVirtViewerFiles writes DIR/CANDIDATE/MACHINE.vv for every console with
-// a port, mode 0600.
-func writeVirtViewerFiles(dir string, list []provision.MachineAccess) (int, error) {
-	n := 0
-	for _, a := range list {
-		c := a.Console
-		if c == nil || c.Port == 0 {
-			continue
-		}
-		d := filepath.Join(dir, a.Candidate)
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return n, err
-		}
-		title := fmt.Sprintf("%s — %s — %s", a.Session, a.Candidate, a.Machine)
-		if err := os.WriteFile(filepath.Join(d, a.Machine+".vv"), c.VirtViewerFile(title), 0o600); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
-}
-
-// accessSheets groups the access list into one sheet per candidate.
-func accessSheets(sess *provision.Session, list []provision.MachineAccess, now time.Time) []access.Sheet {
-	by := map[string]*access.Sheet{}
-	var order []string
-	for _, a := range list {
-		s, ok := by[a.Candidate]
-		if !ok {
-			c, _ := sess.Candidate(a.Candidate)
-			s = &access.Sheet{Session: sess.Name, Lab: sess.Lab, Candidate: a.Candidate, Name: c.FullName(), Generated: now}
-			by[a.Candidate] = s
-			order = append(order, a.Candidate)
-		}
-		m := access.Machine{Name: a.Machine, Kind: a.Kind, OS: a.OS, Role: a.Role}
-		for _, n := range slices.Sorted(maps.Keys(a.Addresses)) {
-			m.Addresses = append(m.Addresses, access.Address{Network: n, Address: a.Addresses[n]})
-		}
-		if c := a.Console; c != nil {
-			m.Console = &access.Console{Type: c.Type, Host: c.Host, Port: c.Port, Password: c.Password.Reveal()}
-		}
-		for _, e := range a.Endpoints {
-			if e.Network != "mgmt" && e.Proto != "winrm" {
-				m.Logins = append(m.Logins, access.Login{Proto: e.Proto, Address: e.Address, Port: e.Port, User: e.User})
-			}
-		}
-		s.Machines = append(s.Machines, m)
-	}
-	sort.Strings(order)
-	out := make([]access.Sheet, 0, len(order))
-	for _, c := range order {
-		out = append(out, *by[c])
-	}
-	return out
+	return exam.AccessTable(cmd.OutOrStdout(), list, o.show)
 }
 
 func (o *accessOptions) writeSheets(cmd *cobra.Command, g *globalOptions, sess *provision.Session, list []provision.MachineAccess) error {
-	all := accessSheets(sess, list, time.Now())
+	all := exam.AccessSheets(sess, list, time.Now())
 	if len(all) == 0 {
 		return errclass.Usagef("no machine to put on a sheet")
 	}

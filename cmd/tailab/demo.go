@@ -10,6 +10,7 @@ import (
 
 	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/internal/progress"
 	"github.com/tailab/tailab/results"
 )
 
@@ -65,7 +66,7 @@ func (o *demoOptions) Run(cmd *cobra.Command) error {
 		fmt.Fprintf(w, "==> %6.1fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
 	d := &exam.DemoOptions{Lab: o.Lab, Session: o.Session, Parallel: o.Parallel, Engine: eng, Results: rs,
-		Machines: &lineObserver{w: w, quiet: true, start: start}, Log: step}
+		Machines: progress.NewLines(w, true, start), Log: step}
 	sess, rep, err := d.Run(cmd.Context())
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/internal/progress"
 )
 
 // winrmCAFlag is the --winrm-ca flag's help.
@@ -118,25 +119,25 @@ func (o *gradeOptions) Run(cmd *cobra.Command) error {
 	if o.Watch > 0 {
 		return o.watch(cmd)
 	}
-	var progress *countProgress
+	var bar *progress.Counter
 	if !o.g.Quiet {
 		total := len(o.grader.Session.Candidates)
 		if len(o.Candidates) > 0 {
 			total = len(o.Candidates)
 		}
-		progress = newCountProgress(cmd.ErrOrStderr(), o.g, total, "candidates graded")
+		bar = progress.NewCounter(cmd.ErrOrStderr(), o.g.Quiet, o.g.NoColor, total, "candidates graded")
 		o.grader.Opts.OnCandidate = func(c checks.CandidateReport) {
 			line := fmt.Sprintf("%s: %d passed, %d failed, %d errors, %d skipped",
 				c.ID, c.Counts.Pass, c.Counts.Fail, c.Counts.Error, c.Counts.Skip)
 			if c.Counts.NA > 0 {
 				line += fmt.Sprintf(", %d not applicable", c.Counts.NA)
 			}
-			progress.Step(line)
+			bar.Step(line)
 		}
 	}
 	rep, err := o.grader.Round(cmd.Context())
-	if progress != nil {
-		progress.Finish() // before the report reaches the same terminal
+	if bar != nil {
+		bar.Finish() // before the report reaches the same terminal
 	}
 	if err != nil && rep == nil {
 		return err // a template's diagnostics (per candidate) are bad input, others infrastructure

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,13 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tailab/tailab/checks"
-	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/atomicfile"
 	"github.com/tailab/tailab/internal/errclass"
-	"github.com/tailab/tailab/provision"
-	"github.com/tailab/tailab/results"
 )
 
 // reportOptions are the options of `tailab report`.
@@ -75,43 +69,16 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 		}
 		at = t
 	}
-	st, err := provision.OpenState(o.g.DataDir)
+	rec, err := exam.Record(o.g.DataDir, o.Session, o.Candidate, at, o.Output, time.Local)
 	if err != nil {
 		return err
-	}
-	rep, err := latestReport(o.g.DataDir, o.Session, o.Candidate, at)
-	if err != nil {
-		return err
-	}
-	if rep.Interventions, err = exam.Interventions(st, o.Session); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	switch o.Output {
-	case "digest":
-		d, err := report.EvidenceDigest(rep, o.Candidate)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&buf, "%s  %s session=%s candidate=%s grading=%s\n", d, report.EvidenceFormat, o.Session, o.Candidate, report.ReportKey(rep))
-	case "bundle":
-		b, _, err := report.EvidenceBundle(rep, o.Candidate)
-		if err != nil {
-			return err
-		}
-		buf.Write(b)
-	default:
-		j := &report.Jury{Opts: report.Options{Location: time.Local}, Candidates: []string{o.Candidate}}
-		if err := j.Format(&buf, rep); err != nil {
-			return err
-		}
 	}
 	if o.Output == "pdf" {
 		out := o.Out
 		if out == "" {
 			out = o.Session + "-" + o.Candidate + ".pdf"
 		}
-		if err := exam.PrintPDF(cmd.Context(), os.Getenv("TAILAB_CHROMIUM"), buf.Bytes(), out); err != nil {
+		if err := exam.PrintPDF(cmd.Context(), os.Getenv("TAILAB_CHROMIUM"), rec, out); err != nil {
 			return err
 		}
 		if !o.g.Quiet {
@@ -119,44 +86,14 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 		}
 		return nil
 	}
-	return writeOut(cmd.OutOrStdout(), o.Out, buf.Bytes())
-}
-
-// latestReport is the latest stored report of the session holding the
-// candidate (finished at or before at, when set).
-func latestReport(dataDir, session, candidate string, at time.Time) (*checks.Report, error) {
-	rs, err := results.Open(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	g, err := rs.ForCandidate(session, candidate, at)
-	if errors.Is(err, results.ErrNoGrading) {
-		return nil, errclass.Wrap(errclass.NotFound, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return g.Report, nil
+	return writeOut(cmd.OutOrStdout(), o.Out, rec)
 }
 
 // writeOut writes data to path atomically, or to w when path is empty.
 func writeOut(w io.Writer, path string, data []byte) error {
-	if path == "" {
-		if _, err := w.Write(data); err != nil {
-			return err
-		}
-		return nil
+	if path != "" {
+		return atomicfile.WriteFile(path, data, atomicfile.DefaultPerm)
 	}
-	f, err := atomicfile.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Commit(); err != nil {
-		return err
-	}
-	return nil
+	_, err := w.Write(data)
+	return err
 }

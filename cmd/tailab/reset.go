@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/internal/progress"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -26,9 +27,9 @@ do not change (a VM's console port may). Written to the session's audit log.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
 				start := time.Now()
-				obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: start}
+				obs := progress.NewLines(cmd.ErrOrStderr(), g.Quiet, start)
 				if err := eng.Reset(cmd.Context(), sess, t.candidate, t.machine, provision.ApplyOptions{NoWait: noWait}, obs); err != nil {
-					return machineActionError(err)
+					return err
 				}
 				if !g.Quiet {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: reset in %.1fs\n", t.candidate, time.Since(start).Seconds())
@@ -88,4 +89,11 @@ func renderAudit(cmd *cobra.Command, log []provision.AuditEntry, output string) 
 		t.row(e.Time.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, dashIfEmpty(e.Candidate), dashIfEmpty(e.Machine), e.Detail)
 	}
 	return t.flush()
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/internal/progress"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -24,18 +26,9 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 			if session == "" {
 				return errclass.Usagef("--session is required")
 			}
-			st, err := provision.OpenState(g.DataDir)
+			_, sess, err := exam.OpenSession(g.DataDir, session, candidates...)
 			if err != nil {
 				return err
-			}
-			sess, err := st.Session(session)
-			if err != nil {
-				return errclass.Wrap(errclass.NotFound, err)
-			}
-			for _, c := range candidates {
-				if _, ok := sess.Candidate(c); !ok {
-					return errclass.NotFoundf("session %q has no candidate %q", session, c)
-				}
 			}
 			eng, err := g.engine(sess.Provider)
 			if err != nil {
@@ -43,7 +36,7 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 			}
 			defer eng.Provider.Close()
 			start := time.Now()
-			obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: start}
+			obs := progress.NewLines(cmd.ErrOrStderr(), g.Quiet, start)
 			if err := eng.Down(cmd.Context(), sess, candidates, obs); err != nil {
 				return err
 			}

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/internal/progress"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -28,16 +29,9 @@ func (m *machineTarget) open(g *globalOptions) (*provision.Engine, *provision.Se
 	if m.session == "" || m.candidate == "" {
 		return nil, nil, errclass.Usagef("--session and --candidate are required")
 	}
-	st, err := provision.OpenState(g.DataDir)
+	_, sess, err := exam.OpenSession(g.DataDir, m.session, m.candidate)
 	if err != nil {
 		return nil, nil, err
-	}
-	sess, err := st.Session(m.session)
-	if err != nil {
-		return nil, nil, errclass.Wrap(errclass.NotFound, err)
-	}
-	if _, ok := sess.Candidate(m.candidate); !ok {
-		return nil, nil, errclass.NotFoundf("session %q has no candidate %q", m.session, m.candidate)
 	}
 	eng, err := g.engine(sess.Provider)
 	if err != nil {
@@ -55,17 +49,6 @@ func (m *machineTarget) run(g *globalOptions, fn func(*provision.Engine, *provis
 	}
 	defer eng.Provider.Close()
 	return fn(eng, sess)
-}
-
-// machineActionError maps an engine error to an exit code.
-func machineActionError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, provision.ErrUnsupported) {
-		return errclass.Wrap(errclass.Usage, err)
-	}
-	return err
 }
 
 func newSnapshotCommand(g *globalOptions) *cobra.Command {
@@ -93,7 +76,7 @@ revert and delete is written to the session's audit log.`,
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
 				snaps, err := eng.ListSnapshots(cmd.Context(), sess, t.candidate, t.machine)
 				if err != nil {
-					return machineActionError(err)
+					return err
 				}
 				if output == "json" {
 					return writeJSON(cmd.OutOrStdout(), snaps)
@@ -121,7 +104,7 @@ revert and delete is written to the session's audit log.`,
 					}
 				}
 				if err != nil {
-					return machineActionError(err)
+					return err
 				}
 				if !g.Quiet {
 					fmt.Fprintf(cmd.ErrOrStderr(), "done in %.1fs\n", time.Since(start).Seconds())
@@ -137,9 +120,9 @@ revert and delete is written to the session's audit log.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
-				obs := &lineObserver{w: cmd.ErrOrStderr(), quiet: g.Quiet, start: time.Now()}
+				obs := progress.NewLines(cmd.ErrOrStderr(), g.Quiet, time.Now())
 				err := eng.RevertSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0], provision.ApplyOptions{NoWait: noWait}, obs)
-				return machineActionError(err)
+				return err
 			})
 		},
 	}
@@ -150,7 +133,7 @@ revert and delete is written to the session's audit log.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
-				return machineActionError(eng.DeleteSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0]))
+				return eng.DeleteSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0])
 			})
 		},
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/internal/progress"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
@@ -83,15 +83,9 @@ func (o *upOptions) Complete(args []string) error {
 		o.lab = args[0]
 	}
 	if o.lab != "" {
-		lab, err := labs.Open(o.lab)
-		if err != nil {
+		var err error
+		if o.labDef, o.labYAML, err = exam.OpenLab(o.lab); err != nil {
 			return err
-		}
-		o.labDef = lab
-		if b, err := labs.BuiltinSource(o.lab); err == nil && lab.File == "catalog:"+o.lab {
-			o.labYAML = b
-		} else if o.labYAML, err = os.ReadFile(o.lab); err != nil {
-			return errclass.Wrap(errclass.Usage, err)
 		}
 	}
 	switch {
@@ -135,37 +129,14 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 	for _, w := range o.rosterWarnings {
 		fmt.Fprintf(cmd.ErrOrStderr(), "attention : %s\n", w)
 	}
-	st, err := provision.OpenState(o.g.DataDir)
-	if err != nil {
-		return err
-	}
-	sess, err := st.Session(o.session)
-	if err != nil && !errors.Is(err, provision.ErrNoSession) {
-		return err
-	}
 	eng, err := o.g.engine(o.provider)
 	if err != nil {
 		return err
 	}
 	defer eng.Provider.Close()
-	switch {
-	case sess == nil:
-		if o.labDef == nil {
-			return errclass.Usagef("session %q does not exist: name a lab to create it", o.session)
-		}
-		if sess, err = eng.NewSession(o.session, o.labDef, o.labYAML, o.roll, o.provider); err != nil {
-			return errclass.Wrap(errclass.Usage, err)
-		}
-	default:
-		if o.labDef != nil {
-			if o.labDef.Name != sess.Lab {
-				return errclass.Usagef("session %q runs lab %q, not %q", sess.Name, sess.Lab, o.labDef.Name)
-			}
-			sess.LabYAML, sess.LabSource = string(o.labYAML), o.labDef.Source
-		}
-		if len(o.roll) > 0 {
-			sess.Candidates = o.roll
-		}
+	sess, err := exam.UpSession(eng, exam.SessionSpec{Name: o.session, Lab: o.labDef, LabYAML: o.labYAML, Roster: o.roll, Provider: o.provider})
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	plan, err := eng.Plan(ctx, sess, o.candidates)
@@ -196,7 +167,7 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 	if err := exam.PrepareSambaTemplates(ctx, sess, o.candidates, o.g.logf(cmd)); err != nil {
 		return err
 	}
-	obs := upObserver(cmd.ErrOrStderr(), o.g, plan.Instances, start, !o.noWait)
+	obs := progress.ForUp(cmd.ErrOrStderr(), o.g.Quiet, o.g.NoColor, plan.Instances, start, !o.noWait)
 	err = eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.parallel, Force: true, NoWait: o.noWait, ForceCancel: o.forceCancel}, obs)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/internal/progress"
 )
 
 // verifyOptions: tailab verify LAB [--keep].
@@ -56,7 +57,7 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 	start := time.Now()
 	obs := &verifyObserver{g: o.g, cmd: cmd, start: start}
 	o.Observer = obs
-	o.Machines = &lineObserver{w: cmd.ErrOrStderr(), quiet: true, start: start}
+	o.Machines = progress.NewLines(cmd.ErrOrStderr(), true, start)
 	if err := o.Complete(); err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ type verifyObserver struct {
 	g        *globalOptions
 	cmd      *cobra.Command
 	start    time.Time
-	progress *countProgress
+	progress *progress.Counter
 }
 
 func (v *verifyObserver) line(format string, args ...any) string {
@@ -120,7 +121,7 @@ func (v *verifyObserver) Warnf(format string, args ...any) {
 // Begin starts counting units of work.
 func (v *verifyObserver) Begin(total int) {
 	if !v.g.Quiet {
-		v.progress = newCountProgress(v.cmd.ErrOrStderr(), v.g, total, "verification steps")
+		v.progress = progress.NewCounter(v.cmd.ErrOrStderr(), v.g.Quiet, v.g.NoColor, total, "verification steps")
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package exam
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func accessFixture() []provision.MachineAccess {
 // TestVirtViewerFiles: one 0600 file per running console, none for a stopped VM.
 func TestVirtViewerFiles(t *testing.T) {
 	dir := t.TempDir()
-	n, err := writeVirtViewerFiles(dir, accessFixture())
+	n, err := WriteVirtViewerFiles(dir, accessFixture())
 	if err != nil || n != 1 {
 		t.Fatalf("wrote %d files (%v), want 1", n, err)
 	}
@@ -51,11 +51,26 @@ func TestVirtViewerFiles(t *testing.T) {
 	}
 }
 
+// TestAccessSheets: one sheet per candidate, candidate-facing logins only.
+func TestAccessSheets(t *testing.T) {
+	sess := &provision.Session{Name: "s1", Lab: "tpe", Candidates: []labs.Candidate{{ID: "c01", FirstName: "Élodie", LastName: "Martin", Index: 1}, {ID: "c02", Index: 2}}}
+	sh := AccessSheets(sess, accessFixture(), time.Unix(0, 0))
+	if len(sh) != 2 || sh[0].Name != "MARTIN Élodie" || len(sh[0].Machines) != 2 {
+		t.Fatalf("sheets: %+v", sh)
+	}
+	if l := sh[0].Machines[0].Logins; len(l) != 1 || l[0].Address != "10.20.0.10" {
+		t.Errorf("c01/srv logins %+v: want only the lab address (not the management one)", l)
+	}
+	if c := sh[0].Machines[1].Console; c == nil || c.Password != "Pw3xYz9a" || c.Port != 5900 {
+		t.Errorf("c01/ws console on the sheet: %+v", c)
+	}
+}
+
 // TestRenderAccessMasksPasswords: the table shows passwords only when asked.
 func TestRenderAccessMasksPasswords(t *testing.T) {
 	for _, show := range []bool{false, true} {
 		var b bytes.Buffer
-		if err := renderAccess(&b, accessFixture(), show); err != nil {
+		if err := AccessTable(&b, accessFixture(), show); err != nil {
 			t.Fatal(err)
 		}
 		if got := strings.Contains(b.String(), "Pw3xYz9a"); got != show {
@@ -66,20 +81,5 @@ func TestRenderAccessMasksPasswords(t *testing.T) {
 				t.Errorf("table lacks %q:\n%s", s, b.String())
 			}
 		}
-	}
-}
-
-// TestAccessSheets: one sheet per candidate, candidate-facing logins only.
-func TestAccessSheets(t *testing.T) {
-	sess := &provision.Session{Name: "s1", Lab: "tpe", Candidates: []labs.Candidate{{ID: "c01", FirstName: "Élodie", LastName: "Martin", Index: 1}, {ID: "c02", Index: 2}}}
-	sh := accessSheets(sess, accessFixture(), time.Unix(0, 0))
-	if len(sh) != 2 || sh[0].Name != "MARTIN Élodie" || len(sh[0].Machines) != 2 {
-		t.Fatalf("sheets: %+v", sh)
-	}
-	if l := sh[0].Machines[0].Logins; len(l) != 1 || l[0].Address != "10.20.0.10" {
-		t.Errorf("c01/srv logins %+v: want only the lab address (not the management one)", l)
-	}
-	if c := sh[0].Machines[1].Console; c == nil || c.Password != "Pw3xYz9a" || c.Port != 5900 {
-		t.Errorf("c01/ws console on the sheet: %+v", c)
 	}
 }

@@ -1,4 +1,9 @@
-package main
+// Package progress draws the progress of long operations on the terminal:
+// provisioning (ForUp: a line per candidate and a bar redrawn in place, or
+// plain lines off a terminal) and a count of items (Counter: candidates
+// graded, verification steps). Nothing here decides what to do: the command
+// hands it events.
+package progress
 
 import (
 	"fmt"
@@ -14,20 +19,20 @@ import (
 	"github.com/tailab/tailab/provision"
 )
 
-// upObserver chooses the progress display of `up`: on a terminal (and without
-// --quiet or --no-color) one status line per candidate redrawn in place with a
-// progress bar; plain lines otherwise.
-func upObserver(w io.Writer, g *globalOptions, ins []*labs.Instance, start time.Time, waitReady bool) provision.Observer {
+// ForUp chooses the progress display of `up`: on a terminal (and neither
+// quiet nor plain, i.e. --quiet or --no-color) one status line per candidate
+// redrawn in place with a progress bar; plain lines otherwise.
+func ForUp(w io.Writer, quiet, plain bool, ins []*labs.Instance, start time.Time, waitReady bool) provision.Observer {
 	width, tty := terminalWidth(w)
-	return pickObserver(w, tty, width, g, ins, start, waitReady)
+	return pick(w, tty, width, quiet, plain, ins, start, waitReady)
 }
 
-// pickObserver is upObserver once the terminal is known.
-func pickObserver(w io.Writer, tty bool, width int, g *globalOptions, ins []*labs.Instance, start time.Time, waitReady bool) provision.Observer {
-	if !tty || g.Quiet || g.NoColor {
-		return &lineObserver{w: w, quiet: g.Quiet, start: start}
+// pick is ForUp once the terminal is known.
+func pick(w io.Writer, tty bool, width int, quiet, plain bool, ins []*labs.Instance, start time.Time, waitReady bool) provision.Observer {
+	if !tty || quiet || plain {
+		return NewLines(w, quiet, start)
 	}
-	o := newTTYObserver(w, ins, start, waitReady)
+	o := newTTY(w, ins, start, waitReady)
 	o.width = width
 	return o
 }
@@ -54,12 +59,12 @@ const (
 // barWidth is the number of cells of the progress bar.
 const barWidth = 24
 
-// ttyObserver draws, below what was printed before it, one line per candidate
+// tty draws, below what was printed before it, one line per candidate
 // (its machines' latest step) and a bar with the machines done out of the total,
 // the elapsed time and an estimate of the time left; each event redraws them in
 // place. Failures are printed as plain lines above the block, so they stay on
 // screen.
-type ttyObserver struct {
+type tty struct {
 	mu        sync.Mutex
 	w         io.Writer
 	start     time.Time
@@ -71,15 +76,15 @@ type ttyObserver struct {
 	machines map[string][]string // candidate → machine names, in lab order
 	step     map[string]string   // candidate/machine → latest step
 	drawn    int                 // lines of the last frame
-	plain    *lineObserver       // renders the permanent (failure) lines
+	plain    *Lines              // renders the permanent (failure) lines
 }
 
-func newTTYObserver(w io.Writer, ins []*labs.Instance, start time.Time, waitReady bool) *ttyObserver {
-	o := &ttyObserver{
+func newTTY(w io.Writer, ins []*labs.Instance, start time.Time, waitReady bool) *tty {
+	o := &tty{
 		w: w, start: start, now: time.Now, waitReady: waitReady,
 		machines: map[string][]string{}, step: map[string]string{},
 	}
-	o.plain = &lineObserver{w: w, start: start, now: func() time.Time { return o.now() }}
+	o.plain = &Lines{w: w, start: start, now: func() time.Time { return o.now() }}
 	for _, in := range ins {
 		id := in.Candidate.ID
 		o.cands = append(o.cands, id)
@@ -92,7 +97,7 @@ func newTTYObserver(w io.Writer, ins []*labs.Instance, start time.Time, waitRead
 }
 
 // Event records the step and redraws.
-func (o *ttyObserver) Event(e provision.Event) {
+func (o *tty) Event(e provision.Event) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	key := e.Candidate + "/" + e.Machine
@@ -107,10 +112,10 @@ func (o *ttyObserver) Event(e provision.Event) {
 }
 
 // Machine is ignored: events carry the steps.
-func (o *ttyObserver) Machine(provision.MachineState) {}
+func (o *tty) Machine(provision.MachineState) {}
 
 // erase moves back to the first line of the last frame and clears it.
-func (o *ttyObserver) erase() {
+func (o *tty) erase() {
 	if o.drawn == 0 {
 		return
 	}
@@ -125,7 +130,7 @@ func (o *ttyObserver) erase() {
 }
 
 // draw writes the current frame over the last one.
-func (o *ttyObserver) draw() {
+func (o *tty) draw() {
 	lines := o.frame()
 	var b strings.Builder
 	if o.drawn > 0 {
@@ -142,7 +147,7 @@ func (o *ttyObserver) draw() {
 }
 
 // done reports whether a step ends a machine's part of the run.
-func (o *ttyObserver) done(step string) (finished, failed bool) {
+func (o *tty) done(step string) (finished, failed bool) {
 	switch step {
 	case "failed", "not ready":
 		return true, true
@@ -155,7 +160,7 @@ func (o *ttyObserver) done(step string) (finished, failed bool) {
 }
 
 // frame renders the block: one line per candidate, then the bar.
-func (o *ttyObserver) frame() []string {
+func (o *tty) frame() []string {
 	idw := 0
 	for _, c := range o.cands {
 		idw = max(idw, len(c))

@@ -1,4 +1,4 @@
-package main
+package progress
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// countProgress shows progress through a known number of items (candidates
+// Counter shows progress through a known number of items (candidates
 // graded, steps verified): on a terminal, the item lines scroll above a bar
 // redrawn in place with the count, elapsed time and ETA; elsewhere, only the
 // item lines are printed.
-type countProgress struct {
+type Counter struct {
 	mu    sync.Mutex
 	w     io.Writer
 	tty   bool
@@ -24,18 +24,20 @@ type countProgress struct {
 	drawn bool
 }
 
-func newCountProgress(w io.Writer, g *globalOptions, total int, what string) *countProgress {
+// NewCounter counts total items of what on w; the bar shows only on a
+// terminal, neither quiet nor plain.
+func NewCounter(w io.Writer, quiet, plain bool, total int, what string) *Counter {
 	_, tty := terminalWidth(w)
-	return &countProgress{w: w, tty: tty && !g.Quiet && !g.NoColor, what: what, total: total, start: time.Now(), now: time.Now}
+	return &Counter{w: w, tty: tty && !quiet && !plain, what: what, total: total, start: time.Now(), now: time.Now}
 }
 
 // Step counts one item and prints its line ("" prints nothing).
-func (p *countProgress) Step(line string) { p.print(line, 1) }
+func (p *Counter) Step(line string) { p.print(line, 1) }
 
 // Print prints a line above the bar without counting an item.
-func (p *countProgress) Print(line string) { p.print(line, 0) }
+func (p *Counter) Print(line string) { p.print(line, 0) }
 
-func (p *countProgress) print(line string, n int) {
+func (p *Counter) print(line string, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done += n
@@ -52,7 +54,7 @@ func (p *countProgress) print(line string, n int) {
 }
 
 // Finish removes the bar.
-func (p *countProgress) Finish() {
+func (p *Counter) Finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty && p.drawn {
@@ -61,7 +63,7 @@ func (p *countProgress) Finish() {
 	}
 }
 
-func (p *countProgress) bar() string {
+func (p *Counter) bar() string {
 	filled := 0
 	if p.total > 0 {
 		filled = min(p.done, p.total) * barWidth / p.total

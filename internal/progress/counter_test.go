@@ -1,4 +1,4 @@
-package main
+package progress
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ func TestCountProgress(t *testing.T) {
 			var b bytes.Buffer
 			t0 := time.Unix(0, 0)
 			tick := 0
-			p := &countProgress{w: &b, tty: tt.tty, what: "candidates", total: 2, start: t0,
+			p := &Counter{w: &b, tty: tt.tty, what: "candidates", total: 2, start: t0,
 				now: func() time.Time { tick++; return t0.Add(time.Duration(tick) * time.Second) }}
 			p.Step("c01: ok")
 			p.Step("c02: ok")

@@ -1,4 +1,4 @@
-package main
+package progress
 
 import (
 	"bytes"
@@ -51,12 +51,11 @@ func TestPickObserver(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := &globalOptions{Quiet: tt.quiet, NoColor: tt.plain}
 			got := "lines"
-			switch o := pickObserver(&bytes.Buffer{}, tt.tty, 80, g, progressInstances(), progressStart, true).(type) {
-			case *ttyObserver:
+			switch o := pick(&bytes.Buffer{}, tt.tty, 80, tt.quiet, tt.plain, progressInstances(), progressStart, true).(type) {
+			case *tty:
 				got = "tty"
-			case *lineObserver:
+			case *Lines:
 				if o.quiet != tt.quiet {
 					t.Errorf("quiet = %v", o.quiet)
 				}
@@ -86,8 +85,8 @@ func TestPlainLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var buf bytes.Buffer
-		obs := upObserver(&buf, &globalOptions{Quiet: tt.quiet}, progressInstances(), progressStart, true)
-		lo, ok := obs.(*lineObserver)
+		obs := ForUp(&buf, tt.quiet, false, progressInstances(), progressStart, true)
+		lo, ok := obs.(*Lines)
 		if !ok {
 			t.Fatalf("a buffer is not a terminal: got %T", obs)
 		}
@@ -127,7 +126,7 @@ c02  1/2  srv: ready, pc1: failed
 [##################......] 2/4 ready, 1 failed, 8.0s, ETA 3s`,
 	}
 	var buf bytes.Buffer
-	o := newTTYObserver(&buf, progressInstances(), progressStart, true)
+	o := newTTY(&buf, progressInstances(), progressStart, true)
 	var now time.Time
 	o.now = func() time.Time { return now }
 	for i, ev := range progressEvents {
@@ -138,7 +137,7 @@ c02  1/2  srv: ready, pc1: failed
 		}
 	}
 	// Without waiting for readiness, a started machine is done.
-	o = newTTYObserver(&buf, progressInstances()[:1], progressStart, false)
+	o = newTTY(&buf, progressInstances()[:1], progressStart, false)
 	o.now = func() time.Time { return progressStart.Add(2 * time.Second) }
 	o.Event(provision.Event{Candidate: "c01", Machine: "srv", What: "created"})
 	o.Event(provision.Event{Candidate: "c01", Machine: "pc1", What: "started"})
@@ -152,7 +151,7 @@ c02  1/2  srv: ready, pc1: failed
 // last one in place, a failure is printed once above the block and stays.
 func TestTTYOutput(t *testing.T) {
 	var buf bytes.Buffer
-	o := newTTYObserver(&buf, progressInstances()[:1], progressStart, true)
+	o := newTTY(&buf, progressInstances()[:1], progressStart, true)
 	o.width = 30
 	o.now = func() time.Time { return progressStart.Add(time.Second) }
 	o.Event(provision.Event{Candidate: "c01", Machine: "srv", What: "created"})

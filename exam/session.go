@@ -1,0 +1,64 @@
+package exam
+
+import (
+	"errors"
+	"os"
+
+	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
+)
+
+// OpenLab loads a lab — a built-in lab's name or a lab file — with its YAML
+// source (what a session keeps, so the lab it ran can be reloaded).
+func OpenLab(name string) (*labs.Lab, []byte, error) {
+	lab, err := labs.Open(name)
+	if err != nil {
+		return nil, nil, errclass.Wrap(errclass.BadInput, err)
+	}
+	if b, err := labs.BuiltinSource(name); err == nil && lab.File == "catalog:"+name {
+		return lab, b, nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, nil, errclass.Wrap(errclass.Usage, err)
+	}
+	return lab, b, nil
+}
+
+// SessionSpec is what `up` asks of a session: its name, and when given the
+// lab it runs (with its YAML source), the roster and the provider.
+type SessionSpec struct {
+	Name     string
+	Lab      *labs.Lab // nil: the session's own
+	LabYAML  []byte
+	Roster   []labs.Candidate // none: the session's own
+	Provider string
+}
+
+// UpSession returns the session `up` reconciles: the recorded one, with the
+// lab file and roster given (a session keeps its lab: naming another is a
+// usage error), or a new one, which needs a lab.
+func UpSession(eng *provision.Engine, spec SessionSpec) (*provision.Session, error) {
+	sess, err := eng.State.Session(spec.Name)
+	switch {
+	case errors.Is(err, provision.ErrNoSession):
+		if spec.Lab == nil {
+			return nil, errclass.Usagef("session %q does not exist: name a lab to create it", spec.Name)
+		}
+		sess, err = eng.NewSession(spec.Name, spec.Lab, spec.LabYAML, spec.Roster, spec.Provider)
+		return sess, errclass.Wrap(errclass.Usage, err)
+	case err != nil:
+		return nil, err
+	}
+	if spec.Lab != nil {
+		if spec.Lab.Name != sess.Lab {
+			return nil, errclass.Usagef("session %q runs lab %q, not %q", sess.Name, sess.Lab, spec.Lab.Name)
+		}
+		sess.LabYAML, sess.LabSource = string(spec.LabYAML), spec.Lab.Source
+	}
+	if len(spec.Roster) > 0 {
+		sess.Candidates = spec.Roster
+	}
+	return sess, nil
+}
