@@ -77,7 +77,7 @@ func (o *DemoOptions) up(ctx context.Context, lab *labs.Lab, labYAML []byte) (*p
 	if old, err := eng.State.Session(o.Session); err == nil {
 		o.Log.printf("removing the previous %s session", o.Session)
 		if err := eng.Down(ctx, old, nil, o.Machines); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("remove the previous %s session: %w", o.Session, err)
 		}
 	} else if !errors.Is(err, provision.ErrNoSession) {
 		return nil, err
@@ -88,7 +88,7 @@ func (o *DemoOptions) up(ctx context.Context, lab *labs.Lab, labYAML []byte) (*p
 	}
 	plan, err := eng.Plan(ctx, sess, nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("plan session %s: %w", sess.Name, err)
 	}
 	if err := provision.Admit(plan); err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ func (o *DemoOptions) up(ctx context.Context, lab *labs.Lab, labYAML []byte) (*p
 	}
 	o.Log.printf("up: lab %s, %d candidates, %s", lab.Name, len(DemoRoster), plan.Summary())
 	if err := eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.Parallel, Force: true}, o.Machines); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bring session %s up: %w", sess.Name, err)
 	}
 	if err := ApplyDrawnFaults(ctx, eng.State, sess, nil, nil); err != nil {
 		return nil, err

@@ -113,7 +113,7 @@ func ApplyDrawnFaults(ctx context.Context, st *provision.State, sess *provision.
 	for _, in := range ins {
 		id := in.Candidate.ID
 		if _, applied, err := st.Faults(sess.Name, id); err != nil {
-			return err
+			return fmt.Errorf("candidate %s: read faults: %w", id, err)
 		} else if applied {
 			continue
 		}
@@ -126,10 +126,10 @@ func ApplyDrawnFaults(ctx context.Context, st *provision.State, sess *provision.
 			rec.Faults = append(rec.Faults, f.Name)
 		}
 		if err := st.RecordFaults(sess.Name, id, rec); err != nil {
-			return err
+			return fmt.Errorf("candidate %s: record faults: %w", id, err)
 		}
 		if err := st.Audit(sess.Name, provision.AuditEntry{Action: "faults", Candidate: id, Detail: FaultNames(drawn)}); err != nil {
-			return err
+			return fmt.Errorf("candidate %s: audit: %w", id, err)
 		}
 		log.printf("%s: faults applied: %s", id, FaultNames(drawn))
 	}

@@ -51,17 +51,13 @@ func NewGrader(o GradeOptions) (*Grader, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := provision.OpenState(o.DataDir)
+	st, sess, err := OpenSession(o.DataDir, o.Session, o.Candidates...)
 	if err != nil {
 		return nil, err
 	}
 	rs, err := results.Open(o.DataDir)
 	if err != nil {
 		return nil, err
-	}
-	sess, err := st.Session(o.Session)
-	if err != nil {
-		return nil, Classify(err)
 	}
 	lab, err := sess.LoadLab()
 	if err != nil {
@@ -87,7 +83,7 @@ func (g *Grader) Round(ctx context.Context) (*checks.Report, error) {
 	}
 	vantages, err := checks.NewVantages(g.Suites, cands, labNets)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("grade session %s: %w", g.Session.Name, err)
 	}
 	conc := g.Opts.Concurrency
 	if conc == 0 {

@@ -160,7 +160,7 @@ func (r *verifyRun) up(ctx context.Context) (func(), error) {
 	}
 	plan, err := eng.Plan(ctx, sess, nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("plan session %s: %w", sess.Name, err)
 	}
 	r.Observer.Logf("session %s: %d instance(s) of %s (%d step(s)): %s", sess.Name, len(r.cands), r.lab.Name, len(r.cands)-1, plan.Summary())
 	teardown := func() {
@@ -177,7 +177,7 @@ func (r *verifyRun) up(ctx context.Context) (func(), error) {
 		r.Observer.Logf("torn down (%.1fs)", time.Since(t).Seconds())
 	}
 	if err := eng.Up(ctx, plan, provision.ApplyOptions{Parallel: r.Parallel, Force: true}, r.Machines); err != nil {
-		return teardown, err
+		return teardown, fmt.Errorf("bring the instances up: %w", err)
 	}
 	r.Observer.Logf("up")
 	return teardown, nil
