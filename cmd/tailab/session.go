@@ -104,14 +104,6 @@ func liveStatus(cmd *cobra.Command, eng *provision.Engine, s *provision.Session)
 	return eng.Provider.Status(cmd.Context(), s, ins)
 }
 
-func printStatus(cmd *cobra.Command, eng *provision.Engine, s *provision.Session, output string) error {
-	ms, err := liveStatus(cmd, eng, s)
-	if err != nil {
-		return err
-	}
-	return renderStatus(cmd, ms, output)
-}
-
 func renderStatus(cmd *cobra.Command, ms []provision.MachineState, output string) error {
 	if output == "json" {
 		if ms == nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // FileName is the store's file inside the data dir.
@@ -51,7 +52,7 @@ func (s *Store) open(readOnly bool) (*bolt.DB, error) {
 	}
 	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: s.timeout, ReadOnly: readOnly})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("state file %s is locked by another tailab process for more than %s", s.path, s.timeout)
 		}
 		return nil, fmt.Errorf("open state file %s: %w", s.path, err)

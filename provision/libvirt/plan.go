@@ -123,7 +123,10 @@ func (p *Provider) machineSpec(s *provision.Session, in *labs.Instance, mi int) 
 	default:
 		sp.Type = "qemu"
 		sp.Console.Listen = p.cfg.ConsoleListen
-		img, err := resolveImage(p.cfg.ImageDir, m.Image)
+		// Not `img, err :=`: a new err here would hide vmXML's error
+		// from the check after the switch.
+		var img *image
+		img, err = resolveImage(p.cfg.ImageDir, m.Image)
 		if err != nil {
 			return nil, err
 		}

@@ -51,15 +51,18 @@ machines:
 // characters, never a real password.
 const fakeAdminPassword = `Faux-Mdp&<golden>"1'`
 
-// winSeedSpec plans the lab on the test driver and returns srv's spec.
-func winSeedSpec(t *testing.T, labYAML string) *machineSpec {
+// labSpecs plans one candidate of the lab on the test driver, with an empty
+// image file for each name in images, and returns the machines' specs.
+func labSpecs(t *testing.T, labYAML string, images ...string) ([]*machineSpec, error) {
 	t.Helper()
 	h := newTDHost(t)
 	if err := os.MkdirAll(filepath.Join(h.dataDir, "images"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(h.dataDir, "images", "win-test.qcow2"), nil, 0o644); err != nil {
-		t.Fatal(err)
+	for _, img := range images {
+		if err := os.WriteFile(filepath.Join(h.dataDir, "images", img+".qcow2"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s := h.session(t, "gold", labYAML, 1)
 	s.MgmtCIDR = "10.250.0.0/16"
@@ -68,6 +71,13 @@ func winSeedSpec(t *testing.T, labYAML string) *machineSpec {
 		t.Fatal(err)
 	}
 	_, specs, err := h.p.specs(s, ins)
+	return specs, err
+}
+
+// winSeedSpec plans the lab on the test driver and returns srv's spec.
+func winSeedSpec(t *testing.T, labYAML string) *machineSpec {
+	t.Helper()
+	specs, err := labSpecs(t, labYAML, "win-test")
 	if err != nil {
 		t.Fatal(err)
 	}

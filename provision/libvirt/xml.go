@@ -286,9 +286,15 @@ func fileMounts(s *machineSpec) [][2]string {
 // It is called twice: by machineSpec to hash the spec (no secrets yet, s.Hash
 // unset), and by Apply to define the domain (s.Hash set): then a console must
 // have its password, or it would be open to anyone who reaches its address.
+// maxVolumes is the number of virtio disk names, vda to vdz.
+const maxVolumes = 26
+
 func vmXML(s *machineSpec, t tag, virtType string, poolDir string) (string, error) {
 	if s.Hash != "" && s.Console.Listen != "" && s.Console.Password == "" {
 		return "", fmt.Errorf("no console password for %s: refusing to define a VM whose console anyone could open (run `tailab up` again)", s.Domain)
+	}
+	if len(s.Volumes) > maxVolumes {
+		return "", fmt.Errorf("%d disks (with the system disk): a VM's virtio disks are named vda to vdz, so at most %d extra disks", len(s.Volumes), maxVolumes-1)
 	}
 	mem := uint(s.Machine.Memory.MiB())
 	if mem == 0 {

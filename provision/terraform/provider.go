@@ -139,7 +139,7 @@ func (p *Provider) Name() string { return Name }
 func (p *Provider) Close() error { return nil }
 
 // ErrNotConfigured is returned when TFE is needed but not configured.
-var ErrNotConfigured = errors.New("Terraform Cloud/Enterprise is not configured: set TFE_TOKEN and TFE_ORGANIZATION (and TFE_ADDRESS for Terraform Enterprise)")
+var ErrNotConfigured = errors.New("the terraform provider is not configured: set TFE_TOKEN and TFE_ORGANIZATION (and TFE_ADDRESS for Terraform Enterprise)")
 
 // configured reports whether TFE can be reached.
 func (p *Provider) configured() bool {

@@ -433,6 +433,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-
-// errNoWorkspace: a workspace vanished between listing and use.
-var errNoWorkspace = errors.New("workspace not found")

@@ -134,7 +134,6 @@ type session struct {
 	bindAs   string
 	baseDN   string // defaultNamingContext, read on demand
 	gpoNames map[string]string
-	masker   func(string) string
 }
 
 func (l *LDAP) runGroup(ctx context.Context, t probe.Target, reqs []probe.Request, idx []int, obs []probe.Observation) error {

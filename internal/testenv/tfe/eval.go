@@ -71,7 +71,7 @@ func evaluate(files map[string][]byte, vars map[string]string) ([]string, map[st
 					}
 					varVals[blk.Labels[0]] = val
 				} else {
-					return nil, nil, fmt.Errorf("No value for required variable %q: set it in the workspace", blk.Labels[0])
+					return nil, nil, fmt.Errorf("no value for required variable %q: set it in the workspace", blk.Labels[0])
 				}
 			case "resource":
 				typ, name := blk.Labels[0], blk.Labels[1]

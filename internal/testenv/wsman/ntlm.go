@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
-
-	"golang.org/x/crypto/md4" //nolint:staticcheck // NTLM is defined on MD4.
 )
 
 // The server side of NTLMv2 (MS-NLMP), enough to authenticate the clients the
@@ -197,9 +195,8 @@ func splitUser(s string) (user, domain string) {
 }
 
 func ntHash(password string) []byte {
-	h := md4.New()
-	h.Write(utf16le(password))
-	return h.Sum(nil)
+	sum := md4Sum(utf16le(password))
+	return sum[:]
 }
 
 func hmacMD5(key []byte, data ...[]byte) []byte {

@@ -185,7 +185,6 @@ type Fault struct {
 var (
 	faultTimedOut = Fault{"s:Receiver", "w:TimedOut", 2150858793,
 		"The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  "}
-	faultAccessDenied = Fault{"s:Sender", "w:AccessDenied", 5, "Access is denied.  "}
 )
 
 func faultShellNotFound(id string) Fault {
