@@ -34,9 +34,9 @@ func upTo(t *testing.T, p *Provider, s *provision.Session, stop func(provision.E
 	return p.Apply(ctx, plan, provision.ApplyOptions{Parallel: 4, Secrets: secrets}, obs)
 }
 
-// up plans and applies with a fresh provider on cfg, returning the error
-// and what the observer saw.
-func up(t *testing.T, cfg Config, s *provision.Session, opts provision.ApplyOptions) (error, *recorder) {
+// up plans and applies with a fresh provider on cfg, returning what the
+// observer saw and the error.
+func up(t *testing.T, cfg Config, s *provision.Session, opts provision.ApplyOptions) (*recorder, error) {
 	t.Helper()
 	secrets, _ := testSecrets(t)
 	opts.Secrets = secrets
@@ -44,9 +44,9 @@ func up(t *testing.T, cfg Config, s *provision.Session, opts provision.ApplyOpti
 	obs := &recorder{}
 	plan, err := p.Plan(context.Background(), s, instances(t, s))
 	if err != nil {
-		return err, obs
+		return obs, err
 	}
-	return p.Apply(context.Background(), plan, opts, obs), obs
+	return obs, p.Apply(context.Background(), plan, opts, obs)
 }
 
 func runsOf(srv *tfetest.Server, ws string) []tfetest.RunInfo {
@@ -136,14 +136,14 @@ func TestServerDownTooLong(t *testing.T) {
 	cfg := testConfig(srv)
 	cfg.RetryFor = 200 * time.Millisecond
 	srv.Down(tfetest.RunsCanceled)
-	err, _ := up(t, cfg, s, provision.ApplyOptions{})
+	_, err := up(t, cfg, s, provision.ApplyOptions{})
 	if err == nil || !strings.Contains(err.Error(), "refused the connection: the server is down or restarting") || !strings.Contains(err.Error(), "of retries") {
 		t.Fatalf("up against a server down: %v", err)
 	}
 	if err := srv.Up(); err != nil {
 		t.Fatal(err)
 	}
-	if err, obs := up(t, cfg, s, provision.ApplyOptions{}); err != nil {
+	if obs, err := up(t, cfg, s, provision.ApplyOptions{}); err != nil {
 		t.Fatalf("up once it is back: %v\n%s", err, obs.text())
 	}
 }
@@ -158,7 +158,7 @@ func TestApplyFailure(t *testing.T) {
 			}
 			return "Terraform v1.5.7\nlibvirt_domain.pc1: Creating...\n╷\n│ Error: error creating libvirt domain: internal error: process exited while connecting to monitor\n│\n│   with libvirt_domain.pc1,\n╵\n"
 		}
-		err, _ := up(t, testConfig(srv), testSession(t, "a1", 1), provision.ApplyOptions{})
+		_, err := up(t, testConfig(srv), testSession(t, "a1", 1), provision.ApplyOptions{})
 		if err == nil {
 			t.Fatal("no error")
 		}
@@ -191,20 +191,20 @@ func TestStuckRun(t *testing.T) {
 		srv.Stick = func(ws string) bool { return ws == "tl-k1_c01" }
 		cfg := testConfig(srv)
 		cfg.StuckAfter = 150 * time.Millisecond
-		err, _ := up(t, cfg, s, provision.ApplyOptions{})
+		_, err := up(t, cfg, s, provision.ApplyOptions{})
 		var stuck *StuckError
 		if !errors.As(err, &stuck) || !strings.Contains(err.Error(), "has been applying for") || !strings.Contains(err.Error(), "tailab up --force-cancel") {
 			t.Fatalf("up on a stuck run: %v", err)
 		}
 		// Following it again reports it again, and queues nothing.
-		if err, _ := up(t, cfg, s, provision.ApplyOptions{}); !errors.As(err, &stuck) || len(runsOf(srv, "tl-k1_c01")) != 1 {
+		if _, err := up(t, cfg, s, provision.ApplyOptions{}); !errors.As(err, &stuck) || len(runsOf(srv, "tl-k1_c01")) != 1 {
 			t.Fatalf("up again: %v, runs %+v", err, runsOf(srv, "tl-k1_c01"))
 		}
 		srv.Stick = nil
 		if objs := srv.HostObjects(); len(objs) == 0 {
 			t.Fatal("the stuck apply created nothing on the host")
 		}
-		err, obs := up(t, cfg, s, provision.ApplyOptions{ForceCancel: true})
+		obs, err := up(t, cfg, s, provision.ApplyOptions{ForceCancel: true})
 		if err == nil || !strings.Contains(err.Error(), "errored during apply") || !strings.Contains(err.Error(), "already exists") || !strings.Contains(err.Error(), "TAILAB_TF_SWEEP") {
 			t.Fatalf("up --force-cancel without a sweeper: %v\n%s", err, obs.text())
 		}
@@ -212,7 +212,7 @@ func TestStuckRun(t *testing.T) {
 			t.Fatalf("runs after --force-cancel: %+v", runs)
 		}
 		cfg.Sweeper = hostSweeper{srv}
-		err, obs = up(t, cfg, s, provision.ApplyOptions{})
+		obs, err = up(t, cfg, s, provision.ApplyOptions{})
 		if err != nil || !obs.has("left on the host: tl-k1.c01.") {
 			t.Fatalf("up with a sweeper: %v\n%s", err, obs.text())
 		}
@@ -223,7 +223,7 @@ func TestStuckRun(t *testing.T) {
 		// Down cancels a stuck run, sweeps what it left, destroys the rest.
 		s.LabYAML = strings.Replace(s.LabYAML, "memory: 512MiB", "memory: 1GiB", 1)
 		srv.Stick = func(ws string) bool { return ws == "tl-k1_c01" }
-		if err, _ := up(t, cfg, s, provision.ApplyOptions{}); !errors.As(err, &stuck) {
+		if _, err := up(t, cfg, s, provision.ApplyOptions{}); !errors.As(err, &stuck) {
 			t.Fatalf("up of a changed lab: %v", err)
 		}
 		srv.Stick = nil // that run's worker is dead; the next ones have one
@@ -296,7 +296,7 @@ func TestProjectChecked(t *testing.T) {
 			srv := tfetest.NewDialect(t, tt.dialect, "ecole", testToken)
 			cfg := testConfig(srv)
 			cfg.Project = tt.project // even in OTF
-			err, _ := up(t, cfg, testSession(t, "p1", 1), provision.ApplyOptions{})
+			_, err := up(t, cfg, testSession(t, "p1", 1), provision.ApplyOptions{})
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)
