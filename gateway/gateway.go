@@ -46,6 +46,9 @@ type Config struct {
 	// RecordInput also records what candidates type (off by default: typed
 	// passwords would be kept).
 	RecordInput bool
+	// Statement renders a candidate's exam statement as an HTML page (nil:
+	// the lab has none).
+	Statement func(candidate string) ([]byte, error)
 	// MachineSSHPort is the port of the machines' sshd (default 22).
 	MachineSSHPort int
 	// Log receives operational messages (default: discarded).
@@ -63,8 +66,10 @@ type Gateway struct {
 	bySrc   *limiter
 	byLogin *limiter
 
-	mu   sync.Mutex
-	live map[*liveConn]struct{}
+	mu       sync.Mutex
+	live     map[*liveConn]struct{}
+	enforced sync.Once
+	web      *webState
 }
 
 // liveConn is a candidate's open connection (SSH or a browser terminal).
@@ -225,6 +230,14 @@ func (g *Gateway) track(l *liveConn) func() {
 		g.mu.Unlock()
 	}
 }
+
+// enforce starts enforceWindow once, whichever side starts first.
+func (g *Gateway) enforce(ctx context.Context) {
+	g.enforced.Do(func() { go g.enforceWindow(ctx, time.Second) })
+}
+
+// HostKey is the fingerprint of the gateway's SSH host key.
+func (g *Gateway) HostKey() string { return HostKeyFingerprint(g.hostKey) }
 
 // enforceWindow warns, then closes after the grace period, every live
 // connection once the window is closed. It runs until ctx ends.

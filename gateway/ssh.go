@@ -41,7 +41,7 @@ func (g *Gateway) sshConfig() *ssh.ServerConfig {
 func (g *Gateway) ServeSSH(ctx context.Context, ln net.Listener) error {
 	cfg := g.sshConfig()
 	go func() { <-ctx.Done(); ln.Close() }()
-	go g.enforceWindow(ctx, time.Second)
+	g.enforce(ctx)
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -126,15 +126,19 @@ func (c *sshConn) closeClients() {
 // target returns the candidate's machine by name, or the French reason why
 // no terminal opens on it (and the admin's, for the log).
 func (c *sshConn) target(name string) (*machine, string, error) {
-	m, ok := find(c.machines, name)
+	return terminalTarget(c.machines, c.candidate, name)
+}
+
+func terminalTarget(ms []*machine, candidate, name string) (*machine, string, error) {
+	m, ok := find(ms, name)
 	switch {
 	case !ok:
 		var names []string
-		for _, m := range c.machines {
+		for _, m := range ms {
 			names = append(names, m.Name)
 		}
-		return nil, fmt.Sprintf("Vous n'avez pas de machine « %s » (vos machines : %s).", name, strings.Join(names, ", ")),
-			fmt.Errorf("no machine %q for candidate %s", name, c.candidate)
+		return nil, fmt.Sprintf("Vous n'avez pas de machine « %s » (vos machines : %s).", trim(name, 40), strings.Join(names, ", ")),
+			fmt.Errorf("no machine %q for candidate %s", trim(name, 40), candidate)
 	case !m.terminal():
 		return nil, fmt.Sprintf("La machine %s s'utilise par sa console graphique, dans le navigateur.", name),
 			fmt.Errorf("machine %s has no terminal access (access: via %s)", name, m.Via)
@@ -148,6 +152,17 @@ func (c *sshConn) target(name string) (*machine, string, error) {
 	return m, "", nil
 }
 
+// dial opens the gateway's SSH connection to a machine.
+func (g *Gateway) dial(m *machine) (*ssh.Client, error) {
+	cl, err := ssh.Dial("tcp", m.sshAddr(g.cfg.MachineSSHPort), &ssh.ClientConfig{
+		User: m.User, Auth: m.auth, HostKeyCallback: m.hostKey, Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("machine %s (%s): %w", m.Name, m.Mgmt, err)
+	}
+	return cl, nil
+}
+
 // client returns the gateway's SSH connection to a machine, dialed once per
 // candidate connection.
 func (c *sshConn) client(m *machine) (*ssh.Client, error) {
@@ -156,19 +171,21 @@ func (c *sshConn) client(m *machine) (*ssh.Client, error) {
 	if cl, ok := c.clients[m.Name]; ok {
 		return cl, nil
 	}
-	cl, err := ssh.Dial("tcp", m.sshAddr(c.g.cfg.MachineSSHPort), &ssh.ClientConfig{
-		User: m.User, Auth: m.auth, HostKeyCallback: m.hostKey, Timeout: 10 * time.Second,
-	})
+	cl, err := c.g.dial(m)
 	if err != nil {
-		return nil, fmt.Errorf("machine %s (%s): %w", m.Name, m.Mgmt, err)
+		return nil, err
 	}
 	c.clients[m.Name] = cl
 	return cl, nil
 }
 
 func (c *sshConn) auditf(action, machine, format string, args ...any) {
-	c.g.audit.add(provision.AuditEntry{User: c.candidate, Action: action, Candidate: c.candidate, Machine: machine,
-		Detail: fmt.Sprintf(format, args...)})
+	c.g.audit.add(auditEntry(c.candidate, action, machine, fmt.Sprintf(format, args...)))
+}
+
+// auditEntry is an action of a candidate through the gateway.
+func auditEntry(candidate, action, machine, detail string) provision.AuditEntry {
+	return provision.AuditEntry{User: candidate, Action: action, Candidate: candidate, Machine: machine, Detail: detail}
 }
 
 // directTCPIP opens `ssh -J` and `-L` forwards, only to the lab ports the lab
