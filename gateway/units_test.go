@@ -147,3 +147,27 @@ func TestRecorderUTF8(t *testing.T) {
 		t.Errorf("recording file %s mode %v", r.Path, fi.Mode())
 	}
 }
+
+func TestParseAt(t *testing.T) {
+	now := time.Date(2026, 6, 12, 9, 0, 0, 0, time.Local)
+	tests := []struct {
+		in   string
+		want time.Time
+		err  bool
+	}{
+		{"", now, false},
+		{"now", now, false},
+		{"+3h30m", now.Add(3*time.Hour + 30*time.Minute), false},
+		{"14:00", time.Date(2026, 6, 12, 14, 0, 0, 0, time.Local), false},
+		{"2026-06-12T14:00:00Z", time.Date(2026, 6, 12, 14, 0, 0, 0, time.UTC), false},
+		{"demain", time.Time{}, true},
+		{"+trois", time.Time{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseAt(tt.in, now)
+		if (err != nil) != tt.err || !got.Equal(tt.want) {
+			t.Errorf("ParseAt(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tailab/tailab/internal/store"
@@ -111,4 +112,41 @@ func updateWindow(st *store.Store, session string, change func(*Window) error) (
 		return tx.Put(bucket+"/"+session, windowKey, w)
 	})
 	return w, err
+}
+
+// String describes the window for the admin (English, local time).
+func (w Window) String() string {
+	s := "not opened (tailab session open)"
+	if !w.Opens.IsZero() {
+		s = "opens " + w.Opens.Local().Format("2006-01-02 15:04:05")
+	}
+	if !w.Closes.IsZero() {
+		s += ", closes " + w.Closes.Local().Format("2006-01-02 15:04:05")
+	}
+	return s
+}
+
+// ParseAt reads a time as `session open|close --at` takes it: "" or "now",
+// RFC 3339, HH:MM[:SS] today in the local time zone, or +DURATION from now.
+func ParseAt(s string, now time.Time) (time.Time, error) {
+	switch {
+	case s == "" || s == "now":
+		return now, nil
+	case strings.HasPrefix(s, "+"):
+		d, err := time.ParseDuration(s[1:])
+		if err != nil {
+			return time.Time{}, err
+		}
+		return now.Add(d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"15:04", "15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			y, m, d := now.In(time.Local).Date()
+			return time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), 0, time.Local), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (want now, 2026-06-12T14:00:00+02:00, 14:00 or +3h)", s)
 }

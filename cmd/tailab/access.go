@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/gateway"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/templates/access"
@@ -22,6 +23,7 @@ type accessOptions struct {
 	show       bool
 	out        string
 	sheet      bool
+	rotate     bool
 }
 
 func newAccessCommand(g *globalOptions) *cobra.Command {
@@ -49,6 +51,7 @@ to standard output. Revealing passwords is written to the audit log.`,
 	f.BoolVar(&o.show, "show-passwords", false, "show console passwords in the table or JSON")
 	f.StringVar(&o.out, "out", "", "write .vv files (and sheets with --sheet) into this directory")
 	f.BoolVar(&o.sheet, "sheet", false, "write the printable access sheets (French, HTML)")
+	f.BoolVar(&o.rotate, "rotate", false, "give the --candidate(s) a new gateway password (prints it)")
 	return c
 }
 
@@ -65,6 +68,9 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	st, sess, err := exam.OpenSession(g.DataDir, o.session, o.candidates...)
 	if err != nil {
 		return err
+	}
+	if o.rotate {
+		return gateway.RotateAudited(g.DataDir, st, sess.Name, o.candidates, cmd.OutOrStdout())
 	}
 	eng, err := g.engine(sess.Provider)
 	if err != nil {
@@ -107,8 +113,12 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 			return err
 		}
 	}
+	gw, err := gateway.LoginsFor(g.DataDir, sess.Name, list)
+	if err != nil {
+		return err
+	}
 	if o.sheet {
-		return o.writeSheets(cmd, g, sess, list)
+		return o.writeSheets(cmd, g, sess, list, gw)
 	}
 	if o.output == "json" {
 		for i := range list {
@@ -116,13 +126,16 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 				c.Shown = c.Password.Reveal()
 			}
 		}
-		return writeJSON(cmd.OutOrStdout(), list)
+		return writeJSON(cmd.OutOrStdout(), gw.Rows(list, o.show))
 	}
 	return exam.AccessTable(cmd.OutOrStdout(), list, o.show)
 }
 
-func (o *accessOptions) writeSheets(cmd *cobra.Command, g *globalOptions, sess *provision.Session, list []provision.MachineAccess) error {
+func (o *accessOptions) writeSheets(cmd *cobra.Command, g *globalOptions, sess *provision.Session, list []provision.MachineAccess, gw *gateway.Logins) error {
 	all := exam.AccessSheets(sess, list, time.Now())
+	for i := range all {
+		all[i].Gateway = gw.Sheet(all[i].Candidate)
+	}
 	if len(all) == 0 {
 		return errclass.Usagef("no machine to put on a sheet")
 	}

@@ -142,6 +142,7 @@ var verbs = []func(*globalOptions) *cobra.Command{
 	newSheetsCommand,
 	newSnapshotCommand,
 	newVerifyCommand,
+	newGatewayCommand,
 }
 
 // providerConfig is the provider options from the global flags.

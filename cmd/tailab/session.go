@@ -165,6 +165,7 @@ func newSessionCommand(g *globalOptions) *cobra.Command {
 	}
 	list.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	c.AddCommand(list)
+	c.AddCommand(newSessionWindowCommands(g)...) // open, close: gateway.go
 	return c
 }
 

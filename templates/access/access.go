@@ -35,6 +35,29 @@ type Sheet struct {
 	Name      string // first and last name, when the roster has them
 	Generated time.Time
 	Machines  []Machine
+	Gateway   *Gateway // how to log in to the exam gateway (tailab gateway)
+}
+
+// HasConsole reports whether a machine of the sheet has a VNC console (the
+// note on opening consoles appears only then).
+func (s Sheet) HasConsole() bool {
+	for _, m := range s.Machines {
+		if m.Console != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Gateway is a candidate's way in through the exam gateway.
+type Gateway struct {
+	Address    string // "" when the gateway has not run yet: a line to fill in
+	SSHPort    int
+	URL        string
+	CertSHA256 string
+	HostKey    string
+	Login      string
+	Password   string
 }
 
 // Machine is one machine of a candidate's lab.

@@ -17,6 +17,8 @@ func sample() []Sheet {
 	return []Sheet{
 		{
 			Session: "juin-26", Lab: "tpe-local", Candidate: "c01", Name: "Élodie Martin", Generated: at,
+			Gateway: &Gateway{Address: "192.168.10.5", SSHPort: 2222, URL: "https://192.168.10.5:8443/", Login: "c01", Password: "Kp7mWx3qRt",
+				CertSHA256: "AB:CD:EF:01", HostKey: "SHA256:abcdef"},
 			Machines: []Machine{
 				{Name: "srv", Kind: "container", OS: "linux", Role: "server",
 					Addresses: []Address{{"lan", "10.20.0.10"}},
@@ -29,10 +31,16 @@ func sample() []Sheet {
 		},
 		{
 			Session: "juin-26", Lab: "tpe-local", Candidate: "c02", Generated: at,
+			Gateway: &Gateway{Login: "c02", Password: "Zz9aBc4dEf"},
 			Machines: []Machine{
 				{Name: "pc1", Kind: "vm", OS: "linux", Console: &Console{Type: "vnc", Host: "::1"}},
 				{Name: "sw", Kind: "container"},
 			},
+		},
+		{
+			Session: "juin-26", Lab: "tpe-local", Candidate: "c03", Generated: at,
+			Gateway:  &Gateway{Login: "c03", Password: "Hj4kLm5nPq", Address: "gw.exam", SSHPort: 2222},
+			Machines: []Machine{{Name: "srv", Kind: "container", Addresses: []Address{{"lan", "10.20.0.10"}}}},
 		},
 	}
 }
@@ -62,6 +70,16 @@ func TestRenderGolden(t *testing.T) {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("sheet lacks %q", s)
 		}
+	}
+	for _, s := range []string{"Kp7mWx3qRt", "https://192.168.10.5:8443/", "ssh -p 2222 c01@192.168.10.5", "AB:CD:EF:01", "SHA256:abcdef",
+		"Zz9aBc4dEf", "ssh -p 2222 c03@gw.exam"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("sheet lacks %q", s)
+		}
+	}
+	// the console note only on the sheets of labs with VMs (c01, c02), not c03's
+	if n := strings.Count(b.String(), "remote-viewer"); n != 2 {
+		t.Errorf("the console note appears %d times, want 2 (not on a sheet without VMs)", n)
 	}
 	if strings.Contains(b.String(), "Ab3<&x9Z") {
 		t.Error("password not HTML-escaped")
