@@ -170,4 +170,3 @@ func TestParseAt(t *testing.T) {
 		}
 	}
 }
-

@@ -38,7 +38,7 @@ type webLogin struct {
 }
 
 const (
-	cookieName = "tailab_passerelle"
+	cookieName  = "tailab_passerelle"
 	webLoginTTL = 12 * time.Hour
 )
 
@@ -162,7 +162,7 @@ func (g *Gateway) home(w http.ResponseWriter, r *http.Request) {
 	}
 	type tab struct {
 		Name, Kind, Addresses string
-		Terminal             bool
+		Terminal              bool
 	}
 	data := struct {
 		Session, Candidate, Name string
