@@ -110,7 +110,7 @@ func judge(exps []expectation, obs probe.Observation, mask func(string) string) 
 		r := e.matcher.Match(lookup(obs.Values, e.path))
 		out = append(out, Expectation{
 			Field: e.field, OK: r.OK,
-			Actual: mask(r.Actual), Expected: mask(r.Expected), Message: mask(r.Message),
+			Actual: mask(r.Actual), Expected: mask(r.Expected), Message: mask(r.Message), Found: mask(r.Found),
 		})
 		ok = ok && r.OK
 	}

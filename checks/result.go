@@ -26,6 +26,9 @@ type Expectation struct {
 	Actual   string `json:"actual"`
 	Expected string `json:"expected"`
 	Message  string `json:"message,omitempty"`
+	// Found is what was observed in the jury's words when it differs from
+	// Actual (a count matcher's count).
+	Found string `json:"found,omitempty"`
 }
 
 // Result is the outcome of one check for one candidate.

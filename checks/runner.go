@@ -549,21 +549,28 @@ func (ex *executor) observe(ctx context.Context, g *candidateGrade, grp *group, 
 	}
 }
 
+// failMessage is the sentence the jury reads for a failed check: what was
+// expected and what was found, in words ("attendu : au moins 3 ; trouvé :
+// 1"), for the first unmet expectation; the matcher's own detail stays in
+// the expectations (the evidence).
 func failMessage(exps []Expectation) string {
 	n := 0
 	first := ""
 	for _, e := range exps {
 		if !e.OK {
 			if n == 0 {
-				first = e.Field + " : " + e.Message
+				first = e.Sentence()
 			}
 			n++
 		}
 	}
-	if n == 1 {
+	switch n {
+	case 0, 1:
 		return first
+	case 2:
+		return first + " (et 1 autre écart)"
 	}
-	return fmt.Sprintf("%d attentes non satisfaites (%s…)", n, first)
+	return fmt.Sprintf("%s (et %d autres écarts)", first, n-1)
 }
 
 // batch calls the probe once under the concurrency bound, turning a panic into

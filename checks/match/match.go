@@ -30,6 +30,9 @@ type Result struct {
 	Actual   string `json:"actual"`            // the observed value, formatted
 	Expected string `json:"expected"`          // what the matcher wanted, in words
 	Message  string `json:"message,omitempty"` // why it failed (French), empty when OK
+	// Found is what was observed in the jury's words when it is not Actual
+	// itself: the count a count matcher compared ("1"), not the list.
+	Found string `json:"found,omitempty"`
 }
 
 // Matcher is a compiled expectation.

@@ -199,7 +199,7 @@ func TestResultText(t *testing.T) {
 		{`{contains: Lyon}`, "OU=Paris", Result{Actual: `"OU=Paris"`, Expected: `contient "Lyon"`, Message: `"Lyon" absent du texte`}},
 		{`{gte: 2}`, 1.0, Result{Actual: `1`, Expected: `≥ 2`, Message: "nombre hors limite"}},
 		{`{gte: 1, lte: 5}`, 7, Result{Actual: `7`, Expected: `tous : [≥ 1 ; ≤ 5]`, Message: "≤ 5 : nombre hors limite"}},
-		{`{count: {where: {has_prefix: "OU="}, min: 2}}`, []any{"OU=a", "CN=b"}, Result{Actual: `["OU=a", "CN=b"]`, Expected: `nombre d'éléments (commence par "OU=") au moins 2`, Message: "1 élément(s) sur 2 correspondent"}},
+		{`{count: {where: {has_prefix: "OU="}, min: 2}}`, []any{"OU=a", "CN=b"}, Result{Actual: `["OU=a", "CN=b"]`, Expected: `nombre d'éléments (commence par "OU=") au moins 2`, Message: "1 élément(s) sur 2 correspondent", Found: "1"}},
 		{`{exists: true}`, Absent, Result{Actual: "(absent)", Expected: "présent", Message: "champ absent de l'observation"}},
 		{`{has_suffix: x}`, Absent, Result{Actual: "(absent)", Expected: `finit par "x"`, Message: "champ absent de l'observation"}},
 		{`{each: {gt: 0}}`, []any{1, -1}, Result{Actual: `[1, -1]`, Expected: `chaque élément : > 0`, Message: "élément 1 (-1) : nombre hors limite"}},

@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -469,7 +470,9 @@ func (o countOp) eval(v any) Result {
 		}
 	}
 	good := (o.min == nil || n >= *o.min) && (o.max == nil || n <= *o.max) && (o.is == nil || o.is.eval(n).OK)
-	return verdict(v, o, good, "%d élément(s) sur %d correspondent", n, len(list))
+	r := verdict(v, o, good, "%d élément(s) sur %d correspondent", n, len(list))
+	r.Found = strconv.FormatInt(n, 10)
+	return r
 }
 
 // ---- combinators: all, any, each

@@ -22,7 +22,9 @@ func TestJuryListsInterventions(t *testing.T) {
 	}
 	at := time.Date(2026, 6, 12, 10, 30, 0, 0, time.UTC)
 	rep.Interventions = []checks.Intervention{
-		{Time: at, User: "admin", Action: "up", Detail: "12 to create"},
+		{Time: at, User: "admin", Action: "up", Detail: "12 to create, 0 to keep, 1 to replace, 0 to remove"},
+		{Time: at.Add(30 * time.Minute), User: "admin", Action: "snapshot", Candidate: id, Machine: "pc1", Detail: "create avant-panne"},
+		{Time: at.Add(40 * time.Minute), User: "admin", Action: "revert", Candidate: id, Machine: "pc1", Detail: "failed after 2.5s: domain not found"},
 		{Time: at.Add(time.Hour), User: "admin", Action: "reset", Candidate: id, Machine: "srv"},
 		{Time: at.Add(2 * time.Hour), User: "admin", Action: "revert", Candidate: other, Machine: "pc1", Detail: "secret-other"},
 	}
@@ -38,7 +40,10 @@ func TestJuryListsInterventions(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	for _, want := range []string{"Interventions sur le lab", "<td>reset</td><td>srv</td>", "12 to create"} {
+	for _, want := range []string{"Interventions sur le lab", "<td>remise à l&#39;état initial</td><td>srv</td>",
+		"<td>mise en place du lab</td><td></td><td>admin</td><td>12 à créer, 0 à garder, 1 à remplacer, 0 à supprimer</td>",
+		"<td>instantané</td><td>pc1</td><td>admin</td><td>création de l&#39;instantané avant-panne</td>",
+		"<td>retour à un instantané</td><td>pc1</td><td>admin</td><td>échec après 2,5 s : domain not found</td>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("jury record lacks %q", want)
 		}
