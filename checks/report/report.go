@@ -5,7 +5,9 @@
 //   - csv:   the jury grid, one row per candidate, for Excel/LibreOffice;
 //   - junit: JUnit XML for CI viewers (one testsuite per candidate);
 //   - html:  one self-contained, printable French page (grid, then one page per
-//     candidate with every check and its evidence).
+//     candidate with every check and its evidence);
+//   - xlsx:  an Excel workbook, a summary sheet and one sheet per CCP with the
+//     jury's columns.
 //
 // Formatters only print what the report holds (evidence is masked upstream) and
 // are deterministic: candidates, competences and results are sorted, numbers and
@@ -102,6 +104,7 @@ func NewRegistry(opts Options) (*Registry, error) {
 	r.Register("csv", func(o Options) Formatter { return &CSV{Opts: o} })
 	r.Register("junit", func(o Options) Formatter { return &JUnit{} })
 	r.Register("html", func(o Options) Formatter { return &HTML{Opts: o} })
+	r.Register("xlsx", func(o Options) Formatter { return &XLSX{Opts: o} })
 	return r, nil
 }
 
@@ -137,7 +140,7 @@ func Extension(f Formatter) string {
 	switch f.Name() {
 	case "table":
 		return ".txt"
-	case "json", "csv", "html":
+	case "json", "csv", "html", "xlsx":
 		return "." + f.Name()
 	case "junit":
 		return ".xml"

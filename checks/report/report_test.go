@@ -20,7 +20,7 @@ import (
 	"github.com/tailab/tailab/internal/testenv"
 )
 
-var allFormats = []string{"csv", "html", "json", "junit", "table"}
+var allFormats = []string{"csv", "html", "json", "junit", "table", "xlsx"}
 
 func TestRegistry(t *testing.T) {
 	reg, err := NewRegistry(Options{})
@@ -46,7 +46,7 @@ func TestRegistry(t *testing.T) {
 	if !errors.Is(err, ErrUnknownFormat) {
 		t.Fatalf("Get(pdf) error = %v, want ErrUnknownFormat", err)
 	}
-	if want := `"pdf" (valid: csv, html, json, junit, table)`; !strings.Contains(err.Error(), want) {
+	if want := `"pdf" (valid: csv, html, json, junit, table, xlsx)`; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not list the valid names (%s)", err, want)
 	}
 	reg.Register("md", func(Options) Formatter { return &JSON{} })
@@ -126,6 +126,9 @@ func TestNoSecretIntroduced(t *testing.T) {
 	for _, opts := range []Options{{}, {Color: true, Verbose: true}, Options{}.ExcelFR()} {
 		for _, name := range allFormats {
 			out := string(render(t, name, opts, fixture()))
+			if name == "xlsx" {
+				out = dumpWorkbook(t, []byte(out)) // zipped XML: read it back
+			}
 			if m.Mask(out) != out {
 				t.Errorf("%s: output holds a clear-text secret", name)
 			}
@@ -135,7 +138,7 @@ func TestNoSecretIntroduced(t *testing.T) {
 				}
 			}
 			// Evidence is in html, json and junit: the mask must still be there.
-			if name != "csv" && name != "table" && !strings.Contains(out, "mdurand%"+secret.Mask) {
+			if name != "csv" && name != "table" && name != "xlsx" && !strings.Contains(out, "mdurand%"+secret.Mask) {
 				t.Errorf("%s: masked evidence not shown as masked", name)
 			}
 		}
