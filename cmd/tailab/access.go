@@ -81,34 +81,16 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	var revealed []string
+	nvv := 0
 	if o.out != "" {
-		n, err := exam.WriteVirtViewerFiles(o.out, list)
-		if err != nil {
+		if nvv, err = exam.WriteVirtViewerFiles(o.out, list); err != nil {
 			return err
 		}
-		if n > 0 {
-			revealed = append(revealed, fmt.Sprintf("%d .vv file(s) in %s", n, o.out))
-		}
 		if !g.Quiet {
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d virt-viewer file(s) written to %s\n", n, o.out)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d virt-viewer file(s) written to %s\n", nvv, o.out)
 		}
 	}
-	if o.show && !o.sheet {
-		revealed = append(revealed, "passwords shown ("+o.output+")")
-	}
-	if o.sheet {
-		where := "standard output"
-		if o.out != "" {
-			where = o.out
-		}
-		revealed = append(revealed, "access sheets to "+where)
-	}
-	if len(revealed) > 0 {
-		detail := strings.Join(revealed, "; ")
-		if len(o.candidates) > 0 {
-			detail += " for " + strings.Join(o.candidates, ",")
-		}
+	if detail := o.revealed(nvv); detail != "" {
 		if err := st.Audit(sess.Name, provision.AuditEntry{Action: "access", Detail: detail}); err != nil {
 			return err
 		}
@@ -129,6 +111,34 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		return writeJSON(cmd.OutOrStdout(), gw.Rows(list, o.show))
 	}
 	return exam.AccessTable(cmd.OutOrStdout(), list, o.show)
+}
+
+// revealed says what this run shows of the console passwords, for the audit
+// log ("" when nothing): nvv .vv files, the table or JSON with
+// --show-passwords, the access sheets.
+func (o *accessOptions) revealed(nvv int) string {
+	var what []string
+	if nvv > 0 {
+		what = append(what, fmt.Sprintf("%d .vv file(s) in %s", nvv, o.out))
+	}
+	if o.show && !o.sheet {
+		what = append(what, "passwords shown ("+o.output+")")
+	}
+	if o.sheet {
+		where := "standard output"
+		if o.out != "" {
+			where = o.out
+		}
+		what = append(what, "access sheets to "+where)
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	detail := strings.Join(what, "; ")
+	if len(o.candidates) > 0 {
+		detail += " for " + strings.Join(o.candidates, ",")
+	}
+	return detail
 }
 
 func (o *accessOptions) writeSheets(cmd *cobra.Command, g *globalOptions, sess *provision.Session, list []provision.MachineAccess, gw *gateway.Logins) error {
