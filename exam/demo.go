@@ -34,8 +34,24 @@ type DemoOptions struct {
 	Log      Logf               // one line per stage
 }
 
+// Validate checks the options.
+func (o *DemoOptions) Validate() error {
+	switch {
+	case o.Lab == "" || o.Session == "":
+		return errclass.Usagef("the demo needs a lab and a session name")
+	case o.Parallel < 1:
+		return errclass.Usagef("--parallel must be positive")
+	case o.Engine == nil || o.Results == nil:
+		return errors.New("demo: no engine or results store")
+	}
+	return nil
+}
+
 // Run carries out the demo and returns the session and its grading.
 func (o *DemoOptions) Run(ctx context.Context) (*provision.Session, *checks.Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, nil, err
+	}
 	lab, err := labs.LoadBuiltin(o.Lab)
 	if err != nil {
 		return nil, nil, errclass.Wrap(errclass.Usage, err)
