@@ -106,17 +106,8 @@ func (o *DemoOptions) up(ctx context.Context, lab *labs.Lab, labYAML []byte) (*p
 	if err != nil {
 		return nil, fmt.Errorf("plan session %s: %w", sess.Name, err)
 	}
-	if err := provision.Admit(plan); err != nil {
-		return nil, err
-	}
-	if err := PrepareSambaTemplates(ctx, sess, nil, nil); err != nil {
-		return nil, err
-	}
 	o.Log.printf("up: lab %s, %d candidates, %s", lab.Name, len(DemoRoster), plan.Summary())
-	if err := eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.Parallel, Force: true}, o.Machines); err != nil {
-		return nil, fmt.Errorf("bring session %s up: %w", sess.Name, err)
-	}
-	if err := ApplyDrawnFaults(ctx, eng.State, sess, nil, nil); err != nil {
+	if err := Up(ctx, eng, sess, plan, UpOptions{Apply: provision.ApplyOptions{Parallel: o.Parallel}, Machines: o.Machines}); err != nil {
 		return nil, err
 	}
 	o.Log.printf("every machine is ready; each candidate's faults are applied")

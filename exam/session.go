@@ -1,7 +1,9 @@
 package exam
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/tailab/tailab/internal/errclass"
@@ -61,4 +63,36 @@ func UpSession(eng *provision.Engine, spec SessionSpec) (*provision.Session, err
 		sess.Candidates = spec.Roster
 	}
 	return sess, nil
+}
+
+// UpOptions say how Up brings a planned session up.
+type UpOptions struct {
+	Only     []string // only these candidates (none: all)
+	Force    bool     // skip the admission check (host capacity)
+	Apply    provision.ApplyOptions
+	NoFaults bool               // do not apply the drawn faults
+	Machines provision.Observer // hears of the machines
+	Log      Logf               // one line per stage (templates, faults)
+}
+
+// Up brings a planned session up: the admission check (unless Force), the
+// Samba AD templates, the machines, then, once they are ready, each
+// candidate's drawn faults (once per candidate: see ApplyDrawnFaults).
+func Up(ctx context.Context, eng *provision.Engine, sess *provision.Session, plan *provision.Plan, o UpOptions) error {
+	if !o.Force {
+		if err := provision.Admit(plan); err != nil {
+			return err
+		}
+	}
+	if err := PrepareSambaTemplates(ctx, sess, o.Only, o.Log); err != nil {
+		return err
+	}
+	o.Apply.Force = true // admitted above
+	if err := eng.Up(ctx, plan, o.Apply, o.Machines); err != nil {
+		return fmt.Errorf("bring session %s up: %w", sess.Name, err)
+	}
+	if o.NoFaults || o.Apply.NoWait {
+		return nil
+	}
+	return ApplyDrawnFaults(ctx, eng.State, sess, o.Only, o.Log)
 }

@@ -144,38 +144,18 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	if o.dryRun {
-		if o.out != "" {
-			if err := writePlanModules(cmd, plan, o.out); err != nil {
-				return errclass.Wrap(errclass.Usage, err)
-			}
-		}
-		if err := printPlan(cmd, plan, o.output); err != nil || o.output == "json" {
-			return err
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "\nCandidates (%d, roster order):\n", len(sess.Candidates))
-		printRoster(cmd.OutOrStdout(), sess.Candidates)
-		return nil
+		return o.printDryRun(cmd, sess, plan)
 	}
 	if !o.g.Quiet {
 		fmt.Fprintf(cmd.ErrOrStderr(), "session %s: lab %s, %d candidate(s): %s\n", sess.Name, sess.Lab, len(plan.Instances), plan.Summary())
 	}
-	if !o.force {
-		if err := provision.Admit(plan); err != nil {
-			return err
-		}
-	}
-	if err := exam.PrepareSambaTemplates(ctx, sess, o.candidates, o.g.logf(cmd)); err != nil {
-		return err
-	}
-	obs := progress.ForUp(cmd.ErrOrStderr(), o.g.Quiet, o.g.NoColor, plan.Instances, start, !o.noWait)
-	err = eng.Up(ctx, plan, provision.ApplyOptions{Parallel: o.parallel, Force: true, NoWait: o.noWait, ForceCancel: o.forceCancel}, obs)
+	err = exam.Up(ctx, eng, sess, plan, exam.UpOptions{
+		Only: o.candidates, Force: o.force, NoFaults: o.noFaults, Log: o.g.logf(cmd),
+		Apply:    provision.ApplyOptions{Parallel: o.parallel, NoWait: o.noWait, ForceCancel: o.forceCancel},
+		Machines: progress.ForUp(cmd.ErrOrStderr(), o.g.Quiet, o.g.NoColor, plan.Instances, start, !o.noWait),
+	})
 	if err != nil {
 		return err
-	}
-	if !o.noFaults && !o.noWait {
-		if err := exam.ApplyDrawnFaults(ctx, eng.State, sess, o.candidates, o.g.logf(cmd)); err != nil {
-			return err
-		}
 	}
 	if !o.g.Quiet {
 		fmt.Fprintf(cmd.ErrOrStderr(), "session %s is up in %.1fs\n", sess.Name, time.Since(start).Seconds())
@@ -187,6 +167,22 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	return renderStatus(cmd, ms, "table")
+}
+
+// printDryRun is `up --dry-run`: the plan (and with --out, the Terraform
+// modules), then the roster.
+func (o *upOptions) printDryRun(cmd *cobra.Command, sess *provision.Session, plan *provision.Plan) error {
+	if o.out != "" {
+		if err := writePlanModules(cmd, plan, o.out); err != nil {
+			return errclass.Wrap(errclass.Usage, err)
+		}
+	}
+	if err := printPlan(cmd, plan, o.output); err != nil || o.output == "json" {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "\nCandidates (%d, roster order):\n", len(sess.Candidates))
+	printRoster(cmd.OutOrStdout(), sess.Candidates)
+	return nil
 }
 
 func printPlan(cmd *cobra.Command, plan *provision.Plan, output string) error {
