@@ -2,9 +2,12 @@ package exam
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/checks/report"
+	"github.com/tailab/tailab/internal/person"
 )
 
 // VerdictChange is one check of one candidate whose verdict changed between two
@@ -16,17 +19,45 @@ type VerdictChange struct {
 	Delta     float64 // points gained (negative: lost)
 }
 
-// Line renders "15:04:05 c01 dns-actif fail → pass (+2 pts)".
+// Line renders, in French as the jury reads it, "15:04:05 c01 dns-actif
+// échec → réussi (+2 pts)".
 func (c VerdictChange) Line(at time.Time) string {
-	from := string(c.From)
-	if from == "" {
-		from = "(new)"
+	from := report.StatusLabel(c.From)
+	if c.From == "" {
+		from = "(nouveau)"
 	}
-	s := fmt.Sprintf("%s %s %s %s → %s", at.Format("15:04:05"), c.Candidate, c.Check, from, c.To)
+	s := fmt.Sprintf("%s %s %s %s → %s", at.Format("15:04:05"), c.Candidate, c.Check, from, report.StatusLabel(c.To))
 	if c.Delta != 0 {
-		s += fmt.Sprintf(" (%+g pts)", c.Delta)
+		s += " (" + strings.Replace(fmt.Sprintf("%+g", c.Delta), ".", ",", 1) + " pts)"
 	}
 	return s
+}
+
+// CandidateLine is the progress line of a graded candidate, in French:
+// "c01 — MARTIN Léa : 8 réussies, 1 échec, 0 erreur, 0 ignorée".
+func CandidateLine(c checks.CandidateReport) string {
+	who := c.ID
+	if n := person.FullName(c.LastName, c.FirstName); n != "" {
+		who += " — " + n
+	}
+	return who + " : " + countsLine(c.Counts)
+}
+
+// countsLine is "8 réussies, 1 échec, 0 erreur, 0 ignorée[, 2 sans objet]".
+func countsLine(n checks.Counts) string {
+	s := fmt.Sprintf("%s, %s, %s, %s", plural(n.Pass, "réussie", "réussies"), plural(n.Fail, "échec", "échecs"),
+		plural(n.Error, "erreur", "erreurs"), plural(n.Skip, "ignorée", "ignorées"))
+	if n.NA > 0 {
+		s += fmt.Sprintf(", %d sans objet", n.NA)
+	}
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n <= 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // Diff lists, in cur's order, the results of cur whose status or points
@@ -83,10 +114,12 @@ func RoundSummary(at time.Time, n, changes int, rep *checks.Report) string {
 		pts += c.Points
 		maxPts += c.MaxPoints
 	}
-	what := fmt.Sprintf("%d change(s)", changes)
+	what := plural(changes, "changement", "changements")
 	if n == 1 {
-		what = "first grading"
+		what = "première correction"
 	}
-	return fmt.Sprintf("%s round %d: %s; %d passed, %d failed, %d errors, %d skipped; %g/%g pts (%d candidate(s))",
-		at.Format("15:04:05"), n, what, t.Pass, t.Fail, t.Error, t.Skip, pts, maxPts, len(rep.Candidates))
+	return fmt.Sprintf("%s tour %d : %s ; %s ; %s/%s pts (%s)",
+		at.Format("15:04:05"), n, what, countsLine(t),
+		strings.Replace(fmt.Sprint(pts), ".", ",", 1), strings.Replace(fmt.Sprint(maxPts), ".", ",", 1),
+		plural(len(rep.Candidates), "candidat", "candidats"))
 }

@@ -48,28 +48,28 @@ func TestDiffReports(t *testing.T) {
 		{"one check fixed", rep(base, "c01", "c02"), rep(map[string][]string{
 			"c01": {"s/srv-ssh=pass:1", "s/dns-actif=pass:2", "s/jury-accueil=jury"},
 			"c02": base["c02"],
-		}, "c01", "c02"), []string{"12:03:10 c01 dns-actif fail → pass (+2 pts)"}},
+		}, "c01", "c02"), []string{"12:03:10 c01 dns-actif échec → réussi (+2 pts)"}},
 		{"broken, lost to an error, in report order", rep(base, "c01", "c02"), rep(map[string][]string{
 			"c01": {"s/srv-ssh=error", "s/dns-actif=skip", "s/jury-accueil=jury"},
 			"c02": {"s/srv-ssh=pass:1", "s/dns-actif=fail", "s/jury-accueil=jury"},
 		}, "c01", "c02"), []string{
-			"12:03:10 c01 srv-ssh pass → error (-1 pts)",
-			"12:03:10 c01 dns-actif fail → skip",
-			"12:03:10 c02 dns-actif pass → fail (-2 pts)",
+			"12:03:10 c01 srv-ssh réussi → erreur (-1 pts)",
+			"12:03:10 c01 dns-actif échec → ignoré",
+			"12:03:10 c02 dns-actif réussi → échec (-2 pts)",
 		}},
 		{"partial credit", rep(base, "c01"), rep(map[string][]string{
 			"c01": {"s/srv-ssh=pass:0.5", "s/dns-actif=fail", "s/jury-accueil=jury"},
-		}, "c01"), []string{"12:03:10 c01 srv-ssh pass → pass (-0.5 pts)"}},
+		}, "c01"), []string{"12:03:10 c01 srv-ssh réussi → réussi (-0,5 pts)"}},
 		{"new candidate and check", rep(base, "c01"), rep(map[string][]string{
 			"c01": {"s/srv-ssh=pass:1", "s/dns-actif=fail", "s/jury-accueil=jury", "s/partage=pass:1"},
 			"c03": {"s/srv-ssh=fail"},
 		}, "c01", "c03"), []string{
-			"12:03:10 c01 partage (new) → pass (+1 pts)",
-			"12:03:10 c03 srv-ssh (new) → fail",
+			"12:03:10 c01 partage (nouveau) → réussi (+1 pts)",
+			"12:03:10 c03 srv-ssh (nouveau) → échec",
 		}},
 		{"same id in two suites", rep(map[string][]string{"c01": {"a/ping=pass:1", "b/ping=pass:1"}}, "c01"),
 			rep(map[string][]string{"c01": {"a/ping=pass:1", "b/ping=fail"}}, "c01"),
-			[]string{"12:03:10 c01 b/ping pass → fail (-1 pts)"}},
+			[]string{"12:03:10 c01 b/ping réussi → échec (-1 pts)"}},
 	}
 	at := time.Date(2026, 6, 3, 12, 3, 10, 0, time.Local)
 	for _, tt := range tests {
@@ -95,8 +95,8 @@ func TestRoundSummary(t *testing.T) {
 		n, changes int
 		want       string
 	}{
-		{1, 0, "12:03:10 round 1: first grading; 2 passed, 1 failed, 1 errors, 1 skipped; 3/12 pts (2 candidate(s))"},
-		{4, 3, "12:03:10 round 4: 3 change(s); 2 passed, 1 failed, 1 errors, 1 skipped; 3/12 pts (2 candidate(s))"},
+		{1, 0, "12:03:10 tour 1 : première correction ; 2 réussies, 1 échec, 1 erreur, 1 ignorée ; 3/12 pts (2 candidats)"},
+		{4, 3, "12:03:10 tour 4 : 3 changements ; 2 réussies, 1 échec, 1 erreur, 1 ignorée ; 3/12 pts (2 candidats)"},
 	}
 	for _, tt := range tests {
 		if got := RoundSummary(at, tt.n, tt.changes, r); got != tt.want {

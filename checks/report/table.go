@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -174,12 +175,18 @@ func (p *tablePrinter) summary(r *checks.Report) {
 	for i := range rows {
 		render(rows[i], colors[i])
 	}
-	notes := []string{"* plafonnée (vérification critique échouée)"}
+	var notes []string
+	for _, row := range rows {
+		if slices.ContainsFunc(row, func(cell string) bool { return strings.HasSuffix(cell, "%*") }) {
+			notes = append(notes, "* plafonnée (vérification critique échouée)")
+			break
+		}
+	}
 	if len(dropped) > 0 {
 		notes = append(notes, WordNotAssessed+" : "+strings.Join(columnIDs(dropped), ", "))
 	}
 	p.line()
-	p.line("  ", strings.Join(notes, " ; "), ". Détails : --details.")
+	p.line("  ", strings.Join(append(notes, "détails : --details"), " ; "), ".")
 }
 
 // plural writes a count with its noun: "1 erreur", "2 erreurs".

@@ -71,7 +71,7 @@ func (o *demoOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	formats, err := report.NewRegistry(report.Options{Color: !o.g.NoColor && isTerminal(os.Stdout), Location: time.Local})
+	formats, err := report.NewRegistry(report.Options{Color: !o.g.NoColor && isTerminal(os.Stdout), Location: o.g.Loc})
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (o *demoOptions) Run(cmd *cobra.Command) error {
 	if out == "" {
 		out = filepath.Join(o.g.DataDir, "reports")
 	}
-	recs, err := exam.WriteRecords(out, eng.State, rep, time.Local)
+	recs, err := exam.WriteRecords(out, eng.State, rep, o.g.Loc)
 	if err != nil {
 		return err
 	}

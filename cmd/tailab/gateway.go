@@ -35,7 +35,7 @@ recorded in DATA_DIR/recordings/SESSION/. --address: printed on the sheets.`,
 			if g.Quiet {
 				level = slog.LevelWarn
 			}
-			o.DataDir, o.Out, o.Statement = g.DataDir, cmd.ErrOrStderr(), statementPage(sess)
+			o.DataDir, o.Out, o.Statement = g.DataDir, cmd.ErrOrStderr(), statementPage(sess, g.Loc)
 			o.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			return gateway.Run(cmd.Context(), o)
 		},
@@ -52,15 +52,15 @@ recorded in DATA_DIR/recordings/SESSION/. --address: printed on the sheets.`,
 
 // statementPage renders a candidate's statement as the gateway shows it
 // (nil when the lab has none).
-func statementPage(sess *provision.Session) func(string) ([]byte, error) {
+func statementPage(sess *provision.Session, loc *time.Location) func(string) ([]byte, error) {
 	if len(sess.Candidates) == 0 {
 		return nil
 	}
-	if _, err := exam.Sheets(sess, []string{sess.Candidates[0].ID}, true, time.Local); err != nil {
+	if _, err := exam.Sheets(sess, []string{sess.Candidates[0].ID}, true, loc); err != nil {
 		return nil
 	}
 	return func(candidate string) ([]byte, error) {
-		all, err := exam.Sheets(sess, []string{candidate}, true, time.Local)
+		all, err := exam.Sheets(sess, []string{candidate}, true, loc)
 		if err != nil || len(all) == 0 {
 			return nil, fmt.Errorf("statement of %s: %v", candidate, err)
 		}

@@ -99,7 +99,7 @@ func (o *gradeOptions) Validate() error {
 	}
 	formats, err := report.NewRegistry(report.Options{
 		Color:    !o.g.NoColor && o.Out == "" && isTerminal(os.Stdout),
-		Location: time.Local,
+		Location: o.g.Loc,
 	})
 	if err != nil {
 		return errclass.Wrap(errclass.Usage, err)
@@ -126,14 +126,7 @@ func (o *gradeOptions) Run(cmd *cobra.Command) error {
 			total = len(o.Candidates)
 		}
 		bar = progress.NewCounter(cmd.ErrOrStderr(), o.g.Quiet, o.g.NoColor, total, "candidates graded")
-		o.grader.Opts.OnCandidate = func(c checks.CandidateReport) {
-			line := fmt.Sprintf("%s: %d passed, %d failed, %d errors, %d skipped",
-				c.ID, c.Counts.Pass, c.Counts.Fail, c.Counts.Error, c.Counts.Skip)
-			if c.Counts.NA > 0 {
-				line += fmt.Sprintf(", %d not applicable", c.Counts.NA)
-			}
-			bar.Step(line)
-		}
+		o.grader.Opts.OnCandidate = func(c checks.CandidateReport) { bar.Step(exam.CandidateLine(c)) }
 	}
 	rep, err := o.grader.Round(cmd.Context())
 	if bar != nil {
@@ -197,7 +190,7 @@ func (o *gradeOptions) watch(cmd *cobra.Command) error {
 			}
 			return err
 		}
-		now := rep.FinishedAt.Local()
+		now := rep.FinishedAt.In(o.g.Loc)
 		changes := exam.Diff(prev, rep)
 		if prev == nil {
 			if err := o.emit(cmd, rep); err != nil {

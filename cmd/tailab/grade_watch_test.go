@@ -95,22 +95,22 @@ checks:
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	waitFor("round 2: 0 change(s)")
+	waitFor("tour 2 : 0 changement")
 	l.Close()
-	waitFor("srv-port pass → fail (-1 pts)")
-	waitFor("round 5:")
+	waitFor("srv-port réussi → échec (-1 pts)")
+	waitFor("tour 5 :")
 	cancel()
 	err = <-done
 	if code := codeOf(err); code != ExitFailed {
 		t.Errorf("exit %d (%v), want %d", code, err, ExitFailed)
 	}
 	got := out.String()
-	for _, want := range []string{"srv-port", "round 1: first grading; 1 passed, 0 failed"} {
+	for _, want := range []string{"srv-port", "tour 1 : première correction ; 1 réussie, 0 échec"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in:\n%s", want, got)
 		}
 	}
-	if n := strings.Count(got, "pass → fail"); n != 1 {
+	if n := strings.Count(got, "réussi → échec"); n != 1 {
 		t.Errorf("%d change lines, want 1:\n%s", n, got)
 	}
 	t.Logf("output:\n%s", got)

@@ -69,7 +69,7 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 		}
 		at = t
 	}
-	rec, err := exam.Record(o.g.DataDir, o.Session, o.Candidate, at, o.Output, time.Local)
+	rec, err := exam.Record(o.g.DataDir, o.Session, o.Candidate, at, o.Output, o.g.Loc)
 	if err != nil {
 		return err
 	}

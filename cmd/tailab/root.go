@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+	_ "time/tzdata" // --tz works on a machine without a zoneinfo database
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +31,30 @@ type globalOptions struct {
 	// --connect/--connect-lxc.
 	Hosts     []string
 	HostsFile string
+	// TZ is the centre's time zone (--tz): every date a jury or candidate
+	// reads is written in it, with the zone printed.
+	TZ string
+	// Loc is TZ loaded (before any verb runs).
+	Loc *time.Location
+}
+
+// defaultTZ is the centre's time zone unless --tz says otherwise: TZ from the
+// environment, else Europe/Paris (the title is French; a server often runs
+// in UTC).
+func defaultTZ() string {
+	if tz := os.Getenv("TZ"); tz != "" && !strings.HasPrefix(tz, ":") {
+		return tz
+	}
+	return "Europe/Paris"
+}
+
+// location is the --tz time zone (a usage error when unknown).
+func (g *globalOptions) location() (*time.Location, error) {
+	loc, err := time.LoadLocation(g.TZ)
+	if err != nil {
+		return nil, errclass.Usagef("--tz %q: unknown time zone (want e.g. Europe/Paris, America/Cayenne, Indian/Reunion, UTC)", g.TZ)
+	}
+	return loc, nil
 }
 
 func defaultDataDir() string {
@@ -75,6 +101,11 @@ containers) and grades each lab with automated checks mapped to the competences
 of the title "Technicien d'assistance en informatique".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			loc, err := g.location()
+			g.Loc = loc
+			return err
+		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.DataDir, "data-dir", defaultDataDir(), "where tailab keeps its state (env TAILAB_DATA_DIR)")
@@ -85,7 +116,8 @@ of the title "Technicien d'assistance en informatique".`,
 	pf.StringVar(&g.VirtType, "virt-type", envOr("TAILAB_VIRT_TYPE", "kvm"), "QEMU domain type: kvm, or qemu for software emulation (TCG)")
 	pf.StringVar(&g.Console, "console-listen", envOr("TAILAB_CONSOLE_LISTEN", "127.0.0.1"), "address VM consoles (VNC) listen on: the host's address on the exam-room network (env TAILAB_CONSOLE_LISTEN)")
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors and results")
-	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "no colours")
+	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "no colours (env NO_COLOR)")
+	pf.StringVar(&g.TZ, "tz", defaultTZ(), "the centre's time zone for the dates on reports, records and sheets (default: env TZ, else Europe/Paris)")
 	pf.StringArrayVar(&g.Hosts, "host", splitHostSpecs(os.Getenv("TAILAB_LIBVIRT_HOSTS")),
 		"a libvirt host labs may be placed on, NAME=QEMU_URI[,LXC_URI] (repeat for several; env TAILAB_LIBVIRT_HOSTS, ';'-separated); replaces --connect")
 	pf.StringVar(&g.HostsFile, "hosts", os.Getenv("TAILAB_LIBVIRT_HOSTS_FILE"),

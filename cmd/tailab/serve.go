@@ -99,7 +99,7 @@ func (o *serveOptions) Run(cmd *cobra.Command) error {
 	}
 	srv, err := web.New(web.Config{
 		State: st, Results: rs, Session: o.Session, Token: tok, Poll: o.Poll,
-		Location: time.Local, Log: cmd.ErrOrStderr(),
+		Location: o.g.Loc, Log: cmd.ErrOrStderr(),
 	})
 	if err != nil {
 		return errclass.Wrap(errclass.Usage, err)

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -55,7 +54,7 @@ func (o *sheetsOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	all, err := exam.Sheets(sess, o.candidates, o.output == "html", time.Local)
+	all, err := exam.Sheets(sess, o.candidates, o.output == "html", o.g.Loc)
 	if err != nil {
 		return err
 	}

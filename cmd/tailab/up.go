@@ -181,8 +181,7 @@ func (o *upOptions) printDryRun(cmd *cobra.Command, sess *provision.Session, pla
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "\nCandidates (%d, roster order):\n", len(sess.Candidates))
-	printRoster(cmd.OutOrStdout(), sess.Candidates)
-	return nil
+	return exam.PrintRoster(cmd.OutOrStdout(), sess.Candidates)
 }
 
 func printPlan(cmd *cobra.Command, plan *provision.Plan, output string) error {

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,8 +12,6 @@ import (
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/yamlx"
-	"github.com/tailab/tailab/labs"
-	"github.com/tailab/tailab/provision"
 )
 
 // validateOptions are the options of `tailab validate FILE...`.
@@ -62,8 +58,8 @@ func (o *validateOptions) Run(out io.Writer) error {
 		other []string
 	)
 	for _, f := range o.files {
-		if isRosterFile(f) {
-			if err := validateRoster(out, f); err != nil {
+		if exam.IsRosterFile(f) {
+			if err := exam.ValidateRoster(out, f); err != nil {
 				other = append(other, err.Error())
 			}
 			continue
@@ -85,43 +81,4 @@ func (o *validateOptions) Run(out io.Writer) error {
 	all.Sort()
 	msg := strings.TrimSpace(all.Error() + "\n" + strings.Join(other, "\n"))
 	return errclass.BadInputf("invalid file(s):\n%s", msg)
-}
-
-// isRosterFile tells a roster by its name: spreadsheets export .csv (or
-// .tsv, .txt); labs and suites are YAML.
-func isRosterFile(path string) bool {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".csv", ".tsv", ".txt":
-		return true
-	}
-	return false
-}
-
-// validateRoster reads a roster as up would and lists the candidates read,
-// in the roster's order and written as every paper writes them.
-func validateRoster(out io.Writer, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r, err := provision.ReadRoster(path, f)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "%s: ok (roster, %d candidates, %s)\n", path, len(r.Candidates), r.Encoding)
-	for _, w := range r.Warnings {
-		fmt.Fprintf(out, "  attention : %s\n", w)
-	}
-	printRoster(out, r.Candidates)
-	return nil
-}
-
-// printRoster lists candidates: id, name (NOM Prénom), seat.
-func printRoster(out io.Writer, cands []labs.Candidate) {
-	t := newTable(out, "  ID", "NAME", "SEAT")
-	for _, c := range cands {
-		t.row("  "+c.ID, c.FullName(), c.Seat)
-	}
-	_ = t.flush()
 }

@@ -1,0 +1,54 @@
+package exam
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
+)
+
+// IsRosterFile tells a roster by its name: spreadsheets export .csv (or
+// .tsv, .txt); labs and suites are YAML.
+func IsRosterFile(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv", ".tsv", ".txt":
+		return true
+	}
+	return false
+}
+
+// ValidateRoster reads a roster as up does and lists the candidates read, in
+// the roster's order and written as every paper writes them; the reader's
+// warnings (an encoding converted, a column ignored) come first. Its error is
+// the roster's refusals (French, file:line), or the file's.
+func ValidateRoster(out io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := provision.ReadRoster(path, f)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: ok (roster, %d candidates, %s)\n", path, len(r.Candidates), r.Encoding)
+	for _, w := range r.Warnings {
+		fmt.Fprintf(out, "  attention : %s\n", w)
+	}
+	return PrintRoster(out, r.Candidates)
+}
+
+// PrintRoster lists candidates: id, name (NOM Prénom), seat.
+func PrintRoster(out io.Writer, cands []labs.Candidate) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tNAME\tSEAT")
+	for _, c := range cands {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.ID, c.FullName(), c.Seat)
+	}
+	return tw.Flush()
+}
