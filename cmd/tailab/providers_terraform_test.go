@@ -46,8 +46,8 @@ func TestTerraformProviderCLI(t *testing.T) {
 		return o + e
 	}
 	got := run("up", "tpe-local", "--session", "s1", "--count", "2", "--provider", "terraform", "--dry-run", "--out", out)
-	if !strings.Contains(got, "tl-s1_c02") || !strings.Contains(got, "create") {
-		t.Errorf("dry run:\n%s", got)
+	if !strings.Contains(got, "tl-s1_c02") || !strings.Contains(got, "create") || strings.Contains(got, "the host offers") {
+		t.Errorf("dry run (no libvirt admission line with terraform):\n%s", got)
 	}
 	for _, f := range []string{"tl-s1_mgmt/main.tf", "tl-s1_c01/main.tf", "tl-s1_c02/outputs.tf", "tl-s1_c02/domain.xsl.tftpl"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
@@ -57,7 +57,8 @@ func TestTerraformProviderCLI(t *testing.T) {
 	if len(srv.Workspaces()) != 0 {
 		t.Fatal("a dry run created workspaces")
 	}
-	got = run("up", "tpe-local", "--session", "s1", "--count", "2", "--provider", "terraform")
+	// --no-wait: no machine boots here (readiness: provision/terraform's TestReadiness).
+	got = run("up", "tpe-local", "--session", "s1", "--count", "2", "--provider", "terraform", "--no-wait")
 	for _, want := range []string{"10.250.1.10", "10.250.2.11", "running", "apply: 7 added"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("up does not show %q:\n%s", want, got)
@@ -66,6 +67,12 @@ func TestTerraformProviderCLI(t *testing.T) {
 	got = run("status", "--session", "s1")
 	if !strings.Contains(got, "10.250.2.10") {
 		t.Errorf("status:\n%s", got)
+	}
+	// gc without --provider looks at terraform too: from another data dir,
+	// session s1 is unknown and its workspaces are orphans.
+	o, e, _ := runCLI(t, "--data-dir", t.TempDir(), "gc")
+	if !strings.Contains(o+e, "terraform  workspace  tl-s1_c01") || !strings.Contains(o+e, "tl-s1_mgmt") {
+		t.Errorf("gc does not list the terraform workspaces:\n%s%s", o, e)
 	}
 	run("down", "--session", "s1")
 	if ws := srv.Workspaces(); len(ws) != 0 {

@@ -196,7 +196,11 @@ func printPlan(cmd *cobra.Command, plan *provision.Plan, output string) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nPlan: %s.\nNeeds %d vCPU, %d MiB memory, %d MiB disk; the host offers %d CPU, %d MiB free memory, %d MiB free disk.\n",
-		plan.Summary(), plan.Needs.CPUs, plan.Needs.MemoryMiB, plan.Needs.DiskMiB, plan.Offers.CPUs, plan.Offers.MemoryMiB, plan.Offers.DiskMiB)
+	fmt.Fprintf(w, "\nPlan: %s.\n", plan.Summary())
+	if plan.Offers == (provision.Capacity{}) {
+		return nil // the provider does not see the host's capacity (terraform: the runs' workers do the work)
+	}
+	fmt.Fprintf(w, "Needs %d vCPU, %d MiB memory, %d MiB disk; the host offers %d CPU, %d MiB free memory, %d MiB free disk.\n",
+		plan.Needs.CPUs, plan.Needs.MemoryMiB, plan.Needs.DiskMiB, plan.Offers.CPUs, plan.Offers.MemoryMiB, plan.Offers.DiskMiB)
 	return nil
 }

@@ -155,7 +155,7 @@ func (p *Provider) Status(ctx context.Context, s *provision.Session, ins []*labs
 				out[i] = p.state(sp, provision.StateStopped, nil)
 			default:
 				st := provision.StateRunning
-				port, banner := readiness(sp)
+				port, banner := readinessOf(sp)
 				if port > 0 {
 					cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 					if probeReady(cctx, fmt.Sprintf("%s:%d", sp.Mgmt, port), banner) == nil {

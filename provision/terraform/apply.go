@@ -18,6 +18,7 @@ import (
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/readiness"
 )
 
 // planDetail is the terraform part of a plan, for Apply and `up --out`.
@@ -257,8 +258,57 @@ func (p *Provider) bringLab(ctx context.Context, s *provision.Session, in *labs.
 	for _, st := range states {
 		obs.Machine(st)
 	}
+	if !opts.NoWait {
+		if err := p.waitReady(ctx, in, states, obs); err != nil {
+			return err
+		}
+	}
 	p.event(ws, "lab up", nil, time.Since(start))
 	return nil
+}
+
+// waitReady waits for the lab's running machines to be ready (all at once),
+// as the libvirt provider does: ready with the WinRM certificate pinned, or
+// not-ready with why.
+func (p *Provider) waitReady(ctx context.Context, in *labs.Instance, states []provision.MachineState, obs provision.Observer) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(states))
+	for i, st := range states {
+		if st.State != provision.StateRunning {
+			continue
+		}
+		mc, ok := machineOf(in, st.Machine)
+		if !ok {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			pin, err := p.cfg.Ready(ctx, mc, st)
+			if err != nil {
+				st.State, st.Error = provision.StateNotReady, err.Error()
+				errs[i] = fmt.Errorf("%s: %w", st.Machine, err)
+				obs.Machine(st)
+				obs.Event(provision.Event{Time: time.Now(), Candidate: st.Candidate, Machine: st.Machine, What: "not ready", Err: err})
+				return
+			}
+			st.State, st.ReadyAt, st.TLSPin = provision.StateReady, time.Now().UTC(), pin
+			obs.Machine(st)
+			obs.Event(provision.Event{Time: time.Now(), Candidate: st.Candidate, Machine: st.Machine, What: "ready", Elapsed: time.Since(start)})
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func machineOf(in *labs.Instance, name string) (labs.Machine, bool) {
+	for _, mc := range in.Machines {
+		if mc.Name == name {
+			return mc, true
+		}
+	}
+	return labs.Machine{}, false
 }
 
 // bring makes a module's workspace apply that module: nothing when it
@@ -485,7 +535,36 @@ func (p *Provider) Status(ctx context.Context, s *provision.Session, ins []*labs
 		if err != nil {
 			return nil, err
 		}
+		p.probeReady(ctx, in, states)
 		out = append(out, states...)
 	}
 	return out, nil
+}
+
+// probeReady turns each running machine's state into ready or not-ready by
+// one readiness check of at most 2 seconds, as the libvirt provider's status.
+func (p *Provider) probeReady(ctx context.Context, in *labs.Instance, states []provision.MachineState) {
+	var wg sync.WaitGroup
+	for i := range states {
+		st := &states[i]
+		mc, ok := machineOf(in, st.Machine)
+		if st.State != provision.StateRunning || !ok {
+			continue
+		}
+		if port, _ := readiness.Check(mc.Ready); port == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if _, err := p.cfg.Ready(cctx, mc, *st); err != nil {
+				st.State = provision.StateNotReady
+				return
+			}
+			st.State = provision.StateReady
+		}()
+	}
+	wg.Wait()
 }

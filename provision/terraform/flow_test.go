@@ -12,6 +12,7 @@ import (
 
 	"github.com/tailab/tailab/internal/secret"
 	tfetest "github.com/tailab/tailab/internal/testenv/tfe"
+	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -66,7 +67,9 @@ func (r *recorder) has(what string) bool {
 // without waiting and retries for a short while.
 func testConfig(srv *tfetest.Server) Config {
 	c := Config{Address: srv.URL, Token: secret.New(srv.Token), Organization: srv.Org, Project: "exams",
-		LibvirtURI: "qemu+ssh://root@kvm1/system", Pool: "tailab", PollInterval: time.Millisecond, RetryFor: 2 * time.Second}
+		LibvirtURI: "qemu+ssh://root@kvm1/system", Pool: "tailab", PollInterval: time.Millisecond, RetryFor: 2 * time.Second,
+		// These tests boot no machine: readiness is TestReadiness's.
+		Ready: func(context.Context, labs.Machine, provision.MachineState) (string, error) { return "", nil }}
 	if srv.Dialect == tfetest.OTF {
 		c.Project = ""
 	}
@@ -202,7 +205,7 @@ func testUpDownFlow(t *testing.T, srv *tfetest.Server) {
 		}
 	}
 	m := obs.machines["c02/srv"]
-	if m.MgmtAddress != "10.250.2.10" || m.Addresses["lan"] != "10.20.0.10" || m.State != provision.StateRunning || m.Domain != "tl-s1.c02.srv" || m.Host != "qemu+ssh://root@kvm1/system" {
+	if m.MgmtAddress != "10.250.2.10" || m.Addresses["lan"] != "10.20.0.10" || m.State != provision.StateReady || m.Domain != "tl-s1.c02.srv" || m.Host != "qemu+ssh://root@kvm1/system" {
 		t.Errorf("c02/srv state %+v", m)
 	}
 	if m := obs.machines["c01/pc1"]; m.MgmtAddress != "10.250.1.12" || m.OS != "windows" {

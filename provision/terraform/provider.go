@@ -14,6 +14,7 @@ package terraform
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/readiness"
 )
 
 // Name is the provider's name in the registry and on the command line.
@@ -60,8 +62,8 @@ type Config struct {
 	// the error says so.
 	Sweeper Sweeper
 	// Ready waits for a machine's readiness once its workspace is applied
-	// (its management address answering SSH or WinRM); nil: the machine is
-	// reported running as soon as the outputs name it.
+	// (its management address answering SSH, a TCP port or WinRM, as its lab
+	// says); default: package readiness's check, the libvirt provider's.
 	Ready ReadyFunc
 }
 
@@ -69,6 +71,16 @@ type Config struct {
 // lab says (SSH banner, WinRM TLS listener, a TCP port), within the lab's
 // timeout, and returns the WinRM certificate's fingerprint when it pins one.
 type ReadyFunc func(ctx context.Context, mc labs.Machine, ms provision.MachineState) (tlsPin string, err error)
+
+// WaitReady is the default ReadyFunc: package readiness on the machine's
+// management address (every machine is a VM on a remote host: containers
+// become small VMs there).
+func WaitReady(ctx context.Context, mc labs.Machine, ms provision.MachineState) (string, error) {
+	if ms.MgmtAddress == "" {
+		return "", fmt.Errorf("no management address in the outputs")
+	}
+	return readiness.Wait(ctx, mc.Ready, true, ms.MgmtAddress)
+}
 
 // Sweeper removes the objects a candidate's lab (the session's management
 // network when candidate is "") has on the KVM host, found by tailab's names
@@ -108,6 +120,9 @@ func (c *Config) Complete() {
 	}
 	if c.StuckAfter <= 0 {
 		c.StuckAfter = 20 * time.Minute
+	}
+	if c.Ready == nil {
+		c.Ready = WaitReady
 	}
 }
 
