@@ -40,7 +40,7 @@ func TestReadiness(t *testing.T) {
 			winrm.StartTLS()
 			defer winrm.Close()
 
-			err, obs := up(t, cfg, s, provision.ApplyOptions{})
+			obs, err := up(t, cfg, s, provision.ApplyOptions{})
 			if err != nil {
 				t.Fatalf("up: %v\n%s", err, obs.text())
 			}
@@ -72,7 +72,7 @@ func TestReadiness(t *testing.T) {
 			}
 			// A machine that never answers: up waits its timeout, then says so.
 			start := time.Now()
-			err, obs = up(t, cfg, s, provision.ApplyOptions{})
+			obs, err = up(t, cfg, s, provision.ApplyOptions{})
 			if err == nil || !strings.Contains(err.Error(), "pc1: not ready after 3s") {
 				t.Fatalf("up with pc1 silent: %v", err)
 			}
