@@ -7,4 +7,6 @@ import (
 	"github.com/tailab/tailab/provision/terraform"
 )
 
-func init() { terraformSweeper = func(uri string) terraform.Sweeper { return libvirt.Sweeper{URI: uri} } }
+func init() {
+	terraformSweeper = func(uri string) terraform.Sweeper { return libvirt.Sweeper{URI: uri} }
+}
