@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/winrm"
+	"github.com/tailab/tailab/internal/tlspin"
 	"github.com/tailab/tailab/labs"
 )
 
@@ -155,17 +155,12 @@ func (r *Runner) waitRestart(ctx context.Context, st labs.Step, t probe.Target) 
 	}
 }
 
-// answersTLS completes a TLS handshake with addr, whatever its certificate
-// (only whether the listener is there matters; the step's client checks the
-// certificate).
+// answersTLS completes a TLS handshake with addr within 3 seconds, whatever
+// its certificate (only whether the listener is there matters; the step's
+// client checks the certificate).
 func answersTLS(ctx context.Context, addr string) error {
 	hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: time.Second},
-		Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}} //nolint:gosec // reachability only
-	c, err := d.DialContext(hctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	return c.Close()
+	_, err := tlspin.Handshake(hctx, addr)
+	return err
 }

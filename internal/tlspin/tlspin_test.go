@@ -1,6 +1,14 @@
 package tlspin
 
 import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -35,5 +43,63 @@ func TestFingerprint(t *testing.T) {
 	const want = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	if got := Fingerprint(nil); got != want {
 		t.Errorf("Fingerprint(nil) = %s, want %s", got, want)
+	}
+}
+
+// A real TLS listener on loopback: Handshake returns its certificate's
+// fingerprint, and a client that Trusts that pin connects while one that
+// trusts another pin is refused with a *MismatchError naming both.
+func TestHandshakeAndTrust(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	sum := sha256.Sum256(srv.Certificate().Raw)
+	want := hex.EncodeToString(sum[:])
+
+	got, err := Handshake(context.Background(), addr)
+	if err != nil || got != want {
+		t.Fatalf("Handshake = %q, %v; want %q", got, err, want)
+	}
+
+	const other = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		name, pin string
+		mismatch  bool
+	}{
+		{"the pin", want, false},
+		{"the pin as openssl prints it", "SHA256:" + strings.ToUpper(want), false},
+		{"another pin", other, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := &tls.Config{MinVersion: tls.VersionTLS12}
+			Trust(conf, tc.pin)
+			c, err := tls.Dial("tcp", addr, conf)
+			if !tc.mismatch {
+				if err != nil {
+					t.Fatalf("dial: %v", err)
+				}
+				c.Close()
+				return
+			}
+			var me *MismatchError
+			if !errors.As(err, &me) || me.Got != want || me.Want != other {
+				t.Fatalf("err = %v, want a *MismatchError got=%s want=%s", err, want, other)
+			}
+			if !strings.Contains(err.Error(), Short(want)) || !strings.Contains(err.Error(), Short(other)) {
+				t.Fatalf("message does not name both fingerprints: %v", err)
+			}
+		})
+	}
+}
+
+func TestHandshakeRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	if _, err := Handshake(context.Background(), addr); err == nil {
+		t.Fatal("Handshake with a closed port succeeded")
 	}
 }

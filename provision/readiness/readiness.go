@@ -8,8 +8,6 @@ package readiness
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -113,25 +111,15 @@ func Probe(ctx context.Context, addr string, banner bool) error {
 	return nil
 }
 
-// ProbeTLS completes a TLS handshake with addr, whatever certificate it
-// presents (nothing else is sent), and returns the fingerprint of that
-// certificate (tlspin.Fingerprint).
+// ProbeTLS is tlspin.Handshake within 5 seconds: the fingerprint of the
+// certificate addr presents, which this handshake pins (nothing is trusted
+// yet).
 func ProbeTLS(ctx context.Context, addr string) (string, error) {
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	d := tls.Dialer{
-		NetDialer: &net.Dialer{Timeout: time.Second},
-		// Nothing is trusted yet: this handshake is what pins the certificate.
-		Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, //nolint:gosec // trust on first use
-	}
-	c, err := d.DialContext(hctx, "tcp", addr)
+	pin, err := tlspin.Handshake(hctx, addr)
 	if err != nil {
 		return "", fmt.Errorf("TLS: %w", err)
 	}
-	defer c.Close()
-	certs := c.(*tls.Conn).ConnectionState().PeerCertificates
-	if len(certs) == 0 {
-		return "", errors.New("TLS: no certificate presented")
-	}
-	return tlspin.Fingerprint(certs[0].Raw), nil
+	return pin, nil
 }

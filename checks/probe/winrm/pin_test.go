@@ -67,10 +67,10 @@ func TestCertificatePin(t *testing.T) {
 			if obs[0].Values != nil || obs[1].Values != nil {
 				t.Fatalf("a refused certificate gave values: %+v", obs)
 			}
-			var pe *PinError
+			var pe *tlspin.MismatchError
 			if tc.name == "wrong pin" {
 				if !errors.As(err, &pe) || pe.Want != wrong || pe.Got != f.srv.CertSHA256 {
-					t.Fatalf("err = %#v, want a *PinError", err)
+					t.Fatalf("err = %#v, want a *tlspin.MismatchError", err)
 				}
 				if got := tlspin.Short(f.srv.CertSHA256); !strings.Contains(err.Error(), got) {
 					t.Fatalf("err = %v, want the presented certificate %s", err, got)

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tailab/tailab/checks/probe/winrm"
 	"github.com/tailab/tailab/checks/probe/winrm/winrmtest"
 	"github.com/tailab/tailab/internal/testenv/wsman"
+	"github.com/tailab/tailab/internal/tlspin"
 )
 
 // Fault and solution steps (RunScript) trust the pinned certificate as the
@@ -42,7 +42,7 @@ func TestRunScriptCertificatePin(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
 			}
-			var pe *winrm.PinError
+			var pe *tlspin.MismatchError
 			if errors.As(err, &pe) != (tc.name == "wrong pin") {
 				t.Fatalf("err = %#v", err)
 			}

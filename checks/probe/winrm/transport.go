@@ -73,7 +73,7 @@ func (s *session) close() { s.client.CloseIdleConnections() }
 //   - a CA bundle (CACert, CAFile: a centre's own PKI): the chain and the name;
 //   - a pin (the target's TLSPin, recorded by `tailab up`): the leaf
 //     certificate's SHA-256 must be the pin, whoever signed it (lab machines
-//     make themselves a self-signed certificate); a mismatch is a *PinError;
+//     make themselves a self-signed certificate); a mismatch is a *tlspin.MismatchError;
 //   - otherwise the system roots and the name.
 func tlsConfig(p *WinRM, pin string) (*tls.Config, error) {
 	conf := &tls.Config{ServerName: p.TLSServerName, MinVersion: tls.VersionTLS12}
@@ -87,37 +87,9 @@ func tlsConfig(p *WinRM, pin string) (*tls.Config, error) {
 		}
 		conf.RootCAs = pool
 	case pin != "":
-		want := tlspin.Normalize(pin)
-		// The chain is not verified: the pin is the whole trust, as with an
-		// SSH host key; VerifyPeerCertificate runs on every handshake.
-		conf.InsecureSkipVerify = true //nolint:gosec // replaced by the pin check below
-		conf.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return &PinError{Want: want}
-			}
-			if got := tlspin.Fingerprint(raw[0]); got != want {
-				return &PinError{Got: got, Want: want}
-			}
-			return nil
-		}
+		tlspin.Trust(conf, pin)
 	}
 	return conf, nil
-}
-
-// PinError is a machine presenting another certificate than the one pinned
-// when `tailab up` found it ready: a rebuilt machine (run `tailab up` again to
-// pin its new certificate) or someone else answering on its address.
-type PinError struct {
-	Got, Want string // tlspin.Fingerprint of the presented and pinned certificates
-}
-
-func (e *PinError) Error() string {
-	if e.Got == "" {
-		return fmt.Sprintf("TLS: the machine presented no certificate (pinned %s)", tlspin.Short(e.Want))
-	}
-	return fmt.Sprintf("TLS: the machine's certificate %s is not the one pinned when it came up (%s): "+
-		"machine rebuilt since `tailab up`, or another host on its address; run `tailab up` again to pin the new certificate",
-		tlspin.Short(e.Got), tlspin.Short(e.Want))
 }
 
 // faultError is a SOAP fault from the service.

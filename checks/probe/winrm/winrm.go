@@ -81,7 +81,7 @@
 // Insecure; against CACert/CAFile (a centre's own PKI, `tailab grade
 // --winrm-ca`); against Target.TLSPin, the fingerprint of the self-signed
 // certificate the machine presented when `tailab up` found it ready (trust on
-// first use: any other certificate is an error, a *PinError, never a fail);
+// first use: any other certificate is an error, a *tlspin.MismatchError, never a fail);
 // else against the system roots. Evidence is each check's script and its JSON
 // result, masked with Target.Masker and the password.
 package winrm
