@@ -126,3 +126,22 @@ func Record(dataDir, session, candidate string, at time.Time, output string, loc
 	}
 	return buf.Bytes(), nil
 }
+
+// StoredGrading is the session's latest stored grading, or its n-th (1 the
+// first) when n > 0: what `tailab report` renders again without probing.
+func StoredGrading(dataDir, session string, n int) (*checks.Report, error) {
+	rs, err := results.Open(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	var g *results.Grading
+	if n > 0 {
+		g, err = rs.ByNumber(session, n)
+	} else {
+		g, err = rs.Latest(session)
+	}
+	if err != nil {
+		return nil, Classify(err)
+	}
+	return g.Report, nil
+}

@@ -33,23 +33,32 @@ type gradeOptions struct {
 	Session     string
 	Candidates  []string
 	Competences []string
-	Output      string
+	Output      []string
 	Out         string
+	Details     bool
+	CSVDialect  string
 	Concurrency int
 	Watch       time.Duration
 	WinRMCA     string
 
-	format report.Formatter
-	grader *exam.Grader
+	outputs []report.Output
+	grader  *exam.Grader
 }
 
 func newGradeCommand(g *globalOptions) *cobra.Command {
 	o := &gradeOptions{g: g}
 	c := &cobra.Command{
-		Use:   "grade --session NAME [--candidate ID]... [--competence C2.3]... [-o FORMAT] [--out FILE]",
+		Use:   "grade --session NAME [--candidate ID]... [--competence C2.3]... [-o FORMAT[=FILE]]... [--out FILE]",
 		Short: "Grade a session's labs with the lab's check suites",
 		Long: `grade runs the check suites of the session's lab against every candidate's
 machines (or only those given), stores the report in the state and prints it.
+One grading renders to several outputs: -o table -o json=r.json -o csv=r.csv
+(one entry in the history; at most one output without a file, on stdout).
+The table starts with one line per candidate in roster order; --details adds
+each candidate's competences and the checks to review. CSV is for French
+Excel by default (';', decimal comma, BOM; --csv-dialect rfc4180 otherwise).
+"tailab report --session NAME -o FORMAT" renders a stored grading again
+without probing anything.
 
 With --watch DURATION, grade runs again every DURATION until Ctrl-C: every
 report is stored, the first one printed in full (or written to --out, rewritten
@@ -70,8 +79,10 @@ check could not be observed (the grade is incomplete), 4 a suite is invalid.`,
 	f.StringVarP(&o.Session, "session", "s", "", "session name (required)")
 	f.StringSliceVar(&o.Candidates, "candidate", nil, "only these candidates")
 	f.StringSliceVar(&o.Competences, "competence", nil, "only the checks of these competences (and the checks they depend on)")
-	f.StringVarP(&o.Output, "output", "o", "table", "report format: table, json, csv, junit or html")
-	f.StringVar(&o.Out, "out", "", "write the report to this file (atomically) instead of stdout")
+	f.StringArrayVarP(&o.Output, "output", "o", []string{"table"}, "report format, FORMAT or FORMAT=FILE, repeatable: table, json, csv, junit, html, xlsx")
+	f.StringVar(&o.Out, "out", "", "write the (single) report to this file (atomically) instead of stdout")
+	f.BoolVar(&o.Details, "details", false, "table: each candidate's competences and the checks to review after the summary")
+	f.StringVar(&o.CSVDialect, "csv-dialect", "excel-fr", "CSV for excel-fr (';', decimal comma, BOM) or rfc4180 (',', decimal point)")
 	f.IntVar(&o.Concurrency, "concurrency", checks.DefaultConcurrency, "probe runs at once")
 	f.DurationVar(&o.Watch, "watch", 0, "re-grade every DURATION until Ctrl-C, storing every report and printing only the verdicts that changed")
 	f.StringVar(&o.WinRMCA, "winrm-ca", "", winrmCAFlag)
@@ -87,25 +98,16 @@ func (o *gradeOptions) Validate() error {
 		return errclass.Usagef("--concurrency must be at least 1, not %d", o.Concurrency)
 	case o.Watch < 0:
 		return errclass.Usagef("--watch must be positive, not %s", o.Watch)
-	case o.Watch > 0 && o.Output != "table" && o.Out == "":
-		return errclass.Usagef("--watch prints changes on stdout: with -o %s, write the report to a file (--out)", o.Output)
 	}
 	w, err := winrmClient(o.WinRMCA)
 	if err != nil {
 		return err
 	}
-	if err := validOutput(o.Output, "table", "json", "csv", "junit", "html"); err != nil {
+	if o.outputs, err = reportOutputs(o.g, o.Output, o.Out, o.CSVDialect, o.Details); err != nil {
 		return err
 	}
-	formats, err := report.NewRegistry(report.Options{
-		Color:    !o.g.NoColor && o.Out == "" && isTerminal(os.Stdout),
-		Location: o.g.Loc,
-	})
-	if err != nil {
-		return errclass.Wrap(errclass.Usage, err)
-	}
-	if o.format, err = formats.Get(o.Output); err != nil {
-		return errclass.Wrap(errclass.Usage, err)
+	if o.Watch > 0 && report.ToStdout(o.outputs) && o.Output[0] != "table" {
+		return errclass.Usagef("--watch prints changes on stdout: with -o %s, write the report to a file (-o %s=FILE)", o.Output[0], o.Output[0])
 	}
 	o.grader, err = exam.NewGrader(exam.GradeOptions{
 		DataDir: o.g.DataDir, Session: o.Session, Candidates: o.Candidates,
@@ -156,12 +158,28 @@ func reportCode(rep *checks.Report) error {
 	return errclass.Silent(errclass.Infra)
 }
 
-// emit writes the report to --out (atomically) or stdout.
+// emit renders the report into every output (files atomically).
 func (o *gradeOptions) emit(cmd *cobra.Command, rep *checks.Report) error {
-	if o.Out != "" {
-		return report.WriteFile(o.Out, o.format, rep)
+	return report.WriteAll(o.outputs, cmd.OutOrStdout(), rep)
+}
+
+// reportOutputs builds the -o outputs of grade and report: colour only on a
+// terminal without NO_COLOR, dates in --tz, CSV in the dialect asked.
+func reportOutputs(g *globalOptions, specs []string, out, dialect string, details bool) ([]report.Output, error) {
+	opts, err := report.Options{Location: g.Loc, Details: details}.CSVDialect(dialect)
+	if err != nil {
+		return nil, errclass.Wrap(errclass.Usage, err)
 	}
-	return o.format.Format(cmd.OutOrStdout(), rep)
+	opts.Color = !g.NoColor && out == "" && isTerminal(os.Stdout)
+	formats, err := report.NewRegistry(opts)
+	if err != nil {
+		return nil, errclass.Wrap(errclass.Usage, err)
+	}
+	outs, err := formats.ParseOutputs(specs, out)
+	if err != nil {
+		return nil, errclass.Wrap(errclass.Usage, err)
+	}
+	return outs, nil
 }
 
 // isTerminal reports whether f is a character device (a terminal).
@@ -197,10 +215,9 @@ func (o *gradeOptions) watch(cmd *cobra.Command) error {
 				return err
 			}
 		} else {
-			if o.Out != "" {
-				if err := o.emit(cmd, rep); err != nil {
-					return err
-				}
+			// Files are rewritten every round; stdout shows the changes.
+			if err := report.WriteAll(report.Files(o.outputs), out, rep); err != nil {
+				return err
 			}
 			for _, c := range changes {
 				fmt.Fprintln(out, c.Line(now))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/atomicfile"
 	"github.com/tailab/tailab/internal/errclass"
@@ -18,17 +19,26 @@ type reportOptions struct {
 	g         *globalOptions
 	Session   string
 	Candidate string
-	Output    string
+	Output    string   // the record's output
+	Outputs   []string // -o as given
 	Out       string
 	At        string
+	Grading   int
+	Details   bool
+	Dialect   string
 }
 
 func newReportCommand(g *globalOptions) *cobra.Command {
 	o := &reportOptions{g: g}
 	c := &cobra.Command{
-		Use:   "report --session NAME --candidate ID [-o html|pdf|digest|bundle] [--out FILE] [--at TIME]",
-		Short: "Write a candidate's jury record (A4 HTML or PDF) from the stored gradings",
-		Long: `report writes the jury's record of one candidate from the latest stored
+		Use:   "report --session NAME [--candidate ID] [-o FORMAT[=FILE]]... [--out FILE] [--at TIME | --grading N]",
+		Short: "Render a stored grading (session grid, spreadsheet) or a candidate's jury record, probing nothing",
+		Long: `Without --candidate, report renders the session's latest stored grading (or
+the N-th with --grading N, 1 the first) in the formats of grade: table, json,
+csv, junit, html, xlsx, several at once (-o csv=notes.csv -o xlsx=notes.xlsx).
+Nothing is probed: the machines may be down.
+
+With --candidate, report writes the jury's record of one candidate from the latest stored
 grading holding them (or, with --at, the latest finished at or before TIME):
 the title's CCPs and competences, the machine-graded points, every automatic
 check's verdict, the criteria left to the jury with blank fields, signature
@@ -47,7 +57,10 @@ Outputs:
 	f := c.Flags()
 	f.StringVarP(&o.Session, "session", "s", "", "session name (required)")
 	f.StringVar(&o.Candidate, "candidate", "", "candidate ID (required)")
-	f.StringVarP(&o.Output, "output", "o", "html", "html, pdf, digest or bundle")
+	f.StringArrayVarP(&o.Outputs, "output", "o", nil, "the session: table, json, csv, junit, html, xlsx (FORMAT[=FILE], repeatable); a record: html (default), pdf, digest or bundle")
+	f.IntVar(&o.Grading, "grading", 0, "the session's N-th stored grading (1 the first; default the latest)")
+	f.BoolVar(&o.Details, "details", false, "table: each candidate's competences and checks after the summary")
+	f.StringVar(&o.Dialect, "csv-dialect", "excel-fr", "CSV for excel-fr (';', decimal comma, BOM) or rfc4180")
 	f.StringVar(&o.Out, "out", "", "write to this file (atomically) instead of stdout")
 	f.StringVar(&o.At, "at", "", "use the grading finished at or before this time (RFC 3339, as printed on the record)")
 	return c
@@ -55,8 +68,15 @@ Outputs:
 
 // Run writes the record.
 func (o *reportOptions) Run(cmd *cobra.Command) error {
-	if o.Session == "" || o.Candidate == "" {
-		return errclass.Usagef("--session and --candidate are required")
+	if o.Session == "" {
+		return errclass.Usagef("--session is required")
+	}
+	if o.Candidate == "" {
+		return o.session(cmd)
+	}
+	o.Output = "html"
+	if len(o.Outputs) > 0 {
+		o.Output = o.Outputs[len(o.Outputs)-1]
 	}
 	if err := validOutput(o.Output, "html", "pdf", "digest", "bundle"); err != nil {
 		return err
@@ -87,6 +107,23 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 		return nil
 	}
 	return writeOut(cmd.OutOrStdout(), o.Out, rec)
+}
+
+// session renders a stored grading of the session in the -o formats.
+func (o *reportOptions) session(cmd *cobra.Command) error {
+	specs := o.Outputs
+	if len(specs) == 0 {
+		specs = []string{"table"}
+	}
+	outs, err := reportOutputs(o.g, specs, o.Out, o.Dialect, o.Details)
+	if err != nil {
+		return err
+	}
+	rep, err := exam.StoredGrading(o.g.DataDir, o.Session, o.Grading)
+	if err != nil {
+		return err
+	}
+	return report.WriteAll(outs, cmd.OutOrStdout(), rep)
 }
 
 // writeOut writes data to path atomically, or to w when path is empty.

@@ -139,7 +139,7 @@ func TestReportCommand(t *testing.T) {
 		{args("--candidate", "c02", "--at", "2020-01-01T00:00:00Z"), ExitUsage, "at or before"},
 		{args("--candidate", "c02", "--at", "hier"), ExitUsage, "--at"},
 		{args("--candidate", "c02", "-o", "docx"), ExitUsage, "unknown output"},
-		{args(), ExitUsage, "required"},
+		{[]string{"report", "--data-dir", dir, "-o", "csv"}, ExitUsage, "--session is required"},
 		{[]string{"report", "--data-dir", dir, "--session", "vide", "--candidate", "c01"}, ExitUsage, "no stored grading"},
 	} {
 		_, stderr, code := runTailab(t, ctx, tc.args...)
