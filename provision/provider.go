@@ -104,6 +104,10 @@ type MachineState struct {
 	// machine's WinRM listener presented when its readiness check passed: the
 	// grader and the steps trust that certificate only (see NoteTLSPin).
 	TLSPin string `json:"tls_sha256,omitempty"`
+	// UIDBase is, for a contained container, the host uid its root maps to
+	// (a user namespace of its own, no host file system: provision/libvirt's
+	// contain.go). 0: not contained; the gateway hands no shell there.
+	UIDBase uint32 `json:"uid_base,omitempty"`
 }
 
 // Key is the store key of a machine state.

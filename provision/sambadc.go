@@ -73,14 +73,24 @@ func parseEnv(s string) map[string]string {
 	return out
 }
 
-// templateKey is the directory name init.sh computes: realm, domain, host, IP and
-// Samba's version, lower-cased, other characters than [a-z0-9._-] as '_'.
+// sambaACLOption keeps NT ACLs in user.NTACL, which root of a container in a
+// user namespace can write (security.NTACL needs CAP_SYS_ADMIN on the host):
+// the template's smb.conf keeps it (lxc-containment recipe, section 4).
+const sambaACLOption = "acl_xattr:security_acl_name=user.NTACL"
+
+// sambaACLKey ends the template key: templates made before sambaACLOption
+// are not used.
+const sambaACLKey = "ntacl-user"
+
+// templateKey is the directory name init.sh computes: realm, domain, host, IP,
+// Samba's version and sambaACLKey, lower-cased, other characters than
+// [a-z0-9._-] as '_'.
 func (s SambaDCSpec) templateKey() (string, error) {
 	out, err := exec.Command("samba", "--version").Output()
 	if err != nil {
 		return "", fmt.Errorf("samba --version: %w", err)
 	}
-	raw := strings.ToLower(strings.Join([]string{s.Realm, s.Domain, s.Host, s.IP, strings.TrimRight(string(out), "\n")}, "_"))
+	raw := strings.ToLower(strings.Join([]string{s.Realm, s.Domain, s.Host, s.IP, strings.TrimRight(string(out), "\n"), sambaACLKey}, "_"))
 	b := []byte(raw)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
@@ -157,7 +167,8 @@ func provisionSambaDC(ctx context.Context, s SambaDCSpec, dir string) error {
 		"--option=pid directory="+filepath.Join(dir, "run"),
 		"--option=ntp signd socket directory="+signd,
 		"--option=ncalrpc dir="+filepath.Join(dir, "run", "ncalrpc"),
-		"--option=log file="+filepath.Join(dir, "log", "samba.log"))
+		"--option=log file="+filepath.Join(dir, "log", "samba.log"),
+		"--option="+sambaACLOption)
 	if err != nil {
 		return err
 	}

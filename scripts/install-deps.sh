@@ -17,3 +17,6 @@ fi
 # Debian starts no daemon for us here (no systemd as PID 1), and the tests start
 # their own in private namespaces: make sure no packaged default runs on the host.
 command -v go >/dev/null || { echo "install-deps: Go is required (go1.22+ on PATH)" >&2; exit 1; }
+# The lab containers' root file system (Debian packages, cached by the hash of
+# templates/rootfs/packages.txt: built once, ~1-5 min; see scripts/build-rootfs.sh).
+bash "$here/build-rootfs.sh" >/dev/null

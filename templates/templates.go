@@ -11,7 +11,7 @@ import (
 	"text/template"
 )
 
-//go:embed lxc cloud-init windows terraform
+//go:embed lxc cloud-init windows terraform rootfs
 var files embed.FS
 
 var funcs = template.FuncMap{
@@ -21,6 +21,10 @@ var funcs = template.FuncMap{
 	"comment": xmlComment,
 	"add":     func(a, b int) int { return a + b },
 }
+
+// RootFSPackages is the package list of the lab containers' rootfs
+// (scripts/build-rootfs.sh builds it; tailab finds the build by its hash).
+func RootFSPackages() ([]byte, error) { return files.ReadFile("rootfs/packages.txt") }
 
 // Render renders the named template (e.g. "lxc/init.sh") with data.
 func Render(name string, data any) ([]byte, error) {

@@ -62,6 +62,9 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		if created {
 			obs.Event(provision.Event{Time: time.Now(), Candidate: n.Candidate, Resource: n.Name, What: "created"})
 		}
+		if n.Name == MgmtNetworkName(plan.Session.Name) {
+			return p.addMgmtBridge(plan.Session.Name)
+		}
 		return nil
 	}
 	// The session's management network first; then each candidate's networks,
@@ -167,6 +170,7 @@ func (p *Provider) state(sp *machineSpec, st string, err error) provision.Machin
 		Addresses: map[string]string{}, State: st,
 	}
 	ms.Host = p.hostLabel(sp.Type)
+	ms.UIDBase = sp.UIDBase
 	for _, n := range sp.NICs {
 		if n.Lab != "" {
 			addr := n.Address
@@ -196,6 +200,11 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 			return fail(err)
 		}
 	}
+	if sp.Contained {
+		if _, err := p.uidBase(sp); err != nil {
+			return fail(err)
+		}
+	}
 	c, err := p.workConn(sp.Type)
 	if err != nil {
 		return fail(err)
@@ -217,8 +226,8 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 		running, _ = dom.IsActive()
 	}
 	if !running {
-		if err := dom.Create(); err != nil {
-			return fail(fmt.Errorf("start domain: %w", err))
+		if err := p.startDomain(dom, sp); err != nil {
+			return fail(err)
 		}
 		if what == "kept" {
 			what = "started"
@@ -273,6 +282,11 @@ func (p *Provider) defineDomain(c *lv.Connect, sp *machineSpec, op provision.Op)
 func (p *Provider) domainXML(sp *machineSpec) (string, error) {
 	t := tag{Session: sp.Session, Candidate: sp.Candidate, Lab: sp.Lab, Machine: sp.Machine.Name, Spec: sp.Hash}
 	if sp.Type == "lxc" {
+		if sp.Contained {
+			if _, err := p.uidBase(sp); err != nil {
+				return "", err
+			}
+		}
 		return containerXML(sp, t)
 	}
 	return vmXML(sp, t, p.cfg.VirtType, p.cfg.PoolDir)
@@ -289,7 +303,14 @@ func (p *Provider) prepare(sp *machineSpec, opts provision.ApplyOptions) error {
 		}
 	}
 	if sp.Type == "lxc" {
-		return prepareContainer(sp, secrets)
+		if err := prepareContainer(sp, secrets); err != nil || !sp.Contained {
+			return err
+		}
+		base, err := p.uidBase(sp)
+		if err != nil {
+			return err
+		}
+		return chownPrivate(sp.Dir, base)
 	}
 	return p.prepareVM(sp, secrets)
 }
@@ -370,6 +391,12 @@ func (p *Provider) destroyDomain(typ, name string) error {
 			return fmt.Errorf("domain %s: undefine: %w", name, err)
 		}
 	}
+	if typ == "lxc" {
+		p.forgetMgmtPort(name)
+		if err := p.removeMounts(name); err != nil {
+			return fmt.Errorf("domain %s: %w", name, err)
+		}
+	}
 	session, candidate, machine, ok := ParseName(name)
 	if !ok {
 		return nil
@@ -382,6 +409,26 @@ func (p *Provider) destroyDomain(typ, name string) error {
 	dir := machineDir(p.cfg.DataDir, session, candidate, machine)
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)
+	}
+	if typ == "lxc" && fileExists(p.cfg.UIDTable) {
+		return p.freeUIDBase(dir)
+	}
+	return nil
+}
+
+// startDomain starts a defined domain; a contained container gets its
+// idmapped mounts and its management port's filter element first.
+func (p *Provider) startDomain(dom *lv.Domain, sp *machineSpec) error {
+	if sp.Contained {
+		if err := p.ensureMounts(sp); err != nil {
+			return err
+		}
+		if err := p.allowMgmtPort(sp); err != nil {
+			return err
+		}
+	}
+	if err := dom.Create(); err != nil {
+		return fmt.Errorf("start domain: %w", err)
 	}
 	return nil
 }

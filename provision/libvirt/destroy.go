@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,6 +108,9 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 	err = forEach(context.WithoutCancel(ctx), gone, 8, func(name string) error {
 		if err := destroyNetwork(c, name); err != nil {
 			return err
+		}
+		if name == MgmtNetworkName(s.Name) {
+			p.removeMgmtBridge(name)
 		}
 		_, cand, _, _ := ParseName(name)
 		obs.Event(provision.Event{Time: time.Now(), Candidate: cand, Resource: name, What: "destroyed"})
@@ -217,6 +221,11 @@ func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provisi
 			out = append(out, provision.Resource{Type: "dir", Name: filepath.Join(p.cfg.DataDir, "machines", e.Name())})
 		}
 	}
+	for _, d := range p.mountedDomains() {
+		if s, c, _, ok := ParseName(d); ok && !keep[s] {
+			out = append(out, provision.Resource{Type: "mount", Name: d, Candidate: c})
+		}
+	}
 	vols, _ := os.ReadDir(p.cfg.PoolDir)
 	for _, v := range vols {
 		if s, c, _, ok := ParseName(v.Name()); ok && !keep[s] {
@@ -274,9 +283,13 @@ func (p *Provider) RemoveOrphans(ctx context.Context, rs []provision.Resource) e
 				err = cerr
 				break
 			}
-			err = destroyNetwork(c, r.Name)
+			if err = destroyNetwork(c, r.Name); err == nil && strings.HasSuffix(r.Name, ".mgmt") {
+				p.removeMgmtBridge(r.Name)
+			}
 		case "dir":
 			err = os.RemoveAll(r.Name)
+		case "mount":
+			err = p.removeMounts(r.Name)
 		case "volume":
 			err = os.Remove(filepath.Join(p.cfg.PoolDir, r.Name))
 			if errors.Is(err, os.ErrNotExist) {

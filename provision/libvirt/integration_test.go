@@ -71,6 +71,13 @@ func imageDir(t *testing.T) string {
 
 func newEngine(t *testing.T, dataDir, images string) *provision.Engine {
 	t.Helper()
+	return newEngineLayout(t, dataDir, images, "")
+}
+
+// newEngineLayout is newEngine with containers on rootfs (the contained
+// layout), or on the host's / when rootfs is "".
+func newEngineLayout(t *testing.T, dataDir, images, rootfs string) *provision.Engine {
+	t.Helper()
 	st, err := provision.OpenState(dataDir)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +85,7 @@ func newEngine(t *testing.T, dataDir, images string) *provision.Engine {
 	p := libvirt.New(libvirt.ConfigFrom(map[string]string{
 		"qemu": daemonEnv["TAILAB_QEMU_URI"], "lxc": daemonEnv["TAILAB_LXC_URI"],
 		"host-var": daemonEnv["TAILAB_HOSTVAR"], "data-dir": dataDir, "virt-type": "qemu",
-		"image-dir": images,
+		"image-dir": images, "rootfs": rootfs, "libvirtd-pid": daemonEnv["TAILAB_LIBVIRTD_PID"],
 	}))
 	t.Cleanup(func() { p.Close() })
 	return &provision.Engine{State: st, Provider: p}

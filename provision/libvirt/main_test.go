@@ -20,7 +20,7 @@ var daemonEnv = func() map[string]string {
 	if !libvirtd.InDaemonNetns() {
 		return out
 	}
-	for _, k := range []string{"TAILAB_QEMU_URI", "TAILAB_LXC_URI", "TAILAB_HOSTVAR", "TAILAB_NETNS", "TAILAB_LIBVIRTD_DIR"} {
+	for _, k := range []string{"TAILAB_QEMU_URI", "TAILAB_LXC_URI", "TAILAB_HOSTVAR", "TAILAB_NETNS", "TAILAB_LIBVIRTD_DIR", "TAILAB_LIBVIRTD_PID"} {
 		out[k] = os.Getenv(k)
 	}
 	return out

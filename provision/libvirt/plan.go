@@ -34,6 +34,11 @@ func (p *Provider) specs(s *provision.Session, ins []*labs.Instance) ([]netSpec,
 	if err != nil {
 		return nil, nil, err
 	}
+	if p.contained() && hasContainers(ins) {
+		if err := CheckRootFS(p.cfg.RootFS); err != nil {
+			return nil, nil, err
+		}
+	}
 	nets := []netSpec{{Name: MgmtNetworkName(s.Name), XML: mgmtXML}}
 	natSubnets := map[string]string{}
 	var specs []*machineSpec
@@ -111,12 +116,21 @@ func (p *Provider) machineSpec(s *provision.Session, in *labs.Instance, mi int) 
 	switch m.Kind {
 	case labs.KindContainer:
 		sp.Type = "lxc"
-		sp.HostVar = p.cfg.HostVar
 		sp.SharedDir = filepath.Join(p.cfg.DataDir, "machines", s.Name, ".lib")
-		sp.Hide = hiddenDirs(p.cfg.DataDir)
+		root := "/"
+		if p.contained() {
+			sp.Contained, root = true, p.cfg.RootFS
+			_, sp.Mounts = p.containerMounts(sp)
+			if p.mgmtFiltered() {
+				sp.NICs[len(sp.NICs)-1].Port = MgmtPortName(sp.Domain)
+			}
+		} else {
+			sp.HostVar = p.cfg.HostVar
+			sp.Hide = hiddenDirs(p.cfg.DataDir)
+		}
 		for path := range m.Files {
-			if !strings.HasPrefix(path, "/srv/") && !fileExists(path) {
-				return nil, fmt.Errorf("file %s: a container's files live under /srv or replace a file that exists on the host (the root is the host's, read-only)", path)
+			if !strings.HasPrefix(path, "/srv/") && !fileExists(filepath.Join(root, path)) {
+				return nil, fmt.Errorf("file %s: a container's files live under /srv or replace a file that exists in its root file system %s (read-only)", path, root)
 			}
 		}
 		x, err = containerXML(sp, t)
@@ -145,6 +159,17 @@ func (p *Provider) machineSpec(s *provision.Session, in *labs.Instance, mi int) 
 	}
 	sp.Hash = specHash(x, fmt.Sprint(m.Services), fmt.Sprint(m.Files))
 	return sp, nil
+}
+
+func hasContainers(ins []*labs.Instance) bool {
+	for _, in := range ins {
+		for _, m := range in.Machines {
+			if m.Kind == labs.KindContainer {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // hiddenDirs are covered by an empty tmpfs inside containers: the host's

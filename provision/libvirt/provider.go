@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -39,18 +40,50 @@ type Config struct {
 	// address on the exam-room network. Default: TAILAB_CONSOLE_LISTEN, else
 	// 127.0.0.1.
 	ConsoleListen string
+	// RootFS, when set, is the lab rootfs (scripts/build-rootfs.sh) and
+	// containers are contained (contain.go): their own user namespace, that
+	// rootfs as their root, trimmed capabilities, a filtered management NIC.
+	// Empty: the layout before containment (the host's / read-only).
+	RootFS string
+	// DaemonPID is libvirtd's PID: contained machines' mounts are made in its
+	// mount namespace (a private daemon has its own). 0: the peer of the LXC
+	// URI's socket.
+	DaemonPID int
+	// MountRoot is where contained machines' mounts are made, as libvirtd
+	// sees it (DefaultMountRoot).
+	MountRoot string
+	// UIDTable is the host-wide table of the containers' uid ranges.
+	UIDTable string
+	// SambaDCTemplates is the host's dir of Samba AD templates that samba-dc
+	// containers copy (provision.SambaDCTemplateRoot).
+	SambaDCTemplates string
 	// Hosts, when set, are the hosts labs are spread over (QEMU and LXC are
 	// then the first host's, for the commands that work on one host).
 	Hosts []Host
 }
 
 // ConfigFrom reads a Config from provider options (keys: qemu, lxc, data-dir,
-// pool-dir, image-dir, host-var, virt-type), with defaults.
+// pool-dir, image-dir, host-var, virt-type, console-listen, rootfs,
+// libvirtd-pid, uid-table, samba-dc-templates), with defaults.
 func ConfigFrom(m map[string]string) Config {
 	c := Config{
 		QEMU: m["qemu"], LXC: m["lxc"], DataDir: m["data-dir"], PoolDir: m["pool-dir"],
 		ImageDir: m["image-dir"], HostVar: m["host-var"], VirtType: m["virt-type"],
-		ConsoleListen: m["console-listen"],
+		ConsoleListen: m["console-listen"], RootFS: m["rootfs"], UIDTable: m["uid-table"],
+		SambaDCTemplates: m["samba-dc-templates"],
+	}
+	if c.RootFS == RootFSBuilt {
+		c.RootFS = DefaultRootFS()
+	}
+	c.DaemonPID, _ = strconv.Atoi(m["libvirtd-pid"])
+	if c.MountRoot == "" {
+		c.MountRoot = DefaultMountRoot
+	}
+	if c.UIDTable == "" {
+		c.UIDTable = DefaultUIDTable
+	}
+	if c.SambaDCTemplates == "" {
+		c.SambaDCTemplates = provision.SambaDCTemplateRoot
 	}
 	if c.QEMU == "" {
 		c.QEMU = "qemu:///system"
@@ -84,6 +117,9 @@ type Provider struct {
 	// workers are extra connections for machine work (see workConn), by URI.
 	workers map[string][]*lv.Connect
 	nextW   map[string]int
+	// libvirtd's PID (daemonPID), looked up once.
+	pidOnce sync.Once
+	pid     int
 	// A host view (see on) shares its parent's connections.
 	parent   *Provider
 	hostName string

@@ -364,8 +364,7 @@ func (p *Provider) startAndWait(ctx context.Context, sp *machineSpec, what strin
 	}
 	defer dom.Free()
 	if active, _ := dom.IsActive(); !active {
-		if err := dom.Create(); err != nil {
-			err = fmt.Errorf("start domain: %w", err)
+		if err := p.startDomain(dom, sp); err != nil {
 			obs.Machine(p.state(sp, provision.StateError, err))
 			return err
 		}
@@ -404,7 +403,7 @@ func (p *Provider) whileStopped(sp *machineSpec, fn func() error) (bool, error) 
 	}
 	err = fn()
 	if active {
-		if serr := dom.Create(); serr != nil {
+		if serr := p.startDomain(dom, sp); serr != nil {
 			err = errors.Join(err, fmt.Errorf("start again: %w", serr))
 		}
 	}

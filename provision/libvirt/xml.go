@@ -25,6 +25,9 @@ type tag struct {
 	Lab       string   `xml:"lab"`
 	Machine   string   `xml:"machine"`
 	Spec      string   `xml:"spec"`
+	// UIDBase is a contained container's host uid for its root (contain.go):
+	// nonzero says the machine runs in a user namespace of its own.
+	UIDBase uint32 `xml:"uidbase,omitempty"`
 }
 
 func (t tag) xml() string {
@@ -51,7 +54,8 @@ type nicSpec struct {
 	Prefix   int
 	Gateway  string
 	DHCP     bool
-	Isolated bool // <port isolated='yes'/>: management NICs
+	Isolated bool   // <port isolated='yes'/>: management NICs
+	Port     string // host-side name (<target dev=.../>): filtered management NICs
 }
 
 // machineSpec is everything needed to create one machine.
@@ -76,6 +80,12 @@ type machineSpec struct {
 	// prepareContainer from the secrets: like the console password, not part of
 	// the spec's hash.
 	AuthorizedKeys []string
+	// Contained containers (contain.go): the idmapped mounts (mount point →
+	// target in the machine, as libvirtd sees them) and the uid base, 0 until
+	// allocated (a plan hashes the layout, not the range).
+	Contained bool
+	Mounts    []fsMount
+	UIDBase   uint32
 }
 
 // consoleSpec is a VM's VNC console. The password is not part of the spec's
@@ -153,6 +163,9 @@ func interfaces(nics []nicSpec, lxc bool) []libvirtxml.DomainInterface {
 		if n.Isolated {
 			ifc.PortOptions = &libvirtxml.DomainInterfacePortOptions{Isolated: "yes"}
 		}
+		if n.Port != "" {
+			ifc.Target = &libvirtxml.DomainInterfaceTarget{Dev: n.Port}
+		}
 		if lxc {
 			if n.Address != "" {
 				ifc.IP = []libvirtxml.DomainInterfaceIP{{Address: n.Address, Family: "ipv4", Prefix: uint(n.Prefix)}}
@@ -166,6 +179,12 @@ func interfaces(nics []nicSpec, lxc bool) []libvirtxml.DomainInterface {
 		out = append(out, ifc)
 	}
 	return out
+}
+
+// fsMount is a <filesystem type='mount'>: Src (host) on Dst (machine).
+type fsMount struct {
+	Src, Dst string
+	RO       bool
 }
 
 func mountFS(src, dst string, ro bool) libvirtxml.DomainFilesystem {
@@ -186,27 +205,34 @@ func ramFS(dst string, mib uint) libvirtxml.DomainFilesystem {
 	}
 }
 
-// containerXML is an LXC system container: the host's / read-only, a private
-// writable /srv (init script, sshd keys, the machine's files), RAM /run and /tmp,
-// and tmpfs over what a candidate must not read (other candidates' dirs, keys).
+// containerXML is an LXC system container. Contained (contain.go): the lab
+// rootfs read-only and idmapped as its root, a user namespace of its own, the
+// capabilities of containerCaps. Otherwise (the layout before containment):
+// the host's / read-only, with tmpfs over what a candidate must not read.
+// Both: a private writable /srv (sshd keys, the machine's files), the
+// session's init and sshd config at /srv/lib, RAM /run and /tmp.
 func containerXML(s *machineSpec, t tag) (string, error) {
-	fss := []libvirtxml.DomainFilesystem{
-		mountFS("/", "/", true),
-		ramFS("/run", 64),
-		ramFS("/tmp", 64),
-	}
-	if s.HostVar != "" {
-		fss = append(fss, mountFS(s.HostVar, "/var", true))
-	}
-	for _, h := range s.Hide {
-		fss = append(fss, ramFS(h, 1))
-	}
-	fss = append(fss, mountFS(s.Dir+"/srv", "/srv", false))
-	if s.SharedDir != "" {
-		fss = append(fss, mountFS(s.SharedDir, "/srv/lib", true))
-	}
-	for _, f := range fileMounts(s) {
-		fss = append(fss, mountFS(f[0], f[1], false))
+	var fss []libvirtxml.DomainFilesystem
+	if s.Contained {
+		fss = append(fss, mountFS(s.Mounts[0].Src, s.Mounts[0].Dst, s.Mounts[0].RO), ramFS("/run", 64), ramFS("/tmp", 64))
+		for _, m := range s.Mounts[1:] {
+			fss = append(fss, mountFS(m.Src, m.Dst, m.RO))
+		}
+	} else {
+		fss = append(fss, mountFS("/", "/", true), ramFS("/run", 64), ramFS("/tmp", 64))
+		if s.HostVar != "" {
+			fss = append(fss, mountFS(s.HostVar, "/var", true))
+		}
+		for _, h := range s.Hide {
+			fss = append(fss, ramFS(h, 1))
+		}
+		fss = append(fss, mountFS(s.Dir+"/srv", "/srv", false))
+		if s.SharedDir != "" {
+			fss = append(fss, mountFS(s.SharedDir, "/srv/lib", true))
+		}
+		for _, f := range fileMounts(s) {
+			fss = append(fss, mountFS(f[0], f[1], false))
+		}
 	}
 	mem := uint(s.Machine.Memory.MiB())
 	if mem == 0 {
@@ -229,6 +255,13 @@ func containerXML(s *machineSpec, t tag) (string, error) {
 			Interfaces:  interfaces(s.NICs, true),
 			Consoles:    []libvirtxml.DomainConsole{{Target: &libvirtxml.DomainConsoleTarget{Type: "lxc"}}},
 		},
+	}
+	if s.Contained {
+		t.UIDBase = s.UIDBase
+		dom.Metadata = &libvirtxml.DomainMetadata{XML: t.xml()}
+		m := []libvirtxml.DomainIDMapRange{{Start: 0, Target: uint(s.UIDBase), Count: uidRange}}
+		dom.IDMap = &libvirtxml.DomainIDMap{UIDs: m, GIDs: m}
+		dom.Features = &libvirtxml.DomainFeatureList{Capabilities: capabilities()}
 	}
 	return dom.Marshal()
 }

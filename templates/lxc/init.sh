@@ -60,7 +60,7 @@ for svc in $TAILAB_SERVICES; do
       D=/srv/samba-dc
       if [ ! -f "$D/.tailab-ready" ]; then
         rm -rf "$D" "$D.new"
-        K=$(printf '%s_%s_%s_%s_%s' "$REALM" "$DOMAIN" "$DC_HOST" "$DC_IP" "$(samba --version)" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._\n-' '_')
+        K=$(printf '%s_%s_%s_%s_%s_ntacl-user' "$REALM" "$DOMAIN" "$DC_HOST" "$DC_IP" "$(samba --version)" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._\n-' '_')
         T=/var/cache/tailab/samba-dc/$K
         if [ -f "$T/.tailab-ready" ]; then
           cp -a "$T" "$D.new" && sed -i "s|$T|$D|g" "$D.new/etc/smb.conf" && rm -f "$D.new"/run/*.pid
@@ -69,7 +69,8 @@ for svc in $TAILAB_SERVICES; do
           samba-tool domain provision -s /tmp/empty.conf --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
             --dns-backend=SAMBA_INTERNAL --adminpass="$ADMINPASS" --host-name="$DC_HOST" --host-ip="$DC_IP" --targetdir="$D.new" \
             --option="pid directory=$D.new/run" --option="ntp signd socket directory=$D.new/run/ntp_signd" \
-            --option="ncalrpc dir=$D.new/run/ncalrpc" --option="log file=$D.new/log/samba.log" >/run/samba-provision.log 2>&1 &&
+            --option="ncalrpc dir=$D.new/run/ncalrpc" --option="log file=$D.new/log/samba.log" \
+            --option="acl_xattr:security_acl_name=user.NTACL" >/run/samba-provision.log 2>&1 &&
           sed -i "s|$D.new|$D|g" "$D.new/etc/smb.conf"
         fi
         mv "$D.new" "$D" &&

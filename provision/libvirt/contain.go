@@ -1,0 +1,403 @@
+package libvirt
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/tailab/tailab/internal/atomicfile"
+	"github.com/tailab/tailab/templates"
+)
+
+// A contained container (the layout of Config.RootFS) runs in a user namespace
+// of its own: root inside is host uid BASE, an unprivileged id no host file
+// belongs to, and the machine sees no host file system:
+//
+//   - its root is the lab rootfs (scripts/build-rootfs.sh, Debian packages,
+//     never the host's /), mounted read-only and idmapped for the machine's
+//     range (one unshifted tree serves every range: idmount.go);
+//   - its /srv is the machine's private dir, chowned to the range;
+//   - capabilities are libvirt's `deny` policy plus containerCaps;
+//   - its management NIC is in the nftables set of mgmtfilter.go (no spoofing,
+//     no connection to the host it did not answer).
+//
+// Each machine has a distinct range of uidRange ids, recorded in a host-wide
+// table (Config.UIDTable) and in the domain's metadata tag (the gateway reads it
+// from the machine's state: a shell is handed only in a contained machine).
+
+// uidRange is how many ids each container maps: Samba AD's xids start at
+// 3000000, so 65536 is not enough (lxc-containment recipe, section 4).
+const uidRange = 1 << 22
+
+// maxSlot is the last range that fits in 32-bit ids (uid -1 is invalid).
+const maxSlot = (1<<32)/uidRange - 2
+
+// containerCaps are the capabilities a contained machine keeps (every other
+// is off): what sshd, ip, nft, dnsmasq and a Samba AD DC need, measured, plus
+// sys_admin, which in the machine's own user namespace only lets it mount
+// within its mount namespace (overlay /etc, bind mounts of its /srv: the local
+// labs' start.sh do) and set its host name (the domain's name otherwise). It
+// reaches no host file system: its root is the lab rootfs, mounted read-only
+// with locked flags, and host files are owned by ids it does not map.
+var containerCaps = []string{
+	"chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
+	"net_bind_service", "net_broadcast", "net_admin", "net_raw", "sys_chroot", "audit_write",
+	"sys_admin",
+}
+
+// RootFSBuilt, as Config.RootFS option, names DefaultRootFS.
+const RootFSBuilt = "built"
+
+// DefaultRootFSRoot is where scripts/build-rootfs.sh keeps its builds.
+const DefaultRootFSRoot = "/var/cache/tailab/rootfs"
+
+// DefaultMountRoot is where contained machines' mounts are made, as libvirtd
+// sees it (a private daemon's /run is its own).
+const DefaultMountRoot = "/run/tailab/mnt"
+
+// DefaultUIDTable is the host-wide table of the containers' uid ranges.
+const DefaultUIDTable = "/var/lib/tailab/uid-ranges.json"
+
+// RootFSBuildCommand is what makes the rootfs a binary expects.
+const RootFSBuildCommand = "bash scripts/build-rootfs.sh"
+
+// DefaultRootFS is the rootfs this binary's package list (templates/rootfs/
+// packages.txt) is built into: DefaultRootFSRoot/HASH, the list's SHA-256 cut
+// to 12 hex digits, as scripts/build-rootfs.sh names it.
+func DefaultRootFS() string {
+	b, err := templates.RootFSPackages()
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return filepath.Join(DefaultRootFSRoot, hex.EncodeToString(sum[:])[:12])
+}
+
+// CheckRootFS reports a rootfs that is not a finished build, naming the
+// command that makes it.
+func CheckRootFS(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, ".tailab-rootfs")); err != nil {
+		return fmt.Errorf("lab rootfs %s is not built: run `%s` (as root, once; ~1 min, downloads Debian packages) or pass --rootfs", dir, RootFSBuildCommand)
+	}
+	for _, p := range []string{".oldroot", "usr/sbin/sshd", "bin/busybox"} {
+		if _, err := os.Lstat(filepath.Join(dir, p)); err != nil {
+			return fmt.Errorf("lab rootfs %s lacks /%s: rebuild it with `%s`", dir, p, RootFSBuildCommand)
+		}
+	}
+	return nil
+}
+
+// contained reports whether containers use the contained layout.
+func (p *Provider) contained() bool { return p.cfg.RootFS != "" }
+
+// daemonPath is path as libvirtd sees it: a daemon with a private /var sees
+// the host's at HostVar.
+func (p *Provider) daemonPath(path string) string {
+	if p.cfg.HostVar != "" && (path == "/var" || strings.HasPrefix(path, "/var/")) {
+		return p.cfg.HostVar + strings.TrimPrefix(path, "/var")
+	}
+	return path
+}
+
+// mountDir holds a contained machine's mount points, as libvirtd sees it
+// (Config.MountRoot/DOMAIN). libvirt_lxc resolves a <filesystem> source as the
+// container's root (host uid BASE): every source must be reachable by others,
+// and a data dir under /root is not. So the sources are bind mounted here,
+// under /run (0755), and the domain names only these.
+func (p *Provider) mountDir(domain string) string {
+	return filepath.Join(p.cfg.MountRoot, domain)
+}
+
+// uidTable is the table of ranges: machine dir → slot (range = slot × uidRange).
+type uidTable map[string]int
+
+// uidBase returns the machine's uid base, allocating a free range the first
+// time. Ranges of machines whose private dir is gone are free again.
+func (p *Provider) uidBase(sp *machineSpec) (uint32, error) {
+	if sp.UIDBase != 0 {
+		return sp.UIDBase, nil
+	}
+	key, err := filepath.Abs(sp.Dir)
+	if err != nil {
+		return 0, err
+	}
+	var base uint32
+	err = p.withUIDTable(func(t uidTable) (bool, error) {
+		if k, ok := t[key]; ok {
+			base = uint32(k) * uidRange
+			return false, nil
+		}
+		used := map[int]bool{}
+		for dir, k := range t {
+			if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && dir != key {
+				delete(t, dir)
+				continue
+			}
+			used[k] = true
+		}
+		// The dir exists before the range is recorded: an allocation by
+		// another process frees ranges whose dir is gone.
+		if err := os.MkdirAll(key, 0o755); err != nil {
+			return false, err
+		}
+		for k := 1; k <= maxSlot; k++ {
+			if !used[k] {
+				t[key] = k
+				base = uint32(k) * uidRange
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("no free uid range left in %s (%d containers)", p.cfg.UIDTable, maxSlot)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("uid range: %w", err)
+	}
+	sp.UIDBase = base
+	return base, nil
+}
+
+// freeUIDBase gives a removed machine's range back.
+func (p *Provider) freeUIDBase(dir string) error {
+	key, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	return p.withUIDTable(func(t uidTable) (bool, error) {
+		_, ok := t[key]
+		delete(t, key)
+		return ok, nil
+	})
+}
+
+// withUIDTable runs fn on the table under an exclusive lock (tailab processes
+// of any data dir share it: ranges are host-wide), writing it back when fn
+// reports a change.
+func (p *Provider) withUIDTable(fn func(uidTable) (bool, error)) error {
+	path := p.cfg.UIDTable
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	t := uidTable{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &t); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	changed, err := fn(t)
+	if err != nil || !changed {
+		return err
+	}
+	b, err := json.MarshalIndent(t, "", " ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, b, 0o600)
+}
+
+// chownPrivate gives the machine's private dirs to its range: root inside owns
+// what tailab wrote (host root's files would show as nobody, unreadable when
+// 0600). Links are not followed.
+func chownPrivate(dir string, base uint32) error {
+	for _, d := range privateDirs {
+		root := filepath.Join(dir, d)
+		err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && path == root {
+					return nil
+				}
+				return err
+			}
+			var uid, gid uint32
+			if info, err := e.Info(); err == nil {
+				if st, ok := info.Sys().(*syscall.Stat_t); ok {
+					uid, gid = st.Uid, st.Gid
+				}
+			}
+			if uid >= base && uid < base+uidRange && gid >= base && gid < base+uidRange {
+				return nil // already the machine's (written by it, or chowned before)
+			}
+			return os.Lchown(path, int(base+uid%uidRange), int(base+gid%uidRange))
+		})
+		if err != nil {
+			return fmt.Errorf("chown %s: %w", root, err)
+		}
+	}
+	return nil
+}
+
+// daemonPID is the PID of the libvirtd the LXC URI reaches: Config.DaemonPID,
+// else the peer of its unix socket (a ?socket= URI, or libvirt's default
+// path). 0 when unknown: the mounts are then made in tailab's own namespace.
+func (p *Provider) daemonPID() int {
+	p.pidOnce.Do(func() {
+		p.pid = p.cfg.DaemonPID
+		if p.pid > 0 {
+			return
+		}
+		sock := "/run/libvirt/libvirt-sock"
+		if u, err := url.Parse(p.cfg.LXC); err == nil && u.Query().Get("socket") != "" {
+			sock = u.Query().Get("socket")
+		}
+		c, err := net.DialTimeout("unix", sock, 2*time.Second)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		raw, err := c.(*net.UnixConn).SyscallConn()
+		if err != nil {
+			return
+		}
+		_ = raw.Control(func(fd uintptr) {
+			if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+				p.pid = int(cred.Pid)
+			}
+		})
+	})
+	return p.pid
+}
+
+// idmount runs the mount helper (idmount.go) in libvirtd's mount namespace.
+func (p *Provider) idmount(op string, args ...string) error {
+	self := fmt.Sprintf("/proc/%d/exe", os.Getpid())
+	var cmd *exec.Cmd
+	pid := p.daemonPID()
+	theirs, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+	ours, _ := os.Readlink("/proc/self/ns/mnt")
+	if pid > 0 && theirs != ours {
+		cmd = exec.Command("nsenter", append([]string{"-t", strconv.Itoa(pid), "-m", self}, args...)...)
+	} else {
+		cmd = exec.Command(self, args...)
+	}
+	cmd.Env = append(os.Environ(), idmountEnv+"="+op)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", op, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// hostMount is one mount the helper makes for a contained machine: Kind id
+// (idmapped read-only), ro or rw (bind), Source as libvirtd sees it, Rel the
+// mount point under mountDir.
+type hostMount struct{ Kind, Source, Rel string }
+
+// sambaDCTemplatesInside is where init.sh looks for Samba AD templates.
+const sambaDCTemplatesInside = "/var/cache/tailab/samba-dc"
+
+// containerMounts are what a contained machine's domain mounts: the helper's
+// mounts under mountDir, and the <filesystem>s (source under mountDir → path
+// in the machine). The rootfs is its root; /srv its private dir; /srv/lib the
+// session's shared files; its `files` outside /srv each bound from its files
+// dir; for a samba-dc machine, the host's Samba AD templates, idmapped.
+func (p *Provider) containerMounts(sp *machineSpec) ([]hostMount, []fsMount) {
+	md := p.mountDir(sp.Domain)
+	hm := []hostMount{{"id", p.daemonPath(p.cfg.RootFS), "root"}, {"rw", p.daemonPath(sp.Dir + "/srv"), "srv"}}
+	fm := []fsMount{{md + "/root", "/", true}, {md + "/srv", "/srv", false}}
+	if sp.SharedDir != "" {
+		hm = append(hm, hostMount{"ro", p.daemonPath(sp.SharedDir), "lib"})
+		fm = append(fm, fsMount{md + "/lib", "/srv/lib", true})
+	}
+	if files := fileMounts(sp); len(files) > 0 {
+		hm = append(hm, hostMount{"rw", p.daemonPath(sp.Dir + "/files"), "files"})
+		for _, f := range files {
+			fm = append(fm, fsMount{md + "/files" + f[1], f[1], false})
+		}
+	}
+	if slices.Contains(sp.Machine.Services, "samba-dc") && p.cfg.SambaDCTemplates != "" {
+		hm = append(hm, hostMount{"id", p.daemonPath(p.cfg.SambaDCTemplates), "samba-dc"})
+		fm = append(fm, fsMount{md + "/samba-dc", sambaDCTemplatesInside, true})
+	}
+	return hm, fm
+}
+
+// ensureMounts makes the machine's mounts anew, before every start: a reset
+// or a revert replaced its private dirs, a restarted daemon lost them.
+func (p *Provider) ensureMounts(sp *machineSpec) error {
+	base, err := p.uidBase(sp)
+	if err != nil {
+		return err
+	}
+	hm, _ := p.containerMounts(sp)
+	if slices.ContainsFunc(hm, func(m hostMount) bool { return m.Rel == "samba-dc" }) {
+		if err := os.MkdirAll(p.cfg.SambaDCTemplates, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(sp.Dir, "srv"), 0o755); err != nil {
+		return err
+	}
+	args := []string{p.mountDir(sp.Domain), strconv.FormatUint(uint64(base), 10), strconv.Itoa(uidRange)}
+	for _, m := range hm {
+		args = append(args, m.Kind+":"+m.Source+":"+m.Rel)
+	}
+	return p.idmount("setup", args...)
+}
+
+// removeMounts unmounts a machine's mounts (after its domain stopped) and
+// removes their dir; nothing mounted is fine.
+func (p *Provider) removeMounts(domain string) error {
+	if p.cfg.MountRoot == "" {
+		return nil
+	}
+	return p.idmount("teardown", p.mountDir(domain))
+}
+
+// mountedDomains lists the domains that have mounts under MountRoot in
+// libvirtd's mount namespace (gc: those of a gone session).
+func (p *Provider) mountedDomains() []string {
+	info := "/proc/self/mountinfo"
+	if pid := p.daemonPID(); pid > 0 {
+		info = fmt.Sprintf("/proc/%d/mountinfo", pid)
+	}
+	points, _ := mountsUnder(info, p.cfg.MountRoot)
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range points {
+		rel, err := filepath.Rel(p.cfg.MountRoot, m)
+		if err != nil || rel == "." {
+			continue
+		}
+		d, _, _ := strings.Cut(rel, "/")
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// capabilities is libvirt's `deny` policy with containerCaps on.
+func capabilities() *libvirtxml.DomainFeatureCapabilities {
+	on := func() *libvirtxml.DomainFeatureCapability { return &libvirtxml.DomainFeatureCapability{State: "on"} }
+	return &libvirtxml.DomainFeatureCapabilities{
+		Policy: "deny", Chown: on(), DACOverride: on(), FOwner: on(), FSetID: on(), Kill: on(),
+		SetGID: on(), SetUID: on(), SetPCap: on(), NetBindService: on(), NetBroadcast: on(),
+		NetAdmin: on(), NetRaw: on(), SysChRoot: on(), AuditWrite: on(), SysAdmin: on(),
+	}
+}
