@@ -61,11 +61,11 @@ func TestAccessResetSnapshots(t *testing.T) {
 	}
 	sess, plan := sessionPlan(t, eng, "acc", lab, []byte(accessLab), 2)
 	start := time.Now()
+	t.Cleanup(func() { _ = eng.Down(context.Background(), sess, nil, nopObserver{}) }) // also after a failed up: nothing left for the next test
 	if err := eng.Up(ctx, plan, provision.ApplyOptions{}, nopObserver{}); err != nil {
 		t.Fatalf("up: %v", err)
 	}
 	t.Logf("up of 2 candidates × (1 container + 1 TCG VM): %s", time.Since(start).Round(time.Millisecond))
-	t.Cleanup(func() { _ = eng.Down(context.Background(), sess, nil, nopObserver{}) })
 
 	// Consoles: one per VM, on loopback, each candidate's password opens only theirs.
 	acc := access(t, eng, sess)

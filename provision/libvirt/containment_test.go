@@ -66,10 +66,10 @@ func TestContainedMachines(t *testing.T) {
 		t.Fatal(err)
 	}
 	sess, plan := sessionPlan(t, eng, "ct1", lab, []byte(containLab), 2)
+	t.Cleanup(func() { _ = eng.Down(context.Background(), sess, nil, nopObserver{}) }) // also after a failed up: nothing left for the next test
 	if err := eng.Up(ctx, plan, provision.ApplyOptions{}, nopObserver{}); err != nil {
 		t.Fatalf("up: %v", err)
 	}
-	t.Cleanup(func() { _ = eng.Down(context.Background(), sess, nil, nopObserver{}) })
 	states, err := eng.State.Machines("ct1")
 	if err != nil {
 		t.Fatal(err)

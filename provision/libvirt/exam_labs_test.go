@@ -53,10 +53,10 @@ func TestRealExamLabsDefine(t *testing.T) {
 			session := "ex" + strings.Split(lab, "-")[0][3:]
 			sess, plan := sessionPlan(t, eng, session, l, src, 1)
 			// NoWait: the placeholders boot nothing; Force: 4 VMs of 4-8 GiB each.
+			t.Cleanup(func() { _ = eng.Down(context.Background(), sess, nil, nopObserver{}) }) // also after a failed up: nothing left for the next test
 			if err := eng.Up(ctx, plan, provision.ApplyOptions{NoWait: true, Force: true}, nopObserver{}); err != nil {
 				t.Fatalf("up: %v", err)
 			}
-			t.Cleanup(func() { _ = eng.Down(context.Background(), sess, nil, nopObserver{}) })
 			states, err := eng.State.Machines(session)
 			if err != nil {
 				t.Fatal(err)

@@ -152,6 +152,7 @@ func (p *Provider) hosts() []Host {
 func (p *Provider) on(h Host) *Provider {
 	cfg := p.cfg
 	cfg.QEMU, cfg.LXC, cfg.Hosts = h.QEMU, h.LXC, nil
+	cfg.DaemonPID = 0 // each host's own, from its socket
 	if h.HostVar != "" {
 		cfg.HostVar = h.HostVar
 	}

@@ -151,11 +151,11 @@ func TestSessionUpIsolationDown(t *testing.T) {
 		t.Fatalf("plan creates %d resources, want 9: %+v", got, plan.Actions)
 	}
 	start := time.Now()
+	t.Cleanup(func() { _ = eng.Down(context.Background(), sess, nil, nopObserver{}) }) // also after a failed up: nothing left for the next test
 	if err := eng.Up(ctx, plan, provision.ApplyOptions{}, nopObserver{}); err != nil {
 		t.Fatalf("up: %v", err)
 	}
 	t.Logf("up of 2 candidates × (2 containers + 1 TCG VM): %s", time.Since(start))
-	t.Cleanup(func() { _ = eng.Down(context.Background(), sess, nil, nopObserver{}) })
 
 	states, err := eng.State.Machines("it1")
 	if err != nil {

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -79,9 +81,21 @@ func (p *Provider) mgmtFiltered() bool {
 	return err == nil && u.Host == "" && !strings.HasPrefix(p.cfg.LXC, "test:")
 }
 
+// nftCommand is nft in libvirtd's network namespace, where the bridges are
+// (through nsenter when tailab runs in another one).
+func (p *Provider) nftCommand(args ...string) *exec.Cmd {
+	pid := p.daemonPID()
+	theirs, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+	ours, _ := os.Readlink("/proc/self/ns/net")
+	if pid > 0 && theirs != "" && theirs != ours {
+		return exec.Command("nsenter", append([]string{"-t", strconv.Itoa(pid), "-n", "nft"}, args...)...)
+	}
+	return exec.Command("nft", args...)
+}
+
 // nft runs an nft script.
-func nft(script string) error {
-	cmd := exec.Command("nft", "-f", "-")
+func (p *Provider) nft(script string) error {
+	cmd := p.nftCommand("-f", "-")
 	cmd.Stdin = strings.NewReader(script)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -94,14 +108,14 @@ func nft(script string) error {
 // ensureMgmtTables creates the two tables unless they exist (all or nothing:
 // one nft transaction; a concurrent creator makes it fail, and the check
 // after tells that apart from a real error).
-func ensureMgmtTables() error {
+func (p *Provider) ensureMgmtTables() error {
 	mgmtTablesMu.Lock()
 	defer mgmtTablesMu.Unlock()
-	if exec.Command("nft", "list", "table", "inet", mgmtHostTab).Run() == nil {
+	if p.nftCommand("list", "table", "inet", mgmtHostTab).Run() == nil {
 		return nil
 	}
-	err := nft(mgmtRuleset)
-	if err != nil && exec.Command("nft", "list", "table", "inet", mgmtHostTab).Run() == nil {
+	err := p.nft(mgmtRuleset)
+	if err != nil && p.nftCommand("list", "table", "inet", mgmtHostTab).Run() == nil {
 		return nil
 	}
 	return err
@@ -112,16 +126,16 @@ func (p *Provider) addMgmtBridge(session string) error {
 	if !p.mgmtFiltered() {
 		return nil
 	}
-	if err := ensureMgmtTables(); err != nil {
+	if err := p.ensureMgmtTables(); err != nil {
 		return err
 	}
-	return nft(fmt.Sprintf("add element inet %s bridges { %q }\n", mgmtHostTab, BridgeName(MgmtNetworkName(session))))
+	return p.nft(fmt.Sprintf("add element inet %s bridges { %q }\n", mgmtHostTab, BridgeName(MgmtNetworkName(session))))
 }
 
 // removeMgmtBridge takes a removed management network's bridge out of the set.
 func (p *Provider) removeMgmtBridge(network string) {
 	if p.mgmtFiltered() {
-		_ = nft(fmt.Sprintf("delete element inet %s bridges { %q }\n", mgmtHostTab, BridgeName(network)))
+		_ = p.nft(fmt.Sprintf("delete element inet %s bridges { %q }\n", mgmtHostTab, BridgeName(network)))
 	}
 }
 
@@ -142,10 +156,10 @@ func (p *Provider) allowMgmtPort(sp *machineSpec) error {
 	if !ok || !p.mgmtFiltered() {
 		return nil
 	}
-	if err := ensureMgmtTables(); err != nil {
+	if err := p.ensureMgmtTables(); err != nil {
 		return err
 	}
-	return nft(fmt.Sprintf("add element bridge %s ok4 { %s }\n", mgmtBridgeTab, el))
+	return p.nft(fmt.Sprintf("add element bridge %s ok4 { %s }\n", mgmtBridgeTab, el))
 }
 
 // forgetMgmtPort removes the machine's element (a later machine on the same
@@ -154,7 +168,7 @@ func (p *Provider) forgetMgmtPort(domain string) {
 	if !p.mgmtFiltered() {
 		return
 	}
-	out, err := exec.Command("nft", "-a", "list", "set", "bridge", mgmtBridgeTab, "ok4").Output()
+	out, err := p.nftCommand("list", "set", "bridge", mgmtBridgeTab, "ok4").Output()
 	if err != nil {
 		return
 	}
@@ -162,7 +176,7 @@ func (p *Provider) forgetMgmtPort(domain string) {
 	for _, f := range strings.FieldsFunc(string(out), func(r rune) bool { return r == ',' || r == '{' || r == '}' || r == '\n' }) {
 		f = strings.TrimSpace(f)
 		if strings.HasPrefix(f, port+" . ") {
-			_ = nft(fmt.Sprintf("delete element bridge %s ok4 { %s }\n", mgmtBridgeTab, f))
+			_ = p.nft(fmt.Sprintf("delete element bridge %s ok4 { %s }\n", mgmtBridgeTab, f))
 		}
 	}
 }
