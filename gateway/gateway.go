@@ -70,6 +70,9 @@ type Gateway struct {
 	live     map[*liveConn]struct{}
 	enforced sync.Once
 	web      *webState
+	// loginGrace bounds an SSH connection's handshake and login, like
+	// OpenSSH's LoginGraceTime: a silent or garbled client is dropped.
+	loginGrace time.Duration
 }
 
 // liveConn is a candidate's open connection (SSH or a browser terminal).
@@ -115,10 +118,11 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg: cfg, st: st, store: gs, sess: sess, hostKey: key,
-		audit:   newAuditor(st, cfg.Session, cfg.Log),
-		bySrc:   newLimiter(20, time.Minute),
-		byLogin: newLimiter(5, time.Minute),
-		live:    map[*liveConn]struct{}{},
+		audit:      newAuditor(st, cfg.Session, cfg.Log),
+		bySrc:      newLimiter(20, time.Minute),
+		byLogin:    newLimiter(5, time.Minute),
+		live:       map[*liveConn]struct{}{},
+		loginGrace: 2 * time.Minute,
 	}
 	return g, nil
 }

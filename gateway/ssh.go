@@ -74,7 +74,7 @@ type sshConn struct {
 
 func (g *Gateway) serveSSHConn(nc net.Conn, cfg *ssh.ServerConfig) {
 	defer nc.Close()
-	_ = nc.SetDeadline(now().Add(30 * time.Second)) // the handshake and login
+	_ = nc.SetDeadline(now().Add(g.loginGrace)) // the handshake and login
 	conn, chans, reqs, err := ssh.NewServerConn(nc, cfg)
 	if err != nil {
 		g.cfg.Log.Debug("ssh handshake", "src", nc.RemoteAddr().String(), "err", err)

@@ -7,7 +7,7 @@ const terminals = {};
 
 function show(id) {
   for (const b of document.querySelectorAll("#onglets button")) {
-    b.setAttribute("aria-selected", b.dataset.onglet === id ? "true" : "false");
+    b.setAttribute("aria-selected", b.dataset.tab === id ? "true" : "false");
   }
   for (const s of document.querySelectorAll(".onglet")) {
     s.hidden = s.id !== id;
@@ -81,7 +81,7 @@ function tick() {
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("#onglets button")) {
-    b.addEventListener("click", () => show(b.dataset.onglet));
+    b.addEventListener("click", () => show(b.dataset.tab));
   }
   refresh().then(tick);
   setInterval(tick, 1000);
