@@ -4,7 +4,9 @@
 # Go module proxy (~3 minutes once; cached afterwards). Installs into
 # $TAILAB_TOOLS/terraform-1.5.7/terraform (default ~/go/bin/terraform-1.5.7/) and
 # prints the path. Idempotent: an existing binary of the right version is kept.
+# Part of the install step (scripts/install-tools.sh); downloads are retried.
 set -euo pipefail
+source "$(dirname "$0")/retry.sh"
 version=1.5.7
 tools=${TAILAB_TOOLS:-$HOME/go/bin}
 dir="$tools/terraform-$version"
@@ -16,6 +18,6 @@ fi
 command -v go >/dev/null || { echo "install-terraform: Go is required" >&2; exit 1; }
 mkdir -p "$dir"
 echo "install-terraform: building Terraform v$version (a few minutes, once)" >&2
-GOBIN="$dir" GOFLAGS=-mod=mod go install "github.com/hashicorp/terraform@v$version"
+GOBIN="$dir" GOFLAGS=-mod=mod retry install-terraform "$(goproxy)" go install "github.com/hashicorp/terraform@v$version"
 "$bin" version | head -1 >&2
 echo "$bin"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tiny-guest.sh OUTDIR: builds a tiny VM guest that boots in ~3 s under QEMU/TCG.
+# tiny-guest.sh [--fetch] OUTDIR: builds a tiny VM guest that boots in ~3 s under QEMU/TCG.
 #
 #   OUTDIR/vmlinuz     Debian's cloud kernel (linux-image-6.1.0-*-cloud-amd64, newest)
 #   OUTDIR/initrd.gz   busybox-static + /init + the virtio and ACPI button modules
@@ -22,14 +22,23 @@
 # addrs=..." on the console (ttyS0) and powers off on an ACPI power button event
 # (virsh shutdown) or SIGTERM/SIGUSR2/SIGPWR to PID 1.
 #
+# Only --fetch touches the network: it downloads the newest Debian cloud kernel
+# package (or TAILAB_GUEST_KERNEL_PKG) from the Debian mirror into OUTDIR/src,
+# with retries, and drops the older one. The install step runs it
+# (scripts/install-tools.sh); tests build from OUTDIR/src and never download.
 # Cached: re-running with the same inputs (kernel package, busybox, this script)
-# does nothing. Needs apt-get (the Debian mirror) the first time only: the kernel
-# .deb is kept in OUTDIR/src. Concurrent runs on one OUTDIR are serialised (flock).
+# does nothing. Concurrent runs on one OUTDIR are serialised (flock).
 set -euo pipefail
 
-usage() { echo "usage: $0 OUTDIR" >&2; exit 2; }
+usage() { echo "usage: $0 [--fetch] OUTDIR" >&2; exit 2; }
+fetch=0
+if [[ ${1:-} == --fetch ]]; then
+  fetch=1
+  shift
+fi
 [[ $# -eq 1 ]] || usage
-case $1 in -h|--help) usage ;; esac
+case $1 in -h|--help|-*) usage ;; esac
+source "$(dirname "$0")/retry.sh"
 
 out=$(realpath -m "$1")
 script="$(realpath "$0")"
@@ -46,39 +55,34 @@ bb=$(command -v busybox)
 if ldd "$bb" >/dev/null 2>&1; then log "$bb is dynamic: install busybox-static"; exit 1; fi
 
 # --- inputs ---------------------------------------------------------------
-pkg=${TAILAB_GUEST_KERNEL_PKG:-}
-deb=""
-# Fast path: apt's lists did not change since the last build, nor did its kernel.
-if [[ -z $pkg && -f $out/manifest ]]; then
-  prev=$(sed -n 's/^kernel_package=//p' "$out/manifest")
-  if [[ -n $prev && -f $out/src/$prev ]] &&
-    [[ -z $(find /var/lib/apt/lists -maxdepth 1 -newer "$out/manifest" -print -quit 2>/dev/null) ]]; then
-    deb=$out/src/$prev
+kernels=linux-image-6.1.0-*-cloud-amd64
+# newest_deb: the newest kernel package in OUTDIR/src (of TAILAB_GUEST_KERNEL_PKG if set).
+newest_deb() { ls "$out"/src/${TAILAB_GUEST_KERNEL_PKG:-$kernels}_*_amd64.deb 2>/dev/null | sort -V | tail -1 || true; }
+if ((fetch)); then
+  mirror="the Debian mirror ($(apt-get indextargets --format '$(SITE)' 2>/dev/null | sort -u | paste -sd' ' || true))"
+  newest_pkg() { apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' 2>/dev/null | awk '{print $1}' | sort -V | tail -1 || true; }
+  pkg=${TAILAB_GUEST_KERNEL_PKG:-$(newest_pkg)}
+  if [[ -z $pkg ]]; then # no apt lists yet (a fresh machine)
+    retry "tiny-guest: apt-get update" "$mirror" apt-get update -qq --error-on=any
+    pkg=$(newest_pkg)
+    [[ -n $pkg ]] || { log "no $kernels package in the apt lists of $mirror"; exit 1; }
   fi
-fi
-if [[ -n $deb ]]; then
-  :
-elif [[ -z $pkg ]]; then
-  pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' 2>/dev/null |
-    awk '{print $1}' | sort -V | tail -1 || true)
-fi
-if [[ -n $deb ]]; then
-  :
-elif [[ -n $pkg ]]; then
   ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
   deb=$(ls "$out/src/${pkg}_${ver/:/%3a}_amd64.deb" 2>/dev/null || true)
   if [[ -z $deb ]]; then
     log "downloading $pkg $ver"
-    (cd "$out/src" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2)
+    (cd "$out/src" && retry "tiny-guest: apt-get download $pkg" "$mirror" apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2)
     deb=$(ls -t "$out/src/${pkg}"_*_amd64.deb | head -1)
   fi
+  # Keep only the package in use.
+  for f in "$out"/src/*.deb; do [[ $f == "$deb" ]] || rm -f "$f"; done
 else
-  # Offline, no apt lists: use the newest kernel package already downloaded.
-  deb=$(ls "$out"/src/linux-image-6.1.0-*-cloud-amd64_*_amd64.deb 2>/dev/null | sort -V | tail -1 || true)
-  [[ -n $deb ]] || { log "no linux-image-6.1.0-*-cloud-amd64 in apt lists (apt-get update) nor in $out/src"; exit 1; }
+  deb=$(newest_deb)
+  [[ -n $deb ]] || {
+    log "no kernel package (${TAILAB_GUEST_KERNEL_PKG:-$kernels}) in $out/src: the install step fetches it; run: sudo bash scripts/install-deps.sh (or: bash scripts/tiny-guest.sh --fetch $out)"
+    exit 1
+  }
 fi
-# Keep only the package in use.
-for f in "$out"/src/*.deb; do [[ $f == "$deb" ]] || rm -f "$f"; done
 
 disk_mib=64
 inputs=$( { basename "$deb"; sha256sum "$bb" | cut -d' ' -f1; sha256sum "$script" | cut -d' ' -f1; echo "$disk_mib"; } | sha256sum | cut -c1-16)

@@ -6,7 +6,10 @@
 //
 // Build compiles it once into a cache shared by every test binary of the machine
 // (TAILAB_GUEST_CACHE, default /var/tmp/tailab-guest-cache); the script locks the
-// cache with flock, so parallel test packages do not race.
+// cache with flock, so parallel test packages do not race. It builds from the
+// kernel package the install step fetched into that cache (scripts/install-deps.sh
+// runs `scripts/tiny-guest.sh --fetch`): a test never downloads, and fails naming
+// the install command when the package is not there.
 package guest
 
 import (
@@ -84,7 +87,8 @@ func Build(t testing.TB) Paths {
 	return built
 }
 
-// BuildInto runs scripts/tiny-guest.sh into dir.
+// BuildInto runs scripts/tiny-guest.sh into dir, offline: the kernel package
+// must already be in dir/src.
 func BuildInto(dir string) (Paths, error) {
 	script, err := findScript("tiny-guest.sh")
 	if err != nil {
