@@ -125,7 +125,7 @@ cleanup() {
 trap cleanup EXIT
 
 log "building tailab"
-go build -o "$work/tailab" ./cmd/tailab
+go build -ldflags "-X main.version=$(bash scripts/version.sh)" -o "$work/tailab" ./cmd/tailab
 bash scripts/libvirtd-netns.sh start "$daemon" >/dev/null
 started=1
 set -a

@@ -15,9 +15,9 @@ export TAILAB_DATA_DIR=${TAILAB_DATA_DIR:-$HOME/.local/share/tailab}
 daemon_dir=$TAILAB_DATA_DIR/libvirtd
 session=${TAILAB_DEMO_SESSION:-demo}
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --no-tools
 mkdir -p bin
-go build -o bin/tailab ./cmd/tailab
+go build -ldflags "-X main.version=$(bash scripts/version.sh)" -o bin/tailab ./cmd/tailab
 bash scripts/libvirtd-netns.sh start "$daemon_dir" >/dev/null
 set -a; . "$daemon_dir/env"; set +a
 export TAILAB_VIRT_TYPE=qemu # this machine has no working KVM; a lab host would use kvm

@@ -103,12 +103,14 @@ containers) and grades each lab with automated checks mapped to the competences
 of the title "Technicien d'assistance en informatique".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			loc, err := g.location()
 			g.Loc = loc
 			return err
 		},
 	}
+	root.SetVersionTemplate(versionLine)
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.DataDir, "data-dir", defaultDataDir(), "where tailab keeps its state (env TAILAB_DATA_DIR)")
 	pf.StringVar(&g.QEMU, "connect", envOr("TAILAB_QEMU_URI", "qemu:///system"), "libvirt URI for VMs (env TAILAB_QEMU_URI)")
@@ -214,16 +216,3 @@ func (g *globalOptions) logf(cmd *cobra.Command) exam.Logf {
 	}
 	return func(format string, args ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...) }
 }
-
-func newVersionCommand(*globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print tailab's version",
-		Args:  cobra.NoArgs,
-		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), "tailab", version)
-		},
-	}
-}
-
-var version = "dev"

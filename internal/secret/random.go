@@ -2,6 +2,7 @@ package secret
 
 import (
 	"crypto/rand"
+	"fmt"
 	"math/big"
 )
 
@@ -9,8 +10,12 @@ import (
 // no look-alikes (no 0/O, 1/l/I).
 const Unambiguous = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 
-// Random returns n characters drawn uniformly from set with crypto/rand.
+// Random returns n characters drawn uniformly from set (single-byte
+// characters) with crypto/rand.
 func Random(n int, set string) (string, error) {
+	if n < 0 || set == "" {
+		return "", fmt.Errorf("random secret: %d characters from a set of %d", n, len(set))
+	}
 	b := make([]byte, n)
 	for i := range b {
 		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))

@@ -1,12 +1,15 @@
 // Package secret keeps passwords, keys and tokens out of logs, reports and evidence.
 //
-// A Value prints as "****" through fmt, JSON and YAML; only Reveal gives the clear
-// text, at the one place that hands it to a protocol. A Masker scrubs known secret
+// A Value prints as "****" through every fmt verb, JSON, YAML and slog; only
+// Reveal gives the clear text, at the one place that hands it to a protocol. A Masker scrubs known secret
 // values out of free text (command output, protocol transcripts) before it is stored
 // as evidence.
 package secret
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -16,20 +19,34 @@ import (
 const Mask = "****"
 
 // Value is a secret string. Its zero value is the empty secret.
-type Value struct{ s string }
+//
+// The text sits behind a pointer: where fmt prints a value without calling
+// its methods (a verb that does not fit, such as %p, or %d on a struct that
+// holds a Value), it shows an address, never the text.
+type Value struct{ p *string }
 
 // New wraps clear text as a secret.
-func New(s string) Value { return Value{s: s} }
+func New(s string) Value {
+	if s == "" {
+		return Value{}
+	}
+	return Value{p: &s}
+}
 
 // Reveal returns the clear text. Call it only to hand the secret to a protocol.
-func (v Value) Reveal() string { return v.s }
+func (v Value) Reveal() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
 
 // IsZero reports whether the secret is empty.
-func (v Value) IsZero() bool { return v.s == "" }
+func (v Value) IsZero() bool { return v.p == nil }
 
 // String masks the secret.
 func (v Value) String() string {
-	if v.s == "" {
+	if v.p == nil {
 		return ""
 	}
 	return Mask
@@ -38,8 +55,27 @@ func (v Value) String() string {
 // GoString masks the secret under %#v.
 func (v Value) GoString() string { return `secret.Value("` + v.String() + `")` }
 
+// Format masks the secret under every verb: fmt calls String only for the
+// string verbs (%v %s %q %x %X), and %d or %t would otherwise print the
+// value's fields.
+func (v Value) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, v.GoString())
+		return
+	}
+	switch verb {
+	case 'v', 's', 'q', 'x', 'X':
+	default:
+		verb = 's'
+	}
+	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), v.String())
+}
+
 // MarshalText masks the secret in JSON, YAML and any text encoding.
 func (v Value) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// LogValue masks the secret in slog records, whatever the handler.
+func (v Value) LogValue() slog.Value { return slog.StringValue(v.String()) }
 
 // Masker replaces registered secret values in text. It is safe for concurrent use.
 type Masker struct {
