@@ -27,33 +27,18 @@ type Solution struct {
 	At  yamlx.Positions `yaml:"-" json:"-"`
 }
 
-// Step is one named action on one machine, over one transport: a solution step
-// or the command that applies a fault. Its text is templated with the
-// candidate's parameters (.Params, .Candidate, .Session, .Index).
+// Step is a solution step: an action, applied only when the fault it repairs
+// (if any) was applied, and possibly restarting its machine.
 type Step struct {
-	Name string `yaml:"name" json:"name"`
-	// Title says in French what the step does (sheets, verify's table).
-	Title   string `yaml:"title" json:"title,omitempty"`
-	Machine string `yaml:"machine" json:"machine"`
-	// Transport is how the step reaches the machine (default ssh).
-	Transport string `yaml:"transport" json:"transport,omitempty"`
-	// Run is the step in its transport's language: a POSIX shell script (ssh,
-	// given to `sh -s` on stdin), a PowerShell script (winrm, on stdin) or LDIF
-	// change records (ldap).
-	Run string `yaml:"run" json:"run"`
-	// Fault, on a solution step, names the fault the step repairs: the step is
-	// applied only when that fault was applied to the candidate.
+	Action `yaml:",inline"`
+	// Fault names the fault the step repairs: the step is applied only when
+	// that fault was applied to the candidate.
 	Fault string `yaml:"fault" json:"fault,omitempty"`
-	// Timeout bounds the step (default 60s).
-	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
 	// Restarts declares that the step restarts its machine (a domain
 	// controller's promotion, a domain join): the next step on that machine
 	// waits until it went down and answers again. A winrm step whose script
 	// runs `shutdown /r`, Restart-Computer or -Restart is taken as one without it.
 	Restarts bool `yaml:"restarts" json:"restarts,omitempty"`
-
-	Pos yamlx.Pos       `yaml:"-" json:"-"`
-	At  yamlx.Positions `yaml:"-" json:"-"`
 }
 
 // validateScenario checks the solution and the faults against the machines.
@@ -72,8 +57,7 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, resolved bool) {
 	for i := range l.Faults {
 		f := &l.Faults[i]
 		field := fmt.Sprintf("faults[%d]", i)
-		fs := f.Step()
-		validateStep(d, &fs, field, machines, creds, check)
+		validateAction(d, &f.Action, field, machines, creds, check)
 		if templated(f.Title) {
 			// Reports, the jury record and verify print a fault's title as
 			// written, the same for every candidate.
@@ -104,7 +88,10 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, resolved bool) {
 	for i := range s.Steps {
 		st := &s.Steps[i]
 		field := fmt.Sprintf("solution.steps[%d]", i)
-		validateStep(d, st, field, machines, creds, check)
+		validateAction(d, &st.Action, field, machines, creds, check)
+		if st.Restarts && check(st.Transport) && st.StepTransport() != "winrm" {
+			d.Diags.Add(st.At.Of("restarts", st.Pos), field+".restarts", "only winrm steps are watched through a restart (this one's transport is %s)", st.StepTransport())
+		}
 		if resolved && templated(st.Title) {
 			leftover(d, st.At.Of("title", st.Pos), field+".title", st.Title)
 		}
@@ -125,10 +112,10 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, resolved bool) {
 	}
 }
 
-// validateStep checks one step: names, machine, transport, and that the
-// machine has credentials for the step's transport (steps log in as the grader
-// does).
-func validateStep(d *yamlx.Decoder, st *Step, field string, machines []string, creds map[string]map[string]Credential, check func(string) bool) {
+// validateAction checks one fault or step: names, machine, transport, and that
+// the machine has credentials for the action's transport (actions log in as the
+// grader does).
+func validateAction(d *yamlx.Decoder, st *Action, field string, machines []string, creds map[string]map[string]Credential, check func(string) bool) {
 	errf := func(key, format string, args ...any) {
 		d.Diags.Add(st.At.Of(key, st.Pos), field+"."+key, format, args...)
 	}
@@ -158,9 +145,6 @@ func validateStep(d *yamlx.Decoder, st *Step, field string, machines []string, c
 	if strings.TrimSpace(st.Run) == "" {
 		errf("run", "a step needs a `run` script")
 	}
-	if st.Restarts && check(st.Transport) && st.StepTransport() != "winrm" {
-		errf("restarts", "only winrm steps are watched through a restart (this one's transport is %s)", st.StepTransport())
-	}
 	if st.Timeout < 0 {
 		errf("timeout", "negative timeout")
 	}
@@ -178,22 +162,7 @@ type Scenario struct {
 
 // StepsFor returns the solution's steps for a candidate whose drawn faults are
 // drawn: every step, except those that repair a fault that was not drawn.
-func (sc *Scenario) StepsFor(drawn []Fault) []Step {
-	if sc.Solution == nil {
-		return nil
-	}
-	applied := map[string]bool{}
-	for _, f := range drawn {
-		applied[f.Name] = true
-	}
-	var out []Step
-	for _, st := range sc.Solution.Steps {
-		if st.Fault == "" || applied[st.Fault] {
-			out = append(out, st)
-		}
-	}
-	return out
-}
+func (sc *Scenario) StepsFor(drawn []Fault) []Step { return stepsFor(sc.Solution, drawn) }
 
 // ResolveScenario renders the lab's faults and solution for one candidate.
 func (l *Lab) ResolveScenario(in ResolveInput) (*Scenario, error) {

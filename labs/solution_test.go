@@ -19,6 +19,31 @@ faults:
   - {name: f3, machine: srv, run: "true"}
 `
 
+// Faults and steps share the Action keys; each keeps its own: a fault cannot
+// say `restarts:` or `fault:`, a step cannot say `group:` or `description:`,
+// each refused at its file:line:col.
+func TestActionKeysStayTheirs(t *testing.T) {
+	lab := strings.Replace(scenarioLab, `  - {name: f3, machine: srv, run: "true"}`,
+		`  - {name: f3, machine: srv, run: "true", restarts: true, fault: f1}`, 1) + `solution:
+  steps:
+    - {name: a, machine: srv, run: "true", group: g, description: x}
+`
+	_, err := Load("lab.yaml", []byte(lab))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range []string{
+		"lab.yaml:12:43: faults[2].restarts: unknown field (valid: description, group, machine, name, run, timeout, title, transport)",
+		"lab.yaml:12:59: faults[2].fault: unknown field",
+		"lab.yaml:15:44: solution.steps[0].group: unknown field (valid: fault, machine, name, restarts, run, timeout, title, transport)",
+		"lab.yaml:15:54: solution.steps[0].description: unknown field",
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("diagnostics lack %q:\n%s", w, err)
+		}
+	}
+}
+
 func TestScenarioValidation(t *testing.T) {
 	tests := []struct {
 		name, extra string

@@ -9,6 +9,8 @@
 package labs
 
 import (
+	"strings"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/tailab/tailab/internal/yamlx"
@@ -71,6 +73,39 @@ type Lab struct {
 	At     yamlx.Positions `yaml:"-" json:"-"`
 
 	raw *yaml.Node // the file's root, machines merged: resolved per candidate
+}
+
+// Action is what a fault and a solution step share: one named script run on
+// one machine over one transport. Its text is templated with the candidate's
+// parameters (.Params, .Candidate, .Session, .Index). Fault and Step inline
+// it and add their own keys, so that the strict loader still refuses a key
+// that belongs to the other (a fault's `restarts:`, a step's `group:`).
+type Action struct {
+	Name string `yaml:"name" json:"name"`
+	// Title says in French what the action does or breaks (sheets, verify's
+	// table, the jury's notes).
+	Title   string `yaml:"title" json:"title,omitempty"`
+	Machine string `yaml:"machine" json:"machine"`
+	// Transport is how the action reaches the machine (default ssh; see
+	// StepTransports).
+	Transport string `yaml:"transport" json:"transport,omitempty"`
+	// Run is the action in its transport's language: a POSIX shell script
+	// (ssh, given to `sh -s` on stdin), a PowerShell script (winrm, on stdin)
+	// or LDIF change records (ldap).
+	Run string `yaml:"run" json:"run"`
+	// Timeout bounds the action (default 60s).
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+
+	Pos yamlx.Pos       `yaml:"-" json:"-"`
+	At  yamlx.Positions `yaml:"-" json:"-"`
+}
+
+// StepTransport is the action's transport, ssh by default.
+func (a *Action) StepTransport() string {
+	if t := strings.TrimSpace(a.Transport); t != "" {
+		return t
+	}
+	return "ssh"
 }
 
 // Parameter is a typed lab value, optionally drawn per candidate.

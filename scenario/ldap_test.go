@@ -33,7 +33,7 @@ func newLDAPLab(t *testing.T) *ldapLab {
 }
 
 func ldapStep(name, run string) labs.Step {
-	return labs.Step{Name: name, Machine: "dc", Transport: "ldap", Run: run, Timeout: labs.Duration(20 * time.Second)}
+	return labs.Step{Action: labs.Action{Name: name, Machine: "dc", Transport: "ldap", Run: run, Timeout: labs.Duration(20 * time.Second)}}
 }
 
 // observe searches the directory with the ldap probe, as a check would.
@@ -169,8 +169,8 @@ objectClass: organizationalUnit
 
 	t.Run("StartTLS", func(t *testing.T) {
 		r := &Runner{Machines: l.runner.Machines, LDAP: &ldap.Params{TLS: ldap.TLSStartTLS, CAFile: l.dc.CAFile(), ServerName: sambadc.HostName + "." + strings.ToLower(l.dc.Realm)}}
-		res, err := r.ApplyFaults(ctx, []labs.Fault{{Name: "compte-verrouille", Machine: "dc", Transport: "ldap",
-			Run: "dn: CN=Administrator,CN=Users," + base + "\nchangetype: modify\nreplace: description\ndescription: modifié par une panne\n"}})
+		res, err := r.ApplyFaults(ctx, []labs.Fault{{Action: labs.Action{Name: "compte-verrouille", Machine: "dc", Transport: "ldap",
+			Run: "dn: CN=Administrator,CN=Users," + base + "\nchangetype: modify\nreplace: description\ndescription: modifié par une panne\n"}}})
 		if err != nil {
 			t.Fatal(err)
 		}

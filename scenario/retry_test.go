@@ -174,13 +174,13 @@ func TestStepWaitsForMachine(t *testing.T) {
 			tg := probe.Target{Machine: "pc1", Address: host, Ports: map[string]int{"ssh": port},
 				Credentials: map[string]probe.Credentials{"ssh": {User: srv.User, PrivateKey: secret.New(keyPEM)}}}
 			return &Runner{Machines: map[string]probe.Target{"pc1": tg}},
-				labs.Step{Name: "dns", Machine: "pc1", Transport: "ssh", Run: "echo prêt"}, nil
+				labs.Step{Action: labs.Action{Name: "dns", Machine: "pc1", Transport: "ssh", Run: "echo prêt"}}, nil
 		}, outcome{attempts: 2}},
 		{"ldap, DC never up", time.Second, func(t *testing.T) (*Runner, labs.Step, func() int) {
 			tg := winTarget(freeAddr(t, "127.0.0.24"))
 			tg.Credentials = map[string]probe.Credentials{"ldap": {User: "Administrator", Domain: "lab.local", Password: secret.New(winPass)}}
 			return &Runner{Machines: map[string]probe.Target{"pc1": tg}},
-				labs.Step{Name: "ou", Machine: "pc1", Transport: "ldap", Run: "dn: OU=X,DC=lab,DC=local\nchangetype: delete\n"}, nil
+				labs.Step{Action: labs.Action{Name: "ou", Machine: "pc1", Transport: "ldap", Run: "dn: OU=X,DC=lab,DC=local\nchangetype: delete\n"}}, nil
 		}, outcome{attempts: 3, err: "connection refused (no answer within the step's timeout, 1s, "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,8 +225,7 @@ func TestStepAfterRestart(t *testing.T) {
 	tg.TLSPin = before.CertSHA256 // httptest's certificate: the same after the restart, as Windows keeps its own
 	r := &Runner{WinRM: client, Machines: map[string]probe.Target{"pc1": tg}}
 
-	promote := labs.Step{Name: "ad-promotion", Machine: "pc1", Transport: "winrm",
-		Run: "Install-ADDSForest -DomainName 'agence.lan' -NoRebootOnCompletion -Force | Out-Null\nshutdown.exe /r /t 1 /c \"Promotion du controleur de domaine\"\n"}
+	promote := labs.Step{Action: labs.Action{Name: "ad-promotion", Machine: "pc1", Transport: "winrm", Run: "Install-ADDSForest -DomainName 'agence.lan' -NoRebootOnCompletion -Force | Out-Null\nshutdown.exe /r /t 1 /c \"Promotion du controleur de domaine\"\n"}}
 	if _, err := r.ApplyStep(context.Background(), promote); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +246,7 @@ func TestStepAfterRestart(t *testing.T) {
 		mu.Unlock()
 	}()
 	start := time.Now()
-	next := labs.Step{Name: "ad-utilisateur", Machine: "pc1", Transport: "winrm", Run: "Write-Output 'utilisateur créé'"}
+	next := labs.Step{Action: labs.Action{Name: "ad-utilisateur", Machine: "pc1", Transport: "winrm", Run: "Write-Output 'utilisateur créé'"}}
 	res, err := r.ApplyStep(context.Background(), next)
 	if err != nil {
 		t.Fatal(err)
@@ -274,11 +273,11 @@ func TestStepAfterRestartNotBack(t *testing.T) {
 	srv := winServer(t, addr, h)
 	client := insecureWinRM()
 	r := &Runner{WinRM: client, RestartTimeout: time.Second, Machines: map[string]probe.Target{"pc1": winTarget(addr)}}
-	if _, err := r.ApplyStep(context.Background(), labs.Step{Name: "jonction", Machine: "pc1", Transport: "winrm", Run: "Restart-Computer -Force"}); err != nil {
+	if _, err := r.ApplyStep(context.Background(), labs.Step{Action: labs.Action{Name: "jonction", Machine: "pc1", Transport: "winrm", Run: "Restart-Computer -Force"}}); err != nil {
 		t.Fatal(err)
 	}
 	srv.Close()
-	_, err := r.ApplyStep(context.Background(), labs.Step{Name: "dhcp", Machine: "pc1", Transport: "winrm", Run: "Write-Output 'x'"})
+	_, err := r.ApplyStep(context.Background(), labs.Step{Action: labs.Action{Name: "dhcp", Machine: "pc1", Transport: "winrm", Run: "Write-Output 'x'"}})
 	if err == nil || !strings.Contains(err.Error(), "step dhcp: machine pc1 did not answer within 1s of the restart step jonction scheduled") {
 		t.Fatalf("err = %v", err)
 	}
@@ -307,7 +306,7 @@ func TestRestartAfter(t *testing.T) {
 		{"winrm+restarts", "Install-ADDSForest -DomainName agence.lan -Force", 0, true},
 		{"winrm+restarts", "shutdown.exe /r /t 20", 20 * time.Second, true},
 	} {
-		st := labs.Step{Transport: strings.TrimSuffix(tc.transport, "+restarts"), Run: tc.run, Restarts: strings.HasSuffix(tc.transport, "+restarts")}
+		st := labs.Step{Action: labs.Action{Transport: strings.TrimSuffix(tc.transport, "+restarts"), Run: tc.run}, Restarts: strings.HasSuffix(tc.transport, "+restarts")}
 		d, ok := restartAfter(st)
 		if ok != tc.restarts || d != tc.delay {
 			t.Errorf("restartAfter(%s %q) = %s, %v; want %s, %v", tc.transport, tc.run, d, ok, tc.delay, tc.restarts)
@@ -324,7 +323,7 @@ func TestStepAfterRestartMeanwhile(t *testing.T) {
 	before := winServer(t, addr, h)
 	client := insecureWinRM()
 	r := &Runner{WinRM: client, Machines: map[string]probe.Target{"srv": winTarget(addr)}}
-	if _, err := r.ApplyStep(context.Background(), labs.Step{Name: "srv-domaine", Machine: "srv", Transport: "winrm", Run: "shutdown.exe /r /t 0"}); err != nil {
+	if _, err := r.ApplyStep(context.Background(), labs.Step{Action: labs.Action{Name: "srv-domaine", Machine: "srv", Transport: "winrm", Run: "shutdown.exe /r /t 0"}}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -333,7 +332,7 @@ func TestStepAfterRestartMeanwhile(t *testing.T) {
 	after := winServer(t, addr, h)
 	time.Sleep(500 * time.Millisecond) // steps on other machines
 	start := time.Now()
-	if _, err := r.ApplyStep(context.Background(), labs.Step{Name: "dhcp", Machine: "srv", Transport: "winrm", Run: "Write-Output 'x'"}); err != nil {
+	if _, err := r.ApplyStep(context.Background(), labs.Step{Action: labs.Action{Name: "dhcp", Machine: "srv", Transport: "winrm", Run: "Write-Output 'x'"}}); err != nil {
 		t.Fatal(err)
 	}
 	if took := time.Since(start); took > time.Second || after.Stats().Commands != 1 {

@@ -21,10 +21,10 @@ func TestApplyStepRefusals(t *testing.T) {
 		st   labs.Step
 		want string
 	}{
-		{"unknown transport", labs.Step{Name: "bureau", Machine: "pc1", Transport: "rdp", Run: "x"},
+		{"unknown transport", labs.Step{Action: labs.Action{Name: "bureau", Machine: "pc1", Transport: "rdp", Run: "x"}},
 			`step bureau: transport "rdp" is not supported for steps (valid: ssh, winrm, ldap)`},
-		{"unknown machine", labs.Step{Name: "dns", Machine: "srv9", Run: "x"}, `step dns: no machine "srv9"`},
-		{"not LDIF", labs.Step{Name: "ou", Machine: "pc1", Transport: "ldap", Run: "dn: OU=Paris,DC=lab,DC=local\nobjectClass: organizationalUnit\n"},
+		{"unknown machine", labs.Step{Action: labs.Action{Name: "dns", Machine: "srv9", Run: "x"}}, `step dns: no machine "srv9"`},
+		{"not LDIF", labs.Step{Action: labs.Action{Name: "ou", Machine: "pc1", Transport: "ldap", Run: "dn: OU=Paris,DC=lab,DC=local\nobjectClass: organizationalUnit\n"}},
 			`step ou on pc1: run is not LDIF change records: line 2 (record OU=Paris,DC=lab,DC=local): expected "changetype:" after the dn`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

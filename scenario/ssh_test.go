@@ -23,12 +23,11 @@ func TestSSHStep(t *testing.T) {
 	r := &Runner{Machines: map[string]probe.Target{"srv": {Machine: "srv", Address: srv.Host, Ports: map[string]int{"ssh": srv.Port}, Masker: m,
 		Credentials: map[string]probe.Credentials{"ssh": {User: srv.User, PrivateKey: secret.New(keyPEM)}}}}}
 
-	res, err := r.ApplyStep(context.Background(), labs.Step{Name: "dns", Machine: "srv",
-		Run: "set -e\nmot=Jury-S3cret\necho \"somme $((1+1)) $mot\"\necho 'avertissement' >&2\n"})
+	res, err := r.ApplyStep(context.Background(), labs.Step{Action: labs.Action{Name: "dns", Machine: "srv", Run: "set -e\nmot=Jury-S3cret\necho \"somme $((1+1)) $mot\"\necho 'avertissement' >&2\n"}})
 	if err != nil || res.ExitCode != 0 || res.Output != "somme 2 "+secret.Mask+"\navertissement" {
 		t.Fatalf("res %+v, err %v", res, err)
 	}
-	res, err = r.ApplyStep(context.Background(), labs.Step{Name: "panne", Machine: "srv", Transport: "ssh", Run: "echo 'service arrêté'\nexit 3\n"})
+	res, err = r.ApplyStep(context.Background(), labs.Step{Action: labs.Action{Name: "panne", Machine: "srv", Transport: "ssh", Run: "echo 'service arrêté'\nexit 3\n"}})
 	if err == nil || res.ExitCode != 3 || !strings.Contains(err.Error(), "step panne on srv: exit status 3: service arrêté") {
 		t.Fatalf("res %+v, err %v", res, err)
 	}

@@ -73,7 +73,7 @@ func newWinRMLab(t *testing.T, auth wsman.Auth) *winrmLab {
 }
 
 func winStep(run string) labs.Step {
-	return labs.Step{Name: "partage", Machine: "pc1", Transport: "winrm", Run: run}
+	return labs.Step{Action: labs.Action{Name: "partage", Machine: "pc1", Transport: "winrm", Run: run}}
 }
 
 func TestWinRMStep(t *testing.T) {
@@ -154,8 +154,8 @@ func TestWinRMStepFailures(t *testing.T) {
 		l := newWinRMLab(t, wsman.AuthNTLM)
 		l.srv.Close()
 		start := time.Now()
-		res, err := l.runner.ApplyFaults(context.Background(), []labs.Fault{{Name: "pare-feu", Machine: "pc1", Transport: "winrm", Run: "Write-Output 'x'",
-			Timeout: labs.Duration(time.Second)}})
+		res, err := l.runner.ApplyFaults(context.Background(), []labs.Fault{{Action: labs.Action{Name: "pare-feu", Machine: "pc1", Transport: "winrm", Run: "Write-Output 'x'",
+			Timeout: labs.Duration(time.Second)}}})
 		if err == nil || !strings.Contains(err.Error(), "fault step pare-feu on pc1: winrm ") || !strings.Contains(err.Error(), "connection refused") ||
 			!strings.Contains(err.Error(), "(no answer within the step's timeout, 1s, ") {
 			t.Fatalf("err = %v", err)

@@ -276,12 +276,20 @@ func fieldsOf(t reflect.Type) (fields map[string]structField, order []string, po
 			continue
 		}
 		if opts == "inline" && f.Type.Kind() == reflect.Struct {
-			sub, subOrder, _, _ := fieldsOf(f.Type)
+			sub, subOrder, subPos, subPositions := fieldsOf(f.Type)
 			for _, k := range subOrder {
 				sf := sub[k]
 				sf.index = append(append([]int{}, f.Index...), sf.index...)
 				fields[k] = sf
 				order = append(order, k)
+			}
+			// An inlined struct's Pos and Positions are the mapping's (the
+			// outer struct's own, declared directly, win).
+			if subPos != nil && posIdx == nil {
+				posIdx = append(append([]int{}, f.Index...), subPos...)
+			}
+			if subPositions != nil && positionsIdx == nil {
+				positionsIdx = append(append([]int{}, f.Index...), subPositions...)
 			}
 			continue
 		}

@@ -91,6 +91,35 @@ func TestPositionsAndMerge(t *testing.T) {
 	}
 }
 
+// An inlined struct's fields are the mapping's keys, and its Pos and
+// Positions are filled as if they were the outer struct's.
+func TestInlinePositions(t *testing.T) {
+	type Common struct {
+		Name string    `yaml:"name"`
+		Pos  Pos       `yaml:"-"`
+		At   Positions `yaml:"-"`
+	}
+	type outer struct {
+		Common `yaml:",inline"`
+		Port   int `yaml:"port"`
+	}
+	n, diags := Parse("f.yaml", []byte("# x\nname: a\nport: 22\n"))
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	var o outer
+	if diags := Decode("f.yaml", n, &o); len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	if o.Name != "a" || o.Port != 22 || o.Pos.Line != 2 || o.At["name"].Line != 2 || o.At["port"].Line != 3 {
+		t.Errorf("inline: %+v", o)
+	}
+	n, _ = Parse("f.yaml", []byte("name: a\nprot: 22\n"))
+	if diags := Decode("f.yaml", n, &o); len(diags) != 1 || !strings.HasPrefix(diags[0].Error(), `f.yaml:2:1: prot: unknown field (did you mean "port"?)`) {
+		t.Errorf("diagnostics = %v", diags)
+	}
+}
+
 func TestSuggest(t *testing.T) {
 	if got := Suggest("machnes", []string{"machines", "networks"}); !strings.Contains(got, `"machines"`) {
 		t.Errorf("Suggest = %q", got)
