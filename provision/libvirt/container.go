@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/tailab/tailab/internal/beneath"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/templates"
@@ -31,15 +32,26 @@ func machineDir(dataDir, session, candidate, machine string) string {
 // domain's <initenv> for the session's shared init (templates/lxc/init.sh):
 // prepareContainer sets sp.AuthorizedKeys for it. It runs again on replace,
 // keeping the host key.
+//
+// The candidate is root in the machine and writes its /srv: every file of the
+// private dir is opened beneath it without following links (internal/beneath),
+// so a link planted in /srv is replaced, never written through.
 func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
-	srv := filepath.Join(sp.Dir, "srv")
-	if err := os.MkdirAll(srv, 0o755); err != nil {
+	if err := os.MkdirAll(sp.Dir, 0o755); err != nil {
+		return err
+	}
+	dir, err := beneath.Open(sp.Dir)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := dir.MkdirAll("srv", 0o755); err != nil {
 		return err
 	}
 	if err := ensureShared(sp.SharedDir); err != nil {
 		return err
 	}
-	if err := ensureHostKey(filepath.Join(srv, hostKeyFile)); err != nil {
+	if err := ensureHostKey(dir, "srv/"+hostKeyFile); err != nil {
 		return err
 	}
 	var keys []string
@@ -60,14 +72,11 @@ func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 	}
 	sp.AuthorizedKeys = keys
 	for path, content := range sp.Machine.Files {
-		dst := filepath.Join(sp.Dir, "files", path)
+		rel := "files" + path // a clean absolute path in the machine (labs.MachinePath)
 		if strings.HasPrefix(path, "/srv/") {
-			dst = filepath.Join(srv, strings.TrimPrefix(path, "/srv/"))
+			rel = "srv/" + strings.TrimPrefix(path, "/srv/")
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if err := writeFile(dst, []byte(content), 0o644); err != nil {
+		if err := dir.WriteFile(rel, []byte(content), 0o644); err != nil {
 			return err
 		}
 	}
@@ -121,9 +130,10 @@ func ensureShared(dir string) error {
 	return nil
 }
 
-// ensureHostKey creates an ed25519 host key unless one exists.
-func ensureHostKey(path string) error {
-	if fileExists(path) {
+// ensureHostKey creates an ed25519 host key at rel unless a regular file is
+// there (a link planted in its place is replaced by a new key).
+func ensureHostKey(dir *beneath.Dir, rel string) error {
+	if dir.IsRegular(rel) {
 		return nil
 	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -134,28 +144,17 @@ func ensureHostKey(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(path, pem.EncodeToMemory(blk), 0o600)
+	return dir.WriteFile(rel, pem.EncodeToMemory(blk), 0o600)
 }
 
-// writeFile writes a new file directly, and replaces an existing one through a
-// temp file and a rename, so a crash leaves either the old file or the new one.
-// (A new file cut short by a crash belongs to a machine that was never defined:
-// the next `up` prepares it again.)
+// writeFile writes a file of tailab's own (the session's shared files, a
+// snapshot's metadata) with beneath.Dir.WriteFile in its directory: a new file
+// in place, an existing one through a temporary file beside it and a rename.
 func writeFile(path string, data []byte, mode os.FileMode) error {
-	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode); err == nil {
-		_, werr := f.Write(data)
-		cerr := f.Close()
-		if werr != nil {
-			return werr
-		}
-		return cerr // (a stricter umask may narrow mode: root in the container still reads it)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
+	dir, err := beneath.Open(filepath.Dir(path))
+	if err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	defer dir.Close()
+	return dir.WriteFile(filepath.Base(path), data, mode)
 }

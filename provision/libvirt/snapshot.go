@@ -16,6 +16,7 @@ import (
 	lv "libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/tailab/tailab/internal/beneath"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
@@ -488,11 +489,12 @@ func listDirSnapshots(sp *machineSpec) ([]provision.Snapshot, error) {
 var privateDirs = []string{"srv", "files"}
 
 // copyPrivate copies a container's private dirs from one machine dir (or
-// snapshot) to another with cp -a: owners, modes, links and times as they were.
+// snapshot) to another with cp -a: owners, modes, links and times as they were
+// (-a copies a link as a link, never what it names; the destination is new).
 func copyPrivate(ctx context.Context, from, to string) error {
 	for _, d := range privateDirs {
 		src := filepath.Join(from, d)
-		if !fileExists(src) {
+		if st, err := os.Lstat(src); err != nil || !st.IsDir() {
 			continue
 		}
 		if out, err := exec.CommandContext(ctx, "cp", "-a", src, filepath.Join(to, d)).CombinedOutput(); err != nil {
@@ -505,31 +507,35 @@ func copyPrivate(ctx context.Context, from, to string) error {
 // hostKeyFiles are kept by a reset, so clients' known_hosts stay valid.
 var hostKeyFiles = []string{hostKeyFile}
 
+// maxHostKey bounds a host key read back from a machine's /srv.
+const maxHostKey = 64 << 10
+
 // removePrivate removes a container's private dirs (keeping the SSH host key
-// when keepHostKey).
+// when keepHostKey). The candidate wrote /srv: the key is read beneath it
+// without following links, so a link planted at its path (to a host file)
+// is not kept (prepare makes a new key), and links are removed, never what
+// they name.
 func removePrivate(sp *machineSpec, keepHostKey bool) error {
-	srv := filepath.Join(sp.Dir, "srv")
+	dir, err := beneath.Open(sp.Dir)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
 	kept := map[string][]byte{}
 	if keepHostKey {
 		for _, f := range hostKeyFiles {
-			if b, err := os.ReadFile(filepath.Join(srv, f)); err == nil {
+			if b, err := dir.ReadFile("srv/"+f, maxHostKey); err == nil {
 				kept[f] = b
 			}
 		}
 	}
 	for _, d := range privateDirs {
-		if err := os.RemoveAll(filepath.Join(sp.Dir, d)); err != nil {
+		if err := dir.RemoveAll(d); err != nil {
 			return err
 		}
 	}
-	if len(kept) == 0 {
-		return nil
-	}
-	if err := os.MkdirAll(srv, 0o755); err != nil {
-		return err
-	}
 	for f, b := range kept {
-		if err := writeFile(filepath.Join(srv, f), b, 0o600); err != nil {
+		if err := dir.WriteFile("srv/"+f, b, 0o600); err != nil {
 			return err
 		}
 	}
