@@ -12,7 +12,6 @@ package checks
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -22,6 +21,7 @@ import (
 	"github.com/tailab/tailab/checks/match"
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/referential"
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/internal/yamlx"
 	"gopkg.in/yaml.v3"
 )
@@ -249,7 +249,7 @@ func (s *Suite) CheckMachines(machines []string) error {
 
 // LoadSuiteFile reads and loads a suite file (see LoadSuite).
 func LoadSuiteFile(path string, reg *probe.Registry, ref *referential.Referential) (*Suite, error) {
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("read suite: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
@@ -258,7 +258,7 @@ func LabSuites(lab *labs.Lab, reg *probe.Registry, ref *referential.Referential)
 			if !filepath.IsAbs(p) {
 				file = filepath.Join(filepath.Dir(lab.Source), p)
 			}
-			data, err = os.ReadFile(file)
+			data, err = userfile.Read(file)
 		}
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {

@@ -3,7 +3,6 @@ package exam
 import (
 	"bytes"
 	"context"
-	"os"
 
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/checks/probe"
@@ -17,6 +16,7 @@ import (
 	"github.com/tailab/tailab/checks/probe/tcp"
 	"github.com/tailab/tailab/checks/probe/winrm"
 	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/internal/userfile"
 )
 
 // Probes returns a registry holding every probe the grader knows, to load
@@ -55,7 +55,7 @@ func WinRMClient(caFile string) (*winrm.WinRM, error) {
 	if caFile == "" {
 		return w, nil
 	}
-	pem, err := os.ReadFile(caFile)
+	pem, err := userfile.Read(caFile)
 	if err != nil {
 		return nil, errclass.Wrap(errclass.Usage, err)
 	}

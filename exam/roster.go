@@ -1,13 +1,14 @@
 package exam
 
 import (
+	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
@@ -27,12 +28,11 @@ func IsRosterFile(path string) bool {
 // warnings (an encoding converted, a column ignored) come first. Its error is
 // the roster's refusals (French, file:line), or the file's.
 func ValidateRoster(out io.Writer, path string) error {
-	f, err := os.Open(path)
+	data, err := userfile.Read(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	r, err := provision.ReadRoster(path, f)
+	r, err := provision.ReadRoster(path, bytes.NewReader(data))
 	if err != nil {
 		return err
 	}

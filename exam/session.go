@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
@@ -21,7 +21,7 @@ func OpenLab(name string) (*labs.Lab, []byte, error) {
 	if b, err := labs.BuiltinSource(name); err == nil && lab.File == "catalog:"+name {
 		return lab, b, nil
 	}
-	b, err := os.ReadFile(name)
+	b, err := userfile.Read(name)
 	if err != nil {
 		return nil, nil, errclass.Wrap(errclass.Usage, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -12,6 +11,7 @@ import (
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/referential"
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/labs"
 )
@@ -41,7 +41,7 @@ func AppendNew(ds, more yamlx.Diagnostics) yamlx.Diagnostics {
 // ValidateFile loads one file (or built-in lab name) as what it is and returns its
 // kind; the error is yamlx.Diagnostics for a file's mistakes.
 func ValidateFile(path string, reg *probe.Registry) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path)
 	if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(path, `/\.`) {
 		if _, berr := labs.BuiltinSource(path); berr == nil {
 			return kindLab, validateLab(path, nil, reg)

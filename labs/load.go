@@ -2,17 +2,17 @@ package labs
 
 import (
 	"fmt"
-	"os"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/internal/yamlx"
 )
 
 // LoadFile reads and validates a lab file. The error, when not nil, is a
 // yamlx.Diagnostics listing every problem of the file.
 func LoadFile(path string) (*Lab, error) {
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("read lab: %w", err)
 	}

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/labs"
 )
 
@@ -46,7 +46,7 @@ func newLabCommand(g *globalOptions) *cobra.Command {
 			if source {
 				b, err := labs.BuiltinSource(args[0])
 				if err != nil {
-					b, err = os.ReadFile(args[0])
+					b, err = userfile.Read(args[0])
 				}
 				if err != nil {
 					return errclass.Usagef("no built-in lab or file %q", args[0])

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/results"
 	"github.com/tailab/tailab/web"
@@ -58,7 +59,7 @@ HTTP: beyond a trusted network, put it behind a TLS proxy or an SSH tunnel.`,
 // token reads the token from --token-file or the environment.
 func (o *serveOptions) token() (secret.Value, error) {
 	if o.TokenFile != "" {
-		data, err := os.ReadFile(o.TokenFile)
+		data, err := userfile.Read(o.TokenFile)
 		if err != nil {
 			return secret.Value{}, fmt.Errorf("token file: %w", err)
 		}

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,6 +10,7 @@ import (
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/progress"
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
@@ -90,12 +91,11 @@ func (o *upOptions) Complete(args []string) error {
 	}
 	switch {
 	case o.roster != "":
-		f, err := os.Open(o.roster)
+		data, err := userfile.Read(o.roster)
 		if err != nil {
 			return errclass.Wrap(errclass.Usage, err)
 		}
-		defer f.Close()
-		roll, err := provision.ReadRoster(o.roster, f)
+		roll, err := provision.ReadRoster(o.roster, bytes.NewReader(data))
 		if err != nil {
 			return errclass.Wrap(errclass.BadInput, err)
 		}

@@ -17,12 +17,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tailab/tailab/internal/userfile"
 )
 
 var (
@@ -31,10 +32,10 @@ var (
 	ErrLink = errors.New("a symbolic link (never followed)")
 	// ErrEscape: a path leaves the directory.
 	ErrEscape = errors.New("a path leaving the directory")
-	// ErrNotRegular: a file read or kept is not a regular file (a FIFO, a device).
-	ErrNotRegular = errors.New("not a regular file")
+	// ErrNotRegular: a file read is not a regular file (a FIFO, a device).
+	ErrNotRegular = userfile.ErrNotRegular
 	// ErrTooLarge: a file read is larger than its limit.
-	ErrTooLarge = errors.New("larger than allowed")
+	ErrTooLarge = userfile.ErrTooLarge
 )
 
 // resolve is how every path below the directory is resolved.
@@ -119,24 +120,7 @@ func (d *Dir) ReadFile(rel string, limit int64) ([]byte, error) {
 	}
 	f := os.NewFile(uintptr(fd), d.name+"/"+rel)
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, d.pathErr("read", rel, ErrNotRegular)
-	}
-	if st.Size() > limit {
-		return nil, d.pathErr("read", rel, ErrTooLarge)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, d.pathErr("read", rel, ErrTooLarge)
-	}
-	return b, nil
+	return userfile.ReadOpen(f, d.name+"/"+rel, limit)
 }
 
 // IsRegular reports whether rel is a regular file, without following a link.

@@ -2,10 +2,10 @@ package libvirt
 
 import (
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/internal/yamlx"
 )
 
@@ -71,7 +71,7 @@ func lxcURIFor(qemu string) string {
 //	  - {name: kvm1, qemu: "qemu+ssh://root@kvm1/system"}
 //	  - {name: kvm2, qemu: "qemu+tls://kvm2/system", lxc: "lxc+tls://kvm2/system"}
 func LoadHostsFile(path string) ([]Host, error) {
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("hosts file: %w", err)
 	}

@@ -53,13 +53,13 @@ import (
 	"maps"
 	"net"
 	nethttp "net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tailab/tailab/checks/probe"
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/internal/yamlx"
 )
 
@@ -216,7 +216,7 @@ func loadRoots(file string) (*x509.CertPool, error) {
 	if file == "" {
 		return x509.SystemCertPool()
 	}
-	pem, err := os.ReadFile(file)
+	pem, err := userfile.Read(file)
 	if err != nil {
 		return nil, fmt.Errorf("ca_file: %w", err)
 	}

@@ -60,7 +60,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +67,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/tailab/tailab/checks/probe"
+	"github.com/tailab/tailab/internal/userfile"
 )
 
 // DefaultTimeout bounds a request that has none.
@@ -309,7 +309,7 @@ func tlsConfig(p *Params, address string) (*tls.Config, error) {
 		c.ServerName = address
 	}
 	if p.CAFile != "" {
-		pem, err := os.ReadFile(p.CAFile)
+		pem, err := userfile.Read(p.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("ca_file: %w", err)
 		}

@@ -91,12 +91,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/internal/yamlx"
 )
 
@@ -312,7 +312,7 @@ func (p *WinRM) open(t probe.Target) (sess *session, host string, creds probe.Cr
 	}
 	cfg := *p
 	if cfg.CAFile != "" && len(cfg.CACert) == 0 {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pem, err := userfile.Read(cfg.CAFile)
 		if err != nil {
 			return nil, host, creds, fmt.Errorf("CA bundle: %w", err)
 		}
