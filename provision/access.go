@@ -214,6 +214,11 @@ func (e *Engine) audited(s *Session, action, candidate, machine, detail string, 
 // CreateSnapshot saves the state of one candidate's machine (or all of them)
 // under name, and writes it to the audit log.
 func (e *Engine) CreateSnapshot(ctx context.Context, s *Session, candidate, machine, name string) ([]Snapshot, error) {
+	release, err := e.Hold(s.Name, "snapshot")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := ValidateName("snapshot name", name); err != nil {
 		return nil, err
 	}
@@ -254,6 +259,11 @@ func (e *Engine) ListSnapshots(ctx context.Context, s *Session, candidate, machi
 
 // DeleteSnapshot removes a named snapshot of one candidate's machine (or of all).
 func (e *Engine) DeleteSnapshot(ctx context.Context, s *Session, candidate, machine, name string) error {
+	release, err := e.Hold(s.Name, "snapshot")
+	if err != nil {
+		return err
+	}
+	defer release()
 	sn, in, machines, err := e.target(s, candidate, machine)
 	if err != nil {
 		return err
@@ -271,6 +281,11 @@ func (e *Engine) DeleteSnapshot(ctx context.Context, s *Session, candidate, mach
 // RevertSnapshot brings one candidate's machine (or all) back to a named
 // snapshot, records machine states and writes the audit log.
 func (e *Engine) RevertSnapshot(ctx context.Context, s *Session, candidate, machine, name string, opts ApplyOptions, obs Observer) error {
+	release, err := e.Hold(s.Name, "revert")
+	if err != nil {
+		return err
+	}
+	defer release()
 	sn, in, machines, err := e.target(s, candidate, machine)
 	if err != nil {
 		return err
@@ -286,6 +301,11 @@ func (e *Engine) RevertSnapshot(ctx context.Context, s *Session, candidate, mach
 // Reset brings one candidate's machine (or all) back to the state it had when
 // the lab came up, records machine states and writes the audit log.
 func (e *Engine) Reset(ctx context.Context, s *Session, candidate, machine string, opts ApplyOptions, obs Observer) error {
+	release, err := e.Hold(s.Name, "reset")
+	if err != nil {
+		return err
+	}
+	defer release()
 	sn, in, machines, err := e.target(s, candidate, machine)
 	if err != nil {
 		return err

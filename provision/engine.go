@@ -17,6 +17,9 @@ import (
 type Engine struct {
 	State    *State
 	Provider Provider
+
+	lockMu sync.Mutex
+	held   map[string]*heldLock // session locks held (Hold, provision/lock.go)
 }
 
 // recorder stores machine states as they change. States are written in batches
@@ -140,6 +143,11 @@ func (e *Engine) Plan(ctx context.Context, s *Session, candidates []string) (*Pl
 // Up saves the session, then applies the plan, recording machine states.
 func (e *Engine) Up(ctx context.Context, plan *Plan, opts ApplyOptions, obs Observer) error {
 	s := plan.Session
+	release, err := e.Hold(s.Name, "up")
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := e.State.SaveSession(s); err != nil {
 		return err
 	}
@@ -185,6 +193,11 @@ func (e *Engine) Up(ctx context.Context, plan *Plan, opts ApplyOptions, obs Obse
 // Down removes the session's resources (or the listed candidates') and forgets
 // them; the session itself is forgotten when all its candidates are gone.
 func (e *Engine) Down(ctx context.Context, s *Session, candidates []string, obs Observer) error {
+	release, err := e.Hold(s.Name, "down")
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := e.State.Audit(s.Name, AuditEntry{Action: "down", Detail: fmt.Sprint(candidates)}); err != nil {
 		return err
 	}

@@ -22,6 +22,13 @@ func newGCCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// No session changes while gc looks: one being created would
+			// look like an orphan.
+			lock, err := st.LockGC()
+			if err != nil {
+				return err // busy: infrastructure (exit 3)
+			}
+			defer lock.Unlock()
 			sessions, err := st.Sessions()
 			if err != nil {
 				return err

@@ -138,6 +138,15 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if !o.dryRun {
+		// Held from the plan to the end of the apply: a `down` (or gc) of the
+		// session meanwhile is refused, and this up is if one runs.
+		release, err := eng.Hold(sess.Name, "up")
+		if err != nil {
+			return err // busy: infrastructure (exit 3)
+		}
+		defer release()
+	}
 	start := time.Now()
 	plan, err := eng.Plan(ctx, sess, o.candidates)
 	if err != nil {
