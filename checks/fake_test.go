@@ -91,8 +91,12 @@ func (f *fakeProbe) Run(ctx context.Context, t probe.Target, reqs []probe.Reques
 			return nil, ctx.Err()
 		}
 	}
-	if berr != nil {
-		return nil, berr
+	if berr != nil { // what the ssh probe does: its partial observations, with the error
+		out := make([]probe.Observation, len(reqs))
+		for i, r := range reqs {
+			out[i] = probe.Observation{ID: r.ID, Evidence: r.Params.(*fakeParams).Evidence, Err: berr}
+		}
+		return out, berr
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -524,6 +524,9 @@ func (ex *executor) observe(ctx context.Context, g *candidateGrade, grp *group, 
 		case err != nil:
 			res.Status = StatusError
 			res.Message = g.mask(fmt.Sprintf("observation impossible sur %q (%s) : %v", grp.machine, grp.probe, err))
+			if ok {
+				res.Evidence = g.mask(o.Evidence)
+			}
 			continue
 		case !ok:
 			res.Status = StatusError
@@ -589,11 +592,10 @@ func (ex *executor) batch(ctx context.Context, p probe.Probe, t probe.Target, re
 			obs, err = nil, fmt.Errorf("probe %q: panic: %v", p.Type(), v)
 		}
 	}()
-	obs, err = p.Run(ctx, t, reqs)
-	if err != nil {
-		return nil, err
-	}
-	return obs, nil
+	// With an error, the observations a probe still returns are kept: what it
+	// saw before failing (the host key it was shown, a transport note) is the
+	// evidence of the `error`.
+	return p.Run(ctx, t, reqs)
 }
 
 // assemble applies dependencies and scores the candidate.

@@ -139,7 +139,7 @@ checks:
     title: Machine injoignable
     competence: C2.2
     machine: dc
-    probe: {type: fake}
+    probe: {type: fake, evidence: "ssh root@10.0.1.1:22, host key ssh-ed25519 SHA256:abc (REFUSED: pinned SHA256:def)"}
     expect: {ok: true}
   - id: missing-machine
     title: Machine absente
@@ -175,6 +175,10 @@ checks:
 	be := result(t, cr, "batch-error")
 	if !strings.Contains(be.Message, "no route to host") || be.Points != 0 {
 		t.Errorf("batch-error = %+v", be)
+	}
+	// The probe's partial observation (the host key it was shown) stays in the evidence.
+	if !strings.Contains(be.Evidence, "(REFUSED: pinned SHA256:def)") {
+		t.Errorf("batch-error lost the probe's evidence: %q", be.Evidence)
 	}
 	if mm := result(t, cr, "missing-machine"); mm.Message != `machine "router" absente de l'inventaire du candidat` {
 		t.Errorf("missing-machine = %+v", mm)
