@@ -40,6 +40,11 @@ type Target struct {
 	// found it ready: probes then trust that certificate and no other (trust on
 	// first use, like SSH's known_hosts), instead of checking it against CAs.
 	TLSPin string `json:"tls_sha256,omitempty"`
+	// SSHHostKey, when set, is the SHA256 fingerprint ("SHA256:...", as
+	// ssh-keygen -l prints it) of the SSH host key tailab generated for the
+	// machine and pinned at `tailab up`: the ssh probe accepts that key and no
+	// other, and another is an error naming both, never a verdict.
+	SSHHostKey string `json:"ssh_host_key,omitempty"`
 }
 
 // Port returns the port for a transport, or def when the target does not override it.

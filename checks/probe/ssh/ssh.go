@@ -45,6 +45,8 @@
 // accept the presented key and record its SHA256 fingerprint in every check's
 // evidence. Pinned fingerprints (per machine name or address) or a known_hosts file
 // make the probe verify the key; RequireKnown refuses any host that neither names.
+// A target's own SSHHostKey (the key tailab generated and pinned at `up`) comes
+// first: another key is an error naming both fingerprints.
 package ssh
 
 import (
@@ -93,6 +95,10 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 }
 
 func join(field, key string) string { return probe.JoinField(field, key) }
+
+// ErrHostKeyMismatch: the machine presented another host key than the one
+// pinned for it (probe.Target.SSHHostKey).
+var ErrHostKeyMismatch = errors.New("SSH host key mismatch")
 
 // HostKeyPolicy says which host keys the probe accepts. The zero value accepts any
 // key and records its fingerprint in the evidence.
@@ -316,6 +322,12 @@ func (p *Probe) connect(ctx context.Context, t probe.Target) (*xssh.Client, host
 // check applies the policy to a presented key and returns the evidence verdict.
 func (pol HostKeyPolicy) check(t probe.Target, addr string, remote net.Addr, key xssh.PublicKey) (string, error) {
 	fp := xssh.FingerprintSHA256(key)
+	if want := t.SSHHostKey; want != "" {
+		if want != fp {
+			return "REFUSED: expected " + want, fmt.Errorf("%w: expected %s (pinned at `tailab up`), presented %s", ErrHostKeyMismatch, want, fp)
+		}
+		return "pinned at up", nil
+	}
 	for _, k := range []string{t.Machine, t.Address, addr} {
 		if want, ok := pol.Pins[k]; ok && k != "" {
 			if want != fp {

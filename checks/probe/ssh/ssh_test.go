@@ -160,6 +160,26 @@ func TestSSH(t *testing.T) {
 			want:   []obsCheck{{id: "a", errSub: "does not match"}},
 		},
 		{
+			name:   "host key pinned at up",
+			target: func() probe.Target { tg := target(srv, keyCreds); tg.SSHHostKey = srv.Fingerprint; return tg }(),
+			policy: ssh.HostKeyPolicy{RequireKnown: true},
+			reqs:   []probe.Request{req("a", "echo pinned at up")},
+			want:   []obsCheck{{id: "a", stdout: "pinned at up"}},
+		},
+		{
+			name: "another host key than the one pinned at up is an error naming both",
+			target: func() probe.Target {
+				tg := target(srv, keyCreds)
+				tg.SSHHostKey = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+				return tg
+			}(),
+			policy: ssh.HostKeyPolicy{Pins: map[string]string{"srv1": srv.Fingerprint}}, // the target's own pin comes first
+			reqs:   []probe.Request{req("a", "true")},
+			runErr: true,
+			want: []obsCheck{{id: "a", errSub: "SSH host key mismatch: expected SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA (pinned at `tailab up`), presented " +
+				srv.Fingerprint}},
+		},
+		{
 			name:   "unknown host refused when required",
 			target: target(srv, keyCreds),
 			policy: ssh.HostKeyPolicy{RequireKnown: true},
