@@ -108,6 +108,10 @@ type MachineState struct {
 	// (a user namespace of its own, no host file system: provision/libvirt's
 	// contain.go). 0: not contained; the gateway hands no shell there.
 	UIDBase uint32 `json:"uid_base,omitempty"`
+	// SSHHostKey is the SHA256 fingerprint ("SHA256:...") of the SSH host key
+	// the provider generated for the machine: the grader, the steps and the
+	// gateway accept that key only (probe.Target.SSHHostKey).
+	SSHHostKey string `json:"ssh_host_key,omitempty"`
 }
 
 // Key is the store key of a machine state.

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -97,8 +98,9 @@ func (s *State) PutMachine(m MachineState) error {
 }
 
 // PutMachines records several machine states in one transaction. A state
-// without a TLS pin keeps the one recorded before (a provider sets it on the
-// state it reports when the machine's readiness check pinned a certificate).
+// without a TLS pin or SSH host key keeps the one recorded before (a provider
+// sets them on the state it reports when it pinned them: a machine kept as it
+// was reports none).
 func (s *State) PutMachines(ms []MachineState) error {
 	if len(ms) == 0 {
 		return nil
@@ -107,10 +109,11 @@ func (s *State) PutMachines(ms []MachineState) error {
 	return s.st.Update(func(tx *store.Tx) error {
 		for _, m := range ms {
 			m.UpdatedAt = now
-			if m.TLSPin == "" {
+			if m.TLSPin == "" || m.SSHHostKey == "" {
 				var old MachineState
 				if err := tx.Get(bucketMachines+"/"+m.Session, m.Key(), &old); err == nil {
-					m.TLSPin = old.TLSPin
+					m.TLSPin = cmp.Or(m.TLSPin, old.TLSPin)
+					m.SSHHostKey = cmp.Or(m.SSHHostKey, old.SSHHostKey)
 				}
 			}
 			if err := tx.Put(bucketMachines+"/"+m.Session, m.Key(), m); err != nil {

@@ -167,7 +167,7 @@ func (p *Provider) state(sp *machineSpec, st string, err error) provision.Machin
 	ms := provision.MachineState{
 		Session: sp.Session, Candidate: sp.Candidate, Machine: sp.Machine.Name, Role: sp.Machine.Role,
 		Kind: sp.Machine.Kind, OS: sp.Machine.OS, Domain: sp.Domain, MgmtAddress: sp.Mgmt.String(),
-		Addresses: map[string]string{}, State: st,
+		Addresses: map[string]string{}, State: st, SSHHostKey: sp.HostKeySHA256,
 	}
 	ms.Host = p.hostLabel(sp.Type)
 	ms.UIDBase = sp.UIDBase

@@ -2,9 +2,6 @@ package libvirt
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
 	"maps"
 	"os"
@@ -12,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/tailab/tailab/internal/beneath"
 	"github.com/tailab/tailab/internal/secret"
@@ -31,7 +26,7 @@ func machineDir(dataDir, session, candidate, machine string) string {
 // own (host name, NICs, services, the grader's public keys) goes in the
 // domain's <initenv> for the session's shared init (templates/lxc/init.sh):
 // prepareContainer sets sp.AuthorizedKeys for it. It runs again on replace,
-// keeping the host key.
+// keeping the host key (installHostKey).
 //
 // The candidate is root in the machine and writes its /srv: every file of the
 // private dir is opened beneath it without following links (internal/beneath),
@@ -51,7 +46,7 @@ func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 	if err := ensureShared(sp.SharedDir); err != nil {
 		return err
 	}
-	if err := ensureHostKey(dir, "srv/"+hostKeyFile); err != nil {
+	if err := installHostKey(sp, dir); err != nil {
 		return err
 	}
 	var keys []string
@@ -82,9 +77,6 @@ func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 	}
 	return nil
 }
-
-// hostKeyFile is sshd's host key in a container's private /srv.
-const hostKeyFile = "ssh_host_ed25519_key"
 
 // sharedFiles are the same for every container of a session: written once in the
 // session's lib dir and mounted read-only at /srv/lib, rather than once per machine.
@@ -128,23 +120,6 @@ func ensureShared(dir string) error {
 	}
 	sharedDone[dir] = true
 	return nil
-}
-
-// ensureHostKey creates an ed25519 host key at rel unless a regular file is
-// there (a link planted in its place is replaced by a new key).
-func ensureHostKey(dir *beneath.Dir, rel string) error {
-	if dir.IsRegular(rel) {
-		return nil
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return err
-	}
-	blk, err := ssh.MarshalPrivateKey(priv, "tailab host key")
-	if err != nil {
-		return err
-	}
-	return dir.WriteFile(rel, pem.EncodeToMemory(blk), 0o600)
 }
 
 // writeFile writes a file of tailab's own (the session's shared files, a

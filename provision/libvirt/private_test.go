@@ -3,6 +3,7 @@ package libvirt
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tailab/tailab/labs"
@@ -49,8 +50,9 @@ func TestPrivateDirLinksAreNotFollowed(t *testing.T) {
 		t.Fatalf("marker = %q, want changed", b)
 	}
 
-	// reset: the host key is kept only as a regular file of /srv.
-	if err := removePrivate(sp, true); err != nil {
+	// reset: /srv's host key comes back from the machine dir.
+	pinned := sp.HostKeySHA256
+	if err := removePrivate(sp); err != nil {
 		t.Fatal(err)
 	}
 	if err := prepareContainer(sp, nil); err != nil {
@@ -65,4 +67,17 @@ func TestPrivateDirLinksAreNotFollowed(t *testing.T) {
 	if b, _ := os.ReadFile(key); string(b) == "HOST SECRET" {
 		t.Fatal("reset copied the host file into the candidate's /srv")
 	}
+	if kept, _ := os.ReadFile(filepath.Join(sp.Dir, hostKeyFile)); string(kept) != string(must(os.ReadFile(key))) {
+		t.Fatal("/srv's host key is not the one kept in the machine dir")
+	}
+	if !strings.HasPrefix(pinned, "SHA256:") || sp.HostKeySHA256 != pinned {
+		t.Fatalf("host key fingerprint %q, then %q after reset: want one, unchanged", pinned, sp.HostKeySHA256)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -237,10 +237,23 @@ func (p *Provider) RevertSnapshot(ctx context.Context, s *provision.Session, in 
 			return fmt.Errorf("no snapshot %q (see `tailab snapshot list`)", name)
 		}
 		_, err := p.whileStopped(sp, func() error {
-			if err := removePrivate(sp, false); err != nil {
+			if err := removePrivate(sp); err != nil {
 				return err
 			}
-			return copyPrivate(ctx, dir, sp.Dir)
+			if err := copyPrivate(ctx, dir, sp.Dir); err != nil {
+				return err
+			}
+			if err := withDir(sp.Dir, func(d *beneath.Dir) error { return installHostKey(sp, d) }); err != nil {
+				return err
+			}
+			if !sp.Contained {
+				return nil
+			}
+			base, err := p.uidBase(sp) // the key copied back is the machine's root's
+			if err != nil {
+				return err
+			}
+			return chownPrivate(sp.Dir, base)
 		})
 		if err != nil {
 			return err
@@ -332,7 +345,7 @@ func (p *Provider) Reset(ctx context.Context, s *provision.Session, in *labs.Ins
 		return fmt.Errorf("stop: %w", err)
 	}
 	if sp.Type == "lxc" {
-		if err := removePrivate(sp, true); err != nil {
+		if err := removePrivate(sp); err != nil {
 			return err
 		}
 	} else {
@@ -504,38 +517,17 @@ func copyPrivate(ctx context.Context, from, to string) error {
 	return nil
 }
 
-// hostKeyFiles are kept by a reset, so clients' known_hosts stay valid.
-var hostKeyFiles = []string{hostKeyFile}
-
-// maxHostKey bounds a host key read back from a machine's /srv.
-const maxHostKey = 64 << 10
-
-// removePrivate removes a container's private dirs (keeping the SSH host key
-// when keepHostKey). The candidate wrote /srv: the key is read beneath it
-// without following links, so a link planted at its path (to a host file)
-// is not kept (prepare makes a new key), and links are removed, never what
-// they name.
-func removePrivate(sp *machineSpec, keepHostKey bool) error {
+// removePrivate removes a container's private dirs. Links are removed,
+// never what they name. (The SSH host key is kept in the machine's dir, out of
+// the machine's reach: installHostKey copies it back.)
+func removePrivate(sp *machineSpec) error {
 	dir, err := beneath.Open(sp.Dir)
 	if err != nil {
 		return err
 	}
 	defer dir.Close()
-	kept := map[string][]byte{}
-	if keepHostKey {
-		for _, f := range hostKeyFiles {
-			if b, err := dir.ReadFile("srv/"+f, maxHostKey); err == nil {
-				kept[f] = b
-			}
-		}
-	}
 	for _, d := range privateDirs {
 		if err := dir.RemoveAll(d); err != nil {
-			return err
-		}
-	}
-	for f, b := range kept {
-		if err := dir.WriteFile("srv/"+f, b, 0o600); err != nil {
 			return err
 		}
 	}

@@ -86,6 +86,9 @@ type machineSpec struct {
 	Contained bool
 	Mounts    []fsMount
 	UIDBase   uint32
+	// HostKeySHA256 is the fingerprint of the container's SSH host key, set
+	// by installHostKey: pinned in the machine's state.
+	HostKeySHA256 string
 }
 
 // consoleSpec is a VM's VNC console. The password is not part of the spec's
