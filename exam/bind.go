@@ -165,10 +165,12 @@ func Bind(st *provision.State, sess *provision.Session, lab *labs.Lab, only []st
 	}
 	addr := map[string]string{}
 	pins := map[string]string{}
+	hostKeys := map[string]string{}
 	observed := map[string]map[string]string{}
 	for _, m := range states {
 		addr[m.Candidate+"/"+m.Machine] = m.MgmtAddress
 		pins[m.Candidate+"/"+m.Machine] = m.TLSPin
+		hostKeys[m.Candidate+"/"+m.Machine] = m.SSHHostKey
 		observed[m.Candidate+"/"+m.Machine] = m.Addresses
 	}
 	labNets = map[string]map[string][]checks.NetAddress{}
@@ -210,7 +212,8 @@ func Bind(st *provision.State, sess *provision.Session, lab *labs.Lab, only []st
 				Address:     addr[id+"/"+m.Name],
 				Credentials: map[string]probe.Credentials{},
 				Masker:      masker,
-				TLSPin:      pins[id+"/"+m.Name], // the WinRM certificate `up` found (trust on first use)
+				TLSPin:      pins[id+"/"+m.Name],     // the WinRM certificate `up` found (trust on first use)
+				SSHHostKey:  hostKeys[id+"/"+m.Name], // the SSH host key `up` generated
 			}
 			for transport, cr := range m.Credentials {
 				pc := probe.Credentials{User: cr.User}

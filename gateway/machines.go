@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/tailab/tailab/internal/sshpin"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
@@ -119,7 +120,10 @@ func loadMachines(st *provision.State, sess *provision.Session, candidate string
 				m.Addresses[k] = v
 			}
 		}
-		m.hostKey = ssh.InsecureIgnoreHostKey() // no pinned host key in the state yet
+		m.hostKey = ssh.InsecureIgnoreHostKey() // a machine whose provider pinned no host key (a VM)
+		if ok && ms.SSHHostKey != "" {
+			m.hostKey = sshpin.Callback(ms.SSHHostKey) // the key `up` generated: another is refused, naming both
+		}
 		if c, ok := lm.Credentials["ssh"]; ok {
 			if c.Key != "" {
 				signer, err := ssh.ParsePrivateKey([]byte(secrets[c.Key].Reveal()))

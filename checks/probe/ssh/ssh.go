@@ -63,6 +63,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/tailab/tailab/checks/probe"
+	"github.com/tailab/tailab/internal/sshpin"
 	"github.com/tailab/tailab/internal/yamlx"
 )
 
@@ -95,10 +96,6 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 }
 
 func join(field, key string) string { return probe.JoinField(field, key) }
-
-// ErrHostKeyMismatch: the machine presented another host key than the one
-// pinned for it (probe.Target.SSHHostKey).
-var ErrHostKeyMismatch = errors.New("SSH host key mismatch")
 
 // HostKeyPolicy says which host keys the probe accepts. The zero value accepts any
 // key and records its fingerprint in the evidence.
@@ -323,8 +320,8 @@ func (p *Probe) connect(ctx context.Context, t probe.Target) (*xssh.Client, host
 func (pol HostKeyPolicy) check(t probe.Target, addr string, remote net.Addr, key xssh.PublicKey) (string, error) {
 	fp := xssh.FingerprintSHA256(key)
 	if want := t.SSHHostKey; want != "" {
-		if want != fp {
-			return "REFUSED: expected " + want, fmt.Errorf("%w: expected %s (pinned at `tailab up`), presented %s", ErrHostKeyMismatch, want, fp)
+		if err := sshpin.Check(want, key); err != nil {
+			return "REFUSED: expected " + want, err
 		}
 		return "pinned at up", nil
 	}
