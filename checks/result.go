@@ -50,6 +50,11 @@ type Result struct {
 	StartedAt    time.Time     `json:"started_at"`
 	Duration     time.Duration `json:"duration_ns"`
 	Attempts     int           `json:"attempts,omitempty"`
+	// JuryMark is the jury's mark of a criterion left to it (status jury).
+	JuryMark *JuryMark `json:"jury_mark,omitempty"`
+	// Override is the jury's correction of this automated verdict; Status
+	// and Points are then the jury's, the machine's kept in it.
+	Override *Override `json:"override,omitempty"`
 }
 
 // CompetenceScore is a candidate's score on one competence.
@@ -65,6 +70,8 @@ type CompetenceScore struct {
 	UncappedPoints float64  `json:"uncapped_points,omitempty"`
 	Counts         Counts   `json:"counts"`
 	JuryItems      []string `json:"jury_items,omitempty"` // criteria left to the jury
+	// JuryPoints are the points of Points the jury gave (marked criteria).
+	JuryPoints float64 `json:"jury_points,omitempty"`
 }
 
 // CCPScore is a candidate's score on one CCP (block of competences).

@@ -46,6 +46,11 @@ func Score(ref *referential.Referential, cr *CandidateReport) {
 		}
 		if r.Status == StatusJury {
 			s.JuryItems = append(s.JuryItems, r.Title)
+			if r.JuryMark != nil { // marked: the jury's points count
+				s.MaxPoints += r.MaxPoints
+				s.Points += r.JuryMark.Points
+				s.JuryPoints += r.JuryMark.Points
+			}
 			continue
 		}
 		s.MaxPoints += r.MaxPoints

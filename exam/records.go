@@ -100,7 +100,10 @@ func Record(dataDir, session, candidate string, at time.Time, output string, loc
 	if err != nil {
 		return nil, Classify(err)
 	}
-	rep := g.Report
+	rep, err := WithJury(rs, session, g)
+	if err != nil {
+		return nil, err
+	}
 	if rep.Interventions, err = Interventions(st, session); err != nil {
 		return nil, err
 	}
@@ -143,5 +146,5 @@ func StoredGrading(dataDir, session string, n int) (*checks.Report, error) {
 	if err != nil {
 		return nil, Classify(err)
 	}
-	return g.Report, nil
+	return WithJury(rs, session, g)
 }

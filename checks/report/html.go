@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tailab/tailab/checks"
 )
@@ -60,6 +61,7 @@ type htmlScore struct {
 type htmlResult struct {
 	checks.Result
 	Label, PointsText, DurationText string
+	JuryNote                        string // juryNote
 }
 
 type htmlGroup struct {
@@ -113,7 +115,7 @@ func (h *HTML) Format(w io.Writer, rep *checks.Report) error {
 		c := &r.Candidates[i]
 		anchor := "candidat-" + strconv.Itoa(i+1)
 		page.Rows = append(page.Rows, htmlGridRow(c, anchor, page.Columns, page.CCPColumns))
-		page.Candidates = append(page.Candidates, htmlCandidateOf(c, anchor))
+		page.Candidates = append(page.Candidates, htmlCandidateOf(c, anchor, h.Opts.loc()))
 		page.WithNA = page.WithNA || c.Counts.NA > 0
 	}
 	bw := bufio.NewWriter(w)
@@ -177,7 +179,7 @@ func htmlGridRow(c *checks.CandidateReport, anchor string, cols, ccpCols []colum
 	return row
 }
 
-func htmlCandidateOf(c *checks.CandidateReport, anchor string) htmlCandidate {
+func htmlCandidateOf(c *checks.CandidateReport, anchor string, loc *time.Location) htmlCandidate {
 	hc := htmlCandidate{
 		ID: c.ID, Name: fullName(c), Anchor: anchor, Counts: c.Counts, Faults: c.Faults,
 		Total: cellOf(c.Points, c.MaxPoints, percentOf(c.Points, c.MaxPoints), false),
@@ -201,6 +203,7 @@ func htmlCandidateOf(c *checks.CandidateReport, anchor string) htmlCandidate {
 		}
 		g := &hc.Groups[len(hc.Groups)-1]
 		hr := htmlResult{
+			JuryNote:     juryNote(res, loc),
 			Result:       cleanResult(res),
 			Label:        statusLabel(res.Status),
 			PointsText:   resultPoints(res),

@@ -19,6 +19,7 @@ var interventionActions = map[string]string{
 	"access":   "accès remis",
 	"shell":    "terminal ouvert",
 	"forward":  "redirection de port",
+	"jury":     "saisie du jury",
 }
 
 // interventionAction is the French name of an audit action (the action

@@ -64,6 +64,7 @@ type juryCCP struct {
 
 type juryItem struct {
 	Competence, Title, Weight string
+	Mark, Note                string // the jury's mark ("1,5"), and who gave it and why
 }
 
 type juryPage struct {
@@ -210,7 +211,11 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 			if res.MaxPoints > 0 {
 				w = formatPoints(res.MaxPoints, true)
 			}
-			p.JuryItems = append(p.JuryItems, juryItem{Competence: safeText(res.Competence), Title: safeText(res.Title), Weight: w})
+			item := juryItem{Competence: safeText(res.Competence), Title: safeText(res.Title), Weight: w}
+			if m := res.JuryMark; m != nil {
+				item.Mark, item.Note = formatPoints(m.Points, true), juryNote(res, loc)
+			}
+			p.JuryItems = append(p.JuryItems, item)
 			continue
 		}
 		if n := len(p.Groups); n == 0 || p.Groups[n-1].ID != res.Competence {
@@ -219,6 +224,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 		g := &p.Groups[len(p.Groups)-1]
 		g.Results = append(g.Results, htmlResult{
 			Result:     cleanResult(res),
+			JuryNote:   juryNote(res, loc),
 			Label:      statusLabel(res.Status),
 			PointsText: resultPoints(res),
 		})

@@ -343,7 +343,7 @@ func statusMark(s checks.Status) (string, string) {
 func (p *tablePrinter) results(c *checks.CandidateReport) {
 	var list []*checks.Result
 	for i := range c.Results {
-		if st := c.Results[i].Status; p.opts.Verbose || (st != checks.StatusPass && st != checks.StatusNA) {
+		if st := c.Results[i].Status; p.opts.Verbose || (st != checks.StatusPass && st != checks.StatusNA) || c.Results[i].Override != nil {
 			list = append(list, &c.Results[i])
 		}
 	}
@@ -386,6 +386,9 @@ func (p *tablePrinter) result(res *checks.Result) {
 	}
 	if res.Message != "" {
 		p.line("      → ", safeText(oneLine(res.Message)))
+	}
+	if n := juryNote(*res, p.opts.loc()); n != "" {
+		p.line("      ", p.style(ansiCyan, "jury : "+oneLine(n)))
 	}
 	for _, e := range res.Expectations {
 		if e.OK && !p.opts.Verbose {

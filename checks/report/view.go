@@ -136,6 +136,25 @@ func fullName(c *checks.CandidateReport) string {
 	return person.FullName(c.LastName, c.FirstName)
 }
 
+// juryNote is how every format writes what the jury gave on a result: the
+// correction of an automated verdict with its author, reason and the
+// machine's verdict kept beside it, or a criterion's mark with its author and
+// note; "" when the jury gave nothing.
+func juryNote(res checks.Result, loc *time.Location) string {
+	if o := res.Override; o != nil {
+		return "Corrigé par le jury (" + safeText(o.Author) + ", " + frTime(o.At, loc) + ") : " + safeText(o.Note) +
+			" — verdict de la machine : " + statusLabel(o.OriginalStatus) + " " + frRatio(o.OriginalPoints, res.MaxPoints)
+	}
+	if m := res.JuryMark; m != nil {
+		s := "Noté par le jury (" + safeText(m.Author) + ", " + frTime(m.At, loc) + ") : " + frRatio(m.Points, res.MaxPoints)
+		if m.Note != "" {
+			s += " — " + safeText(m.Note)
+		}
+		return s
+	}
+	return ""
+}
+
 // statusLabel is the French word for a status, as the jury reads it.
 func statusLabel(s checks.Status) string {
 	switch s {
@@ -224,6 +243,9 @@ func resultPoints(res checks.Result) string {
 	case checks.StatusNA:
 		return "—"
 	case checks.StatusJury:
+		if res.JuryMark != nil {
+			return frRatio(res.JuryMark.Points, res.MaxPoints) + " (jury)"
+		}
 		if res.MaxPoints > 0 {
 			return "à noter sur " + formatPoints(res.MaxPoints, true)
 		}

@@ -56,7 +56,7 @@ Outputs:
 	}
 	f := c.Flags()
 	f.StringVarP(&o.Session, "session", "s", "", "session name (required)")
-	f.StringVar(&o.Candidate, "candidate", "", "candidate ID (required)")
+	f.StringVarP(&o.Candidate, "candidate", "c", "", "candidate ID: their jury record")
 	f.StringArrayVarP(&o.Outputs, "output", "o", nil, "the session: table, json, csv, junit, html, xlsx (FORMAT[=FILE], repeatable); a record: html (default), pdf, digest or bundle")
 	f.IntVar(&o.Grading, "grading", 0, "the session's N-th stored grading (1 the first; default the latest)")
 	f.BoolVar(&o.Details, "details", false, "table: each candidate's competences and checks after the summary")
@@ -111,11 +111,7 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 
 // session renders a stored grading of the session in the -o formats.
 func (o *reportOptions) session(cmd *cobra.Command) error {
-	specs := o.Outputs
-	if len(specs) == 0 {
-		specs = []string{"table"}
-	}
-	outs, err := reportOutputs(o.g, specs, o.Out, o.Dialect, o.Details)
+	outs, err := reportOutputs(o.g, o.Outputs, o.Out, o.Dialect, o.Details) // table by default
 	if err != nil {
 		return err
 	}

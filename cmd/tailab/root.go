@@ -174,6 +174,7 @@ var verbs = []func(*globalOptions) *cobra.Command{
 	newAccessCommand,
 	newDemoCommand,
 	newReportCommand,
+	newJuryCommand,
 	newResetCommand,
 	newAuditCommand,
 	newServeCommand,
