@@ -55,6 +55,19 @@ func (r *Registry) ParseOutputs(specs []string, out string) ([]Output, error) {
 	return outs, nil
 }
 
+// NewOutputs is ParseOutputs on a registry of opts with the CSV dialect set.
+func NewOutputs(opts Options, dialect string, specs []string, out string) ([]Output, error) {
+	opts, err := opts.CSVDialect(dialect)
+	if err != nil {
+		return nil, err
+	}
+	formats, err := NewRegistry(opts)
+	if err != nil {
+		return nil, err
+	}
+	return formats.ParseOutputs(specs, out)
+}
+
 // WriteAll renders r into every output: files atomically, the one without a
 // path to stdout. The first error stops it.
 func WriteAll(outs []Output, stdout io.Writer, r *checks.Report) error {

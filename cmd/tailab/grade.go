@@ -52,13 +52,9 @@ func newGradeCommand(g *globalOptions) *cobra.Command {
 		Short: "Grade a session's labs with the lab's check suites",
 		Long: `grade runs the check suites of the session's lab against every candidate's
 machines (or only those given), stores the report in the state and prints it.
-One grading renders to several outputs: -o table -o json=r.json -o csv=r.csv
-(one entry in the history; at most one output without a file, on stdout).
-The table starts with one line per candidate in roster order; --details adds
-each candidate's competences and the checks to review. CSV is for French
-Excel by default (';', decimal comma, BOM; --csv-dialect rfc4180 otherwise).
-"tailab report --session NAME -o FORMAT" renders a stored grading again
-without probing anything.
+One grading, several outputs: -o table -o json=r.json -o csv=r.csv (one
+history entry). The table lists candidates in roster order (--details: each
+one's checks); CSV is for French Excel unless --csv-dialect rfc4180.
 
 With --watch DURATION, grade runs again every DURATION until Ctrl-C: every
 report is stored, the first one printed in full (or written to --out, rewritten
@@ -137,7 +133,7 @@ func (o *gradeOptions) Run(cmd *cobra.Command) error {
 	if err != nil && rep == nil {
 		return err // a template's diagnostics (per candidate) are bad input, others infrastructure
 	}
-	if err := o.emit(cmd, rep); err != nil {
+	if err := report.WriteAll(o.outputs, cmd.OutOrStdout(), rep); err != nil {
 		return err
 	}
 	if err != nil { // cancelled: the report so far was printed
@@ -158,28 +154,12 @@ func reportCode(rep *checks.Report) error {
 	return errclass.Silent(errclass.Infra)
 }
 
-// emit renders the report into every output (files atomically).
-func (o *gradeOptions) emit(cmd *cobra.Command, rep *checks.Report) error {
-	return report.WriteAll(o.outputs, cmd.OutOrStdout(), rep)
-}
-
 // reportOutputs builds the -o outputs of grade and report: colour only on a
 // terminal without NO_COLOR, dates in --tz, CSV in the dialect asked.
 func reportOutputs(g *globalOptions, specs []string, out, dialect string, details bool) ([]report.Output, error) {
-	opts, err := report.Options{Location: g.Loc, Details: details}.CSVDialect(dialect)
-	if err != nil {
-		return nil, errclass.Wrap(errclass.Usage, err)
-	}
-	opts.Color = !g.NoColor && out == "" && isTerminal(os.Stdout)
-	formats, err := report.NewRegistry(opts)
-	if err != nil {
-		return nil, errclass.Wrap(errclass.Usage, err)
-	}
-	outs, err := formats.ParseOutputs(specs, out)
-	if err != nil {
-		return nil, errclass.Wrap(errclass.Usage, err)
-	}
-	return outs, nil
+	opts := report.Options{Location: g.Loc, Details: details, Color: !g.NoColor && out == "" && isTerminal(os.Stdout)}
+	outs, err := report.NewOutputs(opts, dialect, specs, out)
+	return outs, errclass.Wrap(errclass.Usage, err)
 }
 
 // isTerminal reports whether f is a character device (a terminal).
@@ -203,7 +183,7 @@ func (o *gradeOptions) watch(cmd *cobra.Command) error {
 		case err != nil && prev != nil: // interrupted: keep the last complete round
 			return reportCode(prev)
 		case err != nil:
-			if perr := o.emit(cmd, rep); perr != nil {
+			if perr := report.WriteAll(o.outputs, cmd.OutOrStdout(), rep); perr != nil {
 				return perr
 			}
 			return err
@@ -211,7 +191,7 @@ func (o *gradeOptions) watch(cmd *cobra.Command) error {
 		now := rep.FinishedAt.In(o.g.Loc)
 		changes := exam.Diff(prev, rep)
 		if prev == nil {
-			if err := o.emit(cmd, rep); err != nil {
+			if err := report.WriteAll(o.outputs, cmd.OutOrStdout(), rep); err != nil {
 				return err
 			}
 		} else {

@@ -33,10 +33,8 @@ func newReportCommand(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "report --session NAME [--candidate ID] [-o FORMAT[=FILE]]... [--out FILE] [--at TIME | --grading N]",
 		Short: "Render a stored grading (session grid, spreadsheet) or a candidate's jury record, probing nothing",
-		Long: `Without --candidate, report renders the session's latest stored grading (or
-the N-th with --grading N, 1 the first) in the formats of grade: table, json,
-csv, junit, html, xlsx, several at once (-o csv=notes.csv -o xlsx=notes.xlsx).
-Nothing is probed: the machines may be down.
+		Long: `Without --candidate, report renders the latest stored grading (or --grading N)
+in grade's formats, several at once (-o csv=a.csv -o xlsx=a.xlsx), probing nothing.
 
 With --candidate, report writes the jury's record of one candidate from the latest stored
 grading holding them (or, with --at, the latest finished at or before TIME):

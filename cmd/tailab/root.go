@@ -50,14 +50,6 @@ func defaultTZ() string {
 	return "Europe/Paris"
 }
 
-// location is the --tz time zone (a usage error when unknown).
-func (g *globalOptions) location() (*time.Location, error) {
-	loc, err := time.LoadLocation(g.TZ)
-	if err != nil {
-		return nil, errclass.Usagef("--tz %q: unknown time zone (want e.g. Europe/Paris, America/Cayenne, Indian/Reunion, UTC)", g.TZ)
-	}
-	return loc, nil
-}
 
 func defaultDataDir() string {
 	if d := os.Getenv("TAILAB_DATA_DIR"); d != "" {
@@ -104,10 +96,11 @@ of the title "Technicien d'assistance en informatique".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       versionString(),
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			loc, err := g.location()
-			g.Loc = loc
-			return err
+		PersistentPreRunE: func(*cobra.Command, []string) (err error) {
+			if g.Loc, err = time.LoadLocation(g.TZ); err != nil {
+				return errclass.Usagef("--tz %q: unknown time zone (e.g. Europe/Paris, Indian/Reunion, UTC)", g.TZ)
+			}
+			return nil
 		},
 	}
 	root.SetVersionTemplate(versionLine)
