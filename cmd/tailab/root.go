@@ -50,7 +50,6 @@ func defaultTZ() string {
 	return "Europe/Paris"
 }
 
-
 func defaultDataDir() string {
 	if d := os.Getenv("TAILAB_DATA_DIR"); d != "" {
 		return d
