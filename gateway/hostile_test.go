@@ -4,11 +4,16 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/tailab/tailab/internal/testenv"
 )
 
 // TestFailedLoginFlood sends 1000 failed logins from one source: the
@@ -95,72 +100,67 @@ func TestMalformedSSH(t *testing.T) {
 	}
 }
 
-// TestMenu drives the SSH menu with a pty: the candidate's machines in
-// French, a choice by number, a shell on it, back to the menu, quit.
+// TestMenu drives the SSH menu as a candidate does, with OpenSSH's client
+// in a terminal (tmux): the candidate's machines in French, a refusal for a
+// stopped one, a shell on srv by its number, back to the menu when it ends.
 func TestMenu(t *testing.T) {
+	tmux := testenv.RequireBinary(t, "tmux")
 	l := startLab(t)
 	allowUncontained(t)
 	l.open(t)
-	c, err := ssh.Dial("tcp", l.sshAddr, &ssh.ClientConfig{User: "c01", Auth: []ssh.AuthMethod{ssh.Password(l.passwords["c01"])},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
-	if err != nil {
+	dir := t.TempDir()
+	askpass := filepath.Join(dir, "askpass")
+	if err := os.WriteFile(askpass, []byte("#!/bin/sh\necho '"+l.passwords["c01"]+"'\n"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
+	host, port, _ := net.SplitHostPort(l.sshAddr)
+	sock := filepath.Join(dir, "tmux.sock")
+	tm := func(args ...string) string {
+		out, _ := exec.Command(tmux, append([]string{"-S", sock}, args...)...).CombinedOutput()
+		return string(out)
 	}
-	if err := s.RequestPty("xterm", 30, 100, ssh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	in, _ := s.StdinPipe()
-	outR, _ := s.StdoutPipe()
-	out := make(chan string, 100)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := outR.Read(buf)
-			if n > 0 {
-				out <- string(buf[:n])
-			}
-			if err != nil {
-				close(out)
-				return
-			}
-		}
-	}()
-	var seen strings.Builder
-	wait := func(want string) {
+	tm("new-session", "-d", "-x", "120", "-y", "50", "env", "SSH_ASKPASS="+askpass, "SSH_ASKPASS_REQUIRE=force", "DISPLAY=:0",
+		"ssh", "-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-p", port, "c01@"+host)
+	t.Cleanup(func() { tm("kill-server") })
+	screen := func(want string) string {
 		t.Helper()
-		deadline := time.After(10 * time.Second)
-		for !strings.Contains(seen.String(), want) {
-			select {
-			case s, ok := <-out:
-				if !ok {
-					t.Fatalf("ended before %q:\n%s", want, seen.String())
-				}
-				seen.WriteString(s)
-			case <-deadline:
-				t.Fatalf("no %q in:\n%s", want, seen.String())
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			s := tm("capture-pane", "-p", "-S", "-100")
+			if strings.Contains(s, want) {
+				return s
 			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q on the screen:\n%s", want, s)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	if err := s.Shell(); err != nil {
-		t.Fatal(err)
+	screen("Tapez le numéro")
+	if s := screen("2) pc1"); !strings.Contains(s, "1) srv") || !strings.Contains(s, "10.40.1.10") || strings.Contains(s, "c02") {
+		t.Errorf("menu:\n%s", s)
 	}
-	wait("Vos machines :")
-	wait("1) srv")
-	wait("2) pc1")
-	io.WriteString(in, "2\r")
-	wait("n'est pas démarrée")
-	seen.Reset()
-	io.WriteString(in, "1\r")
-	wait("root@srv-c01")
-	io.WriteString(in, "hostname; exit\r")
-	wait("Vos machines :") // back to the menu once the shell ends
-	io.WriteString(in, "q\r")
-	if err := s.Wait(); err != nil {
-		t.Errorf("menu exit: %v", err)
+	tm("send-keys", "2", "Enter")
+	screen("n'est pas démarrée")
+	tm("send-keys", "1", "Enter")
+	screen("root@srv-c01:~#")
+	tm("send-keys", "hostname; exit", "Enter")
+	s := screen("logout")
+	if !strings.Contains(s, "\nsrv-c01\n") {
+		t.Errorf("hostname:\n%s", s)
+	}
+	if n := strings.Count(screen("logout\n"), "Vos machines"); n < 1 {
+		t.Errorf("not back to the menu")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(tm("capture-pane", "-p", "-S", "-100"), "Vos machines") < 3 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond) // the menu again after the refusal (2), then after the shell (3)
+	}
+	if n := strings.Count(tm("capture-pane", "-p", "-S", "-100"), "Vos machines"); n != 3 {
+		t.Errorf("the menu was shown %d times, want 3", n)
+	}
+	tm("send-keys", "q", "Enter")
+	if log := l.auditLog(t); !hasLine(log, "terminal c01 pc1", "refused") || !hasLine(log, "terminal c01 srv", "shell (ssh from") {
+		t.Errorf("audit log:\n%s", strings.Join(log, "\n"))
 	}
 }

@@ -121,7 +121,7 @@ func TestWeb(t *testing.T) {
 	out := readUntil(t, ws, "# ", 10*time.Second) // the shell's prompt
 	_ = out
 	send(t, ws, termMessage{Input: "hostname\n"})
-	if out := readUntil(t, ws, "\nsrv-c01\r\n", 10*time.Second); !strings.Contains(out, "\nsrv-c01\r\n") {
+	if out := readUntil(t, ws, "\rsrv-c01\r\n", 10*time.Second); !strings.Contains(out, "\rsrv-c01\r\n") {
 		t.Errorf("terminal output: %q", out)
 	}
 	// a 10 MB paste arrives whole (pieces of 64 KiB, as the page sends it)
