@@ -34,6 +34,7 @@ type lab struct {
 	gw        *Gateway
 	sshAddr   string
 	passwords map[string]string
+	hostKeys  map[string]string // candidate → srv's pinned host key
 	dataDir   string
 }
 
@@ -64,7 +65,7 @@ func startLab(t *testing.T) *lab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &lab{st: st, store: gs, sess: sess, passwords: map[string]string{}, dataDir: dataDir}
+	l := &lab{st: st, store: gs, sess: sess, passwords: map[string]string{}, hostKeys: map[string]string{}, dataDir: dataDir}
 	pws, err := Passwords(gs, "s1", []string{"c01", "c02"})
 	if err != nil {
 		t.Fatal(err)
@@ -79,12 +80,13 @@ func startLab(t *testing.T) *lab {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sshd.Start(t, sshd.Options{Host: mgmt[c], Port: 22, Hostname: "srv-" + c, AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}})
+		srv := sshd.Start(t, sshd.Options{Host: mgmt[c], Port: 22, Hostname: "srv-" + c, AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}})
+		l.hostKeys[c] = srv.Fingerprint
 		web := serveText(t, mgmt[c]+":80", "web of "+c)
 		_ = web
 		if err := st.PutMachines([]provision.MachineState{
 			{Session: "s1", Candidate: c, Machine: "srv", Kind: labs.KindContainer, MgmtAddress: mgmt[c], State: provision.StateReady,
-				Addresses: map[string]string{"lan": "10.40.1.10"}},
+				Addresses: map[string]string{"lan": "10.40.1.10"}, SSHHostKey: srv.Fingerprint},
 			{Session: "s1", Candidate: c, Machine: "pc1", Kind: labs.KindContainer, State: provision.StateStopped},
 		}); err != nil {
 			t.Fatal(err)

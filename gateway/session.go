@@ -188,11 +188,12 @@ func (s *sessionChan) exit(status int) {
 // are passed on; it returns the exit status (-1 when unknown).
 func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
 	c := s.c
+	replied := !final
 	fail := func(err error) int {
 		c.g.cfg.Log.Error("machine", "candidate", c.candidate, "machine", m.Name, "err", err)
 		c.auditf("terminal", m.Name, "failed: %v", err)
-		if final {
-			_ = req.Reply(false, nil)
+		if !replied { // accepted, so the client shows why (a refused request only prints "request failed")
+			_ = req.Reply(true, nil)
 		}
 		fmt.Fprintf(s.ch.Stderr(), "La machine %s ne répond pas : réessayez dans un instant, ou prévenez le surveillant.\r\n", m.Name)
 		return 255
@@ -220,6 +221,7 @@ func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
 	ok, err := up.SendRequest(req.Type, true, req.Payload)
 	if final {
 		_ = req.Reply(ok && err == nil, nil)
+		replied = true
 	}
 	if err != nil || !ok {
 		return fail(fmt.Errorf("%s refused by the machine (%v)", req.Type, err))

@@ -154,3 +154,31 @@ func TestRecording(t *testing.T) {
 		t.Error("the recording holds the candidate's password")
 	}
 }
+
+// TestPinnedHostKey proves the gateway talks only to the machine whose host
+// key `up` pinned: c01's srv recorded with another key is refused (French to
+// the candidate, both fingerprints in the audit log).
+func TestPinnedHostKey(t *testing.T) {
+	l := startLab(t)
+	allowUncontained(t)
+	l.open(t)
+	ms, err := l.st.Machines("s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Candidate == "c01" && m.Machine == "srv" {
+			m.SSHHostKey = l.hostKeys["c02"]
+			if err := l.st.PutMachine(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out, errOut, code := l.ssh(t, "c01+srv", l.passwords["c01"], "", "hostname")
+	if code == 0 || out != "" || !strings.Contains(errOut, "ne répond pas") {
+		t.Errorf("a machine with another host key: code %d, out %q, stderr %q", code, out, errOut)
+	}
+	if log := l.auditLog(t); !hasLine(log, "terminal c01 srv", "host key mismatch", l.hostKeys["c02"], l.hostKeys["c01"]) {
+		t.Errorf("audit log:\n%s", strings.Join(log, "\n"))
+	}
+}
