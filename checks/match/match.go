@@ -87,7 +87,8 @@ func init() {
 
 // Names lists the valid matcher names, sorted.
 func Names() []string {
-	out := make([]string, 0, len(builders))
+	out := make([]string, 0, len(builders)+1)
+	out = append(out, fieldKey)
 	for k := range builders {
 		out = append(out, k)
 	}
@@ -143,6 +144,9 @@ func (c *compiler) compile(n *yaml.Node, field string) op {
 	case yaml.MappingNode:
 		if len(n.Content) == 0 {
 			return c.errorf(n, field, "empty matcher: name one of %s", strings.Join(Names(), ", "))
+		}
+		if o, ok := c.field(n, field); ok {
+			return o
 		}
 		var ops []op
 		seen := map[string]int{}

@@ -168,6 +168,18 @@ func TestMatch(t *testing.T) {
 		{"before not a date", `{before: "2024-06-03T08:30:00Z"}`, "hier", false},
 		{"after number", `{after: "2024-06-03T08:30:00Z"}`, 5, false},
 		{"equals time", `"2024-06-03T08:30:00Z"`, start, true},
+		// field: select a list element by several of its fields (a GPO link that is
+		// there but disabled must not count)
+		{"field equals", `{field: enabled, equals: true}`, map[string]any{"enabled": true}, true},
+		{"field mismatch", `{field: enabled, equals: true}`, map[string]any{"enabled": false}, false},
+		{"field absent", `{field: enabled, equals: true}`, map[string]any{"name": "x"}, false},
+		{"field absent exists false", `{field: enabled, exists: false}`, map[string]any{"name": "x"}, true},
+		{"field of a non-object", `{field: enabled, equals: true}`, []any{true}, false},
+		{"field several matchers", `{field: name, has_prefix: Fond, len: {lt: 20}}`, map[string]any{"name": "Fond Paris"}, true},
+		{"element by fields: disabled link", `{count: {where: {all: [{field: name, equals: Paris}, {field: enabled, equals: true}]}}}`,
+			[]any{map[string]any{"name": "Paris", "enabled": false}, map[string]any{"name": "Lyon", "enabled": true}}, false},
+		{"element by fields: enabled link", `{count: {where: {all: [{field: name, equals: Paris}, {field: enabled, equals: true}]}}}`,
+			[]any{map[string]any{"name": "Lyon", "enabled": false}, map[string]any{"name": "Paris", "enabled": true}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,6 +265,10 @@ func TestCompileDiagnostics(t *testing.T) {
 		{`{has_prefix: [a]}`, []string{`m.yaml:1:14: expect.f.has_prefix: expected a string`}},
 		{`{gt: 1, gt: 2}`, []string{`m.yaml:1:9: expect.f.gt: duplicate matcher (first at line 1)`}},
 		{`{version_gte: ""}`, []string{`m.yaml:1:15: expect.f.version_gte: expected a version such as 10.0.19045`}},
+		{`{field: enabled}`, []string{`m.yaml:1:1: expect.f: field "enabled" needs a matcher beside it (e.g. {field: enabled, equals: true})`}},
+		{`{field: [a], equals: 1}`, []string{`m.yaml:1:9: expect.f.field: expected a field name`}},
+		{`{field: a, field: b, equals: 1}`, []string{`m.yaml:1:12: expect.f.field: duplicate matcher (first at line 1)`}},
+		{`{field: a, equalz: 1}`, []string{`m.yaml:1:12: expect.f.a.equalz: unknown matcher "equalz" (did you mean "equals"?; valid: ` + strings.Join(Names(), ", ") + ")"}},
 		{`{not: {len: {}}}`, []string{`m.yaml:1:13: expect.f.not.len: empty matcher: name one of ` + strings.Join(Names(), ", ")}},
 	}
 	for _, tt := range tests {

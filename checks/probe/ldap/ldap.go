@@ -39,12 +39,16 @@
 //	             objectSid as S-1-5-...; with account_flags the entry also has
 //	             disabled, enabled, locked, password_never_expires, must_change_password
 //	             (pwdLastSet=0) and uac_flags; with gpo_links, gpo_links: list of
-//	             {guid, dn, name, enforced, disabled}
+//	             {guid, dn, name, enabled, enforced, disabled} (every link)
 //	truncated    true when the size limit cut the result
 //	with created_after: created_after_count (entries created at or after the time),
 //	             created_before (DNs of the others), all_created_after (bool)
-//	with gpo_links: linked_gpos (display names), linked_gpo_guids ({GUID}), over all
-//	             entries, in link order
+//	with gpo_links: gpo_links (every link of every entry, as in an entry),
+//	             linked_gpos (display names), linked_gpo_guids ({GUID}) of the
+//	             ENABLED links only (a disabled link applies the GPO to no one),
+//	             linked_gpos_disabled (names of the disabled links),
+//	             linked_gpos_enforced (enabled and enforced), over all entries, in
+//	             link order
 //	with account_flags and exactly one entry: disabled, enabled, locked,
 //	             password_never_expires, must_change_password at the top level too
 //

@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tailab/tailab/checks/match"
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/ldap"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/internal/testenv/sambadc"
+	"github.com/tailab/tailab/internal/yamlx"
 )
 
 func TestMain(m *testing.M) { testenv.RunInNetns(m) }
@@ -167,6 +169,49 @@ func TestLDAPAgainstSambaDC(t *testing.T) {
 		}
 	})
 
+	t.Run("disabled link", func(t *testing.T) {
+		// A GPO linked but disabled (gPLink ;1) applies to no one: the check of
+		// ccp2-ad (linked_gpos: {contains: NAME}) must fail; enabled, it passes.
+		l.dc.CreateOU(t, "OU=Lyon")
+		ou := l.dc.DN("OU=Lyon")
+		guid := l.dc.CreateGPO(t, "Proxy Lyon")
+		check := compile(t, `{contains: "Proxy Lyon"}`)
+		byFields := compile(t, `{count: {where: {all: [{field: name, equals: "Proxy Lyon"}, {field: enabled, equals: true}]}}}`)
+		observe := func() map[string]any {
+			t.Helper()
+			obs, err := run(t, p, l.target, insecure(ldap.Params{Base: "OU=Lyon", Scope: "base", GPOLinks: true}))
+			if err != nil || obs[0].Err != nil {
+				t.Fatalf("%v %v", err, obs[0].Err)
+			}
+			return obs[0].Values
+		}
+
+		l.dc.Tool(t, "gpo", "setlink", ou, guid, "--disable")
+		v := observe()
+		if r := check.Match(v["linked_gpos"]); r.OK {
+			t.Errorf("disabled link credited: linked_gpos %v", v["linked_gpos"])
+		}
+		if r := byFields.Match(v["gpo_links"]); r.OK {
+			t.Errorf("disabled link selected by its fields: %v", v["gpo_links"])
+		}
+		if !reflect.DeepEqual(v["linked_gpos_disabled"], []any{"Proxy Lyon"}) || len(v["linked_gpo_guids"].([]any)) != 0 {
+			t.Errorf("disabled link: %v", v)
+		}
+
+		l.dc.Tool(t, "gpo", "dellink", ou, guid) // setlink refuses an existing link
+		l.dc.Tool(t, "gpo", "setlink", ou, guid, "--enforce")
+		v = observe()
+		if r := check.Match(v["linked_gpos"]); !r.OK {
+			t.Errorf("enabled link not credited: %+v (values %v)", r, v)
+		}
+		if r := byFields.Match(v["gpo_links"]); !r.OK {
+			t.Errorf("enabled link not selected by its fields: %+v", r)
+		}
+		if !reflect.DeepEqual(v["linked_gpos_enforced"], []any{"Proxy Lyon"}) || len(v["linked_gpos_disabled"].([]any)) != 0 {
+			t.Errorf("enforced link: %v", v)
+		}
+	})
+
 	t.Run("tls modes", func(t *testing.T) {
 		for _, pp := range []*ldap.Params{
 			{TLS: "starttls", CAFile: l.dc.CAFile(), ServerName: "DC1.lab.local", Scope: "base", Base: "OU=Paris"},
@@ -296,4 +341,19 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// compile compiles one expectation as a suite would.
+func compile(t *testing.T, src string) match.Matcher {
+	t.Helper()
+	n, diags := yamlx.Parse("t.yaml", []byte(src))
+	if diags != nil {
+		t.Fatal(diags)
+	}
+	d := yamlx.NewDecoder("t.yaml")
+	m := match.Compile(d, n, "expect")
+	if d.Diags != nil {
+		t.Fatal(d.Diags)
+	}
+	return m
 }

@@ -73,7 +73,8 @@ func (s *session) search(p *Params) (map[string]any, string, error) {
 
 	entries := make([]any, 0, len(res.Entries))
 	dns := make([]any, 0, len(res.Entries))
-	var linkedNames, linkedGUIDs, createdBefore []any
+	var links gpoLinks
+	var createdBefore []any
 	createdAfter := 0
 	for _, e := range res.Entries {
 		m := entryMap(e, attrs)
@@ -85,17 +86,17 @@ func (s *session) search(p *Params) (map[string]any, string, error) {
 			}
 		}
 		if p.GPOLinks {
-			links := []any{}
+			entryLinks := []any{}
 			for _, gl := range parseGPLink(get("gPLink")) {
 				name, err := s.gpoName(gl)
 				if err != nil {
 					return nil, ev.String(), err
 				}
-				links = append(links, map[string]any{"guid": gl.GUID, "dn": gl.DN, "name": name, "enforced": gl.Enforced, "disabled": gl.Disabled})
-				linkedNames = append(linkedNames, name)
-				linkedGUIDs = append(linkedGUIDs, gl.GUID)
+				entryLinks = append(entryLinks, map[string]any{"guid": gl.GUID, "dn": gl.DN, "name": name,
+					"enabled": !gl.Disabled, "enforced": gl.Enforced, "disabled": gl.Disabled})
+				links.add(gl, name, entryLinks[len(entryLinks)-1])
 			}
-			m["gpo_links"] = links
+			m["gpo_links"] = entryLinks
 		}
 		if !after.IsZero() {
 			wc, err := parseGeneralizedTime(get("whenCreated"))
@@ -118,8 +119,7 @@ func (s *session) search(p *Params) (map[string]any, string, error) {
 		values["all_created_after"] = len(createdBefore) == 0
 	}
 	if p.GPOLinks {
-		values["linked_gpos"] = nonNil(linkedNames)
-		values["linked_gpo_guids"] = nonNil(linkedGUIDs)
+		links.values(values)
 	}
 	if p.AccountFlags && len(entries) == 1 {
 		for _, k := range []string{"disabled", "enabled", "locked", "password_never_expires", "must_change_password"} {
@@ -128,6 +128,34 @@ func (s *session) search(p *Params) (map[string]any, string, error) {
 	}
 	writeListing(&ev, res.Entries, fetch, values["truncated"] == true)
 	return values, ev.String(), nil
+}
+
+// gpoLinks sorts the links of a search's entries: a disabled link (gPLink option
+// bit 1) applies the GPO to no one, so it never counts as linked: a check reading
+// linked_gpos credits only a link that takes effect.
+type gpoLinks struct {
+	all, names, guids, disabled, enforced []any
+}
+
+func (l *gpoLinks) add(gl GPOLink, name string, link any) {
+	l.all = append(l.all, link)
+	if gl.Disabled {
+		l.disabled = append(l.disabled, name)
+		return
+	}
+	l.names = append(l.names, name)
+	l.guids = append(l.guids, gl.GUID)
+	if gl.Enforced {
+		l.enforced = append(l.enforced, name)
+	}
+}
+
+func (l *gpoLinks) values(v map[string]any) {
+	v["gpo_links"] = nonNil(l.all)
+	v["linked_gpos"] = nonNil(l.names)
+	v["linked_gpo_guids"] = nonNil(l.guids)
+	v["linked_gpos_disabled"] = nonNil(l.disabled)
+	v["linked_gpos_enforced"] = nonNil(l.enforced)
 }
 
 // gpoName resolves a linked GPO's displayName on the same connection (cached).
