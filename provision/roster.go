@@ -195,7 +195,7 @@ func ReadRoster(name string, r io.Reader) (*Roster, error) {
 				}
 				for i, col := range cols {
 					if col == colNone && strings.TrimSpace(rec[i]) != "" {
-						out.Warnings = append(out.Warnings, fmt.Sprintf("%s:%d: colonne « %s » ignorée", name, line, strings.TrimSpace(rec[i])))
+						out.Warnings = append(out.Warnings, fmt.Sprintf("%s:%d: colonne %s ignorée", name, line, quoteCell(strings.TrimSpace(rec[i]))))
 					}
 				}
 				continue
@@ -210,7 +210,7 @@ func ReadRoster(name string, r io.Reader) (*Roster, error) {
 			c.ID = fmt.Sprintf("c%02d", len(out.Candidates)+1)
 		}
 		if err := ValidateName("candidate id", c.ID); err != nil {
-			errs = append(errs, fmt.Sprintf("%s:%d: identifiant %q invalide : 1 à 20 lettres minuscules sans accent, chiffres ou « - », commençant par une lettre ou un chiffre", name, line, c.ID))
+			errs = append(errs, fmt.Sprintf("%s:%d: identifiant %s invalide : 1 à 20 lettres minuscules sans accent, chiffres ou « - », commençant par une lettre ou un chiffre", name, line, quoteCell(c.ID)))
 			continue
 		}
 		if prev, dup := seen[c.ID]; dup {
@@ -307,4 +307,14 @@ func blankRecord(rec []string) bool {
 		}
 	}
 	return true
+}
+
+// quoteCell quotes a cell of the roster in a message when it is short (32
+// characters at most), and gives its length otherwise: a file named as a
+// roster that is none (a CSV of secrets) has no value printed back whole.
+func quoteCell(s string) string {
+	if n := utf8.RuneCountInString(s); n > 32 {
+		return fmt.Sprintf("de %d caractères", n)
+	}
+	return fmt.Sprintf("« %s »", s)
 }

@@ -27,12 +27,13 @@ func TestReadRoster(t *testing.T) {
 		{name: "utf-16 with BOM", csv: "\xff\xfeN\x00\xb0\x00;\x00N\x00o\x00m\x00\n\x001\x00;\x00Z\x00\xe9\x00\n\x00", want: []string{"1 ZÉ"}, enc: "UTF-16"},
 		{name: "bad columns", csv: "id,nom,prénom\nc1,Durand,Zoé,x\n", err: "roster.csv:2: 4 colonnes, l'en-tête n'en a que 3"},
 		{name: "bad columns without header", csv: "c1,Durand\n", err: "roster.csv:1: 3 colonnes attendues"},
-		{name: "bad id", csv: "c 1,Durand,Zoé\n", err: `roster.csv:1: identifiant "c 1" invalide`},
+		{name: "bad id", csv: "c 1,Durand,Zoé\n", err: `roster.csv:1: identifiant « c 1 » invalide`},
+		{name: "long bad id not printed", csv: "id,nom,prénom\n$y$j9t$0123456789abcdefghijklmnopqrstuv,A,B\n", err: "roster.csv:2: identifiant de 39 caractères invalide"},
 		{name: "duplicate", csv: "c1,A,B\nc1,C,D\n", err: `roster.csv:2: identifiant "c1" déjà utilisé ligne 1`},
 		{name: "empty name", csv: "N°;Nom\n1;\n", err: "roster.csv:2: nom vide"},
 		{name: "header twice", csv: "Nom;Prénom;Nom\n", err: "roster.csv:1: en-tête : la colonne nom apparaît deux fois"},
 		{name: "header without id or name", csv: "Prénom;Email\nZoé;z@x\n", err: "roster.csv:1: en-tête sans colonne N° ni Nom"},
-		{name: "every error at once", csv: "c1,A,B\nc 2,C,D\nc1,E,F\n", err: "roster.csv:2: identifiant \"c 2\" invalide : 1 à 20 lettres minuscules sans accent, chiffres ou « - », commençant par une lettre ou un chiffre\nroster.csv:3: identifiant \"c1\" déjà utilisé ligne 1"},
+		{name: "every error at once", csv: "c1,A,B\nc 2,C,D\nc1,E,F\n", err: "roster.csv:2: identifiant « c 2 » invalide : 1 à 20 lettres minuscules sans accent, chiffres ou « - », commençant par une lettre ou un chiffre\nroster.csv:3: identifiant \"c1\" déjà utilisé ligne 1"},
 		{name: "empty", csv: "id,nom,prénom\n", err: "roster.csv : aucun candidat"},
 	}
 	for _, tt := range tests {
