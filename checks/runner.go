@@ -501,7 +501,7 @@ func (ex *executor) observe(ctx context.Context, g *candidateGrade, grp *group, 
 			to = ex.timeout
 		}
 		budget += to
-		reqs[k] = probe.Request{ID: g.units[i].reqID, Params: g.params[i], Timeout: to}
+		reqs[k] = probe.Request{ID: g.units[i].reqID, Params: g.params[i], Timeout: to, Exclusive: chk.Exclusive}
 	}
 	started := ex.clock.Now()
 	obs, err := ex.batch(ctx, p, grp.target, reqs, budget+10*time.Second)

@@ -50,9 +50,13 @@ type Check struct {
 	Probe      string // probe type
 	Points     float64
 	Critical   bool
-	DependsOn  []string
-	Retry      Retry
-	Timeout    time.Duration // 0: the runner's default
+	// Exclusive: the check runs alone within its machine's batch (a probe
+	// that runs a machine's checks at once, ssh, runs the others before or
+	// after it), e.g. a check that restarts a service.
+	Exclusive bool
+	DependsOn []string
+	Retry     Retry
+	Timeout   time.Duration // 0: the runner's default
 	// When, set, restricts the check to the candidates who drew one of its
 	// faults; for the others it is not applicable (StatusNA).
 	When *When
@@ -148,6 +152,7 @@ type rawCheck struct {
 	Expect     yaml.Node     `yaml:"expect"`
 	Points     *float64      `yaml:"points"`
 	Critical   bool          `yaml:"critical"`
+	Exclusive  bool          `yaml:"exclusive"`
 	DependsOn  []ref         `yaml:"depends_on"`
 	Retry      *Retry        `yaml:"retry"`
 	Timeout    time.Duration `yaml:"timeout"`
@@ -427,7 +432,7 @@ func (l *loader) points(p *float64, at yamlx.Pos, field string) float64 {
 func (l *loader) check(rc *rawCheck, field string) *Check {
 	c := &Check{
 		ID: rc.ID, Title: strings.TrimSpace(rc.Title), Competence: rc.Competence,
-		Machine: rc.Machine, From: rc.From, Critical: rc.Critical,
+		Machine: rc.Machine, From: rc.From, Critical: rc.Critical, Exclusive: rc.Exclusive,
 		Timeout: rc.Timeout, Pos: rc.Pos, file: l.suite.File, field: field, at: rc.At,
 	}
 	at := func(key string) yamlx.Pos { return rc.At.Of(key, rc.Pos) }
@@ -496,6 +501,9 @@ func (l *loader) probe(c *Check, rc *rawCheck, field string) {
 		l.d.Errorf(typeNode, field+".type", "unknown probe %q%s", c.Probe, yamlx.Suggest(c.Probe, l.reg.Types()))
 		return
 	}
+	if _, concurrent := p.(probe.Concurrent); rc.Exclusive && !concurrent {
+		l.d.Diags.Add(rc.At.Of("exclusive", rc.Pos), strings.TrimSuffix(field, ".probe")+".exclusive", "the %s probe runs a machine's checks one after the other already: exclusive applies to probes that run them at once (%s)", c.Probe, strings.Join(l.concurrentTypes(), ", "))
+	}
 	c.tmpl = templates{}
 	before := len(l.d.Diags)
 	c.templated = c.tmpl.scan(l.d, params, paramsField)
@@ -548,6 +556,19 @@ func (l *loader) types() []string {
 		return nil
 	}
 	return l.reg.Types()
+}
+
+// concurrentTypes lists the probes that run a machine's checks at once.
+func (l *loader) concurrentTypes() []string {
+	var out []string
+	for _, typ := range l.types() {
+		if p, _ := l.reg.Get(typ); p != nil {
+			if _, ok := p.(probe.Concurrent); ok {
+				out = append(out, typ)
+			}
+		}
+	}
+	return out
 }
 
 // decodeParams decodes and validates a probe's parameters; nil on a programming

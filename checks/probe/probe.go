@@ -75,6 +75,19 @@ type Request struct {
 	ID      string        // check id, unique within the suite
 	Params  Params        // the probe's own parameter struct, templated for the candidate
 	Timeout time.Duration // for this request; 0 means the probe's default
+	// Exclusive asks a Concurrent probe to run this request alone: the
+	// requests before it end first, the ones after it start after it (a check
+	// that restarts a service). Suites set it with `exclusive: true`.
+	Exclusive bool
+}
+
+// Concurrent is implemented by probes that run a batch's requests at the same
+// time (ssh: a machine's checks at once in its one script). Only their checks
+// may declare `exclusive: true`.
+type Concurrent interface {
+	Probe
+	// Concurrency is how many requests of one batch run at once.
+	Concurrency() int
 }
 
 // Observation is what a probe saw for one request. Values holds the fields that

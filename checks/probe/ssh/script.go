@@ -16,9 +16,10 @@ const maxOutput = 1 << 20
 
 // job is one check's command inside the batch script.
 type job struct {
-	command string
-	stdin   *string
-	timeout time.Duration
+	command   string
+	stdin     *string
+	timeout   time.Duration
+	exclusive bool // runs alone: the jobs before it end first, the ones after start after it
 }
 
 // result is what the batch script reported for one job.
@@ -49,13 +50,26 @@ func seconds(d time.Duration) int {
 	return max(s, 1)
 }
 
-// buildScript generates the POSIX sh script that runs every job in order, each
-// with its own watchdog, and prints for each one:
+// DefaultParallel is how many of a machine's checks its batch script runs at
+// once: a machine then takes about as long as its slowest check, not the sum of
+// its checks (an untouched lab's failing checks each wait out their timeout).
+const DefaultParallel = 8
+
+// buildScript generates the POSIX sh script that runs the jobs, up to parallel
+// at a time (1: one after the other), each with its own watchdog; an exclusive
+// job runs alone. For each job it prints, the job's records together once it has
+// ended (in the order jobs end; the parser files them by index):
 //
-//	MARK <i> begin
+//	MARK <i> begin                                     (when the job starts)
 //	MARK <i> out <n> <truncated 0|1>\n<n bytes of stdout>
 //	MARK <i> err <n> <truncated 0|1>\n<n bytes of stderr>
 //	MARK <i> end <exit code> <timed out 0|1>
+//
+// Only the script's own shell writes to its stdout: each job runs in a
+// background subshell that writes to files in its own directory and leaves
+// "rc timedout" in its file r when it ends; the shell reaps ended jobs (polling
+// every 50 ms while none has) and prints their records, so no two checks'
+// output can interleave.
 //
 // Where GNU timeout exists, each command runs under `timeout -v -k 2 N sh -c` (it
 // signals the command's whole process group; on exit 124 or 137 its -v line on
@@ -64,14 +78,16 @@ func seconds(d time.Duration) int {
 // Elsewhere (busybox), commands run with `sh -c` in a session of their own
 // (setsid, when present) next to a watchdog shell that stops the whole process
 // group. stdin is the check's stdin or /dev/null, never the script itself.
-func buildScript(mark string, jobs []job) string {
+func buildScript(mark string, jobs []job, parallel int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `M=%s
 C=%d
+P=%d
 T=$(mktemp -d 2>/dev/null) || { T=/tmp/tailab.$$; mkdir -m 700 "$T"; } || exit 97
 trap 'rm -rf "$T"' EXIT
 S=; command -v setsid >/dev/null 2>&1 && S=setsid
 G=; timeout --version 2>/dev/null | grep -q GNU && G=1
+R=; N=0
 emit() { # index kind file
 	if [ ! -s "$3" ]; then printf '%%s %%s %%s 0 0\n' "$M" "$1" "$2"; return; fi
 	n=$(wc -c <"$3"); n=$((n)); t=0
@@ -79,44 +95,68 @@ emit() { # index kind file
 	printf '%%s %%s %%s %%s %%s\n' "$M" "$1" "$2" "$n" "$t"
 	if [ "$t" = 1 ]; then dd if="$3" bs="$C" count=1 2>/dev/null; else cat "$3"; fi
 }
-run() { # index seconds command stdin-file
-	printf '%%s %%s begin\n' "$M" "$1"
+job() { # index seconds command stdin-file; runs in the background, writes $T/index/r at its end
+	d=$T/$1
 	if [ -n "$G" ]; then # GNU timeout: one process instead of a watchdog shell
-		timeout -v -k 2 "$2" sh -c "$3" <"$4" >"$T/o" 2>"$T/e"; rc=$?
+		timeout -v -k 2 "$2" sh -c "$3" <"$4" >"$d/o" 2>"$d/e"; rc=$?
 		to=0
 		case $rc in 124|137) # timeout's own code, or the command's? -v says which
-			if grep -q '^timeout: sending signal' "$T/e"; then
+			if grep -q '^timeout: sending signal' "$d/e"; then
 				to=1; [ "$rc" = 124 ] && rc=143 # 143: TERM, as the watchdog reports it
-				grep -v '^timeout: sending signal' "$T/e" >"$T/e2"; mv "$T/e2" "$T/e"
+				grep -v '^timeout: sending signal' "$d/e" >"$d/e2"; mv "$d/e2" "$d/e"
 			fi;;
 		esac
-		emit "$1" out "$T/o"
-		emit "$1" err "$T/e"
-		printf '%%s %%s end %%s %%s\n' "$M" "$1" "$rc" "$to"
-		return
+	else
+		$S sh -c "$3" <"$4" >"$d/o" 2>"$d/e" &
+		p=$!
+		$S sh -c 'sleep "$1"; : >"$2"; kill -TERM -"$3" 2>/dev/null || kill -TERM "$3"; sleep 2; kill -KILL -"$3" 2>/dev/null || kill -KILL "$3"' w "$2" "$d/k" "$p" </dev/null >/dev/null 2>&1 &
+		w=$!
+		wait "$p"; rc=$?
+		kill -TERM -"$w" 2>/dev/null || kill -TERM "$w" 2>/dev/null
+		to=0; [ -e "$d/k" ] && to=1
 	fi
-	[ ! -e "$T/k" ] || rm -f "$T/k"
-	$S sh -c "$3" <"$4" >"$T/o" 2>"$T/e" &
-	p=$!
-	$S sh -c 'sleep "$1"; : >"$2"; kill -TERM -"$3" 2>/dev/null || kill -TERM "$3"; sleep 2; kill -KILL -"$3" 2>/dev/null || kill -KILL "$3"' w "$2" "$T/k" "$p" </dev/null >/dev/null 2>&1 &
-	w=$!
-	wait "$p"; rc=$?
-	kill -TERM -"$w" 2>/dev/null || kill -TERM "$w" 2>/dev/null
-	to=0; [ -e "$T/k" ] && to=1
-	emit "$1" out "$T/o"
-	emit "$1" err "$T/e"
-	printf '%%s %%s end %%s %%s\n' "$M" "$1" "$rc" "$to"
+	echo "$rc $to" >"$d/r.t" && mv "$d/r.t" "$d/r"
 }
-`, quote(mark), maxOutput)
+start() { # index seconds command stdin-file: waits for a free slot, starts the job
+	while [ "$N" -ge "$P" ]; do reap; done
+	mkdir "$T/$1"
+	printf '%%s %%s begin\n' "$M" "$1"
+	job "$@" </dev/null >/dev/null 2>&1 &
+	R="$R $1"; N=$((N + 1))
+}
+reap() { # prints the records of the jobs that ended; waits a little when none has
+	r=; n=0; e=
+	for i in $R; do
+		if [ -e "$T/$i/r" ]; then
+			read rc to <"$T/$i/r"
+			emit "$i" out "$T/$i/o"
+			emit "$i" err "$T/$i/e"
+			printf '%%s %%s end %%s %%s\n' "$M" "$i" "$rc" "$to"
+			rm -rf "$T/$i"; e=1
+		else
+			r="$r $i"; n=$((n + 1))
+		fi
+	done
+	R=$r; N=$n
+	[ -n "$e" ] || sleep 0.05 2>/dev/null || sleep 1
+}
+drain() { while [ "$N" -gt 0 ]; do reap; done; }
+`, quote(mark), maxOutput, max(parallel, 1))
 	for i, j := range jobs {
 		in := "/dev/null"
 		if j.stdin != nil {
-			fmt.Fprintf(&b, "printf '%%s' %s >\"$T/i\"\n", quote(*j.stdin))
-			in = `"$T/i"`
+			fmt.Fprintf(&b, "printf '%%s' %s >\"$T/i%d\"\n", quote(*j.stdin), i)
+			in = fmt.Sprintf(`"$T/i%d"`, i)
 		}
-		fmt.Fprintf(&b, "run %d %d %s %s\n", i, seconds(j.timeout), quote(j.command), in)
+		if j.exclusive {
+			b.WriteString("drain\n")
+		}
+		fmt.Fprintf(&b, "start %d %d %s %s\n", i, seconds(j.timeout), quote(j.command), in)
+		if j.exclusive {
+			b.WriteString("drain\n")
+		}
 	}
-	b.WriteString("printf '%s done\\n' \"$M\"\n")
+	b.WriteString("drain\nwait\nprintf '%s done\\n' \"$M\"\n")
 	return b.String()
 }
 

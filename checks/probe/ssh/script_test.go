@@ -1,7 +1,10 @@
 package ssh
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -12,13 +15,15 @@ import (
 const gnuDetect = "G=; timeout --version 2>/dev/null | grep -q GNU && G=1\n"
 
 // runLocal runs the generated script with the local /bin/sh, as the remote does.
-func runLocal(t *testing.T, jobs []job) ([]result, error) { return runShellScript(t, jobs, false) }
+func runLocal(t *testing.T, jobs []job) ([]result, error) {
+	return runShellScript(t, jobs, false, DefaultParallel)
+}
 
-func runShellScript(t *testing.T, jobs []job, watchdog bool) ([]result, error) {
+func runShellScript(t *testing.T, jobs []job, watchdog bool, parallel int) ([]result, error) {
 	t.Helper()
 	mark := newMarker()
 	cmd := exec.Command("sh", "-s")
-	script := buildScript(mark, jobs)
+	script := buildScript(mark, jobs, parallel)
 	if !strings.Contains(script, gnuDetect) {
 		t.Fatal("the script's GNU timeout detection changed: update gnuDetect")
 	}
@@ -69,19 +74,21 @@ func TestScriptLocal(t *testing.T) {
 		}
 	}
 	for _, watchdog := range []bool{false, true} {
-		start := time.Now()
-		res, err := runShellScript(t, jobs, watchdog)
-		if err != nil {
-			t.Fatalf("parse: %v", err)
+		for _, parallel := range []int{1, DefaultParallel} {
+			start := time.Now()
+			res, err := runShellScript(t, jobs, watchdog, parallel)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			if d := time.Since(start); d > 8*time.Second {
+				t.Errorf("batch took %s: the timed-out command was not stopped promptly", d)
+			}
+			checkResults(t, fmt.Sprintf("watchdog=%v/parallel=%d", watchdog, parallel), res, tests)
 		}
-		if d := time.Since(start); d > 8*time.Second {
-			t.Errorf("batch took %s: the timed-out command was not stopped promptly", d)
-		}
-		checkResults(t, watchdog, res, tests)
 	}
 }
 
-func checkResults(t *testing.T, watchdog bool, res []result, tests []struct {
+func checkResults(t *testing.T, mode string, res []result, tests []struct {
 	name     string
 	job      job
 	stdout   string
@@ -90,11 +97,7 @@ func checkResults(t *testing.T, watchdog bool, res []result, tests []struct {
 	timedOut bool
 }) {
 	for i, tc := range tests {
-		name := tc.name
-		if watchdog {
-			name += "/watchdog"
-		}
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.name+"/"+mode, func(t *testing.T) {
 			r := res[i]
 			if !r.done {
 				t.Fatal("not done")
@@ -130,5 +133,105 @@ func TestParseOutputRejectsCutStream(t *testing.T) {
 	}
 	if !res[0].done || res[0].stdout != "hi" || res[1].done {
 		t.Errorf("results %+v", res)
+	}
+}
+
+// mixedJobs is a batch with every kind of outcome: output on both streams,
+// exit codes, stdin, a timeout, output cut at maxOutput, an exclusive job.
+func mixedJobs() []job {
+	js := []job{
+		{command: "echo out; echo err >&2; exit 2"},
+		{command: "sleep 1; echo slow"},
+		{command: "tr a-z A-Z", stdin: str("from stdin\nline 2")},
+		{command: "echo before; sleep 30", timeout: time.Second},
+		{command: "head -c 1100000 /dev/zero | tr '\\0' x"},
+		{command: "echo alone", exclusive: true},
+		{command: "printf 'no newline'; exit 1"},
+		{command: "echo x >&2; exit 124"},
+		{command: "kill -9 $$"},
+		{command: "seq 1 1000"},
+	}
+	for i := range js {
+		if js[i].timeout == 0 {
+			js[i].timeout = 10 * time.Second
+		}
+	}
+	return js
+}
+
+// TestConcurrentEqualsSequential: the same batch gives the same results (all
+// but the time each took) one check after the other and 8 at once, with GNU
+// timeout and with the watchdog shells.
+func TestConcurrentEqualsSequential(t *testing.T) {
+	jobs := mixedJobs()
+	for _, watchdog := range []bool{false, true} {
+		seq, err := runShellScript(t, jobs, watchdog, 1)
+		if err != nil {
+			t.Fatalf("sequential: %v", err)
+		}
+		conc, err := runShellScript(t, jobs, watchdog, DefaultParallel)
+		if err != nil {
+			t.Fatalf("concurrent: %v", err)
+		}
+		for i := range jobs {
+			a, b := seq[i], conc[i]
+			a.elapsed, b.elapsed = 0, 0
+			if !a.done || !reflect.DeepEqual(a, b) {
+				t.Errorf("watchdog=%v job %d (%s): sequential %+v, concurrent %+v", watchdog, i, jobs[i].command, trimmed(a), trimmed(b))
+			}
+		}
+	}
+}
+
+// trimmed shortens a result's output for a failure message.
+func trimmed(r result) result {
+	if len(r.stdout) > 40 {
+		r.stdout = r.stdout[:40] + "..."
+	}
+	return r
+}
+
+// TestConcurrencyBoundedAndExclusive: 16 one-second jobs run 8 at a time (2 s,
+// not 16), never more than 8 at once, and an exclusive job in the middle sees
+// none of the others running.
+func TestConcurrencyBoundedAndExclusive(t *testing.T) {
+	dir := t.TempDir()
+	var jobs []job
+	for i := range 16 {
+		cmd := fmt.Sprintf("touch %[1]s/run.%[2]d; ls %[1]s | grep -c '^run\\.'; sleep 1; rm %[1]s/run.%[2]d", dir, i)
+		jobs = append(jobs, job{command: cmd, timeout: 10 * time.Second})
+		if i == 7 {
+			jobs = append(jobs, job{command: fmt.Sprintf("ls %s | grep -c '^run\\.'", dir), timeout: 10 * time.Second, exclusive: true})
+		}
+	}
+	start := time.Now()
+	res, err := runLocal(t, jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	most := 0
+	for i, r := range res {
+		n := 0
+		if _, err := fmt.Sscan(r.stdout, &n); err != nil || r.exitCode > 1 {
+			t.Fatalf("job %d: %q exit %d", i, r.stdout, r.exitCode)
+		}
+		if jobs[i].exclusive {
+			if n != 0 {
+				t.Errorf("the exclusive job saw %d others running", n)
+			}
+			continue
+		}
+		most = max(most, n)
+	}
+	if most > DefaultParallel || most < 2 {
+		t.Errorf("at most %d jobs ran at once, want 2..%d", most, DefaultParallel)
+	}
+	// Two waves of 8 around the exclusive job: 2 s; one after the other: 16 s.
+	if took < 2*time.Second || took > 8*time.Second {
+		t.Errorf("16 one-second jobs, 8 at a time, took %s (want 2-8 s)", took)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
 	}
 }

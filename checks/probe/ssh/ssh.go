@@ -25,11 +25,14 @@
 //
 // Run opens ONE SSH connection per machine and ONE session on it, which runs a
 // generated POSIX sh script (read by `sh -s` from the session's stdin). The script
-// runs each check's command in turn under its own watchdog (setsid + kill of the
-// process group when setsid exists) and prints delimited, length-prefixed
-// stdout/stderr/exit-code records behind a random marker, so N checks cost one
-// round trip and no command output can be mistaken for a delimiter. Output beyond
-// 1 MiB per stream is cut (and says so in the evidence).
+// runs the checks' commands at once, up to Parallel (default 8), each under its
+// own watchdog (setsid + kill of the process group when setsid exists), so a
+// machine takes about as long as its slowest check; a check that declares
+// `exclusive: true` (one that restarts a service) runs alone. The script prints
+// delimited, length-prefixed stdout/stderr/exit-code records behind a random
+// marker, one check's records together, so N checks cost one round trip and no
+// command output can be mistaken for a delimiter. Output beyond 1 MiB per stream
+// is cut (and says so in the evidence).
 //
 // # Credentials
 //
@@ -114,9 +117,20 @@ type HostKeyPolicy struct {
 type Probe struct {
 	HostKeys    HostKeyPolicy
 	DialTimeout time.Duration // default DefaultDialTimeout
+	// Parallel is how many checks of a machine run at once (default
+	// DefaultParallel; 1 runs them one after the other).
+	Parallel int
 }
 
-var _ probe.Probe = (*Probe)(nil)
+var _ probe.Concurrent = (*Probe)(nil)
+
+// Concurrency returns how many checks of a machine run at once.
+func (p *Probe) Concurrency() int {
+	if p.Parallel > 0 {
+		return p.Parallel
+	}
+	return DefaultParallel
+}
 
 // New returns an ssh probe with the default host-key policy.
 func New() *Probe { return &Probe{} }
@@ -144,7 +158,7 @@ func (p *Probe) Run(ctx context.Context, t probe.Target, reqs []probe.Request) (
 		if !ok || prm == nil {
 			return nil, fmt.Errorf("ssh probe: request %q: params are %T, not *ssh.Params", r.ID, r.Params)
 		}
-		jobs[i] = job{command: prm.Command, stdin: prm.Stdin, timeout: timeoutOf(prm, r)}
+		jobs[i] = job{command: prm.Command, stdin: prm.Stdin, timeout: timeoutOf(prm, r), exclusive: r.Exclusive}
 		total += time.Duration(seconds(jobs[i].timeout))*time.Second + 3*time.Second
 	}
 	if len(reqs) == 0 {
@@ -164,7 +178,7 @@ func (p *Probe) Run(ctx context.Context, t probe.Target, reqs []probe.Request) (
 
 	mark := newMarker()
 	results := make([]result, len(reqs))
-	runErr := runScript(ctx, client, buildScript(mark, jobs), mark, results, total)
+	runErr := runScript(ctx, client, buildScript(mark, jobs, p.Concurrency()), mark, results, total)
 
 	for i, r := range reqs {
 		res := results[i]

@@ -2,7 +2,9 @@ package ssh_test
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -140,9 +142,10 @@ func TestSSH(t *testing.T) {
 		{
 			name:   "context deadline is an error",
 			target: target(srv, keyCreds),
-			reqs:   []probe.Request{req("fast", "echo 1"), req("slow", "sleep 20"), req("never", "echo 3")},
+			reqs:   []probe.Request{req("fast", "echo 1"), req("slow", "sleep 20"), req("beside", "echo 3")},
 			ctxTO:  4 * time.Second,
-			want:   []obsCheck{{id: "fast", stdout: "1"}, {id: "slow", errSub: "did not complete"}, {id: "never", errSub: "did not complete"}},
+			// "beside" runs at the same time as "slow": it completes.
+			want: []obsCheck{{id: "fast", stdout: "1"}, {id: "slow", errSub: "did not complete"}, {id: "beside", stdout: "3"}},
 		},
 		{
 			name:   "pinned host key",
@@ -273,3 +276,60 @@ func TestEvidenceMasksSecrets(t *testing.T) {
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// TestConcurrentVerdictsEqualSequential runs one batch against a real sshd with
+// the checks one after the other (Parallel 1) and 8 at once: every check
+// observes the same values and the same errors, an exclusive check included,
+// and the concurrent batch takes about its slowest check, not the sum.
+func TestConcurrentVerdictsEqualSequential(t *testing.T) {
+	_, keyPEM, pub := sshd.NewClientKey(t)
+	srv := sshd.Start(t, sshd.Options{Host: "127.0.0.2", AuthorizedKeys: []xssh.PublicKey{pub}})
+	tg := target(srv, probe.Credentials{User: "root", PrivateKey: secret.New(keyPEM)})
+	dir := t.TempDir()
+	reqs := []probe.Request{
+		req("ok", "echo ok"),
+		req("exit", "echo nope >&2; exit 4"),
+		{ID: "stdin", Params: &ssh.Params{Command: "tr a-z A-Z", Stdin: ptr("bonjour\n")}},
+		{ID: "slow-1", Params: &ssh.Params{Command: "sleep 1; echo a"}},
+		{ID: "slow-2", Params: &ssh.Params{Command: "sleep 1; echo b"}},
+		{ID: "timeout", Params: &ssh.Params{Command: "sleep 20", Timeout: time.Second}},
+		{ID: "restart", Params: &ssh.Params{Command: "ls " + dir + " | wc -l"}, Exclusive: true},
+		req("lines", "printf 'x\\ny\\n'"),
+		req("signal", "kill -9 $$"),
+	}
+	// While running, the checks that end by themselves leave a file in dir:
+	// the exclusive one counts them (0 when it runs alone).
+	for i, r := range reqs {
+		if !r.Exclusive && r.ID != "timeout" && r.ID != "signal" {
+			p := *r.Params.(*ssh.Params)
+			p.Command = "touch " + dir + "/" + r.ID + "; (" + p.Command + "); rc=$?; rm -f " + dir + "/" + r.ID + "; exit $rc"
+			reqs[i].Params = &p
+		}
+	}
+	run := func(parallel int) ([]probe.Observation, time.Duration) {
+		t0 := time.Now()
+		obs, err := (&ssh.Probe{Parallel: parallel}).Run(context.Background(), tg, reqs)
+		if err != nil {
+			t.Fatalf("parallel %d: %v", parallel, err)
+		}
+		return obs, time.Since(t0)
+	}
+	seq, seqTook := run(1)
+	conc, concTook := run(0)
+	for i := range reqs {
+		s, c := seq[i], conc[i]
+		if fmt.Sprint(s.Err) != fmt.Sprint(c.Err) || !reflect.DeepEqual(s.Values, c.Values) {
+			t.Errorf("%s: sequential %v %v, concurrent %v %v", reqs[i].ID, s.Values, s.Err, c.Values, c.Err)
+		}
+	}
+	if got := conc[6].Values["stdout"]; got != "0" {
+		t.Errorf("the exclusive check saw %v others running", got)
+	}
+	if conc[5].Err == nil || conc[0].Values["stdout"] != "ok" || conc[8].Values["exit_code"] != 137 {
+		t.Errorf("unexpected observations: timeout %v, ok %v, signal %v", conc[5].Err, conc[0].Values, conc[8].Values)
+	}
+	t.Logf("sequential %s, concurrent %s", seqTook.Round(time.Millisecond), concTook.Round(time.Millisecond))
+	if concTook >= seqTook-time.Second {
+		t.Errorf("concurrent batch %s, sequential %s: want at least the 2 s of the slow checks saved", concTook, seqTook)
+	}
+}
