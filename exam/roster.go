@@ -36,11 +36,17 @@ func ValidateRoster(out io.Writer, path string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s: ok (roster, %d candidates, %s)\n", path, len(r.Candidates), r.Encoding)
-	for _, w := range r.Warnings {
-		fmt.Fprintf(out, "  attention : %s\n", w)
-	}
+	fmt.Fprintf(out, "%s: ok (roster, %d candidates, %s)\n%s", path, len(r.Candidates), r.Encoding, Warnings(r.Warnings))
 	return PrintRoster(out, r.Candidates)
+}
+
+// Warnings are the roster reader's warnings (French) as lines to print.
+func Warnings(ws []string) string {
+	var b strings.Builder
+	for _, w := range ws {
+		b.WriteString("attention : " + w + "\n")
+	}
+	return b.String()
 }
 
 // PrintRoster lists candidates: id, name (NOM Prénom), seat.

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"fmt"
 	"os"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -16,31 +16,25 @@ import (
 func newJuryCommand(g *globalOptions) *cobra.Command {
 	var e results.JuryEntry
 	var session, status string
+	run := func(_ *cobra.Command, args []string) error {
+		e.Item, e.Status = args[0], checks.Status(status)
+		if _, err := fmt.Sscan(append(args, "0")[1], &e.Points); err != nil {
+			return errclass.Usagef("POINTS %q: a number (1.5)", args[1])
+		}
+		return exam.SetJury(g.DataDir, session, e)
+	}
 	c := &cobra.Command{Use: "jury", Short: "Enter the jury's marks and corrections of automated verdicts (audited)"}
 	set := &cobra.Command{
-		Use:   "set --session NAME --candidate ID ITEM POINTS [--note TEXT]",
-		Short: "Mark a criterion left to the jury: its points count in the competence, the CCP and the total",
-		Example: `  tailab jury set -s juin -c c02 support.accueil 1.5 --note "reformulation claire"
-  tailab report -s juin -c c02 -o pdf     # the record shows the mark, its author and note`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(_ *cobra.Command, args []string) error {
-			pts, err := strconv.ParseFloat(args[1], 64)
-			if err != nil {
-				return errclass.Usagef("POINTS %q: a number (1.5)", args[1])
-			}
-			e.Item, e.Points = args[0], pts
-			return exam.SetJury(g.DataDir, session, e)
-		},
+		Use:     "set --session NAME --candidate ID ITEM POINTS [--note TEXT]",
+		Short:   "Mark a criterion left to the jury: its points count in the competence, the CCP and the total",
+		Example: `  tailab jury set -s juin -c c02 support.accueil 1.5 --note "reformulation claire"`,
+		Args:    cobra.ExactArgs(2), RunE: run,
 	}
 	override := &cobra.Command{
 		Use:     "override --session NAME --candidate ID CHECK --status pass|fail --note TEXT",
 		Short:   "Correct an automated verdict of the latest grading; the machine's verdict and evidence stay beside it",
 		Example: `  tailab jury override -s juin -c c02 ad.users --status pass --note "comptes créés dans l'OU voisine, accepté"`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			e.Item, e.Status = args[0], checks.Status(status)
-			return exam.SetJury(g.DataDir, session, e)
-		},
+		Args:    cobra.ExactArgs(1), RunE: run,
 	}
 	override.Flags().StringVar(&status, "status", "", "the jury's verdict: pass or fail (required)")
 	_ = override.MarkFlagRequired("status")

@@ -72,8 +72,7 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 	if o.Candidate == "" {
 		return o.session(cmd)
 	}
-	o.Output = "html"
-	if len(o.Outputs) > 0 {
+	if o.Output = "html"; len(o.Outputs) > 0 {
 		o.Output = o.Outputs[len(o.Outputs)-1]
 	}
 	if err := validOutput(o.Output, "html", "pdf", "digest", "bundle"); err != nil {
@@ -91,8 +90,7 @@ func (o *reportOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if o.Output == "pdf" {
-		out := o.Out
+	if out := o.Out; o.Output == "pdf" {
 		if out == "" {
 			out = o.Session + "-" + o.Candidate + ".pdf"
 		}

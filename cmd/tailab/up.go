@@ -33,12 +33,10 @@ type upOptions struct {
 	output      string
 	out         string
 
-	labDef  *labs.Lab
-	labYAML []byte
-	roll    []labs.Candidate
-	// rosterWarnings are the roster reader's (an encoding converted, a
-	// column ignored), printed before anything is done.
-	rosterWarnings []string
+	labDef         *labs.Lab
+	labYAML        []byte
+	roll           []labs.Candidate
+	rosterWarnings []string // an encoding converted, a column ignored: printed first
 }
 
 func newUpCommand(g *globalOptions) *cobra.Command {
@@ -126,9 +124,7 @@ func (o *upOptions) Validate() error {
 // Run plans and applies.
 func (o *upOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	for _, w := range o.rosterWarnings {
-		fmt.Fprintf(cmd.ErrOrStderr(), "attention : %s\n", w)
-	}
+	fmt.Fprint(cmd.ErrOrStderr(), exam.Warnings(o.rosterWarnings))
 	eng, err := o.g.engine(o.provider)
 	if err != nil {
 		return err
