@@ -105,8 +105,19 @@ func Run(ctx context.Context, o RunOptions) error {
 }
 
 // SetWindow opens or closes (verb) a session's exam window at the time at
-// (as ParseAt reads it), audited.
-func SetWindow(dataDir, session, verb, at string) (Window, error) {
+// (as ParseAt reads it), audited, and prints the window to out.
+func SetWindow(dataDir, session, verb, at string, out io.Writer) error {
+	if session == "" {
+		return errclass.Usagef("--session is required")
+	}
+	w, err := setWindow(dataDir, session, verb, at)
+	if err == nil {
+		fmt.Fprintf(out, "session %s: exam window %s\n", session, w)
+	}
+	return err
+}
+
+func setWindow(dataDir, session, verb, at string) (Window, error) {
 	t, err := ParseAt(at, time.Now())
 	if err != nil {
 		return Window{}, errclass.Usagef("--at: %v", err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -18,11 +17,8 @@ func newGatewayCommand(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "gateway --session NAME [--ssh-listen :2222] [--web-listen :8443] [--address HOST]",
 		Short: "Serve the candidates' gateway into their own labs (SSH and browser), open during the exam window",
-		Long: `gateway is the candidates' only door into their labs (docs/access.md):
-ssh -p 2222 c01@HOST (a menu), ssh -p 2222 c01+srv@HOST [CMD], https://HOST:8443/.
-Logins only in the exam window (tailab session open|close), audited; terminals
-recorded in DATA_DIR/recordings/SESSION/. --address: printed on the sheets.`,
-		Args: cobra.NoArgs,
+		Long:  "ssh -p 2222 c01@HOST (a menu), ssh -p 2222 c01+srv@HOST [CMD], https://HOST:8443/: see docs/access.md.",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Session == "" {
 				return errclass.Usagef("--session is required")
@@ -53,16 +49,13 @@ recorded in DATA_DIR/recordings/SESSION/. --address: printed on the sheets.`,
 // statementPage renders a candidate's statement as the gateway shows it
 // (nil when the lab has none).
 func statementPage(sess *provision.Session, loc *time.Location) func(string) ([]byte, error) {
-	if len(sess.Candidates) == 0 {
-		return nil
-	}
-	if _, err := exam.Sheets(sess, []string{sess.Candidates[0].ID}, true, loc); err != nil {
+	if _, err := exam.Sheets(sess, nil, true, loc); err != nil || len(sess.Candidates) == 0 {
 		return nil
 	}
 	return func(candidate string) ([]byte, error) {
 		all, err := exam.Sheets(sess, []string{candidate}, true, loc)
-		if err != nil || len(all) == 0 {
-			return nil, fmt.Errorf("statement of %s: %v", candidate, err)
+		if err != nil {
+			return nil, err
 		}
 		return all[0].Body, nil
 	}
@@ -79,14 +72,7 @@ func newSessionWindowCommands(g *globalOptions) []*cobra.Command {
 			Long:  "TIME is now (default), RFC 3339 (2026-06-12T14:00:00+02:00), a local time today (14:00), or an offset (+3h30m).",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				if session == "" {
-					return errclass.Usagef("--session is required")
-				}
-				w, err := gateway.SetWindow(g.DataDir, session, verb, at)
-				if err == nil {
-					fmt.Fprintf(cmd.OutOrStdout(), "session %s: exam window %s\n", session, w)
-				}
-				return err
+				return gateway.SetWindow(g.DataDir, session, verb, at, cmd.OutOrStdout())
 			},
 		}
 		c.Flags().StringVarP(&session, "session", "s", "", "session name (required)")
