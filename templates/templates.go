@@ -20,6 +20,13 @@ var funcs = template.FuncMap{
 	"xml":     xmlEscape,
 	"comment": xmlComment,
 	"add":     func(a, b int) int { return a + b },
+	"indent":  indent,
+}
+
+// indent prefixes every line of s with n spaces (a YAML block scalar).
+func indent(n int, s string) string {
+	pad := strings.Repeat(" ", n)
+	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
 }
 
 // RootFSPackages is the package list of the lab containers' rootfs

@@ -11,7 +11,7 @@ import (
 	"github.com/tailab/tailab/internal/beneath"
 )
 
-// SSH host keys of containers.
+// SSH host keys of containers (and of Linux VMs with a cloud-init seed).
 //
 // tailab generates each container's host key once, keeps it in the machine's
 // dir (DIR/ssh_host_ed25519_key, which no machine sees) and copies it into the
@@ -29,27 +29,43 @@ const hostKeyFile = "ssh_host_ed25519_key"
 // maxHostKey bounds a host key read back.
 const maxHostKey = 64 << 10
 
-// installHostKey makes the machine's host key unless it has one, writes it
-// into /srv and sets sp.HostKeySHA256.
+// installHostKey writes the machine's kept host key (keptHostKey) into its
+// /srv for sshd.
 func installHostKey(sp *machineSpec, dir *beneath.Dir) error {
+	b, err := keptHostKey(sp, dir)
+	if err != nil {
+		return err
+	}
+	return dir.WriteFile("srv/"+hostKeyFile, b, 0o600)
+}
+
+// keptHostKey returns the machine's host key kept in its dir, made on first
+// use, and sets sp.HostKeySHA256 to its fingerprint.
+func keptHostKey(sp *machineSpec, dir *beneath.Dir) ([]byte, error) {
 	b, err := dir.ReadFile(hostKeyFile, maxHostKey)
 	if err != nil {
 		if b, err = newHostKey(); err != nil {
-			return err
+			return nil, err
 		}
 		if err := dir.WriteFile(hostKeyFile, b, 0o600); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	signer, err := ssh.ParsePrivateKey(b)
 	if err != nil {
-		return fmt.Errorf("host key %s/%s: %w", dir.Name(), hostKeyFile, err)
-	}
-	if err := dir.WriteFile("srv/"+hostKeyFile, b, 0o600); err != nil {
-		return err
+		return nil, fmt.Errorf("host key %s/%s: %w", dir.Name(), hostKeyFile, err)
 	}
 	sp.HostKeySHA256 = ssh.FingerprintSHA256(signer.PublicKey())
-	return nil
+	return b, nil
+}
+
+// vmHostKey gives a Linux VM with a cloud-init seed its kept host key: the
+// seed installs it (ssh_keys), so the grader can verify the VM as it does a
+// container.
+func vmHostKey(sp *machineSpec, dir *beneath.Dir) error {
+	b, err := keptHostKey(sp, dir)
+	sp.HostKeyPEM = b
+	return err
 }
 
 // newHostKey is a new ed25519 private key in OpenSSH's PEM form.

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/crypto/ssh"
 	lv "libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/tailab/tailab/internal/beneath"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
@@ -116,6 +118,11 @@ func (p *Provider) prepareVM(sp *machineSpec, secrets map[string]secret.Value) e
 		vol.Free()
 	}
 	if sp.Image != nil && sp.Image.Seed != "" {
+		if sp.Machine.OS == labs.OSLinux {
+			if err := withDir(sp.Dir, func(d *beneath.Dir) error { return vmHostKey(sp, d) }); err != nil {
+				return err
+			}
+		}
 		return writeSeed(sp, secrets)
 	}
 	return nil
@@ -162,7 +169,7 @@ func renderSeed(sp *machineSpec, secrets map[string]secret.Value) (volid string,
 	data := map[string]any{
 		"Session": sp.Session, "Candidate": sp.Candidate, "Machine": sp.Machine.Name,
 		"Hostname": hostname(sp), "InstanceID": sp.Domain, "NICs": sp.NICs,
-		"User": "root", "AuthorizedKey": "", "PasswordHash": "",
+		"User": "root", "AuthorizedKey": "", "PasswordHash": "", "HostKeyPrivate": "", "HostKeyPublic": "",
 		"ComputerName": strings.ToUpper(truncate(sp.Machine.Name, 15)), "AdminPassword": "",
 	}
 	var names []string
@@ -183,6 +190,14 @@ func renderSeed(sp *machineSpec, secrets map[string]secret.Value) (volid string,
 					data["AuthorizedKey"] = strings.TrimSpace(pub)
 				}
 			}
+		}
+		if len(sp.HostKeyPEM) > 0 {
+			signer, err := ssh.ParsePrivateKey(sp.HostKeyPEM)
+			if err != nil {
+				return "", nil, fmt.Errorf("host key: %w", err)
+			}
+			data["HostKeyPrivate"] = strings.TrimSpace(string(sp.HostKeyPEM))
+			data["HostKeyPublic"] = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 		}
 		names = []string{"cloud-init/user-data", "cloud-init/meta-data", "cloud-init/network-config"}
 	}

@@ -89,6 +89,8 @@ type machineSpec struct {
 	// HostKeySHA256 is the fingerprint of the container's SSH host key, set
 	// by installHostKey: pinned in the machine's state.
 	HostKeySHA256 string
+	// HostKeyPEM is a Linux VM's private host key for its seed (vmHostKey).
+	HostKeyPEM []byte
 }
 
 // consoleSpec is a VM's VNC console. The password is not part of the spec's
