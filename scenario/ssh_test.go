@@ -32,3 +32,25 @@ func TestSSHStep(t *testing.T) {
 		t.Fatalf("res %+v, err %v", res, err)
 	}
 }
+
+// TestSSHStepRefusesAnotherHostKey: a step on a machine presenting another host
+// key than the one pinned at up does not run; the error names both.
+func TestSSHStepRefusesAnotherHostKey(t *testing.T) {
+	testenv.RequireIsolatedNetwork(t)
+	_, keyPEM, pub := sshd.NewClientKey(t)
+	srv := sshd.Start(t, sshd.Options{Host: "127.0.0.13", AuthorizedKeys: []xssh.PublicKey{pub}})
+	const pinned = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	target := func(pin string) *Runner {
+		return &Runner{Machines: map[string]probe.Target{"srv": {Machine: "srv", Address: srv.Host, Ports: map[string]int{"ssh": srv.Port},
+			Masker: &secret.Masker{}, SSHHostKey: pin,
+			Credentials: map[string]probe.Credentials{"ssh": {User: srv.User, PrivateKey: secret.New(keyPEM)}}}}}
+	}
+	step := labs.Step{Action: labs.Action{Name: "panne", Machine: "srv", Run: "true"}}
+	_, err := target(pinned).ApplyStep(context.Background(), step)
+	if err == nil || !strings.Contains(err.Error(), "expected "+pinned) || !strings.Contains(err.Error(), "presented "+srv.Fingerprint) {
+		t.Fatalf("step on a machine with another host key: %v", err)
+	}
+	if res, err := target(srv.Fingerprint).ApplyStep(context.Background(), labs.Step{Action: labs.Action{Name: "ok", Machine: "srv", Run: "echo ok"}}); err != nil || res.Output != "ok" {
+		t.Fatalf("step on the pinned machine: %+v %v", res, err)
+	}
+}
