@@ -190,7 +190,7 @@ func TestStuckRun(t *testing.T) {
 		s := testSession(t, "k1", 1)
 		srv.Stick = func(ws string) bool { return ws == "tl-k1_c01" }
 		cfg := testConfig(srv)
-		cfg.StuckAfter = 150 * time.Millisecond
+		cfg.StuckAfter = 500 * time.Millisecond // a loaded machine can take 150ms over one read
 		_, err := up(t, cfg, s, provision.ApplyOptions{})
 		var stuck *StuckError
 		if !errors.As(err, &stuck) || !strings.Contains(err.Error(), "has been applying for") || !strings.Contains(err.Error(), "tailab up --force-cancel") {
