@@ -68,9 +68,14 @@ func TestTerraformProviderCLI(t *testing.T) {
 	if !strings.Contains(got, "10.250.2.10") {
 		t.Errorf("status:\n%s", got)
 	}
+	// doctor checks the server, then this machine (which may lack some needs).
+	o, e, err := runCLI(t, "doctor", "--provider", "terraform")
+	if !strings.Contains(o, "server") || !strings.Contains(o, srv.URL+" answers") || err != nil && !strings.Contains(err.Error(), "check(s) failed") {
+		t.Errorf("doctor: %v\n%s%s", err, o, e)
+	}
 	// gc without --provider looks at terraform too: from another data dir,
 	// session s1 is unknown and its workspaces are orphans.
-	o, e, _ := runCLI(t, "--data-dir", t.TempDir(), "gc")
+	o, e, _ = runCLI(t, "--data-dir", t.TempDir(), "gc")
 	if !strings.Contains(o+e, "terraform  workspace  tl-s1_c01") || !strings.Contains(o+e, "tl-s1_mgmt") {
 		t.Errorf("gc does not list the terraform workspaces:\n%s%s", o, e)
 	}

@@ -174,6 +174,7 @@ var verbs = []func(*globalOptions) *cobra.Command{
 	newSnapshotCommand,
 	newVerifyCommand,
 	newGatewayCommand,
+	newDoctorCommand,
 }
 
 // providerConfig is the provider options from the global flags.
