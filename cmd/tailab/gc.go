@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -37,79 +36,44 @@ func newGCCommand(g *globalOptions) *cobra.Command {
 			for _, s := range sessions {
 				keep[s.Name] = true
 			}
-			explicit := cmd.Flags().Changed("provider")
-			names := []string{provider}
-			if !explicit {
-				names = providers().Names() // every provider this build has and is configured
+			names, explicit := providers().Names(), cmd.Flags().Changed("provider")
+			if explicit {
+				names = []string{provider}
 			}
-			return gcProviders(cmd, g, names, keep, yes, explicit)
+			var ps []provision.Provider
+			for _, name := range names {
+				eng, err := g.engine(name)
+				if err == nil {
+					defer eng.Provider.Close()
+					ps = append(ps, eng.Provider)
+				} else if explicit {
+					return err
+				} // else: not in this build
+			}
+			found, ferr := provision.FindOrphans(cmd.Context(), ps, keep)
+			w, n := cmd.OutOrStdout(), 0
+			t := newTable(w, "PROVIDER", "TYPE", "NAME", "CANDIDATE")
+			for _, o := range found {
+				for _, r := range o.Resources {
+					t.row(o.Provider.Name(), r.Type, r.Name, r.Candidate)
+					n++
+				}
+			}
+			switch {
+			case n == 0:
+				fmt.Fprintf(w, "no orphan resource (looked at: %d provider(s))\n", len(ps))
+			case !yes:
+				err = t.flush()
+				fmt.Fprintf(w, "\n%d orphan resource(s); run `tailab gc --yes` to remove them\n", n)
+			default:
+				if err = errors.Join(t.flush(), provision.RemoveAllOrphans(cmd.Context(), found)); err == nil {
+					fmt.Fprintf(w, "\nremoved %d orphan resource(s)\n", n)
+				}
+			}
+			return errors.Join(ferr, err) // unclassified: the infrastructure
 		},
 	}
 	c.Flags().BoolVar(&yes, "yes", false, "remove what was found")
 	c.Flags().StringVar(&provider, "provider", "", "where to look: libvirt (every configured host) or terraform (the organization's workspaces); default: every provider configured")
 	return c
-}
-
-// gcProviders is `tailab gc`: the orphans of every provider named (one
-// table), removed with yes. A provider this build lacks is skipped unless it
-// was asked for by name; one that fails is reported and the others still
-// looked at (the exit code says something failed).
-func gcProviders(cmd *cobra.Command, g *globalOptions, names []string, keep map[string]bool, yes, explicit bool) error {
-	w := cmd.OutOrStdout()
-	type found struct {
-		eng     *provision.Engine
-		orphans []provision.Resource
-	}
-	var all []found
-	var looked []string
-	var errs []error
-	for _, name := range names {
-		eng, err := g.engine(name)
-		if err != nil {
-			if explicit {
-				return err
-			}
-			continue // not in this build
-		}
-		defer eng.Provider.Close()
-		looked = append(looked, name)
-		orphans, err := eng.Provider.Orphans(cmd.Context(), keep)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			continue
-		}
-		if len(orphans) > 0 {
-			all = append(all, found{eng, orphans})
-		}
-	}
-	n := 0
-	for _, f := range all {
-		n += len(f.orphans)
-	}
-	if n == 0 {
-		fmt.Fprintf(w, "no orphan resource (looked at: %s)\n", strings.Join(looked, ", "))
-	} else {
-		t := newTable(w, "PROVIDER", "TYPE", "NAME", "CANDIDATE")
-		for _, f := range all {
-			for _, r := range f.orphans {
-				t.row(f.eng.Provider.Name(), r.Type, r.Name, r.Candidate)
-			}
-		}
-		if err := t.flush(); err != nil {
-			return err
-		}
-		if !yes {
-			fmt.Fprintf(w, "\n%d orphan resource(s); run `tailab gc --yes` to remove them\n", n)
-		}
-	}
-	if yes {
-		for _, f := range all {
-			if err := f.eng.Provider.RemoveOrphans(cmd.Context(), f.orphans); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", f.eng.Provider.Name(), err))
-				continue
-			}
-			fmt.Fprintf(w, "\nremoved %d orphan resource(s) (%s)\n", len(f.orphans), f.eng.Provider.Name())
-		}
-	}
-	return errors.Join(errs...) // unclassified: the infrastructure
 }
