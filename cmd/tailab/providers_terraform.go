@@ -18,11 +18,8 @@ import (
 var extraProviders = []func(*provision.Registry){
 	func(r *provision.Registry) {
 		r.Register(terraform.Name, func(map[string]string) (provision.Provider, error) {
-			cfg, err := terraformConfig()
-			if err != nil {
-				return nil, err
-			}
-			return terraform.New(cfg), nil
+			cfg, err := terraformConfig() // the registry's callers check err first
+			return terraform.New(cfg), err
 		})
 	},
 }

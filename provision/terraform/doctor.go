@@ -3,16 +3,20 @@ package terraform
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/tailab/tailab/internal/errclass"
 )
 
 // Check is one need of the terraform provider, checked by `tailab doctor`.
@@ -162,4 +166,30 @@ func mirrorCheck(file string) Check {
 	}
 	c.Status, c.Detail = CheckFail, fmt.Sprintf("no %s %s.x for linux_amd64 under %s", ProviderSource, ProviderVersion, strings.Join(mirrors, ", "))
 	return c
+}
+
+// WriteChecks prints the checks as a table, then what to do for each one
+// not ok; the error (class Failed) counts the failed ones.
+func WriteChecks(w io.Writer, checks []Check) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tSTATUS\tDETAIL")
+	failed := 0
+	for _, c := range checks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.Status, c.Detail)
+		if c.Status == CheckFail {
+			failed++
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, c := range checks {
+		if c.Status != CheckOK {
+			fmt.Fprintf(w, "%s: %s\n", c.Name, c.Fix)
+		}
+	}
+	if failed > 0 {
+		return errclass.Wrap(errclass.Failed, fmt.Errorf("%d check(s) failed", failed))
+	}
+	return nil
 }
