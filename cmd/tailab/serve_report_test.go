@@ -3,15 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/e2e"
@@ -179,5 +182,52 @@ func TestReportPDF(t *testing.T) {
 	}
 	if a := os.Getenv("TAILAB_ARTIFACTS"); a != "" {
 		_ = os.WriteFile(filepath.Join(a, "jury-c02.pdf"), data, 0o644)
+	}
+	checkRecordPDF(t, out, "LEFÈVRE Zoé — n° c02")
+}
+
+// englishWords must not appear on a record a French jury signs (whole words).
+var englishWords = []string{"pass", "passed", "fail", "failed", "error", "errors", "skipped", "candidate", "check", "checks",
+	"grade", "graded", "jury 0/0", "create", "keep", "remove", "reset", "revert", "round", "none", "unknown"}
+
+// checkRecordPDF reads a printed record back with poppler (pdftotext per
+// page, pdftoppm for the page images): at least two pages, the candidate's
+// running header on every page, no template text, no English word.
+func checkRecordPDF(t *testing.T, pdf, header string) {
+	t.Helper()
+	for _, tool := range []string{"pdftotext", "pdftoppm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testenv.Unavailable(t, "%s not installed (apt-get install poppler-utils)", tool)
+		}
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("pdftoppm", "-r", "30", "-png", pdf, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, out)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "page-*.png"))
+	if len(pages) < 2 {
+		t.Fatalf("%d page(s), want the record on at least 2 (scores, checks, decisions, signatures)", len(pages))
+	}
+	for n := 1; n <= len(pages); n++ {
+		text, err := exec.Command("pdftotext", "-f", strconv.Itoa(n), "-l", strconv.Itoa(n), "-layout", pdf, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext page %d: %v", n, err)
+		}
+		page := string(text)
+		if !strings.Contains(page, header) {
+			t.Errorf("page %d/%d lacks the running header %q", n, len(pages), header)
+		}
+		if !strings.Contains(page, fmt.Sprintf("page %d / %d", n, len(pages))) {
+			t.Errorf("page %d/%d lacks its number", n, len(pages))
+		}
+		if strings.Contains(page, "{{") {
+			t.Errorf("page %d holds template text", n)
+		}
+		words := strings.FieldsFunc(strings.ToLower(page), func(r rune) bool { return !unicode.IsLetter(r) && r != '/' && r != '0' })
+		for _, w := range englishWords {
+			if slices.Contains(words, w) || (strings.Contains(w, " ") && strings.Contains(strings.ToLower(page), w)) {
+				t.Errorf("page %d holds the English word %q", n, w)
+			}
+		}
 	}
 }
