@@ -90,17 +90,32 @@ func TestUpDuringDown(t *testing.T) {
 	}
 	eng := newEngine(t, dataDir, "")
 
-	// up while down runs.
-	pid, wait := start("down", "--session", "ud")
-	refused("down", pid, upArgs...)
-	if out, err := wait(); err != nil {
-		t.Fatalf("down: %v\n%s", err, out)
+	// up while down runs. Should down end before up asks for the lock, up runs
+	// after it (as alone, a consistent end too) and the race is run again.
+	for attempt := 1; ; attempt++ {
+		pid, wait := start("down", "--session", "ud")
+		out, err := tailab(upArgs...).CombinedOutput()
+		if dout, derr := wait(); derr != nil {
+			t.Fatalf("down: %v\n%s", derr, dout)
+		}
+		if err == nil && attempt < 5 {
+			t.Logf("attempt %d: down ended before up started; up ran after it", attempt)
+			continue
+		}
+		want := fmt.Sprintf("`down` (pid %d, ", pid)
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Fatalf("up while down runs: %v\n%s\nwant a refusal naming %s", err, out, want)
+		}
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+			t.Errorf("up refused with %v, want exit 3", err)
+		}
+		break
 	}
 	assertNothingLeft(t, eng, "ud", dataDir)
 	assertBridgesKnown(t)
 
 	// down and gc while up runs.
-	pid, wait = start(upArgs...)
+	pid, wait := start(upArgs...)
 	refused("up", pid, "down", "--session", "ud")
 	refused("up ud", pid, "gc", "--yes")
 	if out, err := wait(); err != nil || strings.Count(out, " ready") != 9 {
