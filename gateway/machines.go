@@ -58,7 +58,7 @@ func (m *machine) hasAddress(host string) bool {
 func (m *machine) allowsPort(port int) bool { return slices.Contains(m.Ports, port) }
 
 // errNotContained refuses a shell in a container whose root is root on the host.
-var errNotContained = errors.New("the container is not contained (its root is root on the host): the gateway opens no shell in it; bring the session up again with a tailab that runs containers in user namespaces")
+var errNotContained = errors.New("the container is not contained (its root is root on the host): the gateway opens no shell in it; bring the session up with --rootfs built (TAILAB_ROOTFS=built, scripts/build-rootfs.sh)")
 
 // skipContainment lets the gateway package's own tests open shells in the
 // test's sshd, which stands for a container but is no container at all. It is
@@ -66,10 +66,10 @@ var errNotContained = errors.New("the container is not contained (its root is ro
 var skipContainment = false
 
 // contained reports whether a candidate may get a shell on the machine: a VM,
-// or a container whose root is an unprivileged user on the host. Until `up`
-// records a container's user namespace in its state, no container is.
+// or a container whose root is an unprivileged user on the host (`up` with a
+// lab root file system records the uid its root maps to: UIDBase).
 func contained(ms provision.MachineState) bool {
-	return ms.Kind == labs.KindVM || skipContainment
+	return ms.Kind == labs.KindVM || ms.UIDBase != 0 || skipContainment
 }
 
 // loadMachines resolves a candidate's machines from the session: the lab's

@@ -24,6 +24,23 @@ func TestContainerNotContained(t *testing.T) {
 	if log := l.auditLog(t); !hasLine(log, "terminal c01", "not contained") {
 		t.Errorf("audit log has no clear refusal:\n%s", strings.Join(log, "\n"))
 	}
+	// the same machine recorded as contained (its root maps to host uid
+	// 200000, as `up --rootfs built` records it) gets a shell, without the hook
+	ms, err := l.st.Machines("s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Candidate == "c01" && m.Machine == "srv" {
+			m.UIDBase = 200000
+			if err := l.st.PutMachine(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if out, errOut, code := l.ssh(t, "c01+srv", l.passwords["c01"], "", "hostname"); code != 0 || out != "srv-c01\n" {
+		t.Errorf("a contained container: code %d, out %q, stderr %q", code, out, errOut)
+	}
 }
 
 func allowUncontained(t *testing.T) {

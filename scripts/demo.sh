@@ -6,8 +6,12 @@
 # the reference solution applied fully, half and not at all, graded, with the
 # session report and each candidate's jury record written (HTML).
 #
-#   bash scripts/demo.sh            # the demo
-#   bash scripts/demo.sh serve      # then: the dashboard on http://127.0.0.1:8080
+# It ends with the candidates' gateway running for the demo session (Ctrl-C
+# stops it) and prints c01's login and password and where to log in.
+#
+#   bash scripts/demo.sh            # the demo, then the gateway
+#   bash scripts/demo.sh gateway    # the gateway again
+#   bash scripts/demo.sh serve      # the dashboard on http://127.0.0.1:8080
 #   bash scripts/demo.sh down       # remove the demo session and stop the daemon
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +25,9 @@ go build -ldflags "-X main.version=$(bash scripts/version.sh)" -o bin/tailab ./c
 bash scripts/libvirtd-netns.sh start "$daemon_dir" >/dev/null
 set -a; . "$daemon_dir/env"; set +a
 export TAILAB_VIRT_TYPE=qemu # this machine has no working KVM; a lab host would use kvm
+# Contained containers (own user namespace, the rootfs install-deps built): the
+# gateway opens candidates' shells only there.
+export TAILAB_ROOTFS=${TAILAB_ROOTFS:-built}
 # The daemon's bridges live in its namespace: tailab runs there to reach the machines.
 run() { ip netns exec "$TAILAB_NETNS" bin/tailab "$@"; }
 
@@ -34,6 +41,17 @@ serve)
   exec ip netns exec "$TAILAB_NETNS" bin/tailab serve --session "$session"
   ;;
 esac
+gateway() {
+  run session open --session "$session" >/dev/null
+  pw=$(run access --session "$session" --candidate c01 -o json --show-passwords | tr -d ' \n' |
+    sed -n 's/.*"gateway":{"login":"c01","password":"\([^"]*\)".*/\1/p')
+  echo "Gateway (in the daemon's network namespace; from there): login c01, password $pw"
+  echo "  ip netns exec $TAILAB_NETNS ssh -p 2222 c01@127.0.0.1   (or c01+srv@ for srv directly)"
+  echo "  browser: https://127.0.0.1:8443/ (certificate fingerprint printed below)"
+  exec ip netns exec "$TAILAB_NETNS" bin/tailab gateway --session "$session" --ssh-listen 127.0.0.1:2222 --web-listen 127.0.0.1:8443
+}
+if [[ ${1:-} == gateway ]]; then gateway; fi
 run demo --session "$session"
 run status --session "$session"
 echo "Dashboard: bash scripts/demo.sh serve   — remove everything: bash scripts/demo.sh down"
+gateway
