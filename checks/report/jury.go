@@ -60,6 +60,37 @@ type juryCCP struct {
 	// Assessed: the subject assesses some competence of it; only those CCPs
 	// get a decision to take.
 	Assessed bool
+	// Proposal is the decision the rule proposes ("acquis" / "non acquis")
+	// and Why its reason; the jury confirms or changes it.
+	Proposal, Why string
+}
+
+// DecisionThreshold is the percentage of a CCP's points (automatic + jury)
+// from which the record proposes "acquis", provided no critical check of it
+// failed (its competence capped). The jury confirms or changes the proposal.
+const DecisionThreshold = 50.0
+
+// propose fills a CCP's proposed decision from its score and its
+// competences' caps.
+func propose(c juryCCP, s *checks.CCPScore, comps map[string]*checks.CompetenceScore) juryCCP {
+	if !c.Assessed || s == nil || s.MaxPoints <= 0 {
+		return c
+	}
+	for _, comp := range c.Competences {
+		if cs := comps[comp.ID]; cs != nil && cs.Counts.Error > 0 {
+			c.Proposal, c.Why = "à revoir", "vérification en erreur en "+comp.ID+" : note incomplète"
+			return c
+		}
+		if cs := comps[comp.ID]; cs != nil && cs.Capped {
+			c.Proposal, c.Why = "non acquis", "vérification critique échouée en "+comp.ID
+			return c
+		}
+	}
+	c.Proposal, c.Why = "acquis", frPercent(s.Percent)+" ≥ "+frPercent(DecisionThreshold)
+	if s.Percent < DecisionThreshold {
+		c.Proposal, c.Why = "non acquis", frPercent(s.Percent)+" < "+frPercent(DecisionThreshold)
+	}
+	return c
 }
 
 type juryItem struct {
@@ -187,7 +218,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 			for _, comp := range ccp.Competences {
 				jc.Competences = append(jc.Competences, compOf(comp.ID, comp.Title))
 			}
-			p.CCPs = append(p.CCPs, assessedCCP(jc))
+			p.CCPs = append(p.CCPs, propose(assessedCCP(jc), ccps[ccp.ID], comps))
 		}
 	} else {
 		// Unknown referential: the structure the report itself carries.
@@ -198,7 +229,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 					jc.Competences = append(jc.Competences, compOf(comp.ID, comp.Title))
 				}
 			}
-			p.CCPs = append(p.CCPs, assessedCCP(jc))
+			p.CCPs = append(p.CCPs, propose(assessedCCP(jc), ccps[s.ID], comps))
 		}
 	}
 	titles := map[string]string{}
