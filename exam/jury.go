@@ -1,12 +1,10 @@
 package exam
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/tailab/tailab/checks"
-	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/results"
@@ -62,32 +60,4 @@ func SetJury(dataDir, session string, e results.JuryEntry) error {
 		what += " — " + e.Note
 	}
 	return st.Audit(session, provision.AuditEntry{User: e.Author, Action: "jury", Candidate: e.Candidate, Detail: what})
-}
-
-// WithJury returns a copy of a stored grading with the jury's marks (and the
-// overrides made on this grading) applied and scored: what people read.
-func WithJury(rs *results.Store, session string, g *results.Grading) (*checks.Report, error) {
-	entries, err := rs.Jury(session)
-	if err != nil || len(entries) == 0 {
-		return g.Report, err
-	}
-	ref, err := referential.Load(g.Report.Referential)
-	if err != nil {
-		return nil, fmt.Errorf("grading %s: %w", g.Key, err)
-	}
-	out := *g.Report
-	out.Candidates = append([]checks.CandidateReport(nil), g.Report.Candidates...)
-	inputs := results.JuryInput(entries, g.Key)
-	for i := range out.Candidates {
-		c := &out.Candidates[i]
-		in, ok := inputs[c.ID]
-		if !ok {
-			continue
-		}
-		c.Results = append([]checks.Result(nil), c.Results...)
-		if err := checks.ApplyJury(ref, c, in); err != nil {
-			return nil, err
-		}
-	}
-	return &out, nil
 }

@@ -100,7 +100,7 @@ func Record(dataDir, session, candidate string, at time.Time, output string, loc
 	if err != nil {
 		return nil, Classify(err)
 	}
-	rep, err := WithJury(rs, session, g)
+	rep, err := rs.WithJury(session, g)
 	if err != nil {
 		return nil, err
 	}
@@ -146,5 +146,5 @@ func StoredGrading(dataDir, session string, n int) (*checks.Report, error) {
 	if err != nil {
 		return nil, Classify(err)
 	}
-	return WithJury(rs, session, g)
+	return rs.WithJury(session, g)
 }

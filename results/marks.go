@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/internal/store"
 )
 
@@ -92,4 +93,33 @@ func JuryInput(entries []JuryEntry, grading string) map[string]checks.JuryInput 
 		out[e.Candidate] = in
 	}
 	return out
+}
+
+// WithJury returns a copy of a stored grading with the jury's marks (and the
+// overrides made on this grading) applied and scored: what people read. The
+// stored grading is left as it is.
+func (s *Store) WithJury(session string, g *Grading) (*checks.Report, error) {
+	entries, err := s.Jury(session)
+	if err != nil || len(entries) == 0 {
+		return g.Report, err
+	}
+	ref, err := referential.Load(g.Report.Referential)
+	if err != nil {
+		return nil, fmt.Errorf("grading %s: %w", g.Key, err)
+	}
+	out := *g.Report
+	out.Candidates = append([]checks.CandidateReport(nil), g.Report.Candidates...)
+	inputs := JuryInput(entries, g.Key)
+	for i := range out.Candidates {
+		c := &out.Candidates[i]
+		in, ok := inputs[c.ID]
+		if !ok {
+			continue
+		}
+		c.Results = append([]checks.Result(nil), c.Results...)
+		if err := checks.ApplyJury(ref, c, in); err != nil {
+			return nil, err
+		}
+	}
+	return &out, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/checks/report"
+	"github.com/tailab/tailab/results"
 )
 
 //go:embed templates/*.tmpl
@@ -391,8 +392,12 @@ func (s *Server) jury(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	j := &report.Jury{Opts: report.Options{Location: s.cfg.Location}, Candidates: []string{l.Candidate.ID}}
-	if err := j.Format(&buf, l.Report); err != nil {
+	rep, err := s.cfg.Results.WithJury(s.cfg.Session, &results.Grading{Key: l.Key, Report: l.Report}) // the jury's marks
+	if err == nil {
+		j := &report.Jury{Opts: report.Options{Location: s.cfg.Location}, Candidates: []string{l.Candidate.ID}}
+		err = j.Format(&buf, rep)
+	}
+	if err != nil {
 		fmt.Fprintf(s.cfg.Log, "jury page: %v\n", err)
 		http.Error(w, "erreur interne", http.StatusInternalServerError)
 		return

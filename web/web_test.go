@@ -13,6 +13,7 @@ import (
 	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/e2e"
 	"github.com/tailab/tailab/internal/secret"
+	"github.com/tailab/tailab/results"
 	"github.com/tailab/tailab/web"
 )
 
@@ -289,6 +290,31 @@ func TestNotApplicable(t *testing.T) {
 			if !strings.Contains(r.body, w) {
 				t.Errorf("GET %s lacks %q", url, w)
 			}
+		}
+	}
+}
+
+// TestJuryPageShowsMarks: the dashboard's record of a candidate shows the
+// jury's marks and corrections entered since (`tailab jury`), with their
+// author and note, the totals counting them.
+func TestJuryPageShowsMarks(t *testing.T) {
+	srv, d := newServer(t, "")
+	g, err := d.Results.Latest(e2e.Session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []results.JuryEntry{
+		{Candidate: "c02", Item: "support.accueil", Points: 2, Note: "accueil soigné", Author: "mme.dupont"},
+		{Candidate: "c02", Item: "ad.users", Status: checks.StatusPass, Grading: g.Key, Note: "OU voisine acceptée", Author: "m.martin"},
+	} {
+		if err := d.Results.SaveJury(e2e.Session, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := get(t, srv.Handler(), "GET", "/c/c02/jury")
+	for _, want := range []string{"Noté par le jury (mme.dupont", "accueil soigné", "Corrigé par le jury (m.martin", "OU voisine acceptée — verdict de la machine : échec 0/4"} {
+		if r.code != 200 || !strings.Contains(r.body, want) {
+			t.Errorf("GET /c/c02/jury (%d) lacks %q", r.code, want)
 		}
 	}
 }
