@@ -14,6 +14,13 @@ type Fault struct {
 	// Description is the symptom as the candidate's ticket states it (French).
 	Description string `yaml:"description" json:"description,omitempty"`
 	Group       string `yaml:"group" json:"group,omitempty"`
+	// Present tells whether the fault is still there: a script in the fault's
+	// transport (ssh: POSIX shell, winrm: PowerShell) that exits 0 while the
+	// fault is present and non-zero once it is repaired. tailab reads it before
+	// and after what it does to a machine (reset, re-creation, a snapshot that
+	// restarts it) and re-applies a fault that was present before and is gone
+	// after, never one the candidate had repaired. Templated like run.
+	Present string `yaml:"present" json:"present,omitempty"`
 }
 
 // Step is the fault as a step to apply.

@@ -73,6 +73,9 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, resolved bool) {
 			faults[f.Name] = true
 			faultNames = append(faultNames, f.Name)
 		}
+		if f.Present != "" && check(f.Transport) && f.StepTransport() == "ldap" {
+			d.Diags.Add(f.At.Of("present", f.Pos), field+".present", "an ldap fault has no presence script (LDIF has no exit status): give the fault another transport, or leave present out")
+		}
 		if f.Group != "" && check(f.Group) && !nameRe.MatchString(f.Group) {
 			d.Diags.Add(f.At.Of("group", f.Pos), field+".group", "%q: use lower-case letters, digits and '-'", f.Group)
 		}

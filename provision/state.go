@@ -327,6 +327,10 @@ func PublicKey(privatePEM secret.Value) (string, error) {
 type FaultRecord struct {
 	Faults []string  `json:"faults"`
 	At     time.Time `json:"at"`
+	// Pending are the faults that were present (or could not be read) when
+	// the candidate's machines were taken down: the next up re-applies each
+	// of them that the new machines lack (exam.RestorePending).
+	Pending []string `json:"pending,omitempty"`
 }
 
 // Faults returns the faults recorded for a candidate (ok false: none applied yet).

@@ -217,10 +217,16 @@ func (r *Runner) ApplyStep(ctx context.Context, st labs.Step) (StepResult, error
 	case err != nil:
 		return res, fmt.Errorf("step %s on %s: %w", st.Name, st.Machine, err)
 	case code != 0:
-		return res, fmt.Errorf("step %s on %s: exit status %d: %s", st.Name, st.Machine, code, res.Output)
+		return res, fmt.Errorf("step %s on %s: %w: %s", st.Name, st.Machine, &ExitError{Code: code}, res.Output)
 	}
 	return res, nil
 }
+
+// ExitError is a step that ran to its end and exited non-zero: the machine
+// answered (unlike a transport error).
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // cut keeps the first n bytes of s, at a character boundary.
 func cut(s string, n int) string {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/progress"
 	"github.com/tailab/tailab/provision"
@@ -28,7 +29,9 @@ do not change (a VM's console port may). Written to the session's audit log.`,
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
 				start := time.Now()
 				obs := progress.NewLines(cmd.ErrOrStderr(), g.Quiet, start)
-				if err := eng.Reset(cmd.Context(), sess, t.candidate, t.machine, provision.ApplyOptions{NoWait: noWait}, obs); err != nil {
+				if _, err := exam.Guard(cmd.Context(), eng.State, sess, t.candidate, t.machine, "reset", g.logf(cmd), func() error {
+					return eng.Reset(cmd.Context(), sess, t.candidate, t.machine, provision.ApplyOptions{NoWait: noWait}, obs)
+				}); err != nil {
 					return err
 				}
 				if !g.Quiet {

@@ -37,7 +37,7 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 			defer eng.Provider.Close()
 			start := time.Now()
 			obs := progress.NewLines(cmd.ErrOrStderr(), g.Quiet, start)
-			if err := eng.Down(cmd.Context(), sess, candidates, obs); err != nil {
+			if err := exam.Down(cmd.Context(), eng, sess, candidates, obs); err != nil {
 				return err
 			}
 			if !g.Quiet {

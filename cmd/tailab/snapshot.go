@@ -97,7 +97,11 @@ revert and delete is written to the session's audit log.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
 				start := time.Now()
-				snaps, err := eng.CreateSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0])
+				var snaps []provision.Snapshot
+				_, err := exam.Guard(cmd.Context(), eng.State, sess, t.candidate, t.machine, "snapshot create", g.logf(cmd), func() (err error) {
+					snaps, err = eng.CreateSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0])
+					return err
+				})
 				for _, s := range snaps {
 					if s.Name != "" && !g.Quiet {
 						fmt.Fprintf(cmd.ErrOrStderr(), "%s/%s: snapshot %s (%s, %s)\n", s.Candidate, s.Machine, s.Name, s.Kind, s.State)
@@ -121,7 +125,9 @@ revert and delete is written to the session's audit log.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
 				obs := progress.NewLines(cmd.ErrOrStderr(), g.Quiet, time.Now())
-				err := eng.RevertSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0], provision.ApplyOptions{NoWait: noWait}, obs)
+				_, err := exam.Guard(cmd.Context(), eng.State, sess, t.candidate, t.machine, "snapshot revert", g.logf(cmd), func() error {
+					return eng.RevertSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0], provision.ApplyOptions{NoWait: noWait}, obs)
+				})
 				return err
 			})
 		},

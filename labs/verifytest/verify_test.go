@@ -31,17 +31,7 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 	for _, lab := range []string{"tpe-local", "ccp2-infra-local", "ccp3-support-local", "ccp1-poste-local"} {
 		t.Run(lab, func(t *testing.T) {
 			start := time.Now()
-			data := t.TempDir()
-			st, err := provision.OpenState(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := libvirt.New(libvirt.Config{
-				QEMU: daemonEnv["TAILAB_QEMU_URI"], LXC: daemonEnv["TAILAB_LXC_URI"], HostVar: daemonEnv["TAILAB_HOSTVAR"],
-				DataDir: data, PoolDir: filepath.Join(data, "pool"), ImageDir: filepath.Join(data, "images"),
-				VirtType: "qemu", ConsoleListen: "127.0.0.1",
-			})
-			defer p.Close()
+			eng := privateEngine(t)
 			log := &lines{}
 			o := &exam.VerifyOptions{Lab: lab, Parallel: 8, Observer: log}
 			if err := o.Complete(); err != nil {
@@ -50,7 +40,7 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 			if err := o.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			o.Engine = &provision.Engine{State: st, Provider: p}
+			o.Engine = eng
 			v, err := o.Run(context.Background())
 			var out bytes.Buffer
 			if v != nil {
@@ -67,6 +57,24 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// privateEngine is an engine on a fresh data dir and the private libvirtd,
+// its connections closed at the end of the test.
+func privateEngine(t *testing.T) *provision.Engine {
+	t.Helper()
+	data := t.TempDir()
+	st, err := provision.OpenState(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := libvirt.New(libvirt.Config{
+		QEMU: daemonEnv["TAILAB_QEMU_URI"], LXC: daemonEnv["TAILAB_LXC_URI"], HostVar: daemonEnv["TAILAB_HOSTVAR"],
+		DataDir: data, PoolDir: filepath.Join(data, "pool"), ImageDir: filepath.Join(data, "images"),
+		VirtType: "qemu", ConsoleListen: "127.0.0.1",
+	})
+	t.Cleanup(func() { p.Close() })
+	return &provision.Engine{State: st, Provider: p}
 }
 
 // lines keeps a verification's log for the failure message.

@@ -1,0 +1,214 @@
+package exam
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
+)
+
+// Presence is what tailab saw of one drawn fault.
+type Presence string
+
+const (
+	Present Presence = "present"
+	Absent  Presence = "absent"  // repaired
+	Unknown Presence = "unknown" // the machine could not be asked
+)
+
+// FaultWatch is one drawn fault around an intervention: seen before, whether
+// it was re-applied, seen after.
+type FaultWatch struct {
+	Fault     string   `json:"fault"`
+	Before    Presence `json:"before"`
+	Reapplied bool     `json:"reapplied,omitempty"`
+	After     Presence `json:"after"`
+}
+
+// Intervention is what an admin action did to a candidate's drawn faults.
+type Intervention struct {
+	Action    string       `json:"action"`
+	Candidate string       `json:"candidate"`
+	Machine   string       `json:"machine,omitempty"`
+	Faults    []FaultWatch `json:"faults"`
+}
+
+// Detail is the audit log's line: each fault's fate ("dnsmasq-arrete:
+// re-applied, present").
+func (iv *Intervention) Detail() string {
+	parts := make([]string, 0, len(iv.Faults))
+	for _, f := range iv.Faults {
+		switch {
+		case f.Reapplied:
+			parts = append(parts, fmt.Sprintf("%s: re-applied, %s", f.Fault, f.After))
+		case f.Before == Absent:
+			parts = append(parts, f.Fault+": repaired before, left")
+		default:
+			parts = append(parts, fmt.Sprintf("%s: %s", f.Fault, f.After))
+		}
+	}
+	return iv.Action + ": " + strings.Join(parts, "; ")
+}
+
+// watched is a candidate's instance and the drawn faults an action on machine
+// ("" = all) can lose: recorded as applied and telling their presence.
+func watched(st *provision.State, sess *provision.Session, candidate, machine string) (*Instance, []labs.Fault, *provision.FaultRecord, error) {
+	rec, applied, err := st.Faults(sess.Name, candidate)
+	if err != nil || !applied {
+		return nil, nil, nil, err
+	}
+	lab, err := sess.LoadLab()
+	if err != nil {
+		return nil, nil, nil, errclass.Wrap(errclass.BadInput, err)
+	}
+	ins, err := Instances(st, sess, lab, []string{candidate}, nil)
+	if err != nil || len(ins) == 0 {
+		return nil, nil, nil, err
+	}
+	recorded := map[string]bool{}
+	for _, f := range rec.Faults {
+		recorded[f] = true
+	}
+	var fs []labs.Fault
+	for _, f := range ins[0].Scenario.Faults {
+		if recorded[f.Name] && strings.TrimSpace(f.Present) != "" && (machine == "" || f.Machine == machine) {
+			fs = append(fs, f)
+		}
+	}
+	return ins[0], fs, &rec, nil
+}
+
+// downRead bounds a presence read on machines about to be taken down: one
+// that does not answer is not waited for (its faults count as present).
+const downRead = 15 * time.Second
+
+func (in *Instance) presence(ctx context.Context, f labs.Fault) Presence {
+	ok, err := in.Steps.Present(ctx, f)
+	switch {
+	case err != nil:
+		return Unknown
+	case ok:
+		return Present
+	}
+	return Absent
+}
+
+// restore re-applies each fault of ws seen present (or unknown) before and
+// absent now, then reads it again.
+func (in *Instance) restore(ctx context.Context, fs []labs.Fault, ws []FaultWatch) {
+	for i, f := range fs {
+		w := &ws[i]
+		if w.Before == Absent {
+			w.After = in.presence(ctx, f)
+			continue
+		}
+		if w.After = in.presence(ctx, f); w.After != Absent {
+			continue
+		}
+		if _, err := in.Steps.ApplyStep(ctx, f.Step()); err == nil {
+			w.Reapplied = true
+		}
+		w.After = in.presence(ctx, f)
+	}
+}
+
+// Guard runs do, an admin action on a candidate's machines (all, or machine),
+// keeping the faults the candidate drew as they were: each fault's presence is
+// read before, and one present before and gone after is re-applied and read
+// again; a fault the candidate had repaired is left repaired. A presence that
+// cannot be read before counts as present: the exam's state, not a repair.
+// The outcome is written to the audit log ("faults") and returned.
+func Guard(ctx context.Context, st *provision.State, sess *provision.Session, candidate, machine, action string, log Logf, do func() error) (*Intervention, error) {
+	in, fs, _, err := watched(st, sess, candidate, machine)
+	if err != nil {
+		return nil, err
+	}
+	if len(fs) == 0 {
+		return nil, do()
+	}
+	iv := &Intervention{Action: action, Candidate: candidate, Machine: machine, Faults: make([]FaultWatch, len(fs))}
+	for i, f := range fs {
+		iv.Faults[i] = FaultWatch{Fault: f.Name, Before: in.presence(ctx, f)}
+	}
+	if err := do(); err != nil {
+		return nil, err
+	}
+	in.restore(ctx, fs, iv.Faults)
+	log.printf("%s: faults after %s", candidate, iv.Detail())
+	return iv, audit(st, sess, iv)
+}
+
+func audit(st *provision.State, sess *provision.Session, iv *Intervention) error {
+	if err := st.Audit(sess.Name, provision.AuditEntry{Action: "faults", Candidate: iv.Candidate, Machine: iv.Machine, Detail: iv.Detail()}); err != nil {
+		return fmt.Errorf("candidate %s: audit: %w", iv.Candidate, err)
+	}
+	return nil
+}
+
+// Down takes candidates' machines down (all the session's when none are
+// given), first recording, for each candidate named, the faults to put back at
+// the next up (RecordPending).
+func Down(ctx context.Context, eng *provision.Engine, sess *provision.Session, candidates []string, obs provision.Observer) error {
+	for _, c := range candidates {
+		if err := RecordPending(ctx, eng.State, sess, c); err != nil {
+			return err
+		}
+	}
+	return eng.Down(ctx, sess, candidates, obs)
+}
+
+// RecordPending reads, before a candidate's machines are taken down, which of
+// their drawn faults are present (or unreadable), and records them for the
+// next up (RestorePending).
+func RecordPending(ctx context.Context, st *provision.State, sess *provision.Session, candidate string) error {
+	in, fs, rec, err := watched(st, sess, candidate, "")
+	if err != nil || len(fs) == 0 {
+		return err
+	}
+	rec.Pending = nil
+	for _, f := range fs {
+		rctx, cancel := context.WithTimeout(ctx, downRead)
+		p := in.presence(rctx, f)
+		cancel()
+		if p != Absent {
+			rec.Pending = append(rec.Pending, f.Name)
+		}
+	}
+	if err := st.RecordFaults(sess.Name, candidate, *rec); err != nil {
+		return fmt.Errorf("candidate %s: record faults: %w", candidate, err)
+	}
+	return nil
+}
+
+// RestorePending re-applies, once a candidate's machines are up again, the
+// faults RecordPending found present at down that the new machines lack.
+func RestorePending(ctx context.Context, st *provision.State, sess *provision.Session, candidate string) (*Intervention, error) {
+	in, fs, rec, err := watched(st, sess, candidate, "")
+	if err != nil || rec == nil || len(rec.Pending) == 0 {
+		return nil, err
+	}
+	pending := map[string]bool{}
+	for _, p := range rec.Pending {
+		pending[p] = true
+	}
+	iv := &Intervention{Action: "down+up", Candidate: candidate}
+	var kept []labs.Fault
+	for _, f := range fs {
+		b := Absent
+		if pending[f.Name] {
+			b = Present
+		}
+		kept = append(kept, f)
+		iv.Faults = append(iv.Faults, FaultWatch{Fault: f.Name, Before: b})
+	}
+	in.restore(ctx, kept, iv.Faults)
+	rec.Pending = nil
+	if err := st.RecordFaults(sess.Name, candidate, *rec); err != nil {
+		return nil, fmt.Errorf("candidate %s: record faults: %w", candidate, err)
+	}
+	return iv, audit(st, sess, iv)
+}

@@ -1,0 +1,201 @@
+package verifytest_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/internal/testenv"
+	"github.com/tailab/tailab/internal/testenv/libvirtd"
+	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
+)
+
+// TestFaultsSurviveInterventions is issue 12's scenarios on ccp3-support-local:
+// a blank candidate (who drew disque-plein and dnsmasq-arrete) passes exactly
+// the same checks before and after snapshot create (containers restart: the
+// tmpfs empties), reset and down+up of the candidate; a candidate who repaired
+// one fault keeps exactly their points after the same actions, and their
+// repaired fault stays repaired.
+func TestFaultsSurviveInterventions(t *testing.T) {
+	if !libvirtd.InDaemonNetns() {
+		testenv.Unavailable(t, "needs root and libvirtd (/usr/sbin/libvirtd) for a private daemon")
+		return
+	}
+	for _, b := range []string{"dnsmasq", "nft", "busybox", "setpriv", "useradd"} {
+		testenv.RequireBinary(t, b)
+	}
+	ctx := context.Background()
+	lab, labYAML, err := exam.OpenLab("ccp3-support-local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const session = "integrity"
+	// The blank candidate draws the issue's two lost faults; the other one a
+	// service fault on srv too, which they repair.
+	blank := pick(t, lab, session, "", "disque-plein", "dnsmasq-arrete")
+	repairer := pick(t, lab, session, blank.ID, "intranet-arrete")
+	repairer.Index = 2
+	eng := privateEngine(t)
+	st := eng.State
+	sess, err := eng.NewSession(session, lab, labYAML, []labs.Candidate{blank, repairer}, "libvirt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := func(only ...string) {
+		t.Helper()
+		plan, err := eng.Plan(ctx, sess, only)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Up(ctx, plan, provision.ApplyOptions{Parallel: 4, Force: true}, quiet{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := exam.ApplyDrawnFaults(ctx, st, sess, only, t.Logf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		if err := eng.Down(context.Background(), sess, nil, quiet{}); err != nil {
+			t.Errorf("down: %v", err)
+		}
+	})
+	up()
+
+	suites, err := exam.LoadSuites(exam.BuiltinChecks(lab), exam.Probes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	grade := func() map[string]string {
+		t.Helper()
+		cands, labNets, err := exam.Bind(st, sess, lab, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := checks.NewVantages(suites, cands, labNets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &checks.Runner{Registry: exam.GradeProbes(v, nil)}
+		rep, err := r.Run(ctx, checks.Session{ID: sess.Name, Lab: lab.Name, StartedAt: sess.StartedAt}, suites, cands)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, c := range rep.Candidates {
+			var passed []string
+			for _, res := range c.Results {
+				if res.Status == checks.StatusPass {
+					passed = append(passed, res.CheckID)
+				}
+			}
+			sort.Strings(passed)
+			out[c.ID] = fmt.Sprintf("%g pts: %s", c.Points, strings.Join(passed, " "))
+		}
+		return out
+	}
+
+	// The repairer restarts the intranet, as the solution does.
+	ins, err := exam.Instances(st, sess, lab, []string{repairer.ID}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ins[0].Scenario.StepsFor(ins[0].Scenario.Drawn) {
+		if s.Fault == "intranet-arrete" {
+			if _, err := ins[0].Steps.ApplyStep(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := grade()
+	t.Logf("before: %v", want)
+	if want[blank.ID] == want[repairer.ID] {
+		t.Fatalf("the repair earned nothing: %v", want)
+	}
+
+	guarded := func(c labs.Candidate, action string, do func() error) {
+		t.Helper()
+		iv, err := exam.Guard(ctx, st, sess, c.ID, "", action, t.Logf, do)
+		if err != nil {
+			t.Fatalf("%s %s: %v", action, c.ID, err)
+		}
+		if iv == nil {
+			t.Fatalf("%s %s: no faults watched", action, c.ID)
+		}
+		for _, f := range iv.Faults {
+			if f.Before == exam.Present && f.After != exam.Present {
+				t.Errorf("%s %s: fault %s present before, %s after", action, c.ID, f.Fault, f.After)
+			}
+		}
+	}
+	for _, c := range []labs.Candidate{blank, repairer} {
+		guarded(c, "snapshot create", func() error {
+			_, err := eng.CreateSnapshot(ctx, sess, c.ID, "", "s1")
+			return err
+		})
+	}
+	if got := grade(); !equal(got, want) {
+		t.Errorf("after snapshot create:\n got %v\nwant %v", got, want)
+	}
+	for _, c := range []labs.Candidate{blank, repairer} {
+		guarded(c, "reset", func() error { return eng.Reset(ctx, sess, c.ID, "", provision.ApplyOptions{}, quiet{}) })
+	}
+	if got := grade(); !equal(got, want) {
+		t.Errorf("after reset:\n got %v\nwant %v", got, want)
+	}
+	if err := exam.Down(ctx, eng, sess, []string{blank.ID, repairer.ID}, quiet{}); err != nil {
+		t.Fatal(err)
+	}
+	up(blank.ID, repairer.ID)
+	if got := grade(); !equal(got, want) {
+		t.Errorf("after down+up:\n got %v\nwant %v", got, want)
+	}
+	log, err := st.AuditLog(session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range log {
+		if e.Action == "faults" && strings.Contains(e.Detail, "re-applied, present") {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Errorf("no re-applied fault in the audit log: %+v", log)
+	}
+}
+
+// pick finds a candidate of the session (other than not) who draws every fault named.
+func pick(t *testing.T, lab *labs.Lab, session, not string, faults ...string) labs.Candidate {
+	t.Helper()
+	for i := 1; i < 200; i++ {
+		c := labs.Candidate{ID: fmt.Sprintf("c%02d", i), Index: 1}
+		if c.ID == not {
+			continue
+		}
+		drawn := exam.FaultNames(lab.FaultsFor(session, c))
+		all := true
+		for _, f := range faults {
+			all = all && strings.Contains(", "+drawn+",", " "+f+",")
+		}
+		if all {
+			return c
+		}
+	}
+	t.Fatalf("no candidate draws %v", faults)
+	return labs.Candidate{}
+}
+
+func equal(a, b map[string]string) bool {
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+// quiet observes nothing.
+type quiet struct{}
+
+func (quiet) Event(provision.Event)          {}
+func (quiet) Machine(provision.MachineState) {}
