@@ -21,7 +21,7 @@ import (
 	"github.com/tailab/tailab/internal/testenv/guest"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
-	"github.com/tailab/tailab/provision/libvirt"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 const accessLab = `name: access-lab
@@ -361,8 +361,8 @@ func newVMDisk(t *testing.T, dataDir, session, candidate, machine, mgmt string) 
 		t.Fatal("no block size in debugfs stats")
 	}
 	os.Remove(raw)
-	return &vmDisk{t: t, domain: libvirt.DomainName(session, candidate, machine),
-		overlay: filepath.Join(dataDir, "pool", libvirt.VolumeName(session, candidate, machine, 0)),
+	return &vmDisk{t: t, domain: naming.DomainName(session, candidate, machine),
+		overlay: filepath.Join(dataDir, "pool", naming.VolumeName(session, candidate, machine, 0)),
 		addr:    mgmt, offset: block * size}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // Apply carries out a plan: networks first, then every machine in parallel
@@ -62,7 +63,7 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		if created {
 			obs.Event(provision.Event{Time: time.Now(), Candidate: n.Candidate, Resource: n.Name, What: "created"})
 		}
-		if n.Name == MgmtNetworkName(plan.Session.Name) {
+		if n.Name == naming.MgmtNetworkName(plan.Session.Name) {
 			return p.addMgmtBridge(plan.Session.Name)
 		}
 		return nil
@@ -397,7 +398,7 @@ func (p *Provider) destroyDomain(typ, name string) error {
 			return fmt.Errorf("domain %s: %w", name, err)
 		}
 	}
-	session, candidate, machine, ok := ParseName(name)
+	session, candidate, machine, ok := naming.ParseName(name)
 	if !ok {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // containSpec is a container of session s1 as the plan makes it, in either layout.
@@ -21,7 +22,7 @@ func containSpec(t *testing.T, rootfs string) (*Provider, *machineSpec) {
 	dir := t.TempDir()
 	p := New(ConfigFrom(map[string]string{"lxc": "lxc:///system", "data-dir": dir, "rootfs": rootfs,
 		"host-var": "/d/hostvar", "uid-table": filepath.Join(dir, "uid-ranges.json")}))
-	sp := &machineSpec{Session: "s1", Candidate: "c01", Domain: DomainName("s1", "c01", "dc"), Type: "lxc",
+	sp := &machineSpec{Session: "s1", Candidate: "c01", Domain: naming.DomainName("s1", "c01", "dc"), Type: "lxc",
 		Dir: filepath.Join(dir, "machines", "s1", "c01", "dc"), SharedDir: filepath.Join(dir, "machines", "s1", ".lib"),
 		Machine: labs.Machine{Name: "dc", Services: []string{"sshd", "samba-dc"}, Files: map[string]string{"/etc/resolv.conf": "x", "/srv/a": "y"}},
 		NICs: []nicSpec{{Network: "n", Lab: "lan", Dev: "eth0", MAC: "52:54:00:00:00:01"},

@@ -17,6 +17,7 @@ import (
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/provision/libvirt"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 const containLab = `name: contain-lab
@@ -134,7 +135,7 @@ func TestContainedMachines(t *testing.T) {
 	})
 
 	t.Run("no connection to the host", func(t *testing.T) {
-		host, _, err := libvirt.MgmtHost(sess.MgmtCIDR)
+		host, _, err := naming.MgmtHost(sess.MgmtCIDR)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +165,7 @@ func TestContainedMachines(t *testing.T) {
 
 	t.Run("no spoofing on the management path", func(t *testing.T) {
 		victim := srv2.MgmtAddress
-		victimMAC := libvirt.MAC("ct1", "c02", "srv", 99)
+		victimMAC := naming.MAC("ct1", "c02", "srv", 99)
 		if _, err := run(srv2, "true"); err != nil { // the host has c02/srv's neighbour entry
 			t.Fatal(err)
 		}

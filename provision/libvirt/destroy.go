@@ -14,6 +14,7 @@ import (
 
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // sessionTypes returns the domain types a session's lab uses (both when unknown).
@@ -65,7 +66,7 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(doms)) {
 		e := doms[name]
-		_, cand, machine, _ := ParseName(name)
+		_, cand, machine, _ := naming.ParseName(name)
 		if len(want) > 0 && !want[cand] {
 			continue
 		}
@@ -98,7 +99,7 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 	}
 	var gone []string
 	for _, name := range slices.Sorted(maps.Keys(nets)) {
-		_, cand, _, _ := ParseName(name)
+		_, cand, _, _ := naming.ParseName(name)
 		if len(want) > 0 && (cand == "" || !want[cand]) {
 			continue
 		}
@@ -109,10 +110,10 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 		if err := destroyNetwork(c, name); err != nil {
 			return err
 		}
-		if name == MgmtNetworkName(s.Name) {
+		if name == naming.MgmtNetworkName(s.Name) {
 			p.removeMgmtBridge(name)
 		}
-		_, cand, _, _ := ParseName(name)
+		_, cand, _, _ := naming.ParseName(name)
 		obs.Event(provision.Event{Time: time.Now(), Candidate: cand, Resource: name, What: "destroyed"})
 		return nil
 	})
@@ -194,7 +195,7 @@ func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provisi
 		}
 		for _, name := range slices.Sorted(maps.Keys(doms)) {
 			e := doms[name]
-			s, c, m, _ := ParseName(name)
+			s, c, m, _ := naming.ParseName(name)
 			if e.Tag.Session != "" {
 				s = e.Tag.Session
 			}
@@ -210,7 +211,7 @@ func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provisi
 			return nil, err
 		}
 		for _, name := range slices.Sorted(maps.Keys(nets)) {
-			if s, c, _, _ := ParseName(name); !keep[s] {
+			if s, c, _, _ := naming.ParseName(name); !keep[s] {
 				out = append(out, provision.Resource{Type: "network", Name: name, Candidate: c})
 			}
 		}
@@ -222,13 +223,13 @@ func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provisi
 		}
 	}
 	for _, d := range p.mountedDomains() {
-		if s, c, _, ok := ParseName(d); ok && !keep[s] {
+		if s, c, _, ok := naming.ParseName(d); ok && !keep[s] {
 			out = append(out, provision.Resource{Type: "mount", Name: d, Candidate: c})
 		}
 	}
 	vols, _ := os.ReadDir(p.cfg.PoolDir)
 	for _, v := range vols {
-		if s, c, _, ok := ParseName(v.Name()); ok && !keep[s] {
+		if s, c, _, ok := naming.ParseName(v.Name()); ok && !keep[s] {
 			out = append(out, provision.Resource{Type: "volume", Name: v.Name(), Candidate: c})
 		}
 	}

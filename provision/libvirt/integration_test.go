@@ -21,6 +21,7 @@ import (
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/provision/libvirt"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 func needDaemon(t *testing.T) {
@@ -188,7 +189,7 @@ func TestSessionUpIsolationDown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("c01/pc cannot reach its own srv: %v %s", err, out)
 	}
-	if want := libvirt.MAC("it1", "c01", "srv", 0); !strings.Contains(out, want) {
+	if want := naming.MAC("it1", "c01", "srv", 0); !strings.Contains(out, want) {
 		t.Errorf("c01/pc reached 10.30.0.10 at another MAC than c01/srv's %s:\n%s", want, out)
 	}
 	if out, err := sshRun(t, eng.State, lab, "it1", "c01", c01pc, "busybox nc -z -w 2 "+c02srv+" 22"); err == nil {
@@ -310,7 +311,7 @@ func TestKillDuringUpThenReconcile(t *testing.T) {
 // management address with its lab address configured.
 func checkVM(t *testing.T, dataDir string, m provision.MachineState) {
 	t.Helper()
-	vol := filepath.Join(dataDir, "pool", libvirt.VolumeName(m.Session, m.Candidate, m.Machine, 0))
+	vol := filepath.Join(dataDir, "pool", naming.VolumeName(m.Session, m.Candidate, m.Machine, 0))
 	info, err := exec.Command("qemu-img", "info", "-U", "--output=json", vol).Output()
 	if err != nil {
 		t.Fatalf("%s/%s: overlay %s: %v", m.Candidate, m.Machine, vol, err)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // The management path carries only the grader's connections. Two nftables
@@ -129,13 +131,13 @@ func (p *Provider) addMgmtBridge(session string) error {
 	if err := p.ensureMgmtTables(); err != nil {
 		return err
 	}
-	return p.nft(fmt.Sprintf("add element inet %s bridges { %q }\n", mgmtHostTab, BridgeName(MgmtNetworkName(session))))
+	return p.nft(fmt.Sprintf("add element inet %s bridges { %q }\n", mgmtHostTab, naming.BridgeName(naming.MgmtNetworkName(session))))
 }
 
 // removeMgmtBridge takes a removed management network's bridge out of the set.
 func (p *Provider) removeMgmtBridge(network string) {
 	if p.mgmtFiltered() {
-		_ = p.nft(fmt.Sprintf("delete element inet %s bridges { %q }\n", mgmtHostTab, BridgeName(network)))
+		_ = p.nft(fmt.Sprintf("delete element inet %s bridges { %q }\n", mgmtHostTab, naming.BridgeName(network)))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // Several hosts: each candidate's lab lives on one host. A candidate that has
@@ -92,7 +93,7 @@ func (p *Provider) placement(typs []string, session string) (map[string]string, 
 		for _, name := range slices.Sorted(maps.Keys(doms)) {
 			c := doms[name].Tag.Candidate
 			if c == "" {
-				_, c, _, _ = ParseName(name)
+				_, c, _, _ = naming.ParseName(name)
 			}
 			if _, ok := placed[c]; !ok {
 				placed[c] = h.Name

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 func TestPlace(t *testing.T) {
@@ -160,7 +161,7 @@ func TestMultiHostPlacementStickyDestroy(t *testing.T) {
 		if n := countPrefix(names, "domain "); n != 4 {
 			t.Errorf("host %s: %d domains, want 4: %q", host, n, names)
 		}
-		if !slices.Contains(names, "network "+MgmtNetworkName("mh")) {
+		if !slices.Contains(names, "network "+naming.MgmtNetworkName("mh")) {
 			t.Errorf("host %s has no management network: %q", host, names)
 		}
 	}

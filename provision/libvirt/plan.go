@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/netip"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // planDetail is the libvirt part of a plan, for Apply.
@@ -39,14 +39,14 @@ func (p *Provider) specs(s *provision.Session, ins []*labs.Instance) ([]netSpec,
 			return nil, nil, err
 		}
 	}
-	nets := []netSpec{{Name: MgmtNetworkName(s.Name), XML: mgmtXML}}
+	nets := []netSpec{{Name: naming.MgmtNetworkName(s.Name), XML: mgmtXML}}
 	natSubnets := map[string]string{}
 	var specs []*machineSpec
 	for _, in := range ins {
 		c := in.Candidate.ID
 		for i := range in.Networks {
 			n := &in.Networks[i]
-			name := NetworkName(s.Name, c, n.Name)
+			name := naming.NetworkName(s.Name, c, n.Name)
 			if n.Mode == labs.ModeNAT {
 				if prev, dup := natSubnets[n.CIDR]; dup {
 					return nil, nil, fmt.Errorf("nat network %s (%s) of candidate %s overlaps %s: a nat network gives the host an address, so each candidate needs its own subnet (use a parameter template such as \"10.{{ add 100 .Index }}.0.0/24\")", n.Name, n.CIDR, c, prev)
@@ -75,42 +75,22 @@ func (p *Provider) machineSpec(s *provision.Session, in *labs.Instance, mi int) 
 	c := in.Candidate
 	sp := &machineSpec{
 		Session: s.Name, Candidate: c.ID, Lab: s.Lab, CandidateIndex: c.Index,
-		Machine: m, Index: mi, Domain: DomainName(s.Name, c.ID, m.Name),
+		Machine: m, Index: mi, Domain: naming.DomainName(s.Name, c.ID, m.Name),
 		Dir: filepath.Join(p.cfg.DataDir, "machines", s.Name, c.ID, m.Name),
 	}
-	mgmt, err := MgmtAddress(s.MgmtCIDR, c.Index, mi)
+	addr, err := provision.Addressing(s, in, mi)
 	if err != nil {
 		return nil, err
 	}
-	sp.Mgmt = mgmt
-	for j, nic := range m.NICs {
-		n, _ := in.Network(nic.Network)
-		ns := nicSpec{Network: NetworkName(s.Name, c.ID, nic.Network), Lab: nic.Network, Dev: fmt.Sprintf("eth%d", j), MAC: nic.MAC}
-		if ns.MAC == "" {
-			ns.MAC = MAC(s.Name, c.ID, m.Name, j)
+	sp.Mgmt = addr.Mgmt
+	for _, n := range addr.NICs {
+		network := naming.MgmtNetworkName(s.Name)
+		if !n.Mgmt {
+			network = naming.NetworkName(s.Name, c.ID, n.Lab)
 		}
-		switch nic.Address {
-		case "":
-		case "dhcp":
-			ns.DHCP = true
-		default:
-			ns.Address, ns.Prefix = nic.Address, prefixLen(n.CIDR)
-			if n.Mode == labs.ModeNAT && j == 0 {
-				p, _ := netip.ParsePrefix(n.CIDR)
-				gw := p.Addr().Next().String()
-				if n.Gateway != "" {
-					gw = n.Gateway
-				}
-				ns.Gateway = gw
-			}
-		}
-		sp.NICs = append(sp.NICs, ns)
+		sp.NICs = append(sp.NICs, nicSpec{Network: network, Lab: n.Lab, Dev: n.Dev, MAC: n.MAC,
+			Address: n.Address, Prefix: n.Prefix, Gateway: n.Gateway, DHCP: n.DHCP, Isolated: n.Mgmt})
 	}
-	_, bits, _ := MgmtHost(s.MgmtCIDR)
-	sp.NICs = append(sp.NICs, nicSpec{
-		Network: MgmtNetworkName(s.Name), Dev: fmt.Sprintf("eth%d", len(m.NICs)),
-		MAC: MAC(s.Name, c.ID, m.Name, 99), Address: mgmt.String(), Prefix: bits, Isolated: true,
-	})
 	var x string
 	t := tag{Session: s.Name, Candidate: c.ID, Lab: s.Lab, Machine: m.Name}
 	switch m.Kind {
@@ -148,9 +128,9 @@ func (p *Provider) machineSpec(s *provision.Session, in *labs.Instance, mi int) 
 		if img.Kernel == "" {
 			img.Seed = filepath.Join(sp.Dir, "seed.iso")
 		}
-		sp.Volumes = []volumeSpec{{Name: VolumeName(s.Name, c.ID, m.Name, 0), Backing: img.Disk}}
+		sp.Volumes = []volumeSpec{{Name: naming.VolumeName(s.Name, c.ID, m.Name, 0), Backing: img.Disk}}
 		for k, dk := range m.Disks {
-			sp.Volumes = append(sp.Volumes, volumeSpec{Name: VolumeName(s.Name, c.ID, m.Name, k+1), Size: dk.Size})
+			sp.Volumes = append(sp.Volumes, volumeSpec{Name: naming.VolumeName(s.Name, c.ID, m.Name, k+1), Size: dk.Size})
 		}
 		x, err = vmXML(sp, t, p.cfg.VirtType, p.cfg.PoolDir)
 	}
@@ -264,7 +244,7 @@ func (p *Provider) Plan(ctx context.Context, s *provision.Session, ins []*labs.I
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(existingNets)) {
-		_, cand, _, _ := ParseName(name)
+		_, cand, _, _ := naming.ParseName(name)
 		if !wanted[name] && candidates[cand] {
 			d.RemoveNets = append(d.RemoveNets, name)
 			plan.Actions = append(plan.Actions, provision.Action{Op: provision.OpRemove, Reason: "no longer in the lab",

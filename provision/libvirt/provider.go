@@ -22,6 +22,7 @@ import (
 	lv "libvirt.org/go/libvirt"
 
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // Name is the provider's name in the registry and on the command line.
@@ -293,11 +294,11 @@ func (p *Provider) listDomains(typs []string, session string) (map[string]existi
 		for i := range doms {
 			d := &doms[i]
 			name, err := d.GetName()
-			if err == nil && strings.HasPrefix(name, Prefix) {
-				s, _, _, ok := ParseName(name)
+			if err == nil && strings.HasPrefix(name, naming.Prefix) {
+				s, _, _, ok := naming.ParseName(name)
 				if ok && (session == "" || s == session) {
 					e := existingDomain{Name: name, Type: typ}
-					if md, err := d.GetMetadata(lv.DOMAIN_METADATA_ELEMENT, MetadataNS, lv.DOMAIN_AFFECT_CONFIG); err == nil {
+					if md, err := d.GetMetadata(lv.DOMAIN_METADATA_ELEMENT, naming.MetadataNS, lv.DOMAIN_AFFECT_CONFIG); err == nil {
 						e.Tag, _ = parseTag(md)
 					}
 					e.Active, _ = d.IsActive()
@@ -324,7 +325,7 @@ func (p *Provider) listNetworks(typ, session string) (map[string]bool, error) {
 	for i := range nets {
 		n := &nets[i]
 		if name, err := n.GetName(); err == nil {
-			if s, _, _, ok := ParseName(name); ok && (session == "" || s == session) {
+			if s, _, _, ok := naming.ParseName(name); ok && (session == "" || s == session) {
 				out[name], _ = n.IsActive()
 			}
 		}

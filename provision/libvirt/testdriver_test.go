@@ -28,6 +28,7 @@ import (
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // TestDriverURI is libvirt's built-in in-memory test host.
@@ -127,7 +128,7 @@ func (h *tdHost) names(t testing.TB) []string {
 	}
 	for i := range doms {
 		name, _ := doms[i].GetName()
-		if strings.HasPrefix(name, Prefix) {
+		if strings.HasPrefix(name, naming.Prefix) {
 			if active, _ := doms[i].IsActive(); active {
 				out = append(out, "domain "+name)
 			} else {
@@ -142,7 +143,7 @@ func (h *tdHost) names(t testing.TB) []string {
 	}
 	for i := range nets {
 		name, _ := nets[i].GetName()
-		if strings.HasPrefix(name, Prefix) {
+		if strings.HasPrefix(name, naming.Prefix) {
 			out = append(out, "network "+name)
 		}
 		nets[i].Free()
@@ -169,15 +170,15 @@ func ops(p *provision.Plan) []string {
 func expected(op provision.Op, session string, candidates int, nets, machines []string, mgmt bool) []string {
 	var out []string
 	if mgmt {
-		out = append(out, fmt.Sprintf("%s network %s", op, MgmtNetworkName(session)))
+		out = append(out, fmt.Sprintf("%s network %s", op, naming.MgmtNetworkName(session)))
 	}
 	for i := 1; i <= candidates; i++ {
 		c := fmt.Sprintf("c%02d", i)
 		for _, n := range nets {
-			out = append(out, fmt.Sprintf("%s network %s", op, NetworkName(session, c, n)))
+			out = append(out, fmt.Sprintf("%s network %s", op, naming.NetworkName(session, c, n)))
 		}
 		for _, m := range machines {
-			out = append(out, fmt.Sprintf("%s domain %s", op, DomainName(session, c, m)))
+			out = append(out, fmt.Sprintf("%s domain %s", op, naming.DomainName(session, c, m)))
 		}
 	}
 	slices.Sort(out)
@@ -346,7 +347,7 @@ func TestTestDriverReconcile(t *testing.T) {
 						t.Errorf("%s/%s: machine dir exists=%v, want %v", c, m, err == nil, has)
 					}
 				}
-				dom, err := h.conn(t).LookupDomainByName(DomainName("rc", c, "srv"))
+				dom, err := h.conn(t).LookupDomainByName(naming.DomainName("rc", c, "srv"))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -371,8 +372,8 @@ func TestTestDriverStartsStoppedMachines(t *testing.T) {
 	s := h.session(t, "st", tdLab, 1)
 	h.up(t, s)
 	c := h.conn(t)
-	stopped := DomainName("st", "c01", "srv")
-	gone := DomainName("st", "c01", "pc")
+	stopped := naming.DomainName("st", "c01", "srv")
+	gone := naming.DomainName("st", "c01", "pc")
 	for _, name := range []string{stopped, gone} {
 		d, err := c.LookupDomainByName(name)
 		if err != nil {
@@ -412,9 +413,9 @@ func TestTestDriverStartsStoppedMachines(t *testing.T) {
 	want := []string{
 		"create domain " + gone,
 		"keep domain " + stopped + " [defined but not running: will be started]",
-		"keep network " + MgmtNetworkName("st"),
-		"keep network " + NetworkName("st", "c01", "dmz"),
-		"keep network " + NetworkName("st", "c01", "lan"),
+		"keep network " + naming.MgmtNetworkName("st"),
+		"keep network " + naming.NetworkName("st", "c01", "dmz"),
+		"keep network " + naming.NetworkName("st", "c01", "lan"),
 	}
 	slices.Sort(want)
 	if got := ops(plan); !slices.Equal(got, want) {
@@ -446,7 +447,7 @@ func TestTestDriverDestroy(t *testing.T) {
 	}{
 		{"whole session", nil, func(string) []string { return nil }},
 		{"one candidate", []string{"c02"}, func(s string) []string {
-			out := []string{"network " + MgmtNetworkName(s)}
+			out := []string{"network " + naming.MgmtNetworkName(s)}
 			for _, l := range expected("", s, 1, []string{"dmz", "lan"}, []string{"pc", "srv"}, false) {
 				out = append(out, strings.TrimPrefix(l, " "))
 			}
@@ -533,7 +534,7 @@ func TestTestDriverOrphans(t *testing.T) {
 	if err := os.MkdirAll(h.p.cfg.PoolDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	stray := VolumeName("gone", "c01", "vm", 0)
+	stray := naming.VolumeName("gone", "c01", "vm", 0)
 	if err := os.WriteFile(filepath.Join(h.p.cfg.PoolDir, stray), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 	"github.com/tailab/tailab/templates"
 )
 
@@ -305,7 +306,7 @@ func (p *Provider) deleteVolumes(session, candidate, machine string) error {
 	if err != nil {
 		return err
 	}
-	prefix := DomainName(session, candidate, machine) + "."
+	prefix := naming.DomainName(session, candidate, machine) + "."
 	for i := range vols {
 		v := &vols[i]
 		if name, err := v.GetName(); err == nil && strings.HasPrefix(name, prefix) {

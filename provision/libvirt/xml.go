@@ -13,6 +13,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // tag is tailab's <metadata> element on a domain: who it belongs to, and the
@@ -31,7 +32,7 @@ type tag struct {
 }
 
 func (t tag) xml() string {
-	t.NS = MetadataNS
+	t.NS = naming.MetadataNS
 	b, _ := xml.Marshal(t)
 	return string(b)
 }
@@ -106,21 +107,13 @@ type volumeSpec struct {
 	Size    labs.Size
 }
 
-func prefixLen(p string) int {
-	pp, err := netip.ParsePrefix(p)
-	if err != nil {
-		return 24
-	}
-	return pp.Bits()
-}
-
 // networkXML is a candidate's lab network: pure L2 when isolated (no host
 // address, so every candidate can use the same plan), NAT with a host gateway
 // (and optional DHCP) when nat.
 func networkXML(name string, n *labs.Network) (string, error) {
 	nw := &libvirtxml.Network{
 		Name:   name,
-		Bridge: &libvirtxml.NetworkBridge{Name: BridgeName(name), STP: "off"},
+		Bridge: &libvirtxml.NetworkBridge{Name: naming.BridgeName(name), STP: "off"},
 	}
 	if n.Mode == labs.ModeNAT {
 		p, err := netip.ParsePrefix(n.CIDR)
@@ -145,14 +138,14 @@ func networkXML(name string, n *labs.Network) (string, error) {
 // address; every machine's management NIC is an isolated port, so machines reach
 // the host (the grader) but not each other.
 func mgmtNetworkXML(session, cidr string) (string, error) {
-	host, bits, err := MgmtHost(cidr)
+	host, bits, err := naming.MgmtHost(cidr)
 	if err != nil {
 		return "", err
 	}
-	name := MgmtNetworkName(session)
+	name := naming.MgmtNetworkName(session)
 	nw := &libvirtxml.Network{
 		Name:   name,
-		Bridge: &libvirtxml.NetworkBridge{Name: BridgeName(name), STP: "off"},
+		Bridge: &libvirtxml.NetworkBridge{Name: naming.BridgeName(name), STP: "off"},
 		IPs:    []libvirtxml.NetworkIP{{Address: host.String(), Prefix: uint(bits)}},
 	}
 	return nw.Marshal()

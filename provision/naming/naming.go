@@ -81,6 +81,10 @@ func MAC(session, candidate, machine string, nic int) string {
 	return fmt.Sprintf("52:54:00:%02x:%02x:%02x", h[0], h[1], h[2])
 }
 
+// MgmtNIC is the NIC index a machine's management NIC's MAC is derived from
+// (lab NICs are 0, 1, ...).
+const MgmtNIC = 99
+
 // Mgmt addresses: the session's management network is a /16 (e.g. 10.250.0.0/16);
 // the host is .0.1; candidate N's machine M (0-based) is 10.250.N.(10+M).
 const (

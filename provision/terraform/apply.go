@@ -18,6 +18,7 @@ import (
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 	"github.com/tailab/tailab/provision/readiness"
 )
 
@@ -487,7 +488,7 @@ func (p *Provider) outputs(ctx context.Context, s *provision.Session, in *labs.I
 
 func (p *Provider) machineState(s *provision.Session, in *labs.Instance, mc labs.Machine, state, errText string, o map[string]any) provision.MachineState {
 	m := provision.MachineState{Session: s.Name, Candidate: in.Candidate.ID, Machine: mc.Name, Role: mc.Role, Kind: mc.Kind, OS: mc.OS,
-		Host: p.cfg.LibvirtURI, Domain: DomainName(s.Name, in.Candidate.ID, mc.Name), State: state, Error: errText, UpdatedAt: time.Now().UTC()}
+		Host: p.cfg.LibvirtURI, Domain: naming.DomainName(s.Name, in.Candidate.ID, mc.Name), State: state, Error: errText, UpdatedAt: time.Now().UTC()}
 	if o != nil {
 		if v, ok := o["domain"].(string); ok {
 			m.Domain = v

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // Destroy queues a destroy run in every workspace of the session (or of the
@@ -211,7 +212,7 @@ func (p *Provider) RemoveOrphans(ctx context.Context, rs []provision.Resource) e
 	var errs []error
 	for _, r := range rs {
 		if ws, ok := found[r.Name]; ok && r.Type == "workspace" {
-			sess, _, _ := strings.Cut(strings.TrimPrefix(r.Name, Prefix), "_")
+			sess, _, _ := strings.Cut(strings.TrimPrefix(r.Name, naming.Prefix), "_")
 			errs = append(errs, p.destroyWorkspace(ctx, sess, ws))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	tfetest "github.com/tailab/tailab/internal/testenv/tfe"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // upTo brings session s up with p until stop says so (a cancelled context:
@@ -176,9 +177,9 @@ type hostSweeper struct{ srv *tfetest.Server }
 
 func (h hostSweeper) Sweep(_ context.Context, session, candidate string) ([]string, error) {
 	if candidate == "" {
-		return h.srv.RemoveHostObjects(MgmtNetworkName(session)), nil
+		return h.srv.RemoveHostObjects(naming.MgmtNetworkName(session)), nil
 	}
-	return h.srv.RemoveHostObjects(Prefix + session + "." + candidate + "."), nil
+	return h.srv.RemoveHostObjects(naming.Prefix + session + "." + candidate + "."), nil
 }
 
 // TestStuckRun: a run whose worker died stays applying: up reports it stuck

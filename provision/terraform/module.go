@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/naming"
 	"github.com/tailab/tailab/templates"
 )
 
@@ -124,13 +124,6 @@ type vmData struct {
 	Addresses                                   []kv
 }
 
-// cloudNIC is what templates/cloud-init/network-config reads.
-type cloudNIC struct {
-	Dev, MAC, Address, Gateway string
-	Prefix                     int
-	DHCP                       bool
-}
-
 // render renders a template of templates/terraform and formats it as
 // `terraform fmt` does.
 func render(name string, data any) ([]byte, error) {
@@ -147,10 +140,10 @@ func render(name string, data any) ([]byte, error) {
 
 // MgmtModule is the module of the session's management network.
 func (p *Provider) MgmtModule(s *provision.Session) (*Module, error) {
-	if _, _, err := MgmtHost(s.MgmtCIDR); err != nil {
+	if _, _, err := naming.MgmtHost(s.MgmtCIDR); err != nil {
 		return nil, err
 	}
-	name := MgmtNetworkName(s.Name)
+	name := naming.MgmtNetworkName(s.Name)
 	m := &Module{Workspace: MgmtWorkspaceName(s.Name), Tags: Tags(s.Name, "", s.Lab), Files: map[string][]byte{}}
 	var err error
 	add := func(file, tmpl string, data any) {
@@ -160,7 +153,7 @@ func (p *Provider) MgmtModule(s *provision.Session) (*Module, error) {
 	}
 	add("versions.tf", "versions.tf.tmpl", map[string]any{"What": "the management network of session " + s.Name, "Workspace": m.Workspace})
 	add("variables.tf", "variables.tf.tmpl", map[string]any{"URI": q(p.cfg.LibvirtURI), "Lab": false})
-	add("main.tf", "mgmt.tf.tmpl", map[string]any{"Name": q(name), "Bridge": q(BridgeName(name)), "CIDR": q(s.MgmtCIDR)})
+	add("main.tf", "mgmt.tf.tmpl", map[string]any{"Name": q(name), "Bridge": q(naming.BridgeName(name)), "CIDR": q(s.MgmtCIDR)})
 	if err != nil {
 		return nil, err
 	}
@@ -173,15 +166,11 @@ func (p *Provider) LabModule(s *provision.Session, in *labs.Instance) (*Module, 
 	c := in.Candidate
 	m := &Module{Workspace: WorkspaceName(s.Name, c.ID), Candidate: c.ID, Tags: Tags(s.Name, c.ID, s.Lab),
 		Files: map[string][]byte{}, PublicKeys: map[string]string{}, Secrets: map[string]string{}}
-	mgmtName := MgmtNetworkName(s.Name)
-	_, mgmtBits, err := MgmtHost(s.MgmtCIDR)
-	if err != nil {
-		return nil, err
-	}
+	mgmtName := naming.MgmtNetworkName(s.Name)
 	var nets []netData
 	for _, n := range in.Networks {
-		nd := netData{Label: ident("net_", n.Name), Name: q(NetworkName(s.Name, c.ID, n.Name)), Mode: q("none"),
-			Bridge: q(BridgeName(NetworkName(s.Name, c.ID, n.Name)))}
+		nd := netData{Label: ident("net_", n.Name), Name: q(naming.NetworkName(s.Name, c.ID, n.Name)), Mode: q("none"),
+			Bridge: q(naming.BridgeName(naming.NetworkName(s.Name, c.ID, n.Name)))}
 		if n.Mode == labs.ModeNAT {
 			nd.Mode, nd.Addresses, nd.DHCP = q("nat"), q(n.CIDR), n.DHCP != nil
 		}
@@ -190,7 +179,7 @@ func (p *Provider) LabModule(s *provision.Session, in *labs.Instance) (*Module, 
 	images := map[string]string{}
 	var vms []vmData
 	for mi, mc := range in.Machines {
-		vm, err := p.machine(s, in, mi, mgmtName, mgmtBits, m, images)
+		vm, err := p.machine(s, in, mi, mgmtName, m, images)
 		if err != nil {
 			return nil, fmt.Errorf("candidate %s machine %s: %w", c.ID, mc.Name, err)
 		}
@@ -201,6 +190,7 @@ func (p *Provider) LabModule(s *provision.Session, in *labs.Instance) (*Module, 
 		imgs = append(imgs, kv{q(k), q(images[k])})
 	}
 	what := fmt.Sprintf("lab %s of candidate %s (session %s)", s.Lab, c.ID, s.Name)
+	var err error
 	add := func(file, tmpl string, data any) {
 		if err == nil {
 			m.Files[file], err = render(tmpl, data)
@@ -227,14 +217,15 @@ func (p *Provider) LabModule(s *provision.Session, in *labs.Instance) (*Module, 
 // machine builds a machine's volumes, seed and domain. A container becomes a
 // small Linux VM on a remote host (remote hosts have no tailab-prepared
 // directories to bind-mount): it thin-clones the container image.
-func (p *Provider) machine(s *provision.Session, in *labs.Instance, mi int, mgmtName string, mgmtBits int, mod *Module, images map[string]string) (vmData, error) {
+func (p *Provider) machine(s *provision.Session, in *labs.Instance, mi int, mgmtName string, mod *Module, images map[string]string) (vmData, error) {
 	mc := in.Machines[mi]
 	c := in.Candidate
-	dom := DomainName(s.Name, c.ID, mc.Name)
-	mgmt, err := MgmtAddress(s.MgmtCIDR, c.Index, mi)
+	dom := naming.DomainName(s.Name, c.ID, mc.Name)
+	addr, err := provision.Addressing(s, in, mi)
 	if err != nil {
 		return vmData{}, err
 	}
+	mgmt := addr.Mgmt
 	img := mc.Image
 	mem := mc.Memory.MiB()
 	if mc.Kind == labs.KindContainer {
@@ -247,50 +238,33 @@ func (p *Provider) machine(s *provision.Session, in *labs.Instance, mi int, mgmt
 	img = strings.TrimSuffix(filepath.Base(img), ".qcow2")
 	images[img] = p.cfg.ImageDir + "/" + img + ".qcow2"
 	vm := vmData{
-		Label: ident("vm_", mc.Name), SeedLabel: ident("seed_", mc.Name), SeedName: q(SeedName(s.Name, c.ID, mc.Name)),
+		Label: ident("vm_", mc.Name), SeedLabel: ident("seed_", mc.Name), SeedName: q(naming.SeedName(s.Name, c.ID, mc.Name)),
 		Machine: mc.Name, MachineQ: q(mc.Name), Kind: mc.Kind, OS: mc.OS, Domain: q(dom),
 		Memory: mem, VCPU: int64(max(mc.CPUs, 1)), UEFI: mc.Firmware == "uefi",
 		Session: q(s.Name), Candidate: q(c.ID), Lab: q(s.Lab), MgmtNetworkQ: q(mgmtName), Mgmt: q(mgmt.String()),
 	}
-	vm.Volumes = append(vm.Volumes, volData{Label: ident("disk_", mc.Name), Name: q(VolumeName(s.Name, c.ID, mc.Name, 0)), Base: q(img)})
+	vm.Volumes = append(vm.Volumes, volData{Label: ident("disk_", mc.Name), Name: q(naming.VolumeName(s.Name, c.ID, mc.Name, 0)), Base: q(img)})
 	for k, d := range mc.Disks {
 		vm.Volumes = append(vm.Volumes, volData{Label: ident("disk_", fmt.Sprintf("%s_%d", mc.Name, k+1)),
-			Name: q(VolumeName(s.Name, c.ID, mc.Name, k+1)), Size: int64(d.Size)})
+			Name: q(naming.VolumeName(s.Name, c.ID, mc.Name, k+1)), Size: int64(d.Size)})
 	}
-	var nics []cloudNIC
-	for j, nic := range mc.NICs {
-		n, _ := in.Network(nic.Network)
-		cn := cloudNIC{Dev: fmt.Sprintf("eth%d", j), MAC: nic.MAC}
-		if cn.MAC == "" {
-			cn.MAC = MAC(s.Name, c.ID, mc.Name, j)
+	for _, n := range addr.NICs {
+		if n.Mgmt {
+			vm.NICs = append(vm.NICs, nicData{Network: q(mgmtName), MAC: q(n.MAC)})
+			continue
 		}
-		switch nic.Address {
-		case "":
-		case "dhcp":
-			cn.DHCP = true
-		default:
-			cn.Address, cn.Prefix = nic.Address, prefixLen(n.CIDR)
-			if n.Mode == labs.ModeNAT && j == 0 {
-				pp, _ := netip.ParsePrefix(n.CIDR)
-				cn.Gateway = pp.Addr().Next().String()
-				if n.Gateway != "" {
-					cn.Gateway = n.Gateway
-				}
-			}
-			vm.Addresses = append(vm.Addresses, kv{q(nic.Network), q(nic.Address)})
+		if n.Address != "" {
+			vm.Addresses = append(vm.Addresses, kv{q(n.Lab), q(n.Address)})
 		}
-		nics = append(nics, cn)
-		vm.NICs = append(vm.NICs, nicData{Network: "libvirt_network." + ident("net_", nic.Network) + ".name", MAC: q(cn.MAC)})
+		vm.NICs = append(vm.NICs, nicData{Network: "libvirt_network." + ident("net_", n.Lab) + ".name", MAC: q(n.MAC)})
 	}
-	nics = append(nics, cloudNIC{Dev: fmt.Sprintf("eth%d", len(mc.NICs)), MAC: MAC(s.Name, c.ID, mc.Name, 99), Address: mgmt.String(), Prefix: mgmtBits})
-	vm.NICs = append(vm.NICs, nicData{Network: q(mgmtName), MAC: q(MAC(s.Name, c.ID, mc.Name, 99))})
 
 	hostname := mc.Hostname
 	if hostname == "" {
 		hostname = mc.Name
 	}
 	data := map[string]any{"Session": s.Name, "Candidate": c.ID, "Machine": mc.Name, "Hostname": hostname,
-		"InstanceID": dom, "NICs": nics, "User": "root", "AuthorizedKey": "", "PasswordHash": ""}
+		"InstanceID": dom, "NICs": addr.NICs, "User": "root", "AuthorizedKey": "", "PasswordHash": ""}
 	const sentinel = "\x00TAILAB-VAR\x00"
 	var interp string // the one interpolation the user data holds, put back after escaping
 	var ud []byte
@@ -333,14 +307,6 @@ func (p *Provider) machine(s *provision.Session, in *labs.Instance, mi int, mgmt
 	spec, _ := json.Marshal([]any{vm.Volumes, vm.NICs, vm.Memory, vm.VCPU, vm.UEFI, vm.UserData, vm.MetaData, vm.NetworkConfig})
 	vm.Spec = q(hashBytes(spec))
 	return vm, nil
-}
-
-func prefixLen(cidr string) int {
-	p, err := netip.ParsePrefix(cidr)
-	if err != nil {
-		return 24
-	}
-	return p.Bits()
 }
 
 func hashBytes(b []byte) string {

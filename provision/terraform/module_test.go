@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	tfetest "github.com/tailab/tailab/internal/testenv/tfe"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 func testProvider() *Provider {
@@ -98,7 +99,7 @@ func TestLabModuleHCL(t *testing.T) {
 	if got := str(blocks["resource.libvirt_network.net_lan"], "mode"); got != "none" {
 		t.Errorf("isolated network mode %q", got)
 	}
-	if got := str(blocks["resource.libvirt_network.net_lan"], "bridge"); got != BridgeName("tl-s1.c02.lan") {
+	if got := str(blocks["resource.libvirt_network.net_lan"], "bridge"); got != naming.BridgeName("tl-s1.c02.lan") {
 		t.Errorf("bridge %q", got)
 	}
 	if got := str(blocks["resource.libvirt_network.net_wan"], "mode"); got != "nat" {
@@ -127,7 +128,7 @@ func TestLabModuleHCL(t *testing.T) {
 			}
 		}
 	}
-	wantNICs := []string{"libvirt_network.net_lan.name@" + MAC("s1", "c02", "gw", 0), "libvirt_network.net_wan.name@" + MAC("s1", "c02", "gw", 1), "tl-s1.mgmt@" + MAC("s1", "c02", "gw", 99)}
+	wantNICs := []string{"libvirt_network.net_lan.name@" + naming.MAC("s1", "c02", "gw", 0), "libvirt_network.net_wan.name@" + naming.MAC("s1", "c02", "gw", 1), "tl-s1.mgmt@" + naming.MAC("s1", "c02", "gw", 99)}
 	if !slices.Equal(nics, wantNICs) {
 		t.Errorf("gw NICs %v, want %v (management NIC last)", nics, wantNICs)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/provision/libvirt"
+	"github.com/tailab/tailab/provision/naming"
 )
 
 // mhLab is one container per candidate. Its 512 MiB (a limit for a container,
@@ -88,7 +89,7 @@ func tailabObjects(t *testing.T, uri string) []string {
 			t.Fatalf("virsh %v on %s: %v", args, uri, err)
 		}
 		for _, f := range strings.Fields(string(b)) {
-			if strings.HasPrefix(f, libvirt.Prefix) {
+			if strings.HasPrefix(f, naming.Prefix) {
 				out = append(out, f)
 			}
 		}
@@ -157,7 +158,7 @@ func TestTwoHostsUpStatusDown(t *testing.T) {
 		}
 		waitSSH(t, ns[m.Host], m.MgmtAddress)
 		objs := tailabObjects(t, uri[m.Host])
-		if !strings.Contains(strings.Join(objs, " "), libvirt.DomainName("mh1", m.Candidate, m.Machine)) {
+		if !strings.Contains(strings.Join(objs, " "), naming.DomainName("mh1", m.Candidate, m.Machine)) {
 			t.Errorf("%s not on its host %s: %v", m.Key(), m.Host, objs)
 		}
 	}
