@@ -167,8 +167,10 @@ type Provider interface {
 	Close() error
 }
 
-// Factory builds a provider from its options.
-type Factory func(cfg map[string]string) (Provider, error)
+// Factory builds a provider. The command line registers one per back-end,
+// closing over that back-end's typed configuration (filled from its flags and
+// environment): providers take no untyped options.
+type Factory func() (Provider, error)
 
 // Registry maps provider names to factories.
 type Registry struct{ m map[string]Factory }
@@ -190,7 +192,7 @@ func (r *Registry) Names() []string {
 }
 
 // New builds the named provider.
-func (r *Registry) New(name string, cfg map[string]string) (Provider, error) {
+func (r *Registry) New(name string) (Provider, error) {
 	f, ok := r.m[name]
 	if !ok && len(r.m) == 0 {
 		return nil, fmt.Errorf("this tailab was built without provisioning back-ends (-tags nolibvirt): it validates labs and grades sessions only")
@@ -198,7 +200,7 @@ func (r *Registry) New(name string, cfg map[string]string) (Provider, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q (available: %s)", name, strings.Join(r.Names(), ", "))
 	}
-	return f(cfg)
+	return f()
 }
 
 // Admit refuses a plan whose new machines need more than the host offers:

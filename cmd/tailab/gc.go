@@ -36,7 +36,7 @@ func newGCCommand(g *globalOptions) *cobra.Command {
 			for _, s := range sessions {
 				keep[s.Name] = true
 			}
-			names, explicit := providers().Names(), cmd.Flags().Changed("provider")
+			names, explicit := providers(g).Names(), cmd.Flags().Changed("provider")
 			if explicit {
 				names = []string{provider}
 			}

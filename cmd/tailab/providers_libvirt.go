@@ -3,17 +3,24 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
+
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/provision/libvirt"
 )
 
-// providers lists the provisioning back-ends built into this binary. Build with
-// -tags nolibvirt (CGO_ENABLED=0 works then) for a grading-only binary.
-func providers() *provision.Registry {
-	r := provision.NewRegistry()
-	r.Register(libvirt.Name, libvirt.Factory)
-	for _, f := range extraProviders {
-		f(r)
+// libvirtProvider builds the libvirt provider, configured from g's flags.
+func libvirtProvider(g *globalOptions) provision.Factory {
+	return func() (provision.Provider, error) {
+		hosts, err := libvirt.LoadHosts(g.HostsFile, g.Hosts)
+		pid, perr := strconv.Atoi(g.Libvirtd)
+		if perr != nil && g.Libvirtd != "" {
+			err = fmt.Errorf("--libvirtd-pid %q: want a process id", g.Libvirtd)
+		}
+		c := libvirt.Config{QEMU: g.QEMU, LXC: g.LXC, DataDir: g.DataDir, ImageDir: g.ImageDir, HostVar: g.HostVar,
+			VirtType: g.VirtType, ConsoleListen: g.Console, RootFS: g.RootFS, DaemonPID: pid, Hosts: hosts}
+		c.Complete()
+		return libvirt.New(c), err
 	}
-	return r
 }

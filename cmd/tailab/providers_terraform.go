@@ -17,7 +17,7 @@ import (
 // (providers() calls them); the terraform provider is one.
 var extraProviders = []func(*provision.Registry){
 	func(r *provision.Registry) {
-		r.Register(terraform.Name, func(map[string]string) (provision.Provider, error) {
+		r.Register(terraform.Name, func() (provision.Provider, error) {
 			cfg, err := terraformConfig() // the registry's callers check err first
 			return terraform.New(cfg), err
 		})

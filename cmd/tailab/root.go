@@ -177,14 +177,14 @@ var verbs = []func(*globalOptions) *cobra.Command{
 	newDoctorCommand,
 }
 
-// providerConfig is the provider options from the global flags.
-func (g *globalOptions) providerConfig() map[string]string {
-	return map[string]string{
-		"qemu": g.QEMU, "lxc": g.LXC, "data-dir": g.DataDir, "image-dir": g.ImageDir,
-		"host-var": g.HostVar, "virt-type": g.VirtType, "console-listen": g.Console,
-		"hosts": strings.Join(g.Hosts, ";"), "hosts-file": g.HostsFile,
-		"rootfs": g.RootFS, "libvirtd-pid": g.Libvirtd,
+// providers lists the back-ends built in (not libvirt with -tags nolibvirt), configured from g.
+func providers(g *globalOptions) *provision.Registry {
+	r := provision.NewRegistry()
+	r.Register("libvirt", libvirtProvider(g))
+	for _, f := range extraProviders {
+		f(r)
 	}
+	return r
 }
 
 // engine opens the state and the session's provider.
@@ -196,7 +196,7 @@ func (g *globalOptions) engine(providerName string) (*provision.Engine, error) {
 	if providerName == "" {
 		providerName = "libvirt"
 	}
-	p, err := providers().New(providerName, g.providerConfig())
+	p, err := providers(g).New(providerName)
 	if err != nil {
 		return nil, errclass.Wrap(errclass.Usage, err)
 	}

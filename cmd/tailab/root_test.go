@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -38,12 +39,11 @@ func TestHostFlags(t *testing.T) {
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	cfg := g.providerConfig()
-	if got, want := cfg["hosts"], "a=qemu+ssh://a/system;b=qemu+ssh://b/system,lxc+ssh://b/system"; got != want {
-		t.Errorf("hosts = %q, want %q", got, want)
+	if want := []string{"a=qemu+ssh://a/system", "b=qemu+ssh://b/system,lxc+ssh://b/system"}; !slices.Equal(g.Hosts, want) {
+		t.Errorf("hosts = %q, want %q", g.Hosts, want)
 	}
-	if cfg["hosts-file"] != "h.yaml" {
-		t.Errorf("hosts-file = %q", cfg["hosts-file"])
+	if g.HostsFile != "h.yaml" {
+		t.Errorf("hosts file = %q", g.HostsFile)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 
 	"libvirt.org/go/libvirtxml"
@@ -14,13 +13,6 @@ import (
 )
 
 var _ provision.Accessor = (*Provider)(nil)
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
 
 // Access lists how to reach every machine of the instances: a VM's VNC console
 // (address and the port libvirt gave it, read from the live domain), and the

@@ -20,8 +20,9 @@ import (
 func containSpec(t *testing.T, rootfs string) (*Provider, *machineSpec) {
 	t.Helper()
 	dir := t.TempDir()
-	p := New(ConfigFrom(map[string]string{"lxc": "lxc:///system", "data-dir": dir, "rootfs": rootfs,
-		"host-var": "/d/hostvar", "uid-table": filepath.Join(dir, "uid-ranges.json")}))
+	cfg := Config{LXC: "lxc:///system", DataDir: dir, RootFS: rootfs, HostVar: "/d/hostvar", UIDTable: filepath.Join(dir, "uid-ranges.json")}
+	cfg.Complete()
+	p := New(cfg)
 	sp := &machineSpec{Session: "s1", Candidate: "c01", Domain: naming.DomainName("s1", "c01", "dc"), Type: "lxc",
 		Dir: filepath.Join(dir, "machines", "s1", "c01", "dc"), SharedDir: filepath.Join(dir, "machines", "s1", ".lib"),
 		Machine: labs.Machine{Name: "dc", Services: []string{"sshd", "samba-dc"}, Files: map[string]string{"/etc/resolv.conf": "x", "/srv/a": "y"}},

@@ -94,19 +94,19 @@ func LoadHostsFile(path string) ([]Host, error) {
 	return f.Hosts, checkHosts(f.Hosts)
 }
 
-// HostsFrom reads the hosts of provider options: "hosts-file" (a YAML file)
-// and "hosts" (NAME=QEMU_URI[,LXC_URI] specs separated by new lines or
-// semicolons), in that order. None: nil (the single host of qemu/lxc).
-func HostsFrom(m map[string]string) ([]Host, error) {
+// LoadHosts reads the hosts labs are spread over: those of a YAML file (none
+// when file is "") and NAME=QEMU_URI[,LXC_URI] specs, in that order. None:
+// nil (the single host of Config.QEMU and Config.LXC).
+func LoadHosts(file string, specs []string) ([]Host, error) {
 	var out []Host
-	if f := m["hosts-file"]; f != "" {
-		hs, err := LoadHostsFile(f)
+	if file != "" {
+		hs, err := LoadHostsFile(file)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, hs...)
 	}
-	for _, spec := range strings.FieldsFunc(m["hosts"], func(r rune) bool { return r == '\n' || r == ';' }) {
+	for _, spec := range specs {
 		if strings.TrimSpace(spec) == "" {
 			continue
 		}

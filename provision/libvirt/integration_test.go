@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,11 +84,12 @@ func newEngineLayout(t *testing.T, dataDir, images, rootfs string) *provision.En
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := libvirt.New(libvirt.ConfigFrom(map[string]string{
-		"qemu": daemonEnv["TAILAB_QEMU_URI"], "lxc": daemonEnv["TAILAB_LXC_URI"],
-		"host-var": daemonEnv["TAILAB_HOSTVAR"], "data-dir": dataDir, "virt-type": "qemu",
-		"image-dir": images, "rootfs": rootfs, "libvirtd-pid": daemonEnv["TAILAB_LIBVIRTD_PID"],
-	}))
+	pid, _ := strconv.Atoi(daemonEnv["TAILAB_LIBVIRTD_PID"])
+	cfg := libvirt.Config{QEMU: daemonEnv["TAILAB_QEMU_URI"], LXC: daemonEnv["TAILAB_LXC_URI"],
+		HostVar: daemonEnv["TAILAB_HOSTVAR"], DataDir: dataDir, VirtType: "qemu",
+		ImageDir: images, RootFS: rootfs, DaemonPID: pid}
+	cfg.Complete()
+	p := libvirt.New(cfg)
 	t.Cleanup(func() { p.Close() })
 	return &provision.Engine{State: st, Provider: p}
 }

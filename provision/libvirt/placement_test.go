@@ -70,10 +70,10 @@ func TestParseHostSpec(t *testing.T) {
 	}
 }
 
-func TestHostsFrom(t *testing.T) {
+func TestLoadHosts(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "hosts.yaml")
 	os.WriteFile(f, []byte("hosts:\n  - {name: kvm1, qemu: \"qemu+tls://kvm1/system\"}\n"), 0o644)
-	hs, err := HostsFrom(map[string]string{"hosts-file": f, "hosts": "kvm2=qemu+ssh://kvm2/system;kvm3=qemu+ssh://kvm3/system"})
+	hs, err := LoadHosts(f, []string{"kvm2=qemu+ssh://kvm2/system", "kvm3=qemu+ssh://kvm3/system"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestHostsFrom(t *testing.T) {
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("got %q, want %q", names, want)
 	}
-	if _, err := HostsFrom(map[string]string{"hosts": "a=qemu:///x;a=qemu:///y"}); err == nil || !strings.Contains(err.Error(), "twice") {
+	if _, err := LoadHosts("", []string{"a=qemu:///x", "a=qemu:///y"}); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("duplicate names: %v", err)
 	}
 	os.WriteFile(f, []byte("hosts:\n  - {name: kvm1, qemu: x, port: 3}\n"), 0o644)

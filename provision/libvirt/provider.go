@@ -10,12 +10,11 @@
 package libvirt
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -38,8 +37,7 @@ type Config struct {
 	HostVar  string // the host's real /var when libvirtd runs with a private /var
 	VirtType string // qemu (TCG) or kvm
 	// ConsoleListen is the address VM consoles (VNC) listen on: the host's
-	// address on the exam-room network. Default: TAILAB_CONSOLE_LISTEN, else
-	// 127.0.0.1.
+	// address on the exam-room network. Default: 127.0.0.1.
 	ConsoleListen string
 	// RootFS, when set, is the lab rootfs (scripts/build-rootfs.sh) and
 	// containers are contained (contain.go): their own user namespace, that
@@ -63,51 +61,26 @@ type Config struct {
 	Hosts []Host
 }
 
-// ConfigFrom reads a Config from provider options (keys: qemu, lxc, data-dir,
-// pool-dir, image-dir, host-var, virt-type, console-listen, rootfs,
-// libvirtd-pid, uid-table, samba-dc-templates), with defaults.
-func ConfigFrom(m map[string]string) Config {
-	c := Config{
-		QEMU: m["qemu"], LXC: m["lxc"], DataDir: m["data-dir"], PoolDir: m["pool-dir"],
-		ImageDir: m["image-dir"], HostVar: m["host-var"], VirtType: m["virt-type"],
-		ConsoleListen: m["console-listen"], RootFS: m["rootfs"], UIDTable: m["uid-table"],
-		SambaDCTemplates: m["samba-dc-templates"],
-	}
+// Complete fills the defaults: the system daemon's URIs (the first host's
+// when Hosts are set), the pool and images under DataDir, KVM, consoles on
+// loopback, the contained layout's paths. The command line fills the rest
+// (flags and their TAILAB_* variables): the library reads no environment.
+func (c *Config) Complete() {
 	if c.RootFS == RootFSBuilt {
 		c.RootFS = DefaultRootFS()
 	}
-	c.DaemonPID, _ = strconv.Atoi(m["libvirtd-pid"])
-	if c.MountRoot == "" {
-		c.MountRoot = DefaultMountRoot
+	if len(c.Hosts) > 0 {
+		c.QEMU, c.LXC = c.Hosts[0].QEMU, c.Hosts[0].LXC
 	}
-	if c.UIDTable == "" {
-		c.UIDTable = DefaultUIDTable
-	}
-	if c.SambaDCTemplates == "" {
-		c.SambaDCTemplates = provision.SambaDCTemplateRoot
-	}
-	if c.QEMU == "" {
-		c.QEMU = "qemu:///system"
-	}
-	if c.LXC == "" {
-		c.LXC = "lxc:///system"
-	}
-	if c.PoolDir == "" {
-		c.PoolDir = filepath.Join(c.DataDir, "pool")
-	}
-	if c.ImageDir == "" {
-		c.ImageDir = filepath.Join(c.DataDir, "images")
-	}
-	if c.ConsoleListen == "" {
-		c.ConsoleListen = envOr("TAILAB_CONSOLE_LISTEN", "127.0.0.1")
-	}
-	if c.VirtType == "" {
-		c.VirtType = "kvm"
-		if os.Getenv("TAILAB_VIRT_TYPE") != "" {
-			c.VirtType = os.Getenv("TAILAB_VIRT_TYPE")
-		}
-	}
-	return c
+	c.MountRoot = cmp.Or(c.MountRoot, DefaultMountRoot)
+	c.UIDTable = cmp.Or(c.UIDTable, DefaultUIDTable)
+	c.SambaDCTemplates = cmp.Or(c.SambaDCTemplates, provision.SambaDCTemplateRoot)
+	c.QEMU = cmp.Or(c.QEMU, "qemu:///system")
+	c.LXC = cmp.Or(c.LXC, "lxc:///system")
+	c.PoolDir = cmp.Or(c.PoolDir, filepath.Join(c.DataDir, "pool"))
+	c.ImageDir = cmp.Or(c.ImageDir, filepath.Join(c.DataDir, "images"))
+	c.ConsoleListen = cmp.Or(c.ConsoleListen, "127.0.0.1")
+	c.VirtType = cmp.Or(c.VirtType, "kvm")
 }
 
 // Provider is the libvirt provider.
@@ -128,23 +101,9 @@ type Provider struct {
 
 var _ provision.Provider = (*Provider)(nil)
 
-// New returns a libvirt provider; connections open on first use.
+// New returns a libvirt provider of a completed configuration (Complete);
+// connections open on first use.
 func New(cfg Config) *Provider { return &Provider{cfg: cfg, conns: map[string]*lv.Connect{}} }
-
-// Factory builds the provider from registry options.
-// With hosts (options hosts-file, hosts), labs are spread over them.
-func Factory(m map[string]string) (provision.Provider, error) {
-	cfg := ConfigFrom(m)
-	hs, err := HostsFrom(m)
-	if err != nil {
-		return nil, err
-	}
-	if len(hs) > 0 {
-		cfg.Hosts = hs
-		cfg.QEMU, cfg.LXC = hs[0].QEMU, hs[0].LXC
-	}
-	return New(cfg), nil
-}
 
 // Name returns "libvirt".
 func (p *Provider) Name() string { return Name }

@@ -108,9 +108,9 @@ func TestTwoHostsUpStatusDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := libvirt.ConfigFrom(map[string]string{"data-dir": dataDir, "virt-type": "qemu"})
-	cfg.Hosts = hosts()
-	cfg.QEMU, cfg.LXC, cfg.HostVar = cfg.Hosts[0].QEMU, cfg.Hosts[0].LXC, cfg.Hosts[0].HostVar
+	cfg := libvirt.Config{DataDir: dataDir, VirtType: "qemu", Hosts: hosts()}
+	cfg.Complete()
+	cfg.HostVar = cfg.Hosts[0].HostVar
 	p := libvirt.New(cfg)
 	defer p.Close()
 	eng := &provision.Engine{State: st, Provider: p}
