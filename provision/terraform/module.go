@@ -264,7 +264,7 @@ func (p *Provider) machine(s *provision.Session, in *labs.Instance, mi int, mgmt
 		hostname = mc.Name
 	}
 	data := map[string]any{"Session": s.Name, "Candidate": c.ID, "Machine": mc.Name, "Hostname": hostname,
-		"InstanceID": dom, "NICs": addr.NICs, "User": "root", "AuthorizedKey": "", "PasswordHash": ""}
+		"InstanceID": dom, "NICs": addr.NICs, "User": "root", "AuthorizedKey": "", "PasswordHash": "", "HostKeyPrivate": "", "HostKeyPublic": ""}
 	const sentinel = "\x00TAILAB-VAR\x00"
 	var interp string // the one interpolation the user data holds, put back after escaping
 	var ud []byte
