@@ -95,6 +95,12 @@ func ToStdout(outs []Output) bool {
 	return false
 }
 
+// Formats lists the built-in formats' names, sorted (for completion).
+func Formats() []string {
+	r, _ := NewRegistry(Options{})
+	return r.Names()
+}
+
 // Files keeps the outputs that go to a file.
 func Files(outs []Output) []Output {
 	var files []Output

@@ -46,7 +46,7 @@ to standard output. Revealing passwords is written to the audit log.`,
 	}
 	f := c.Flags()
 	f.StringVarP(&o.session, "session", "s", "", "session name (required)")
-	f.StringSliceVar(&o.candidates, "candidate", nil, "only these candidates")
+	f.StringSliceVarP(&o.candidates, "candidate", "c", nil, "only these candidates (repeat -c, or c01,c02)")
 	f.StringVarP(&o.output, "output", "o", "table", "table, json or html (the access sheets)")
 	f.BoolVar(&o.show, "show-passwords", false, "show console passwords in the table or JSON")
 	f.StringVar(&o.out, "out", "", "write .vv files (and sheets with --sheet) into this directory")

@@ -3,13 +3,14 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
 
 // addCompletions makes shell completion (`tailab completion bash|zsh|fish`)
 // offer session names for every --session flag, the session's candidates for
-// --candidate, and built-in labs for a command's LAB argument.
+// --candidate, report formats for grade's and report's -o, and built-in labs for a command's LAB argument.
 func addCompletions(root *cobra.Command, g *globalOptions) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -23,6 +24,9 @@ func addCompletions(root *cobra.Command, g *globalOptions) {
 				s, _ := cmd.Flags().GetString("session")
 				return completeCandidates(g, s), cobra.ShellCompDirectiveNoFileComp
 			})
+		}
+		if c.Name() == "grade" || c.Name() == "report" { // -o: the report formats
+			_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(report.Formats(), cobra.ShellCompDirectiveNoFileComp))
 		}
 		for _, sub := range c.Commands() {
 			walk(sub)

@@ -28,6 +28,8 @@ func TestCompletionOffersSessionsAndCandidates(t *testing.T) {
 		{[]string{"__complete", "--data-dir", dir, "grade", "--session", ""}, []string{"juin\ttpe-local"}},
 		{[]string{"__complete", "--data-dir", dir, "down", "--session", "juin", "--candidate", ""}, []string{"c01\tMARTIN Léa", "c02"}},
 		{[]string{"__complete", "--data-dir", dir, "up", ""}, []string{"tpe-local\t"}},
+		{[]string{"__complete", "--data-dir", dir, "grade", "-c", "c01", "-o", ""}, []string{"csv\n", "xlsx\n", "table\n"}},
+		{[]string{"__complete", "--data-dir", dir, "report", "-o", ""}, []string{"junit\n"}},
 	}
 	for _, tt := range tests {
 		root := newRootCommand()

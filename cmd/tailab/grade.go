@@ -73,7 +73,7 @@ check could not be observed (the grade is incomplete), 4 a suite is invalid.`,
 	}
 	f := c.Flags()
 	f.StringVarP(&o.Session, "session", "s", "", "session name (required)")
-	f.StringSliceVar(&o.Candidates, "candidate", nil, "only these candidates")
+	f.StringSliceVarP(&o.Candidates, "candidate", "c", nil, "only these candidates (repeat -c, or c01,c02)")
 	f.StringSliceVar(&o.Competences, "competence", nil, "only the checks of these competences (and the checks they depend on)")
 	f.StringArrayVarP(&o.Output, "output", "o", []string{"table"}, "report format, FORMAT or FORMAT=FILE, repeatable: table, json, csv, junit, html, xlsx")
 	f.StringVar(&o.Out, "out", "", "write the (single) report to this file (atomically) instead of stdout")

@@ -47,7 +47,7 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&session, "session", "s", "", "session name (required)")
-	c.Flags().StringSliceVar(&candidates, "candidate", nil, "only these candidates")
+	c.Flags().StringSliceVarP(&candidates, "candidate", "c", nil, "only these candidates (repeat -c, or c01,c02)")
 	return c
 }
 

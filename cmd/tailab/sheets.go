@@ -44,7 +44,7 @@ same values the grader checks. With --out DIR, one file per candidate
 	f.StringVarP(&o.session, "session", "s", "", "session name (required)")
 	f.StringVarP(&o.output, "output", "o", "md", "format: md or html")
 	f.StringVar(&o.out, "out", "", "directory to write one file per candidate into")
-	f.StringSliceVar(&o.candidates, "candidate", nil, "only these candidates")
+	f.StringSliceVarP(&o.candidates, "candidate", "c", nil, "only these candidates (repeat -c, or c01,c02)")
 	return c
 }
 

@@ -63,7 +63,7 @@ run up again to finish, or down to remove everything.`,
 	f.StringVarP(&o.session, "session", "s", "", "session name (required)")
 	f.StringVar(&o.roster, "candidates", "", "roster CSV: id, last name, first name")
 	f.IntVar(&o.count, "count", 0, "number of candidates (c01..cNN) when there is no roster")
-	f.StringSliceVar(&o.candidates, "candidate", nil, "only these candidates of the session")
+	f.StringSliceVarP(&o.candidates, "candidate", "c", nil, "only these candidates of the session (repeat -c)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (create / keep / replace / remove) and touch nothing")
 	f.BoolVar(&o.force, "force", false, "skip the host capacity check")
 	f.BoolVar(&o.forceCancel, "force-cancel", false, "--provider terraform: cancel the runs in progress (stuck ones: then force-cancel) instead of following them, and queue new ones")
