@@ -9,9 +9,11 @@ import (
 	_ "time/tzdata" // --tz works on a machine without a zoneinfo database
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -131,7 +133,14 @@ of the title "Technicien d'assistance en informatique".`,
 // usageErrors makes cobra's own errors — an unknown flag or command, the
 // wrong number of arguments — usage errors, in c and every command below it.
 func usageErrors(c *cobra.Command) {
-	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return errclass.Wrap(errclass.Usage, err) })
+	c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if name, ok := strings.CutPrefix(err.Error(), "unknown flag: --"); ok { // pflag suggests nothing
+			var names []string
+			cmd.Flags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+			err = fmt.Errorf("%w%s", err, yamlx.Suggest(name, names))
+		}
+		return errclass.Wrap(errclass.Usage, err)
+	})
 	if args := c.Args; args != nil {
 		c.Args = func(cmd *cobra.Command, a []string) error { return errclass.Wrap(errclass.Usage, args(cmd, a)) }
 	} else if c.HasSubCommands() && !c.Runnable() {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -66,5 +68,12 @@ func TestUsageExitCodes(t *testing.T) {
 		if code := statusOf(err); code != ExitUsage {
 			t.Errorf("tailab %v: exit %d (%v), want %d", args, code, err, ExitUsage)
 		}
+	}
+}
+
+func TestUnknownFlagSuggests(t *testing.T) {
+	_, stderr, code := runTailab(t, context.Background(), "grade", "--sesion", "s1")
+	if code != ExitUsage || !strings.Contains(stderr, `unknown flag: --sesion (did you mean "session"?)`) {
+		t.Errorf("exit %d %q", code, stderr)
 	}
 }
