@@ -146,8 +146,10 @@ type Report struct {
 	StartedAt     time.Time         `json:"started_at"`
 	FinishedAt    time.Time         `json:"finished_at"`
 	Candidates    []CandidateReport `json:"candidates"`
-	// Interventions are filled in when a jury record is rendered, from the audit
-	// log; they are not part of the evidence digest.
+	// Interventions are the session's audit log as of the grading (and again
+	// when a jury record is rendered): the grid marks a candidate whose
+	// machines were rebuilt after the exam opened. They are not part of the
+	// evidence digest.
 	Interventions []Intervention `json:"interventions,omitempty"`
 }
 

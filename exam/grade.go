@@ -94,6 +94,12 @@ func (g *Grader) Round(ctx context.Context) (*checks.Report, error) {
 	if err != nil && rep == nil {
 		return nil, err
 	}
+	// What was done to the machines shows in every format of the grading.
+	ivs, ierr := Interventions(g.State, g.Session.Name)
+	if ierr != nil {
+		return nil, ierr
+	}
+	rep.Interventions = ivs
 	if _, err := g.Results.Save(g.Session.Name, rep); err != nil {
 		return nil, err
 	}

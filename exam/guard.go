@@ -121,7 +121,7 @@ func (in *Instance) restore(ctx context.Context, fs []labs.Fault, ws []FaultWatc
 // read before, and one present before and gone after is re-applied and read
 // again; a fault the candidate had repaired is left repaired. A presence that
 // cannot be read before counts as present: the exam's state, not a repair.
-// The outcome is written to the audit log ("faults") and returned.
+// The outcome is written to the audit log ("faults-kept") and returned.
 func Guard(ctx context.Context, st *provision.State, sess *provision.Session, candidate, machine, action string, log Logf, do func() error) (*Intervention, error) {
 	in, fs, _, err := watched(st, sess, candidate, machine)
 	if err != nil {
@@ -143,7 +143,7 @@ func Guard(ctx context.Context, st *provision.State, sess *provision.Session, ca
 }
 
 func audit(st *provision.State, sess *provision.Session, iv *Intervention) error {
-	if err := st.Audit(sess.Name, provision.AuditEntry{Action: "faults", Candidate: iv.Candidate, Machine: iv.Machine, Detail: iv.Detail()}); err != nil {
+	if err := st.Audit(sess.Name, provision.AuditEntry{Action: "faults-kept", Candidate: iv.Candidate, Machine: iv.Machine, Detail: iv.Detail()}); err != nil {
 		return fmt.Errorf("candidate %s: audit: %w", iv.Candidate, err)
 	}
 	return nil

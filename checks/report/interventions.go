@@ -3,23 +3,26 @@ package report
 import (
 	"regexp"
 	"strings"
+
+	"github.com/tailab/tailab/checks"
 )
 
 // interventionActions are the audit log's actions as the jury reads them.
 var interventionActions = map[string]string{
-	"up":       "mise en place du lab",
-	"down":     "suppression du lab",
-	"reset":    "remise à l'état initial",
-	"revert":   "retour à un instantané",
-	"snapshot": "instantané",
-	"faults":   "incidents injectés",
-	"login":    "connexion du candidat",
-	"close":    "fin de session du candidat",
-	"grade":    "correction",
-	"access":   "accès remis",
-	"shell":    "terminal ouvert",
-	"forward":  "redirection de port",
-	"jury":     "saisie du jury",
+	"up":          "mise en place du lab",
+	"down":        "suppression du lab",
+	"reset":       "remise à l'état initial",
+	"revert":      "retour à un instantané",
+	"snapshot":    "instantané",
+	"faults":      "incidents injectés",
+	"faults-kept": "incidents contrôlés après une intervention",
+	"login":       "connexion du candidat",
+	"close":       "fin de session du candidat",
+	"grade":       "correction",
+	"access":      "accès remis",
+	"shell":       "terminal ouvert",
+	"forward":     "redirection de port",
+	"jury":        "saisie du jury",
 }
 
 // interventionAction is the French name of an audit action (the action
@@ -48,6 +51,8 @@ func interventionDetail(action, detail string) string {
 		return "échec après " + strings.Replace(m[1], ".", ",", 1) + " s : " + detail[len(m[0]):]
 	}
 	switch action {
+	case "faults-kept":
+		return faultsKeptFR(detail)
 	case "snapshot":
 		return detailsFR.Replace(detail)
 	case "revert":
@@ -65,3 +70,49 @@ func interventionDetail(action, detail string) string {
 	}
 	return detail
 }
+
+// labActions are the audit actions that change a candidate's machines: after
+// the exam opened, the grid marks the candidate (rebuildsAfterStart).
+var labActions = map[string]bool{"up": true, "down": true, "reset": true, "revert": true, "snapshot": true, "faults-kept": true}
+
+// rebuildsAfterStart are the interventions on candidate id's machines since
+// the exam opened (the report's StartedAt).
+func rebuildsAfterStart(r *checks.Report, id string) []checks.Intervention {
+	var out []checks.Intervention
+	for _, in := range r.Interventions {
+		if in.Candidate == id && labActions[in.Action] && !in.Time.Before(r.StartedAt) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// faultsKeptFR puts exam.Intervention.Detail in French: "reset: a: re-applied,
+// present; b: repaired before, left" → "après remise à l'état initial : a
+// réinjecté, vérifié présent ; b réparé par le candidat, laissé réparé".
+func faultsKeptFR(detail string) string {
+	action, rest, ok := strings.Cut(detail, ": ")
+	if !ok {
+		return detail
+	}
+	fr := map[string]string{"reset": "remise à l'état initial", "snapshot create": "instantané", "snapshot revert": "retour à un instantané", "down+up": "recréation des machines"}[action]
+	if fr == "" {
+		fr = action
+	}
+	var parts []string
+	for _, p := range strings.Split(rest, "; ") {
+		name, state, _ := strings.Cut(p, ": ")
+		parts = append(parts, name+" "+faultStateFR.Replace(state))
+	}
+	return "après " + fr + " : " + strings.Join(parts, " ; ")
+}
+
+var faultStateFR = strings.NewReplacer(
+	"re-applied, present", "réinjecté, vérifié présent",
+	"re-applied, absent", "réinjecté mais absent (à vérifier)",
+	"re-applied, unknown", "réinjecté, présence non vérifiée",
+	"repaired before, left", "réparé par le candidat, laissé réparé",
+	"present", "présent",
+	"absent", "absent (à vérifier)",
+	"unknown", "présence non vérifiée",
+)

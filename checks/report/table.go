@@ -110,7 +110,11 @@ func (p *tablePrinter) summary(r *checks.Report) {
 	for i := range r.Candidates {
 		c := &r.Candidates[i]
 		pct := percentOf(c.Points, c.MaxPoints)
-		row := []string{c.ID, fullName(c), frPercent(pct)}
+		name := fullName(c)
+		if len(rebuildsAfterStart(r, c.ID)) > 0 {
+			name += " " + interventionMark
+		}
+		row := []string{c.ID, name, frPercent(pct)}
 		col := []string{"", "", bandColor(band(pct, c.MaxPoints, false))}
 		byComp := competenceByID(c)
 		for _, cc := range comps {
@@ -187,6 +191,36 @@ func (p *tablePrinter) summary(r *checks.Report) {
 	}
 	p.line()
 	p.line("  ", strings.Join(append(notes, "détails : --details"), " ; "), ".")
+	p.interventions(r)
+}
+
+// interventionMark flags, in the grid, a candidate whose machines were
+// rebuilt, reverted, restarted or re-created after the exam opened.
+const interventionMark = "⚑"
+
+// interventions lists, under the grid, what was done to the marked
+// candidates' machines after the exam opened: when, by whom, which command,
+// and what became of each fault.
+func (p *tablePrinter) interventions(r *checks.Report) {
+	first := true
+	for i := range r.Candidates {
+		c := &r.Candidates[i]
+		for _, in := range rebuildsAfterStart(r, c.ID) {
+			if first {
+				p.line()
+				p.line("  ", interventionMark, " Interventions sur les machines après l'ouverture de l'épreuve :")
+				first = false
+			}
+			what := interventionAction(in.Action)
+			if in.Machine != "" {
+				what += " (" + in.Machine + ")"
+			}
+			if d := interventionDetail(in.Action, in.Detail); d != "" {
+				what += " : " + d
+			}
+			p.line("    ", safeText(c.ID), " ", frTime(in.Time, p.opts.loc()), ", ", safeText(in.User), " — ", safeText(what))
+		}
+	}
 }
 
 // plural writes a count with its noun: "1 erreur", "2 erreurs".

@@ -160,7 +160,7 @@ func TestFaultsSurviveInterventions(t *testing.T) {
 	}
 	n := 0
 	for _, e := range log {
-		if e.Action == "faults" && strings.Contains(e.Detail, "re-applied, present") {
+		if e.Action == "faults-kept" && strings.Contains(e.Detail, "re-applied, present") {
 			n++
 		}
 	}

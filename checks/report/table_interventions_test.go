@@ -1,0 +1,61 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tailab/tailab/checks"
+)
+
+// TestGridMarksInterventions: the grid (grade -o table) flags a candidate
+// whose machines were reset or re-created after the exam opened and lists,
+// under it, when, by whom, which command and what became of each fault, in
+// French; an action before the exam opened and another candidate's action do
+// not mark them.
+func TestGridMarksInterventions(t *testing.T) {
+	rep := fixture()
+	id, other := rep.Candidates[0].ID, rep.Candidates[1].ID
+	open := rep.StartedAt
+	rep.Interventions = []checks.Intervention{
+		{Time: open.Add(-time.Hour), User: "admin", Action: "up", Candidate: other, Detail: "2 to create, 0 to keep, 0 to replace, 0 to remove"},
+		{Time: open.Add(30 * time.Minute), User: "admin", Action: "reset", Candidate: id, Machine: "srv"},
+		{Time: open.Add(31 * time.Minute), User: "admin", Action: "faults-kept", Candidate: id, Machine: "srv",
+			Detail: "reset: dnsmasq-arrete: re-applied, present; disque-plein: repaired before, left; passerelle-erronee: unknown"},
+		{Time: open.Add(40 * time.Minute), User: "admin", Action: "grade", Detail: "2 candidates"},
+	}
+	var b bytes.Buffer
+	if err := (&Table{Opts: Options{Location: time.UTC}}).Format(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	rows := map[string]string{} // the grid's row of each candidate
+	for _, line := range strings.Split(out, "\n") {
+		for _, c := range rep.Candidates {
+			if strings.HasPrefix(line, "  "+c.ID+" ") {
+				rows[c.ID] = line
+			}
+		}
+	}
+	for _, want := range []string{
+		"⚑ Interventions sur les machines après l'ouverture de l'épreuve :",
+		"remise à l'état initial (srv)",
+		"incidents contrôlés après une intervention (srv) : après remise à l'état initial : dnsmasq-arrete réinjecté, vérifié présent ; disque-plein réparé par le candidat, laissé réparé ; passerelle-erronee présence non vérifiée",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("grid lacks %q", want)
+		}
+	}
+	for cid, row := range rows {
+		if strings.Contains(row, interventionMark) != (cid == id) {
+			t.Errorf("row of %s: %q (only %s is marked)", cid, row, id)
+		}
+	}
+	if len(rows) != len(rep.Candidates) {
+		t.Errorf("%d rows found, want %d", len(rows), len(rep.Candidates))
+	}
+	if strings.Contains(out, "correction") || strings.Contains(out, "2 à créer") {
+		t.Error("the grid lists a grading or an action before the exam opened")
+	}
+}
