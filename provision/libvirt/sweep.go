@@ -20,7 +20,9 @@ func (w Sweeper) Sweep(ctx context.Context, session, candidate string) ([]string
 	if candidate == "" {
 		return nil, fmt.Errorf("the management network %s is not swept: remove it by hand (virsh net-destroy, net-undefine) if a run left it", naming.MgmtNetworkName(session))
 	}
-	p := New(Config{QEMU: w.URI})
+	cfg := Config{QEMU: w.URI}
+	cfg.Complete()
+	p := New(cfg)
 	defer p.Close()
 	obs := &sweepObserver{}
 	err := p.Destroy(ctx, &provision.Session{Name: session, Provider: Name}, []string{candidate}, obs)
