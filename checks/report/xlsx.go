@@ -106,8 +106,13 @@ func (x *XLSX) Format(w io.Writer, rep *checks.Report) error {
 			row := []any{c.ID, c.LastName, c.FirstName}
 			byComp := competenceByID(c)
 			var juryItems []string
+			var juryPoints any = "" // filled once the jury marked (tailab jury set)
 			for _, col := range own {
 				s := byComp[col.ID]
+				if s != nil && s.JuryPoints > 0 {
+					p, _ := juryPoints.(float64)
+					juryPoints = round2(p + s.JuryPoints)
+				}
 				if s == nil || competenceAssessment(s) != assessScored {
 					row = append(row, "", "", competenceValue(s))
 				} else {
@@ -123,7 +128,7 @@ func (x *XLSX) Format(w io.Writer, rep *checks.Report) error {
 			} else {
 				row = append(row, round2(s.Points), round2(s.MaxPoints), round1(s.Percent))
 			}
-			row = append(row, joinItems(juryItems), "", "", "")
+			row = append(row, joinItems(juryItems), juryPoints, "", "")
 			xw.row(sheet, 4+i, row, 0)
 		}
 		xw.widths(sheet, len(header))

@@ -63,3 +63,25 @@ func TestXLSXGolden(t *testing.T) {
 	}
 	checkGolden(t, "empty-xlsx.golden", []byte(dumpWorkbook(t, render(t, "xlsx", Options{}, &checks.Report{Session: "vide", Lab: "tai-ad-tpe", Referential: "tai-2018"}))))
 }
+
+// TestXLSXJuryPoints: once the jury marked a criterion, its points fill the
+// CCP sheet's "Points du jury" column (a number) and count in the totals.
+func TestXLSXJuryPoints(t *testing.T) {
+	r := fixture()
+	var c *checks.CandidateReport
+	for i := range r.Candidates {
+		if r.Candidates[i].ID == "cand-1" {
+			c = &r.Candidates[i]
+		}
+	}
+	for i := range c.Competences {
+		if c.Competences[i].ID == "C3.1" {
+			c.Competences[i].JuryPoints, c.Competences[i].Points, c.Competences[i].MaxPoints, c.Competences[i].Percent = 1.5, 1.5, 2, 75
+		}
+	}
+	got := dumpWorkbook(t, render(t, "xlsx", Options{}, r))
+	sheet := got[strings.Index(got, "== CCP3"):]
+	if !strings.Contains(sheet, "4 | s:cand-1") || !strings.Contains(sheet, "| n:1.5 | n:2 | n:75 |") || !strings.Contains(sheet, "Devis clair et chiffré | n:1.5") {
+		t.Errorf("CCP3 sheet:\n%s", sheet)
+	}
+}
