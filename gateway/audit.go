@@ -19,6 +19,8 @@ type auditor struct {
 	done    chan struct{}
 	once    sync.Once
 	pending sync.WaitGroup // entries queued and not yet written
+	mu      sync.RWMutex   // add holds it shared; close exclusively
+	closed  bool
 }
 
 func newAuditor(st *provision.State, session string, log *slog.Logger) *auditor {
@@ -35,6 +37,14 @@ func (a *auditor) add(e provision.AuditEntry) {
 	}
 	if e.Time.IsZero() {
 		e.Time = now().UTC()
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed { // a connection still ending after Close: written at once, not lost
+		if err := a.st.Audit(a.session, e); err != nil {
+			a.log.Error("audit log", "err", err)
+		}
+		return
 	}
 	a.pending.Add(1)
 	a.queue <- e
@@ -70,6 +80,11 @@ func (a *auditor) run() {
 
 // close writes what is queued and stops.
 func (a *auditor) close() {
-	a.once.Do(func() { close(a.queue) })
+	a.once.Do(func() {
+		a.mu.Lock()
+		a.closed = true
+		close(a.queue)
+		a.mu.Unlock()
+	})
 	<-a.done
 }

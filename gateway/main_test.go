@@ -38,9 +38,12 @@ type lab struct {
 	dataDir   string
 }
 
-var mgmt = map[string]string{"c01": "127.0.0.11", "c02": "127.0.0.12"}
+var mgmt = map[string]string{} // candidate → srv's management address (startLabN)
 
-func startLab(t *testing.T) *lab {
+func startLab(t *testing.T) *lab { return startLabN(t, 2) }
+
+// startLabN is startLab with n candidates (c01..cNN, srv at 127.0.0.(10+i)).
+func startLabN(t testing.TB, n int) *lab {
 	t.Helper()
 	testenv.RequireIsolatedNetwork(t)
 	dataDir := t.TempDir()
@@ -53,7 +56,7 @@ func startLab(t *testing.T) *lab {
 		t.Fatal(err)
 	}
 	sess := &provision.Session{Name: "s1", Lab: "gw-test", LabSource: "testdata/lab.yaml", LabYAML: string(yml),
-		Provider: "libvirt", Candidates: provision.NumberedCandidates(2)}
+		Provider: "libvirt", Candidates: provision.NumberedCandidates(n)}
 	if err := st.SaveSession(sess); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +69,12 @@ func startLab(t *testing.T) *lab {
 		t.Fatal(err)
 	}
 	l := &lab{st: st, store: gs, sess: sess, passwords: map[string]string{}, hostKeys: map[string]string{}, dataDir: dataDir}
-	pws, err := Passwords(gs, "s1", []string{"c01", "c02"})
+	var ids []string
+	for i := 1; i <= n; i++ {
+		ids = append(ids, fmt.Sprintf("c%02d", i))
+		mgmt[ids[i-1]] = fmt.Sprintf("127.0.0.%d", 10+i)
+	}
+	pws, err := Passwords(gs, "s1", ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +124,7 @@ func startLab(t *testing.T) *lab {
 }
 
 // serveText answers every TCP connection on addr with text.
-func serveText(t *testing.T, addr, text string) string {
+func serveText(t testing.TB, addr, text string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -136,7 +144,7 @@ func serveText(t *testing.T, addr, text string) string {
 	return ln.Addr().String()
 }
 
-func (l *lab) open(t *testing.T) {
+func (l *lab) open(t testing.TB) {
 	t.Helper()
 	if _, err := OpenWindow(l.store, "s1", time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
