@@ -158,7 +158,7 @@ func newSessionCommand(g *globalOptions) *cobra.Command {
 			}
 			t := newTable(cmd.OutOrStdout(), "SESSION", "LAB", "CANDIDATES", "PROVIDER", "CREATED", "MGMT")
 			for _, s := range sessions {
-				t.row(s.Name, s.Lab, fmt.Sprint(len(s.Candidates)), s.Provider, s.CreatedAt.Local().Format("2006-01-02 15:04"), s.MgmtCIDR)
+				t.row(s.Name, s.Lab, fmt.Sprint(len(s.Candidates)), s.Provider, s.CreatedAt.In(g.Loc).Format("2006-01-02 15:04 MST"), s.MgmtCIDR)
 			}
 			return t.flush()
 		},
