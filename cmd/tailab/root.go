@@ -26,7 +26,7 @@ type globalOptions struct {
 	HostVar  string
 	VirtType string
 	Console  string // VNC listen address
-	RootFS   string // lab containers' root file system ("" = the host's /)
+	RootFS   string // lab containers' root file system ("built", a path, "host")
 	Libvirtd string // PID of libvirtd, where containers' mounts are made
 	Quiet    bool
 	NoColor  bool
@@ -113,7 +113,7 @@ of the title "Technicien d'assistance en informatique".`,
 	pf.StringVar(&g.HostVar, "host-var", os.Getenv("TAILAB_HOSTVAR"), "the host's /var as the daemon sees it, for a libvirtd with a private /var (env TAILAB_HOSTVAR)")
 	pf.StringVar(&g.VirtType, "virt-type", envOr("TAILAB_VIRT_TYPE", "kvm"), "QEMU domain type: kvm, or qemu for software emulation (TCG)")
 	pf.StringVar(&g.Console, "console-listen", envOr("TAILAB_CONSOLE_LISTEN", "127.0.0.1"), "address VM consoles (VNC) listen on: the host's address on the exam-room network (env TAILAB_CONSOLE_LISTEN)")
-	pf.StringVar(&g.RootFS, "rootfs", os.Getenv("TAILAB_ROOTFS"), "root file system of lab containers, built by scripts/build-rootfs.sh: \"built\" for this binary's (the containers are then contained: own user namespace, no host file system); empty: the host's / (env TAILAB_ROOTFS)")
+	pf.StringVar(&g.RootFS, "rootfs", envOr("TAILAB_ROOTFS", "built"), "root file system of lab containers: \"built\" (the one scripts/build-rootfs.sh made for this binary), a path, or \"host\" for the host's / without user namespace (unsafe: root in a container is root on the host) (env TAILAB_ROOTFS)")
 	pf.StringVar(&g.Libvirtd, "libvirtd-pid", os.Getenv("TAILAB_LIBVIRTD_PID"), "PID of libvirtd, in whose mount namespace containers' mounts are made (default: the peer of its socket; env TAILAB_LIBVIRTD_PID)")
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors and results")
 	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "no colours (env NO_COLOR)")

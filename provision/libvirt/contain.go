@@ -61,8 +61,14 @@ var containerCaps = []string{
 	"sys_admin",
 }
 
-// RootFSBuilt, as Config.RootFS option, names DefaultRootFS.
-const RootFSBuilt = "built"
+// RootFSBuilt and RootFSHost, as the rootfs option: DefaultRootFS (the
+// default), or the host's / (the layout before containment: no user namespace,
+// root in a container is root on the host; for hosts where no candidate gets
+// a shell).
+const (
+	RootFSBuilt = "built"
+	RootFSHost  = "host"
+)
 
 // DefaultRootFSRoot is where scripts/build-rootfs.sh keeps its builds.
 const DefaultRootFSRoot = "/var/cache/tailab/rootfs"

@@ -44,7 +44,7 @@ func TestContainerXMLLayouts(t *testing.T) {
 		name, rootfs string
 		want, not    []string
 	}{
-		{"host root", "", []string{`<source dir="/"></source><target dir="/"></target><readonly>`, `<source dir="/d/hostvar">`},
+		{"host root", "host", []string{`<source dir="/"></source><target dir="/"></target><readonly>`, `<source dir="/d/hostvar">`},
 			[]string{"<idmap>", "<capabilities", `<target dev=`}},
 		{"contained", "/var/cache/tailab/rootfs/x", []string{
 			`<idmap><uid start="0" target="12582912" count="4194304"></uid><gid start="0" target="12582912" count="4194304"></gid></idmap>`,

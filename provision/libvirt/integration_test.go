@@ -73,11 +73,11 @@ func imageDir(t *testing.T) string {
 
 func newEngine(t *testing.T, dataDir, images string) *provision.Engine {
 	t.Helper()
-	return newEngineLayout(t, dataDir, images, "")
+	return newEngineLayout(t, dataDir, images, libvirt.RootFSBuilt)
 }
 
 // newEngineLayout is newEngine with containers on rootfs (the contained
-// layout), or on the host's / when rootfs is "".
+// layout), or on the host's / when rootfs is libvirt.RootFSHost.
 func newEngineLayout(t *testing.T, dataDir, images, rootfs string) *provision.Engine {
 	t.Helper()
 	st, err := provision.OpenState(dataDir)

@@ -42,7 +42,8 @@ type Config struct {
 	// RootFS, when set, is the lab rootfs (scripts/build-rootfs.sh) and
 	// containers are contained (contain.go): their own user namespace, that
 	// rootfs as their root, trimmed capabilities, a filtered management NIC.
-	// Empty: the layout before containment (the host's / read-only).
+	// Empty: the layout before containment (the host's / read-only). As an
+	// option: "" or "built" is DefaultRootFS, "host" the layout before.
 	RootFS string
 	// DaemonPID is libvirtd's PID: contained machines' mounts are made in its
 	// mount namespace (a private daemon has its own). 0: the peer of the LXC
@@ -66,9 +67,6 @@ type Config struct {
 // loopback, the contained layout's paths. The command line fills the rest
 // (flags and their TAILAB_* variables): the library reads no environment.
 func (c *Config) Complete() {
-	if c.RootFS == RootFSBuilt {
-		c.RootFS = DefaultRootFS()
-	}
 	if len(c.Hosts) > 0 {
 		c.QEMU, c.LXC = c.Hosts[0].QEMU, c.Hosts[0].LXC
 	}
@@ -77,6 +75,15 @@ func (c *Config) Complete() {
 	c.SambaDCTemplates = cmp.Or(c.SambaDCTemplates, provision.SambaDCTemplateRoot)
 	c.QEMU = cmp.Or(c.QEMU, "qemu:///system")
 	c.LXC = cmp.Or(c.LXC, "lxc:///system")
+	switch c.RootFS {
+	case "", RootFSBuilt:
+		c.RootFS = DefaultRootFS()
+		if strings.HasPrefix(c.LXC, "test:") {
+			c.RootFS = "" // the test driver runs no container
+		}
+	case RootFSHost:
+		c.RootFS = ""
+	}
 	c.PoolDir = cmp.Or(c.PoolDir, filepath.Join(c.DataDir, "pool"))
 	c.ImageDir = cmp.Or(c.ImageDir, filepath.Join(c.DataDir, "images"))
 	c.ConsoleListen = cmp.Or(c.ConsoleListen, "127.0.0.1")
