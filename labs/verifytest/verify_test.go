@@ -28,6 +28,12 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 	for _, b := range []string{"samba-tool", "samba", "dnsmasq", "nft", "busybox", "smbclient", "setpriv", "mkfs.ext4", "useradd"} {
 		testenv.RequireBinary(t, b)
 	}
+	// The machines are contained (docs/threat-model.md): the lab rootfs, a user
+	// namespace of their own, 15 capabilities.
+	rootfs := libvirt.DefaultRootFS()
+	if err := libvirt.CheckRootFS(rootfs); err != nil {
+		testenv.Unavailable(t, "%v", err)
+	}
 	for _, lab := range []string{"tpe-local", "ccp2-infra-local", "ccp3-support-local", "ccp1-poste-local"} {
 		t.Run(lab, func(t *testing.T) {
 			start := time.Now()
@@ -68,11 +74,15 @@ func privateEngine(t *testing.T) *provision.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := libvirt.New(libvirt.Config{
+	// Complete: the machines are contained (the built lab rootfs, a user
+	// namespace of their own, 15 capabilities: docs/threat-model.md).
+	cfg := libvirt.Config{
 		QEMU: daemonEnv["TAILAB_QEMU_URI"], LXC: daemonEnv["TAILAB_LXC_URI"], HostVar: daemonEnv["TAILAB_HOSTVAR"],
 		DataDir: data, PoolDir: filepath.Join(data, "pool"), ImageDir: filepath.Join(data, "images"),
 		VirtType: "qemu", ConsoleListen: "127.0.0.1",
-	})
+	}
+	cfg.Complete()
+	p := libvirt.New(cfg)
 	t.Cleanup(func() { p.Close() })
 	return &provision.Engine{State: st, Provider: p}
 }
