@@ -66,10 +66,11 @@ const DefaultParallel = 8
 //	MARK <i> end <exit code> <timed out 0|1>
 //
 // Only the script's own shell writes to its stdout: each job runs in a
-// background subshell that writes to files in its own directory and leaves
-// "rc timedout" in its file r when it ends; the shell reaps ended jobs (polling
-// every 50 ms while none has) and prints their records, so no two checks'
-// output can interleave.
+// background subshell that writes its output to files and leaves "rc timedout"
+// in a file when it ends, then writes its index into a FIFO the shell reads
+// (no FIFO: the shell polls every 50 ms); the shell prints the ended job's
+// records, so no two checks' output can interleave. The commands do not see
+// the FIFO's descriptor.
 //
 // Where GNU timeout exists, each command runs under `timeout -v -k 2 N sh -c` (it
 // signals the command's whole process group; on exit 124 or 137 its -v line on
@@ -88,6 +89,7 @@ trap 'rm -rf "$T"' EXIT
 S=; command -v setsid >/dev/null 2>&1 && S=setsid
 G=; timeout --version 2>/dev/null | grep -q GNU && G=1
 R=; N=0
+F=; mkfifo "$T/f" 2>/dev/null && exec 3<>"$T/f" && F=1
 emit() { # index kind file
 	if [ ! -s "$3" ]; then printf '%%s %%s %%s 0 0\n' "$M" "$1" "$2"; return; fi
 	n=$(wc -c <"$3"); n=$((n)); t=0
@@ -95,47 +97,52 @@ emit() { # index kind file
 	printf '%%s %%s %%s %%s %%s\n' "$M" "$1" "$2" "$n" "$t"
 	if [ "$t" = 1 ]; then dd if="$3" bs="$C" count=1 2>/dev/null; else cat "$3"; fi
 }
-job() { # index seconds command stdin-file; runs in the background, writes $T/index/r at its end
+job() { # index seconds command stdin-file; runs in the background, leaves "rc timedout" in $T/r<index>
 	d=$T/$1
 	if [ -n "$G" ]; then # GNU timeout: one process instead of a watchdog shell
-		timeout -v -k 2 "$2" sh -c "$3" <"$4" >"$d/o" 2>"$d/e"; rc=$?
+		timeout -v -k 2 "$2" sh -c "$3" <"$4" >"$d.o" 2>"$d.e" 3>&-; rc=$?
 		to=0
 		case $rc in 124|137) # timeout's own code, or the command's? -v says which
-			if grep -q '^timeout: sending signal' "$d/e"; then
+			if grep -q '^timeout: sending signal' "$d.e"; then
 				to=1; [ "$rc" = 124 ] && rc=143 # 143: TERM, as the watchdog reports it
-				grep -v '^timeout: sending signal' "$d/e" >"$d/e2"; mv "$d/e2" "$d/e"
+				grep -v '^timeout: sending signal' "$d.e" >"$d.e2"; mv "$d.e2" "$d.e"
 			fi;;
 		esac
 	else
-		$S sh -c "$3" <"$4" >"$d/o" 2>"$d/e" &
+		$S sh -c "$3" <"$4" >"$d.o" 2>"$d.e" 3>&- &
 		p=$!
-		$S sh -c 'sleep "$1"; : >"$2"; kill -TERM -"$3" 2>/dev/null || kill -TERM "$3"; sleep 2; kill -KILL -"$3" 2>/dev/null || kill -KILL "$3"' w "$2" "$d/k" "$p" </dev/null >/dev/null 2>&1 &
+		$S sh -c 'sleep "$1"; : >"$2"; kill -TERM -"$3" 2>/dev/null || kill -TERM "$3"; sleep 2; kill -KILL -"$3" 2>/dev/null || kill -KILL "$3"' w "$2" "$d.k" "$p" </dev/null >/dev/null 2>&1 3>&- &
 		w=$!
 		wait "$p"; rc=$?
 		kill -TERM -"$w" 2>/dev/null || kill -TERM "$w" 2>/dev/null
-		to=0; [ -e "$d/k" ] && to=1
+		to=0; [ -e "$d.k" ] && to=1
 	fi
-	echo "$rc $to" >"$d/r.t" && mv "$d/r.t" "$d/r"
+	echo "$rc $to" >"$T/r$1" # one write: a poller sees it empty or whole
+	[ -z "$F" ] || echo "$1" >&3
 }
 start() { # index seconds command stdin-file: waits for a free slot, starts the job
 	while [ "$N" -ge "$P" ]; do reap; done
-	mkdir "$T/$1"
 	printf '%%s %%s begin\n' "$M" "$1"
 	job "$@" </dev/null >/dev/null 2>&1 &
 	R="$R $1"; N=$((N + 1))
 }
-reap() { # prints the records of the jobs that ended; waits a little when none has
+report() { # index: prints an ended job's records
+	read rc to <"$T/r$1"
+	emit "$1" out "$T/$1.o"
+	emit "$1" err "$T/$1.e"
+	printf '%%s %%s end %%s %%s\n' "$M" "$1" "$rc" "$to"
+}
+reap() { # waits for a job to end and prints its records
+	if [ -n "$F" ]; then # ended jobs write their index into the FIFO
+		read i <&3
+		report "$i"
+		r=; for j in $R; do [ "$j" = "$i" ] || r="$r $j"; done
+		R=$r; N=$((N - 1))
+		return
+	fi
 	r=; n=0; e=
 	for i in $R; do
-		if [ -e "$T/$i/r" ]; then
-			read rc to <"$T/$i/r"
-			emit "$i" out "$T/$i/o"
-			emit "$i" err "$T/$i/e"
-			printf '%%s %%s end %%s %%s\n' "$M" "$i" "$rc" "$to"
-			rm -rf "$T/$i"; e=1
-		else
-			r="$r $i"; n=$((n + 1))
-		fi
+		if [ -s "$T/r$i" ]; then report "$i"; e=1; else r="$r $i"; n=$((n + 1)); fi
 	done
 	R=$r; N=$n
 	[ -n "$e" ] || sleep 0.05 2>/dev/null || sleep 1

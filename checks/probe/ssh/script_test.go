@@ -10,9 +10,16 @@ import (
 	"time"
 )
 
-// gnuDetect is the script's GNU timeout detection line; runLocalWatchdog removes
+// gnuDetect is the script's GNU timeout detection line; runShellScript removes
 // it to run the busybox path (the watchdog shell) on a host that has GNU timeout.
 const gnuDetect = "G=; timeout --version 2>/dev/null | grep -q GNU && G=1\n"
+
+// fifoDetect is the script's FIFO set-up; runShellScript removes it to run the
+// polling path (a system without mkfifo).
+const fifoDetect = `F=; mkfifo "$T/f" 2>/dev/null && exec 3<>"$T/f" && F=1` + "\n"
+
+// polling, set by a test, makes runShellScript run the polling path.
+var polling bool
 
 // runLocal runs the generated script with the local /bin/sh, as the remote does.
 func runLocal(t *testing.T, jobs []job) ([]result, error) {
@@ -29,6 +36,12 @@ func runShellScript(t *testing.T, jobs []job, watchdog bool, parallel int) ([]re
 	}
 	if watchdog {
 		script = strings.Replace(script, gnuDetect, "G=\n", 1)
+	}
+	if !strings.Contains(script, fifoDetect) {
+		t.Fatal("the script's FIFO set-up changed: update fifoDetect")
+	}
+	if polling {
+		script = strings.Replace(script, fifoDetect, "F=\n", 1)
 	}
 	cmd.Stdin = strings.NewReader(script)
 	out, err := cmd.StdoutPipe()
@@ -161,8 +174,18 @@ func mixedJobs() []job {
 
 // TestConcurrentEqualsSequential: the same batch gives the same results (all
 // but the time each took) one check after the other and 8 at once, with GNU
-// timeout and with the watchdog shells.
+// timeout and with the watchdog shells, ended jobs told through the FIFO and
+// found by polling.
 func TestConcurrentEqualsSequential(t *testing.T) {
+	t.Run("fifo", testConcurrentEqualsSequential)
+	t.Run("polling", func(t *testing.T) {
+		polling = true
+		defer func() { polling = false }()
+		testConcurrentEqualsSequential(t)
+	})
+}
+
+func testConcurrentEqualsSequential(t *testing.T) {
 	jobs := mixedJobs()
 	for _, watchdog := range []bool{false, true} {
 		seq, err := runShellScript(t, jobs, watchdog, 1)
