@@ -80,8 +80,8 @@ func BenchmarkClientOverheadScales(b *testing.B) {
 		over30 += wall - injected
 	}
 	n := time.Duration(b.N)
-	b.ReportMetric(float64((over10/n).Milliseconds()), "ms-client-10labs")
-	b.ReportMetric(float64((over30/n).Milliseconds()), "ms-client-30labs")
+	b.ReportMetric(float64((over10 / n).Milliseconds()), "ms-client-10labs")
+	b.ReportMetric(float64((over30 / n).Milliseconds()), "ms-client-30labs")
 	b.ReportMetric(float64(over30)/float64(over10), "ratio-30/10")
 }
 
