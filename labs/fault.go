@@ -1,6 +1,11 @@
 package labs
 
-import "sort"
+import (
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
 
 // Fault is a breakdown applied to a candidate's machines once they are ready (a
 // stopped service, a wrong DNS server, a locked account, a wrong gateway, a full
@@ -8,7 +13,8 @@ import "sort"
 //
 // Faults without a group are applied to every candidate. Among the faults that
 // share a group, one is drawn per candidate, seeded by session, candidate and
-// group, so a re-run draws the same and neighbours usually differ.
+// group, so a re-run draws the same; a group whose faults say distinct is
+// drawn by seat instead, so that neighbours never share a fault set.
 type Fault struct {
 	Action `yaml:",inline"`
 	// Description is the symptom as the candidate's ticket states it (French).
@@ -21,6 +27,11 @@ type Fault struct {
 	// restarts it) and re-applies a fault that was present before and is gone
 	// after, never one the candidate had repaired. Templated like run.
 	Present string `yaml:"present" json:"present,omitempty"`
+	// Distinct makes the group's draw differ between neighbours: the candidate
+	// at seat position p never draws the fault drawn at p-1 (SeatPosition), so
+	// adjacent candidates never share a fault set. Every fault of the group
+	// says the same.
+	Distinct bool `yaml:"distinct" json:"distinct,omitempty"`
 }
 
 // Step is the fault as a step to apply.
@@ -41,9 +52,21 @@ func (l *Lab) FaultsFor(session string, c Candidate) []Fault {
 		names = append(names, g)
 	}
 	sort.Strings(names)
+	var distinct []string
 	for _, g := range names {
 		members := groups[g]
+		if l.distinctGroup(g) {
+			distinct = append(distinct, g)
+			continue
+		}
 		chosen[members[seed(session, c.ID, "fault-group", g).IntN(len(members))]] = true
+	}
+	sizes := make([]int, len(distinct))
+	for i, g := range distinct {
+		sizes[i] = len(groups[g])
+	}
+	for i, k := range distinctDraw(session, sizes, SeatPosition(c)) {
+		chosen[groups[distinct[i]][k]] = true
 	}
 	var out []Fault
 	for _, f := range l.Faults {
@@ -52,6 +75,61 @@ func (l *Lab) FaultsFor(session string, c Candidate) []Fault {
 		}
 	}
 	return out
+}
+
+// distinctGroup says whether a group's faults are drawn distinct between neighbours.
+func (l *Lab) distinctGroup(g string) bool {
+	for _, f := range l.Faults {
+		if f.Group == g && f.Distinct {
+			return true
+		}
+	}
+	return false
+}
+
+// distinctDraw draws the distinct groups (of the given sizes) for seat
+// position pos: a chain from position 1, each position drawing (seeded by
+// session, position and attempt) until its draw differs from the position
+// before's, so neighbours never share a fault set while two seats apart may,
+// by chance, like any two candidates. It depends on the seat only: the same at
+// every re-creation.
+func distinctDraw(session string, sizes []int, pos int) []int {
+	if len(sizes) == 0 {
+		return nil
+	}
+	combos := 1
+	for _, n := range sizes {
+		combos = min(combos*n, 1<<20)
+	}
+	var prev []int
+	for p := 1; p <= pos; p++ {
+		for attempt := 0; ; attempt++ {
+			r := seed(session, "fault-groups-distinct", strconv.Itoa(p), strconv.Itoa(attempt))
+			cur := make([]int, len(sizes))
+			for i, n := range sizes {
+				cur[i] = r.IntN(n)
+			}
+			if combos < 2 || !slices.Equal(cur, prev) {
+				prev = cur
+				break
+			}
+		}
+	}
+	return prev
+}
+
+// SeatPosition is a candidate's place in the room: the number their seat
+// (roster column Poste/Seat) ends with ("P07" → 7), else their roster index.
+func SeatPosition(c Candidate) int {
+	s := strings.TrimSpace(c.Seat)
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	if n, err := strconv.Atoi(s[i:]); err == nil && i < len(s) && n > 0 && n < 100000 {
+		return n
+	}
+	return max(c.Index, 1)
 }
 
 // ApplicableSteps returns the solution steps for the given applied faults: every

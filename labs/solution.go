@@ -76,6 +76,11 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, resolved bool) {
 		if f.Present != "" && check(f.Transport) && f.StepTransport() == "ldap" {
 			d.Diags.Add(f.At.Of("present", f.Pos), field+".present", "an ldap fault has no presence script (LDIF has no exit status): give the fault another transport, or leave present out")
 		}
+		if f.Distinct && f.Group == "" {
+			d.Diags.Add(f.At.Of("distinct", f.Pos), field+".distinct", "distinct applies to a group's draw: give the fault a group")
+		} else if f.Group != "" && f.Distinct != l.distinctGroup(f.Group) {
+			d.Diags.Add(f.At.Of("group", f.Pos), field+".group", "the faults of group %q disagree on distinct: set it on all of them", f.Group)
+		}
 		if f.Group != "" && check(f.Group) && !nameRe.MatchString(f.Group) {
 			d.Diags.Add(f.At.Of("group", f.Pos), field+".group", "%q: use lower-case letters, digits and '-'", f.Group)
 		}

@@ -39,7 +39,6 @@ func TestFaultsSurviveInterventions(t *testing.T) {
 	// service fault on srv too, which they repair.
 	blank := pick(t, lab, session, "", "disque-plein", "dnsmasq-arrete")
 	repairer := pick(t, lab, session, blank.ID, "intranet-arrete")
-	repairer.Index = 2
 	eng := privateEngine(t)
 	st := eng.State
 	sess, err := eng.NewSession(session, lab, labYAML, []labs.Candidate{blank, repairer}, "libvirt")
@@ -169,11 +168,12 @@ func TestFaultsSurviveInterventions(t *testing.T) {
 	}
 }
 
-// pick finds a candidate of the session (other than not) who draws every fault named.
+// pick finds a candidate of the session (other than not) who draws every
+// fault named; the draw of distinct groups follows the seat (here the index).
 func pick(t *testing.T, lab *labs.Lab, session, not string, faults ...string) labs.Candidate {
 	t.Helper()
 	for i := 1; i < 200; i++ {
-		c := labs.Candidate{ID: fmt.Sprintf("c%02d", i), Index: 1}
+		c := labs.Candidate{ID: fmt.Sprintf("c%02d", i), Index: i}
 		if c.ID == not {
 			continue
 		}
