@@ -178,3 +178,29 @@ checks:
 		t.Errorf("err = %v, want diagnostics (exit 4): %s", err, want)
 	}
 }
+
+// TestPrintDraws: up --dry-run shows each candidate's draw, seat by seat,
+// neighbours with different fault sets (ccp3-support-local's groups are
+// distinct).
+func TestPrintDraws(t *testing.T) {
+	_, sess, lab := ccp3Session(t)
+	var b strings.Builder
+	if err := PrintDraws(&b, sess); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "FAULTS") {
+		t.Fatalf("no FAULTS column:\n%s", out)
+	}
+	prev := ""
+	for _, c := range sess.Candidates {
+		drawn := FaultNames(lab.FaultsFor(sess.Name, c))
+		if !strings.Contains(out, c.ID+"  ") || !strings.Contains(out, drawn) {
+			t.Errorf("%s's draw %q not shown:\n%s", c.ID, drawn, out)
+		}
+		if drawn == prev {
+			t.Errorf("%s draws the set of the seat before: %s", c.ID, drawn)
+		}
+		prev = drawn
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
@@ -55,6 +56,25 @@ func PrintRoster(out io.Writer, cands []labs.Candidate) error {
 	fmt.Fprintln(tw, "  ID\tNAME\tSEAT")
 	for _, c := range cands {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.ID, c.FullName(), c.Seat)
+	}
+	return tw.Flush()
+}
+
+// PrintDraws is the roster of `up --dry-run`: PrintRoster, with the faults
+// each candidate draws (the same draw up applies, seat by seat) when the
+// session's lab has faults.
+func PrintDraws(out io.Writer, sess *provision.Session) error {
+	lab, err := sess.LoadLab()
+	if err != nil {
+		return errclass.Wrap(errclass.BadInput, err)
+	}
+	if len(lab.Faults) == 0 {
+		return PrintRoster(out, sess.Candidates)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tNAME\tSEAT\tFAULTS")
+	for _, c := range sess.Candidates {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.ID, c.FullName(), c.Seat, FaultNames(lab.FaultsFor(sess.Name, c)))
 	}
 	return tw.Flush()
 }

@@ -186,7 +186,7 @@ func (o *upOptions) printDryRun(cmd *cobra.Command, sess *provision.Session, pla
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "\nCandidates (%d, roster order):\n", len(sess.Candidates))
-	return exam.PrintRoster(cmd.OutOrStdout(), sess.Candidates)
+	return exam.PrintDraws(cmd.OutOrStdout(), sess)
 }
 
 func printPlan(cmd *cobra.Command, plan *provision.Plan, output string) error {
