@@ -2,9 +2,11 @@ package exam
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/checks/report"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/results"
@@ -52,9 +54,10 @@ func SetJury(dataDir, session string, e results.JuryEntry) error {
 	if err := rs.SaveJury(session, e); err != nil {
 		return err
 	}
-	what := "note du jury " + e.Item + " : " + strconv.FormatFloat(e.Points, 'f', -1, 64) + " pts"
+	// The audit log is read by the jury in its record: French, decimal comma.
+	what := "note du jury " + e.Item + " : " + strings.Replace(strconv.FormatFloat(e.Points, 'f', -1, 64), ".", ",", 1) + " pt"
 	if e.IsOverride() {
-		what = "correction du jury " + e.Item + " : " + string(e.Status) + " (grading " + g.Key + ")"
+		what = "correction du jury " + e.Item + " : " + report.StatusLabel(e.Status)
 	}
 	if e.Note != "" {
 		what += " — " + e.Note

@@ -3,6 +3,7 @@ package report
 import (
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/tailab/tailab/checks"
 )
@@ -23,6 +24,8 @@ var interventionActions = map[string]string{
 	"shell":       "terminal ouvert",
 	"forward":     "redirection de port",
 	"jury":        "saisie du jury",
+	"session":     "fenêtre de l'épreuve",
+	"terminal":    "terminal du candidat",
 }
 
 // interventionAction is the French name of an audit action (the action
@@ -37,13 +40,16 @@ func interventionAction(action string) string {
 var (
 	planRe    = regexp.MustCompile(`^(\d+) to create, (\d+) to keep, (\d+) to replace, (\d+) to remove$`)
 	failedRe  = regexp.MustCompile(`^failed after ([0-9.]+)s: `)
+	closeRe   = regexp.MustCompile(`^exam closed: session warned, closed in (.*)$`)
+	loginRe   = regexp.MustCompile(`^(ssh|web) from (\S+): (accepted|refused: (.*))$`)
 	detailsFR = strings.NewReplacer("create ", "création de l'instantané ", "delete ", "suppression de l'instantané ")
 )
 
 // interventionDetail puts the details the tools write in English (a plan's
 // summary, a failure, a snapshot's create/delete, a revert's target, a
-// candidate list) in French; other text is kept as written.
-func interventionDetail(action, detail string) string {
+// candidate list, the gateway's logins, closes and exam window, its times in
+// loc) in French; other text is kept as written.
+func interventionDetail(action, detail string, loc *time.Location) string {
 	if m := planRe.FindStringSubmatch(detail); m != nil {
 		return m[1] + " à créer, " + m[2] + " à garder, " + m[3] + " à remplacer, " + m[4] + " à supprimer"
 	}
@@ -51,6 +57,17 @@ func interventionDetail(action, detail string) string {
 		return "échec après " + strings.Replace(m[1], ".", ",", 1) + " s : " + detail[len(m[0]):]
 	}
 	switch action {
+	case "login":
+		return loginFR(detail)
+	case "close":
+		return closeRe.ReplaceAllString(detail, "épreuve close : le candidat a été averti, session fermée après $1")
+	case "session":
+		if verb, at, ok := strings.Cut(detail, " at "); ok {
+			fr := map[string]string{"open": "ouverture de l'épreuve", "close": "fermeture de l'épreuve"}[verb]
+			if t, err := time.Parse(time.RFC3339, at); err == nil && fr != "" {
+				return fr + " : " + frTime(t, loc)
+			}
+		}
 	case "faults-kept":
 		return faultsKeptFR(detail)
 	case "snapshot":
@@ -115,4 +132,28 @@ var faultStateFR = strings.NewReplacer(
 	"present", "présent",
 	"absent", "absent (à vérifier)",
 	"unknown", "présence non vérifiée",
+)
+
+// loginFR puts the gateway's login entry in French: "ssh from 10.0.0.5:
+// refused: wrong login or password" → "ssh depuis 10.0.0.5 : refusée
+// (identifiant ou mot de passe erroné)".
+func loginFR(detail string) string {
+	m := loginRe.FindStringSubmatch(detail)
+	if m == nil {
+		return detail
+	}
+	via := map[string]string{"ssh": "SSH", "web": "navigateur"}[m[1]]
+	if m[3] == "accepted" {
+		return via + " depuis " + m[2] + " : acceptée"
+	}
+	return via + " depuis " + m[2] + " : refusée (" + loginReasonFR.Replace(m[4]) + ")"
+}
+
+var loginReasonFR = strings.NewReplacer(
+	"wrong login or password", "identifiant ou mot de passe erroné",
+	"unknown login", "identifiant inconnu",
+	"too many failed logins (src ", "trop d'échecs depuis cette adresse (",
+	"too many failed logins (login ", "trop d'échecs pour cet identifiant (",
+	"the exam is not open", "l'épreuve n'est pas ouverte",
+	"the exam is closed", "l'épreuve est close",
 )

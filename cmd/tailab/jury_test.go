@@ -55,8 +55,9 @@ func TestJuryMarksAndOverride(t *testing.T) {
 		"reformulation claire",
 		"Corrigé par le jury (mme.dupont, ",
 		"comptes créés dans l&#39;OU voisine, accepté — verdict de la machine : échec 0/4",
-		"CEST",                                   // the centre's time zone, printed
-		"note du jury support.accueil : 1.5 pts", // the audit log, on the record
+		"CEST",                                  // the centre's time zone, printed
+		"note du jury support.accueil : 1,5 pt", // the audit log, on the record: French, decimal comma
+		"correction du jury ad.users : réussi — ",
 	} {
 		if !strings.Contains(record, want) {
 			t.Errorf("record lacks %q", want)

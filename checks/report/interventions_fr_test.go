@@ -1,0 +1,29 @@
+package report
+
+import (
+	"testing"
+	"time"
+)
+
+// TestInterventionDetailFrench: what the gateway and the jury write in the
+// audit log reads as French in the record, times in the centre's zone.
+func TestInterventionDetailFrench(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ action, detail, want string }{
+		{"login", "ssh from 10.0.0.5: accepted", "SSH depuis 10.0.0.5 : acceptée"},
+		{"login", "web from 10.0.0.5: refused: wrong login or password", "navigateur depuis 10.0.0.5 : refusée (identifiant ou mot de passe erroné)"},
+		{"login", "ssh from 127.0.0.1: refused: too many failed logins (login c03)", "SSH depuis 127.0.0.1 : refusée (trop d'échecs pour cet identifiant (c03))"},
+		{"login", "ssh from 127.0.0.1: refused: the exam is closed", "SSH depuis 127.0.0.1 : refusée (l'épreuve est close)"},
+		{"session", "open at 2026-12-07T19:31:20Z", "ouverture de l'épreuve : 07/12/2026 20:31:20 CET"},
+		{"session", "close at 2026-06-12T16:00:00Z", "fermeture de l'épreuve : 12/06/2026 18:00:00 CEST"},
+		{"close", "exam closed: session warned, closed in 5m0s", "épreuve close : le candidat a été averti, session fermée après 5m0s"},
+		{"login", "something new", "something new"}, // unknown text kept, never hidden
+	} {
+		if got := interventionDetail(tc.action, tc.detail, paris); got != tc.want {
+			t.Errorf("%s %q:\n got %q\nwant %q", tc.action, tc.detail, got, tc.want)
+		}
+	}
+}
