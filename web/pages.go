@@ -144,6 +144,7 @@ type gridRow struct {
 	Cells, CCPCells          []cell
 	Total                    cell
 	Errors, Jury             int
+	Mark                     string // report.InterventionMark when the machines were touched after the exam opened
 }
 
 type gridBody struct {
@@ -167,6 +168,9 @@ func (s *Server) grid(w http.ResponseWriter, r *http.Request) {
 			}
 			row.Total = scoreCell(cr.Points, cr.MaxPoints, pct(cr.Points, cr.MaxPoints), false)
 			row.Errors, row.Jury = cr.Counts.Error, cr.Counts.Jury
+			if len(report.LabInterventions(l.Report, c.ID, s.cfg.Location)) > 0 {
+				row.Mark = report.InterventionMark
+			}
 		}
 		comps := map[string]checks.CompetenceScore{}
 		ccps := map[string]checks.CCPScore{}
@@ -225,7 +229,12 @@ type candidateBody struct {
 	Faults                                    []checks.Fault // drawn incidents, when known
 	Competences                               []compRow
 	CCPs                                      []compRow
+	Mark                                      string
+	Interventions                             []interventionRow // on its machines after the exam opened
 }
+
+// interventionRow is one intervention on the candidate's page.
+type interventionRow struct{ At, User, Action, Machine, Detail string }
 
 // lookup finds a candidate's latest grading; false (after a 404 page) when none.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*latest, bool) {
@@ -271,6 +280,12 @@ func (s *Server) candidate(w http.ResponseWriter, r *http.Request) {
 		b.Faults = append(b.Faults, checks.Fault{Name: safeText(f.Name), Title: safeText(f.Title)})
 	}
 	b.Digest, _ = report.EvidenceDigest(l.Report, c.ID)
+	for _, in := range report.LabInterventions(l.Report, c.ID, s.cfg.Location) {
+		b.Mark = report.InterventionMark
+		b.Interventions = append(b.Interventions, interventionRow{
+			At: frTime(in.Time, s.cfg.Location), User: in.User, Action: in.Action, Machine: in.Machine, Detail: in.Detail,
+		})
+	}
 	for _, sc := range c.Competences {
 		row := compRow{
 			ID: sc.ID, Title: sc.Title, CCP: sc.CCP, Counts: sc.Counts, JuryItems: sc.JuryItems,

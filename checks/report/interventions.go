@@ -157,3 +157,25 @@ var loginReasonFR = strings.NewReplacer(
 	"the exam is not open", "l'épreuve n'est pas ouverte",
 	"the exam is closed", "l'épreuve est close",
 )
+
+// InterventionLine is an intervention on a candidate's machines as the jury
+// reads it: action and detail in French, free text made safe; the time is left
+// to the caller to format (the dashboard and the printed formats differ).
+type InterventionLine struct {
+	Time                          time.Time
+	User, Action, Machine, Detail string
+}
+
+// LabInterventions are the interventions on candidate id's machines since the
+// exam opened (those that mark the candidate with InterventionMark), in
+// French, details' times in loc: the dashboard shows them as the grid does.
+func LabInterventions(r *checks.Report, id string, loc *time.Location) []InterventionLine {
+	var out []InterventionLine
+	for _, in := range rebuildsAfterStart(r, id) {
+		out = append(out, InterventionLine{
+			Time: in.Time, User: safeText(in.User), Action: interventionAction(in.Action),
+			Machine: safeText(in.Machine), Detail: safeText(interventionDetail(in.Action, in.Detail, loc)),
+		})
+	}
+	return out
+}

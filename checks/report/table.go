@@ -112,7 +112,7 @@ func (p *tablePrinter) summary(r *checks.Report) {
 		pct := percentOf(c.Points, c.MaxPoints)
 		name := fullName(c)
 		if len(rebuildsAfterStart(r, c.ID)) > 0 {
-			name += " " + interventionMark
+			name += " " + InterventionMark
 		}
 		row := []string{c.ID, name, frPercent(pct)}
 		col := []string{"", "", bandColor(band(pct, c.MaxPoints, false))}
@@ -194,9 +194,9 @@ func (p *tablePrinter) summary(r *checks.Report) {
 	p.interventions(r)
 }
 
-// interventionMark flags, in the grid, a candidate whose machines were
+// InterventionMark flags, in the grid, a candidate whose machines were
 // rebuilt, reverted, restarted or re-created after the exam opened.
-const interventionMark = "⚑"
+const InterventionMark = "⚑"
 
 // interventions lists, under the grid, what was done to the marked
 // candidates' machines after the exam opened: when, by whom, which command,
@@ -208,7 +208,7 @@ func (p *tablePrinter) interventions(r *checks.Report) {
 		for _, in := range rebuildsAfterStart(r, c.ID) {
 			if first {
 				p.line()
-				p.line("  ", interventionMark, " Interventions sur les machines après l'ouverture de l'épreuve :")
+				p.line("  ", InterventionMark, " Interventions sur les machines après l'ouverture de l'épreuve :")
 				first = false
 			}
 			what := interventionAction(in.Action)

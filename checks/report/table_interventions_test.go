@@ -48,7 +48,7 @@ func TestGridMarksInterventions(t *testing.T) {
 		}
 	}
 	for cid, row := range rows {
-		if strings.Contains(row, interventionMark) != (cid == id) {
+		if strings.Contains(row, InterventionMark) != (cid == id) {
 			t.Errorf("row of %s: %q (only %s is marked)", cid, row, id)
 		}
 	}
