@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/web"
@@ -219,11 +220,14 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("history of one grading: %d rows", rows)
 	}
 
-	// 3. A re-grade stored while the grid is open updates it in place.
+	// 3. A re-grade stored while the grid is open updates it in place; c02's
+	// machines were reset after the exam opened: the grid marks c02 alone.
 	do(t, ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#grid")))
 	eval[int](t, ctx, `window.tailabMarker = 42`)
 	second := T0.Add(10 * time.Minute)
-	if err := st.Save(Grading(second, true)); err != nil {
+	regrade := Grading(second, true)
+	regrade.Interventions = []checks.Intervention{{Time: regrade.StartedAt.Add(time.Minute), User: "mme.dupont", Action: "reset", Candidate: "c02", Machine: "pc1"}}
+	if err := st.Save(regrade); err != nil {
 		t.Fatal(err)
 	}
 	updated, err := chromedp.Run(ctx, chromedp.Poll[bool](
@@ -241,6 +245,10 @@ func TestDashboard(t *testing.T) {
 		{Candidate: "c02", Competence: "C3.4", Class: "cell high", Percent: "100.0", Text: "100,0 %"},
 		{Candidate: "c01", Competence: "C2.2", Class: "cell high", Percent: "100.0", Text: "100,0 %"},
 	})
+	marks := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#grid .mark')).map(m => m.closest('tr').dataset.candidate + ' ' + m.textContent + ' ' + m.title)`)
+	if len(marks) != 1 || !strings.HasPrefix(marks[0], "c02 ⚑ Machines remises à l'état initial") {
+		t.Errorf("intervention marks on the grid: %q, want c02's alone", marks)
+	}
 	if meta := text(t, ctx, "header.top .meta"); !strings.Contains(meta, "2 correction(s)") {
 		t.Errorf("header after the re-grade: %q", meta)
 	}
