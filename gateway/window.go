@@ -150,3 +150,15 @@ func ParseAt(s string, now time.Time) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time (want now, 2026-06-12T14:00:00+02:00, 14:00 or +3h)", s)
 }
+
+// OpenNow reads whether the session's exam window is open now, and the window
+// as the admin reads it: the admin commands that lose candidates' work
+// (down, reset) hold back while it is.
+func OpenNow(dataDir, session string) (bool, string, error) {
+	st, err := store.Open(dataDir)
+	if err != nil {
+		return false, "", err
+	}
+	w, err := LoadWindow(st, session)
+	return err == nil && w.At(time.Now()) == Open, w.String(), err
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/checks/probe/winrm"
@@ -162,11 +163,8 @@ func reportOutputs(g *globalOptions, specs []string, out, dialect string, detail
 	return outs, errclass.Wrap(errclass.Usage, err)
 }
 
-// isTerminal reports whether f is a character device (a terminal).
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether f is a terminal (/dev/null is not).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // watch grades every o.Watch until ctx is done: the first round is printed in
 // full, the next ones as the verdicts that changed and a summary line. Every

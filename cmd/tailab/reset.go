@@ -2,18 +2,20 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/gateway"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/progress"
 	"github.com/tailab/tailab/provision"
 )
 
 func newResetCommand(g *globalOptions) *cobra.Command {
-	t := &machineTarget{}
+	t, ask := &machineTarget{}, &confirmFlags{}
 	var noWait bool
 	c := &cobra.Command{
 		Use:   "reset --session S --candidate C [--machine M]",
@@ -27,6 +29,9 @@ do not change (a VM's console port may). Written to the session's audit log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
+				if err := ask.confirm(cmd, g, exam.Rescue{Action: "reset", Session: sess, Candidates: []string{t.candidate}, Machine: t.machine}); err != nil {
+					return err
+				}
 				start := time.Now()
 				obs := progress.NewLines(cmd.ErrOrStderr(), g.Quiet, start)
 				if _, err := exam.Guard(cmd.Context(), eng.State, sess, t.candidate, t.machine, "reset", g.logf(cmd), func() error {
@@ -42,8 +47,25 @@ do not change (a VM's console port may). Written to the session's audit log.`,
 		},
 	}
 	t.flags(c)
+	ask.flags(c)
 	c.Flags().BoolVar(&noWait, "no-wait", false, "do not wait for the machines to be ready")
 	return c
+}
+
+// confirmFlags: --yes, --force of the commands that lose work (exam.Rescue).
+type confirmFlags struct{ yes, force bool }
+
+func (a *confirmFlags) flags(c *cobra.Command) {
+	c.Flags().BoolVarP(&a.yes, "yes", "y", false, "do not ask for confirmation (needed without a terminal)")
+	c.Flags().BoolVar(&a.force, "force", false, "act even while the exam window is open")
+}
+
+func (a *confirmFlags) confirm(cmd *cobra.Command, g *globalOptions, r exam.Rescue) (err error) {
+	if r.WindowOpen, r.Window, err = gateway.OpenNow(g.DataDir, r.Session.Name); err != nil {
+		return err
+	}
+	r.Yes, r.Force, r.Terminal = a.yes, a.force, isTerminal(os.Stdin)
+	return r.Confirm(cmd.InOrStdin(), cmd.ErrOrStderr())
 }
 
 func newAuditCommand(g *globalOptions) *cobra.Command {

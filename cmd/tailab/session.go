@@ -18,6 +18,7 @@ import (
 func newDownCommand(g *globalOptions) *cobra.Command {
 	var session string
 	var candidates []string
+	ask := &confirmFlags{}
 	c := &cobra.Command{
 		Use:   "down --session NAME [--candidate ID]...",
 		Short: "Remove a session's domains, networks, volumes and files (idempotent)",
@@ -28,6 +29,9 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 			}
 			_, sess, err := exam.OpenSession(g.DataDir, session, candidates...)
 			if err != nil {
+				return err
+			}
+			if err := ask.confirm(cmd, g, exam.Rescue{Action: "down", Session: sess, Candidates: candidates}); err != nil {
 				return err
 			}
 			eng, err := g.engine(sess.Provider)
@@ -48,6 +52,7 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 	}
 	c.Flags().StringVarP(&session, "session", "s", "", "session name (required)")
 	c.Flags().StringSliceVarP(&candidates, "candidate", "c", nil, "only these candidates (repeat -c, or c01,c02)")
+	ask.flags(c)
 	return c
 }
 
