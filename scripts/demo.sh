@@ -33,7 +33,7 @@ run() { ip netns exec "$TAILAB_NETNS" bin/tailab "$@"; }
 
 case ${1:-} in
 down)
-  run down --session "$session" || true
+  run down --session "$session" --force || true # the gateway opened the exam window
   bash scripts/libvirtd-netns.sh stop "$daemon_dir"
   exit 0
   ;;

@@ -117,7 +117,7 @@ func TestHostKeyPinnedAtUp(t *testing.T) {
 		}
 	}
 
-	if out, err := tailab("reset", "--session", "hk", "--candidate", "c01"); err != nil {
+	if out, err := tailab("reset", "--session", "hk", "--candidate", "c01", "--yes"); err != nil {
 		t.Fatalf("reset: %v\n%s", err, out)
 	}
 	for _, r := range grade() {
