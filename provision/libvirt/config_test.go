@@ -19,12 +19,19 @@ func TestConfigComplete(t *testing.T) {
 		want Config
 	}{
 		{"defaults", Config{DataDir: "/d"}, Config{QEMU: "qemu:///system", LXC: "lxc:///system", DataDir: "/d",
-			PoolDir: "/d/pool", ImageDir: "/d/images", VirtType: "kvm", ConsoleListen: "127.0.0.1",
+			PoolDir: "/d/pool", ImageDir: "/d/images", VirtType: "kvm", ConsoleListen: "127.0.0.1", RootFS: DefaultRootFS(),
 			MountRoot: DefaultMountRoot, UIDTable: DefaultUIDTable, SambaDCTemplates: provision.SambaDCTemplateRoot}},
 		{"set", Config{QEMU: "qemu:///session", DataDir: "/d", PoolDir: "/p", VirtType: "qemu", ConsoleListen: "10.0.0.1"},
 			Config{QEMU: "qemu:///session", LXC: "lxc:///system", DataDir: "/d", PoolDir: "/p", ImageDir: "/d/images",
 				VirtType: "qemu", ConsoleListen: "10.0.0.1", MountRoot: DefaultMountRoot, UIDTable: DefaultUIDTable,
-				SambaDCTemplates: provision.SambaDCTemplateRoot}},
+				SambaDCTemplates: provision.SambaDCTemplateRoot, RootFS: DefaultRootFS()}},
+		// Containers contained unless the host's / is asked for; the test driver runs none.
+		{"host layout", Config{DataDir: "/d", RootFS: RootFSHost}, Config{QEMU: "qemu:///system", LXC: "lxc:///system", DataDir: "/d",
+			PoolDir: "/d/pool", ImageDir: "/d/images", VirtType: "kvm", ConsoleListen: "127.0.0.1",
+			MountRoot: DefaultMountRoot, UIDTable: DefaultUIDTable, SambaDCTemplates: provision.SambaDCTemplateRoot}},
+		{"test driver", Config{DataDir: "/d", LXC: "test:///default", QEMU: "test:///default"}, Config{QEMU: "test:///default", LXC: "test:///default", DataDir: "/d",
+			PoolDir: "/d/pool", ImageDir: "/d/images", VirtType: "kvm", ConsoleListen: "127.0.0.1",
+			MountRoot: DefaultMountRoot, UIDTable: DefaultUIDTable, SambaDCTemplates: provision.SambaDCTemplateRoot}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.in
