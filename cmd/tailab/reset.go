@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"time"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/gateway"
-	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/progress"
 	"github.com/tailab/tailab/provision"
 )
@@ -78,21 +78,9 @@ func newAuditCommand(g *globalOptions) *cobra.Command {
 			if err := validOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			if session == "" {
-				return errclass.Usagef("--session is required")
-			}
-			st, err := provision.OpenState(g.DataDir)
+			log, err := exam.AuditLog(g.DataDir, session)
 			if err != nil {
 				return err
-			}
-			log, err := st.AuditLog(session)
-			if err != nil {
-				return err
-			}
-			if len(log) == 0 {
-				if _, err := st.Session(session); err != nil {
-					return errclass.Wrap(errclass.NotFound, err)
-				}
 			}
 			return renderAudit(cmd, log, output)
 		},
@@ -104,21 +92,11 @@ func newAuditCommand(g *globalOptions) *cobra.Command {
 
 func renderAudit(cmd *cobra.Command, log []provision.AuditEntry, output string) error {
 	if output == "json" {
-		if log == nil {
-			log = []provision.AuditEntry{}
-		}
 		return writeJSON(cmd.OutOrStdout(), log)
 	}
 	t := newTable(cmd.OutOrStdout(), "TIME", "USER", "ACTION", "CANDIDATE", "MACHINE", "DETAIL")
 	for _, e := range log {
-		t.row(e.Time.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, dashIfEmpty(e.Candidate), dashIfEmpty(e.Machine), e.Detail)
+		t.row(e.Time.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, cmp.Or(e.Candidate, "-"), cmp.Or(e.Machine, "-"), e.Detail)
 	}
 	return t.flush()
-}
-
-func dashIfEmpty(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
