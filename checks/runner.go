@@ -290,6 +290,7 @@ type candidateGrade struct {
 type group struct {
 	machine string
 	probe   string
+	as      string // the identity the probe presents ("" the default)
 	target  probe.Target
 	units   []int
 }
@@ -325,7 +326,7 @@ func (r *Runner) plan(sess Session, c Candidate, units []unit) (*candidateGrade,
 		return s
 	}
 	var diags yamlx.Diagnostics
-	byKey := map[[2]string]*group{}
+	byKey := map[[3]string]*group{}
 	na := notApplicable(&c, units)
 	for i, u := range units {
 		if na[i] != "" {
@@ -353,6 +354,11 @@ func (r *Runner) plan(sess Session, c Candidate, units []unit) (*candidateGrade,
 			res.Message = fmt.Sprintf("machine d'observation %q absente de l'inventaire du candidat", vantage)
 		case !haveProbe:
 			res.Message = fmt.Sprintf("probe %q non disponible dans cette version de tailab", chk.Probe)
+		case chk.As != "":
+			var ok bool
+			if target, ok = target.As(chk.Probe, chk.As); !ok {
+				res.Message = fmt.Sprintf("la machine %q n'a pas d'identité %s nommée %q", vantage, chk.Probe, chk.As)
+			}
 		}
 		if res.Message != "" {
 			g.results[i] = res
@@ -372,10 +378,10 @@ func (r *Runner) plan(sess Session, c Candidate, units []unit) (*candidateGrade,
 		}
 		g.params[i], g.exps[i] = params, exps
 		g.results[i] = res
-		key := [2]string{vantage, chk.Probe}
+		key := [3]string{vantage, chk.Probe, chk.As}
 		grp, ok := byKey[key]
 		if !ok {
-			grp = &group{machine: vantage, probe: chk.Probe, target: target}
+			grp = &group{machine: vantage, probe: chk.Probe, as: chk.As, target: target}
 			byKey[key] = grp
 			g.groups = append(g.groups, grp)
 		}

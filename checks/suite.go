@@ -48,8 +48,12 @@ type Check struct {
 	Machine    string // machine the check is about
 	From       string // vantage machine the probe connects to; "" means Machine
 	Probe      string // probe type
-	Points     float64
-	Critical   bool
+	// As names the identity of the vantage machine the probe presents
+	// (`as: pdurand`: the machine's credentials named pdurand for the probe's
+	// transport); "" is the transport's default credentials.
+	As       string
+	Points   float64
+	Critical bool
 	// Exclusive: the check runs alone within its machine's batch (a probe
 	// that runs a machine's checks at once, ssh, runs the others before or
 	// after it), e.g. a check that restarts a service.
@@ -148,6 +152,7 @@ type rawCheck struct {
 	Competence string        `yaml:"competence"`
 	Machine    string        `yaml:"machine"`
 	From       string        `yaml:"from"`
+	As         string        `yaml:"as"`
 	Probe      yaml.Node     `yaml:"probe"`
 	Expect     yaml.Node     `yaml:"expect"`
 	Points     *float64      `yaml:"points"`
@@ -192,6 +197,9 @@ func (r *ref) UnmarshalYAMLX(d *yamlx.Decoder, n *yaml.Node, field string) {
 var (
 	idRe      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	machineRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	// IdentityRe is the syntax of an identity's name (a check's `as`, a key of
+	// a machine's named credentials).
+	IdentityRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 )
 
 // maxExpandedNodes bounds a suite document once YAML aliases are expanded.
@@ -247,6 +255,29 @@ func (s *Suite) CheckMachines(machines []string) error {
 			if name != "" && !known[name] {
 				diags.Add(c.at.Of(key, c.Pos), c.field+"."+key, "unknown machine %q%s", name, yamlx.Suggest(name, machines))
 			}
+		}
+	}
+	return diags.Err()
+}
+
+// CheckIdentities reports the checks whose `as` names no identity of their
+// vantage machine for their probe's transport, with the position in the suite
+// file. identities gives, by machine and transport, the names of the machine's
+// identities (a lab loader knows them; the runner would otherwise mark those
+// checks `error` for every candidate).
+func (s *Suite) CheckIdentities(identities map[string]map[string][]string) error {
+	var diags yamlx.Diagnostics
+	for _, c := range s.Checks {
+		if c.As == "" {
+			continue
+		}
+		names := identities[c.Vantage()][c.Probe]
+		found := false
+		for _, n := range names {
+			found = found || n == c.As
+		}
+		if !found {
+			diags.Add(c.at.Of("as", c.Pos), c.field+".as", "machine %q has no %s identity named %q%s", c.Vantage(), c.Probe, c.As, yamlx.Suggest(c.As, names))
 		}
 	}
 	return diags.Err()
@@ -432,7 +463,7 @@ func (l *loader) points(p *float64, at yamlx.Pos, field string) float64 {
 func (l *loader) check(rc *rawCheck, field string) *Check {
 	c := &Check{
 		ID: rc.ID, Title: strings.TrimSpace(rc.Title), Competence: rc.Competence,
-		Machine: rc.Machine, From: rc.From, Critical: rc.Critical, Exclusive: rc.Exclusive,
+		Machine: rc.Machine, From: rc.From, As: rc.As, Critical: rc.Critical, Exclusive: rc.Exclusive,
 		Timeout: rc.Timeout, Pos: rc.Pos, file: l.suite.File, field: field, at: rc.At,
 	}
 	at := func(key string) yamlx.Pos { return rc.At.Of(key, rc.Pos) }
@@ -444,6 +475,9 @@ func (l *loader) check(rc *rawCheck, field string) *Check {
 		l.d.Diags.Add(at("machine"), field+".machine", "required")
 	case !machineRe.MatchString(rc.Machine):
 		l.d.Diags.Add(at("machine"), field+".machine", "%q is not a valid machine name", rc.Machine)
+	}
+	if rc.As != "" && !IdentityRe.MatchString(rc.As) {
+		l.d.Diags.Add(at("as"), field+".as", "%q is not a valid identity name (letters, digits, _ . -)", rc.As)
 	}
 	if rc.From != "" && !machineRe.MatchString(rc.From) {
 		l.d.Diags.Add(at("from"), field+".from", "%q is not a valid machine name", rc.From)

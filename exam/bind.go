@@ -216,20 +216,50 @@ func Bind(st *provision.State, sess *provision.Session, lab *labs.Lab, only []st
 				SSHHostKey:  hostKeys[id+"/"+m.Name], // the SSH host key `up` generated
 			}
 			for transport, cr := range m.Credentials {
-				pc := probe.Credentials{User: cr.User}
-				if cr.Password != "" {
-					pc.Password = secrets[cr.Password]
+				t.Credentials[transport] = credentialsOf(cr, secrets)
+				for _, id := range cr.Identities {
+					if t.Identities == nil {
+						t.Identities = map[string]map[string]probe.Credentials{}
+					}
+					if t.Identities[transport] == nil {
+						t.Identities[transport] = map[string]probe.Credentials{}
+					}
+					t.Identities[transport][id.Name] = credentialsOf(id.Credential, secrets)
 				}
-				if cr.Key != "" {
-					pc.PrivateKey = secrets[cr.Key]
-				}
-				t.Credentials[transport] = pc
 			}
 			c.Machines[m.Name] = t
 		}
 		out = append(out, c)
 	}
 	return out, labNets, nil
+}
+
+// credentialsOf is what the grader presents for a lab credential, its secrets
+// looked up by name.
+func credentialsOf(cr labs.Credential, secrets map[string]secret.Value) probe.Credentials {
+	pc := probe.Credentials{User: cr.User, Domain: cr.Domain}
+	if cr.Password != "" {
+		pc.Password = secrets[cr.Password]
+	}
+	if cr.Key != "" {
+		pc.PrivateKey = secrets[cr.Key]
+	}
+	return pc
+}
+
+// Identities gives, by machine and transport, the names of the lab machines'
+// named credentials (see checks.Suite.CheckIdentities).
+func Identities(lab *labs.Lab) map[string]map[string][]string {
+	out := map[string]map[string][]string{}
+	for _, m := range lab.Machines {
+		out[m.Name] = map[string][]string{}
+		for transport, cr := range m.Credentials {
+			for _, id := range cr.Identities {
+				out[m.Name][transport] = append(out[m.Name][transport], id.Name)
+			}
+		}
+	}
+	return out
 }
 
 // LabSuites loads the lab's check suites: for a built-in lab from the embedded
@@ -279,7 +309,7 @@ func LabSuites(lab *labs.Lab, reg *probe.Registry, ref *referential.Referential)
 			for _, f := range lab.Faults {
 				faults = append(faults, f.Name)
 			}
-			err = errors.Join(s.CheckMachines(machines), s.CheckProbeVantages(machines), s.CheckFaults(faults))
+			err = errors.Join(s.CheckMachines(machines), s.CheckProbeVantages(machines), s.CheckFaults(faults), s.CheckIdentities(Identities(lab)))
 		}
 		if err != nil {
 			diags = append(diags, diagnosticsOf(file, err)...)

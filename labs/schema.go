@@ -34,6 +34,7 @@ var (
 	durationType = reflect.TypeOf(Duration(0))
 	posType      = reflect.TypeOf(yamlx.Pos{})
 	positions    = reflect.TypeOf(yamlx.Positions{})
+	credType     = reflect.TypeOf(Credential{})
 )
 
 func schemaOf(t reflect.Type, name string) map[string]any {
@@ -43,6 +44,16 @@ func schemaOf(t reflect.Type, name string) map[string]any {
 			"oneOf": []any{map[string]any{"type": "integer", "minimum": 1}, map[string]any{"type": "string", "pattern": `^[0-9.]+\s*([KMGT]i?B?|B)?$`}}}
 	case durationType:
 		return map[string]any{"type": "string", "pattern": `^([0-9.]+(ns|us|ms|s|m|h))+$`, "description": "a duration such as 30s or 5m"}
+	case credType:
+		one := schemaOf(reflect.TypeOf(struct {
+			User     string `yaml:"user"`
+			Password string `yaml:"password"`
+			Key      string `yaml:"key"`
+			Domain   string `yaml:"domain"`
+		}{}), name)
+		return map[string]any{"description": "one credential, or several named identities (a check picks one with `as`)",
+			"oneOf": []any{one, map[string]any{"type": "object", "minProperties": 1, "additionalProperties": one,
+				"propertyNames": map[string]any{"pattern": identityRe.String()}}}}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

@@ -246,6 +246,9 @@ type Credential struct {
 	Password string `yaml:"password" json:"password_secret,omitempty"`
 	Key      string `yaml:"key" json:"key_secret,omitempty"`
 	Domain   string `yaml:"domain" json:"domain,omitempty"`
+	// Identities, when the transport's credentials are named (see Identity),
+	// lists them in file order; the fields above are then the first one's.
+	Identities []Identity `yaml:"-" json:"identities,omitempty"`
 
 	At yamlx.Positions `yaml:"-" json:"-"`
 }

@@ -297,24 +297,30 @@ func (l *Lab) validateMachine(d *yamlx.Decoder, m *Machine, field string, check 
 		}
 		used[n.Name][a] = m.Name
 	}
-	for transport, c := range m.Credentials {
-		f := field + ".credentials." + transport
+	for transport, cs := range m.Credentials {
+		f0 := field + ".credentials." + transport
 		if !oneOf(transport, Transports) {
-			d.Diags.Add(m.At.Of("credentials", m.Pos), f, "unknown transport %q%s", transport, yamlx.Suggest(transport, Transports))
+			d.Diags.Add(m.At.Of("credentials", m.Pos), f0, "unknown transport %q%s", transport, yamlx.Suggest(transport, Transports))
 		}
-		if c.Password == "" && c.Key == "" {
-			d.Diags.Add(m.At.Of("credentials", m.Pos), f, "credentials need a password or a key (the name of a secret)")
-		}
-		for _, ref := range []struct{ key, name string }{{"password", c.Password}, {"key", c.Key}} {
-			if ref.name == "" || !check(ref.name) {
-				continue
+		for _, c := range cs.All() {
+			f := f0
+			if c.Name != "" {
+				f += "." + c.Name
 			}
-			if _, ok := l.Secrets[ref.name]; !ok {
-				names := make([]string, 0, len(l.Secrets))
-				for k := range l.Secrets {
-					names = append(names, k)
+			if c.Password == "" && c.Key == "" {
+				d.Diags.Add(m.At.Of("credentials", m.Pos), f, "credentials need a password or a key (the name of a secret)")
+			}
+			for _, ref := range []struct{ key, name string }{{"password", c.Password}, {"key", c.Key}} {
+				if ref.name == "" || !check(ref.name) {
+					continue
 				}
-				d.Diags.Add(c.At.Of(ref.key, m.Pos), f+"."+ref.key, "no secret named %q in `secrets`%s", ref.name, yamlx.Suggest(ref.name, names))
+				if _, ok := l.Secrets[ref.name]; !ok {
+					names := make([]string, 0, len(l.Secrets))
+					for k := range l.Secrets {
+						names = append(names, k)
+					}
+					d.Diags.Add(c.At.Of(ref.key, m.Pos), f+"."+ref.key, "no secret named %q in `secrets`%s", ref.name, yamlx.Suggest(ref.name, names))
+				}
 			}
 		}
 	}

@@ -31,8 +31,14 @@ type Target struct {
 	Address string `json:"address"`
 	// Ports overrides the default port of a transport ("ssh": 2222, "winrm": 5986).
 	Ports map[string]int `json:"ports,omitempty"`
-	// Credentials by transport ("ssh", "winrm", "ldap", "smb"); "" is the default.
+	// Credentials by transport ("ssh", "winrm", "ldap", "smb", "http"); "" is
+	// the default.
 	Credentials map[string]Credentials `json:"-"`
+	// Identities are the machine's named credentials by transport and name
+	// (`credentials: {smb: {admin: ..., pdurand: ...}}` in the lab): a check
+	// that says `as: pdurand` is observed with Identities[its probe]["pdurand"]
+	// in place of Credentials[its probe] (see As).
+	Identities map[string]map[string]Credentials `json:"-"`
 	// Masker scrubs this target's secrets from evidence.
 	Masker *secret.Masker `json:"-"`
 	// TLSPin, when set, is the SHA-256 fingerprint (tlspin.Fingerprint) of the
@@ -61,6 +67,111 @@ func (t Target) Creds(transport string) Credentials {
 		return c
 	}
 	return t.Credentials[""]
+}
+
+// As returns the target with the identity name of transport as that
+// transport's credentials, for a check that says `as: name`; ok is false when
+// the machine has no such identity.
+func (t Target) As(transport, name string) (Target, bool) {
+	c, ok := t.Identities[transport][name]
+	if !ok {
+		return t, false
+	}
+	creds := make(map[string]Credentials, len(t.Credentials)+1)
+	for k, v := range t.Credentials {
+		creds[k] = v
+	}
+	creds[transport] = c
+	t.Credentials = creds
+	return t, true
+}
+
+// IdentityNames lists the names of a transport's identities, sorted.
+func (t Target) IdentityNames(transport string) []string {
+	out := make([]string, 0, len(t.Identities[transport]))
+	for n := range t.Identities[transport] {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RunByPort serves a batch whose checks may name their own port (a `port:`
+// parameter, portOf; 0 means the machine's): requests of one port go to run
+// together, with the target's port for transport set to it, in the batch's
+// order of first appearance, so each port gets its own connection. The
+// observations come back in request order; the error is run's when every group
+// failed (nothing could be observed), nil otherwise.
+func RunByPort(ctx context.Context, t Target, transport string, reqs []Request, portOf func(Params) int,
+	run func(context.Context, Target, []Request) ([]Observation, error)) ([]Observation, error) {
+	var order []int
+	groups := map[int][]int{}
+	for i, r := range reqs {
+		port := portOf(r.Params)
+		if _, ok := groups[port]; !ok {
+			order = append(order, port)
+		}
+		groups[port] = append(groups[port], i)
+	}
+	if len(order) <= 1 {
+		if len(order) == 1 && order[0] > 0 {
+			t = t.WithPort(transport, order[0])
+		}
+		return run(ctx, t, reqs)
+	}
+	out := make([]Observation, len(reqs))
+	var firstErr error
+	failed := 0
+	for _, port := range order {
+		idx := groups[port]
+		sub := make([]Request, len(idx))
+		for k, i := range idx {
+			sub[k] = reqs[i]
+		}
+		gt := t
+		if port > 0 {
+			gt = t.WithPort(transport, port)
+		}
+		obs, err := run(ctx, gt, sub)
+		if err != nil {
+			failed++
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+		for k, i := range idx {
+			o := Observation{ID: reqs[i].ID, Err: err}
+			if k < len(obs) {
+				o = obs[k]
+				if o.Err == nil && err != nil {
+					o.Err = err
+				}
+			}
+			out[i] = o
+		}
+	}
+	if failed == len(order) {
+		return out, firstErr
+	}
+	return out, nil
+}
+
+// WithPort returns the target with transport's port set to port.
+func (t Target) WithPort(transport string, port int) Target {
+	ports := make(map[string]int, len(t.Ports)+1)
+	for k, v := range t.Ports {
+		ports[k] = v
+	}
+	ports[transport] = port
+	t.Ports = ports
+	return t
+}
+
+// ValidatePort reports a `port:` parameter outside 0-65535 (0: the machine's).
+func ValidatePort(d *yamlx.Decoder, port int, pos yamlx.Pos, field string) {
+	if port < 0 || port > 65535 {
+		d.Diags.Add(pos, JoinField(field, "port"), "port %d out of range 1-65535", port)
+	}
 }
 
 // Params are one check's probe parameters, decoded from the suite file by yamlx into

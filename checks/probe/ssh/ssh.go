@@ -8,6 +8,7 @@
 //	  command: systemctl is-active ssh   # required: run with /bin/sh -c
 //	  stdin: "text given to the command" # optional; otherwise stdin is /dev/null
 //	  timeout: 20s                       # optional, per command (default 30s)
+//	  port: 2222                         # optional: default the machine's ssh port, else 22
 //
 // # Values (what `expect` matchers address)
 //
@@ -84,11 +85,14 @@ type Params struct {
 	Command string        `yaml:"command"`
 	Stdin   *string       `yaml:"stdin"`
 	Timeout time.Duration `yaml:"timeout"`
+	// Port, set, is the port this check connects to (checks of one machine on
+	// different ports use one connection per port).
+	Port int `yaml:"port"`
 
 	Positions yamlx.Positions `yaml:"-"`
 }
 
-// Validate reports a missing command or a bad timeout.
+// Validate reports a missing command, a bad timeout or port.
 func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 	if strings.TrimSpace(p.Command) == "" {
 		d.Diags.Add(p.Positions.Of("command", at), join(field, "command"), "missing command (the shell command to run on the machine)")
@@ -96,6 +100,7 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 	if p.Timeout < 0 {
 		d.Diags.Add(p.Positions.Of("timeout", at), join(field, "timeout"), "timeout must be positive")
 	}
+	probe.ValidatePort(d, p.Port, p.Positions.Of("port", at), field)
 }
 
 func join(field, key string) string { return probe.JoinField(field, key) }
@@ -147,8 +152,19 @@ func timeoutOf(p *Params, r probe.Request) time.Duration {
 }
 
 // Run runs every request's command on the machine through one connection and one
-// session.
+// session (one per port when checks name their own `port`).
 func (p *Probe) Run(ctx context.Context, t probe.Target, reqs []probe.Request) ([]probe.Observation, error) {
+	return probe.RunByPort(ctx, t, Type, reqs, portOf, p.run)
+}
+
+func portOf(prm probe.Params) int {
+	if p, ok := prm.(*Params); ok && p != nil {
+		return p.Port
+	}
+	return 0
+}
+
+func (p *Probe) run(ctx context.Context, t probe.Target, reqs []probe.Request) ([]probe.Observation, error) {
 	obs := make([]probe.Observation, len(reqs))
 	jobs := make([]job, len(reqs))
 	var total time.Duration

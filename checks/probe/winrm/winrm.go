@@ -11,6 +11,7 @@
 //	      Select-Object Caption, BuildNumber, OSLanguage
 //	  timeout: 20s                 # optional, per check (default 30s)
 //	  depth: 4                     # optional, ConvertTo-Json -Depth (default 4, 1..20)
+//	  port: 5986                   # optional: default the machine's winrm port, else 5986
 //
 // # Values (what `expect` matchers address)
 //
@@ -126,6 +127,9 @@ type Params struct {
 	Script  string        `yaml:"script"`
 	Timeout time.Duration `yaml:"timeout"`
 	Depth   int           `yaml:"depth"`
+	// Port, set, is the port this check connects to (default the machine's
+	// winrm port, else the probe's).
+	Port int `yaml:"port"`
 
 	Positions yamlx.Positions `yaml:"-"`
 }
@@ -141,6 +145,7 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 	if p.Depth < 0 || p.Depth > MaxDepth {
 		d.Diags.Add(p.Positions.Of("depth", at), join(field, "depth"), "depth must be between 1 and %d (ConvertTo-Json -Depth)", MaxDepth)
 	}
+	probe.ValidatePort(d, p.Port, p.Positions.Of("port", at), field)
 }
 
 func join(field, key string) string { return probe.JoinField(field, key) }
@@ -206,8 +211,17 @@ func (p *WinRM) timeoutOf(prm *Params, r probe.Request) time.Duration {
 }
 
 // Run evaluates every request's script on the machine in one shell and one
-// command.
+// command (one per port when checks name their own `port`).
 func (p *WinRM) Run(ctx context.Context, t probe.Target, reqs []probe.Request) ([]probe.Observation, error) {
+	return probe.RunByPort(ctx, t, Type, reqs, func(prm probe.Params) int {
+		if w, ok := prm.(*Params); ok && w != nil {
+			return w.Port
+		}
+		return 0
+	}, p.run)
+}
+
+func (p *WinRM) run(ctx context.Context, t probe.Target, reqs []probe.Request) ([]probe.Observation, error) {
 	if len(reqs) == 0 {
 		return nil, nil
 	}
