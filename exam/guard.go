@@ -45,6 +45,8 @@ func (iv *Intervention) Detail() string {
 		switch {
 		case f.Reapplied:
 			parts = append(parts, fmt.Sprintf("%s: re-applied, %s", f.Fault, f.After))
+		case f.Before == Absent && f.After == Present:
+			parts = append(parts, f.Fault+": repaired before, present after (the state restored)")
 		case f.Before == Absent:
 			parts = append(parts, f.Fault+": repaired before, left")
 		default:

@@ -60,7 +60,7 @@ func newSnapshotCommand(g *globalOptions) *cobra.Command {
 under a name, and brings them back to it. VMs: libvirt internal snapshots of
 their qcow2 overlays (a running VM's snapshot holds its memory too: revert
 resumes it). Containers: a copy of their private dir (/srv and their files),
-taken and restored with the container stopped and restarted. Every create,
+taken with the container frozen (not restarted), restored with it restarted. Every create,
 revert and delete is written to the session's audit log.`,
 	}
 	t.flags(c)

@@ -17,8 +17,9 @@ import (
 
 // TestFaultsSurviveInterventions is issue 12's scenarios on ccp3-support-local:
 // a blank candidate (who drew disque-plein and dnsmasq-arrete) passes exactly
-// the same checks before and after snapshot create (containers restart: the
-// tmpfs empties), reset and down+up of the candidate; a candidate who repaired
+// the same checks before and after snapshot create (the containers are frozen,
+// not restarted: no fault is lost), snapshot revert (they restart: the tmpfs
+// empties, the faults are put back), reset and down+up of the candidate; a candidate who repaired
 // one fault keeps exactly their points after the same actions, and their
 // repaired fault stays repaired.
 func TestFaultsSurviveInterventions(t *testing.T) {
@@ -116,7 +117,7 @@ func TestFaultsSurviveInterventions(t *testing.T) {
 		t.Fatalf("the repair earned nothing: %v", want)
 	}
 
-	guarded := func(c labs.Candidate, action string, do func() error) {
+	guarded := func(c labs.Candidate, action string, do func() error) *exam.Intervention {
 		t.Helper()
 		iv, err := exam.Guard(ctx, st, sess, c.ID, "", action, t.Logf, do)
 		if err != nil {
@@ -129,16 +130,46 @@ func TestFaultsSurviveInterventions(t *testing.T) {
 			if f.Before == exam.Present && f.After != exam.Present {
 				t.Errorf("%s %s: fault %s present before, %s after", action, c.ID, f.Fault, f.After)
 			}
+			if f.Before == exam.Absent && f.After != exam.Absent {
+				t.Errorf("%s %s: fault %s repaired before, %s after", action, c.ID, f.Fault, f.After)
+			}
 		}
+		return iv
 	}
 	for _, c := range []labs.Candidate{blank, repairer} {
-		guarded(c, "snapshot create", func() error {
+		iv := guarded(c, "snapshot create", func() error {
 			_, err := eng.CreateSnapshot(ctx, sess, c.ID, "", "s1")
 			return err
 		})
+		// The containers were frozen, not restarted: nothing was lost, so
+		// nothing had to be put back (the tmpfs of disque-plein is still full).
+		for _, f := range iv.Faults {
+			if f.Reapplied {
+				t.Errorf("snapshot create %s: fault %s had to be re-applied: the container restarted", c.ID, f.Fault)
+			}
+		}
 	}
 	if got := grade(); !equal(got, want) {
 		t.Errorf("after snapshot create:\n got %v\nwant %v", got, want)
+	}
+	// A revert restarts the containers: the faults held in RAM (a killed
+	// service, the full tmpfs) are lost and put back.
+	reapplied := 0
+	for _, c := range []labs.Candidate{blank, repairer} {
+		iv := guarded(c, "snapshot revert", func() error {
+			return eng.RevertSnapshot(ctx, sess, c.ID, "", "s1", provision.ApplyOptions{}, quiet{})
+		})
+		for _, f := range iv.Faults {
+			if f.Reapplied {
+				reapplied++
+			}
+		}
+	}
+	if reapplied == 0 {
+		t.Errorf("snapshot revert restarted the containers but re-applied no fault")
+	}
+	if got := grade(); !equal(got, want) {
+		t.Errorf("after snapshot revert:\n got %v\nwant %v", got, want)
 	}
 	for _, c := range []labs.Candidate{blank, repairer} {
 		guarded(c, "reset", func() error { return eng.Reset(ctx, sess, c.ID, "", provision.ApplyOptions{}, quiet{}) })

@@ -129,7 +129,7 @@ func TestAccessResetSnapshots(t *testing.T) {
 	if _, err := eng.CreateSnapshot(ctx, sess, "c01", "srv", "s1"); err != nil {
 		t.Fatalf("snapshot c01/srv: %v", err)
 	}
-	t.Logf("container snapshot (stop, copy, start, ready): %s", time.Since(t0).Round(time.Millisecond))
+	t.Logf("container snapshot (freeze, copy, thaw): %s", time.Since(t0).Round(time.Millisecond))
 	ssh("echo after > /srv/marker")
 	if err := eng.RevertSnapshot(ctx, sess, "c01", "srv", "s1", provision.ApplyOptions{}, nopObserver{}); err != nil {
 		t.Fatalf("revert c01/srv: %v", err)

@@ -29,9 +29,12 @@ import (
 // was; taken from a stopped VM, it holds the disks, and reverting boots them.
 // Read-only and raw disks (the seed ISO) are left out.
 //
-// Containers: a copy of the private dir (/srv and the machine's files) in
-// DIR/snapshots/NAME, taken and restored with the container stopped; the data
-// dir is hidden from every container, so no candidate reads a snapshot.
+// Containers: a copy of the private dir (/srv and the machine's files: a
+// container's only writable layer) in DIR/snapshots/NAME, taken with the
+// container frozen, not restarted (whileFrozen: what it holds in RAM stays),
+// and restored with it stopped (a revert restarts it: exam.Guard reads the
+// drawn faults before and puts back those the restart lost); the data dir is
+// hidden from every container, so no candidate reads a snapshot.
 //
 // Reset: VMs get fresh overlays of their base image (their snapshots go with
 // the old overlays) and containers a private dir generated anew (keeping the
@@ -424,6 +427,42 @@ func (p *Provider) whileStopped(sp *machineSpec, fn func() error) (bool, error) 
 	return active, err
 }
 
+// whileFrozen runs fn with a running container's processes frozen (libvirt's
+// suspend: the LXC driver's freezer cgroup) and thaws them after: fn sees its
+// private dir still, and the machine loses nothing it holds in RAM (a tmpfs, a
+// stopped or started service: a drawn fault such as a full tmpfs share stays
+// as it was, where a restart would repair it). A container libvirt cannot
+// freeze (no freezer cgroup) is stopped and started again instead (whileStopped;
+// restarted then says so: the caller waits until it is ready, and exam.Guard
+// puts back the faults the restart lost). A paused container stays paused.
+func (p *Provider) whileFrozen(sp *machineSpec, fn func() error) (wasRunning, restarted bool, err error) {
+	dom, err := p.domain(sp)
+	if err != nil {
+		return false, false, err
+	}
+	defer dom.Free()
+	state, _, err := dom.GetState()
+	if err != nil {
+		return false, false, fmt.Errorf("domain state: %w", err)
+	}
+	switch state {
+	case lv.DOMAIN_PAUSED:
+		return true, false, fn()
+	case lv.DOMAIN_RUNNING:
+	default:
+		return false, false, fn()
+	}
+	if serr := dom.Suspend(); serr != nil {
+		wasRunning, err = p.whileStopped(sp, fn)
+		return wasRunning, wasRunning, err
+	}
+	err = fn()
+	if rerr := dom.Resume(); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("thaw: %w", rerr))
+	}
+	return true, false, err
+}
+
 // dirSnapshot is DIR/snapshots/NAME/snapshot.json.
 type dirSnapshot struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -444,12 +483,13 @@ func (p *Provider) createDirSnapshot(ctx context.Context, sp *machineSpec, name 
 		return provision.Snapshot{}, err
 	}
 	meta := dirSnapshot{CreatedAt: time.Now().UTC().Truncate(time.Second), State: "shutoff"}
-	wasRunning, err := p.whileStopped(sp, func() error {
+	copyTo := func() error {
 		if err := os.MkdirAll(tmp, 0o700); err != nil {
 			return err
 		}
 		return copyPrivate(ctx, sp.Dir, tmp)
-	})
+	}
+	wasRunning, restarted, err := p.whileFrozen(sp, copyTo)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return provision.Snapshot{}, err
@@ -464,7 +504,7 @@ func (p *Provider) createDirSnapshot(ctx context.Context, sp *machineSpec, name 
 	if err := os.Rename(tmp, dir); err != nil {
 		return provision.Snapshot{}, err
 	}
-	if wasRunning {
+	if restarted {
 		if _, err := waitReady(ctx, sp); err != nil {
 			return provision.Snapshot{}, fmt.Errorf("snapshot %q taken, but the container is not ready again: %w", name, err)
 		}
