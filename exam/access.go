@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/templates/access"
 )
@@ -102,4 +104,86 @@ func AccessTable(w io.Writer, list []provision.MachineAccess, show bool) error {
 		t.row(a.Candidate, a.Machine, a.Kind, a.State, console, pw, orDash(lab), orDash(mgmt))
 	}
 	return t.flush()
+}
+
+// AccessReveal is what one `tailab access` run shows of the passwords.
+type AccessReveal struct {
+	Out        string // --out: where .vv files and sheets go
+	VV         int    // .vv files written
+	Show       bool   // --show-passwords
+	Sheet      bool   // the access sheets
+	Output     string // -o
+	Candidates []string
+}
+
+// Detail says what the run shows, for the audit log ("" when nothing).
+func (r AccessReveal) Detail() string {
+	var what []string
+	if r.VV > 0 {
+		what = append(what, fmt.Sprintf("%d .vv file(s) in %s", r.VV, r.Out))
+	}
+	if r.Show && !r.Sheet {
+		what = append(what, "passwords shown ("+r.Output+")")
+	}
+	if r.Sheet {
+		where := "standard output"
+		if r.Out != "" {
+			where = r.Out
+		}
+		what = append(what, "access sheets to "+where)
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	detail := strings.Join(what, "; ")
+	if len(r.Candidates) > 0 {
+		detail += " for " + strings.Join(r.Candidates, ",")
+	}
+	return detail
+}
+
+// WriteAccessSheets renders the sheets: all to w when dir is "", else one
+// DIR/CANDIDATE.html each (0600: they hold passwords), each path passed to
+// written.
+func WriteAccessSheets(w io.Writer, dir string, all []access.Sheet, written func(path string)) error {
+	if len(all) == 0 {
+		return errclass.Usagef("no machine to put on a sheet")
+	}
+	if dir == "" {
+		return access.Render(w, all)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, s := range all {
+		path := filepath.Join(dir, s.Candidate+".html")
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		err = access.Render(f, []access.Sheet{s})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		written(path)
+	}
+	return nil
+}
+
+// StatementPage renders a candidate's statement as the gateway shows it
+// (nil when the lab has none).
+func StatementPage(sess *provision.Session, loc *time.Location) func(string) ([]byte, error) {
+	if _, err := Sheets(sess, nil, true, loc); err != nil || len(sess.Candidates) == 0 {
+		return nil
+	}
+	return func(candidate string) ([]byte, error) {
+		all, err := Sheets(sess, []string{candidate}, true, loc)
+		if err != nil {
+			return nil, err
+		}
+		return all[0].Body, nil
+	}
 }

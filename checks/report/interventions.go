@@ -26,6 +26,8 @@ var interventionActions = map[string]string{
 	"jury":        "saisie du jury",
 	"session":     "fenêtre de l'épreuve",
 	"terminal":    "terminal du candidat",
+	"ssh":         "terminal de l'administrateur",
+	"exec":        "commande de l'administrateur",
 }
 
 // interventionAction is the French name of an audit action (the action
@@ -70,6 +72,16 @@ func interventionDetail(action, detail string, loc *time.Location) string {
 		}
 	case "faults-kept":
 		return faultsKeptFR(detail)
+	case "ssh", "exec":
+		if cmd, ok := strings.CutPrefix(detail, "command: "); ok {
+			return "commande : " + cmd
+		}
+		if code, ok := strings.CutPrefix(detail, "ended: exit status "); ok {
+			return "terminée, code de sortie " + code
+		}
+		if detail == "interactive shell" {
+			return "terminal interactif"
+		}
 	case "snapshot":
 		return detailsFR.Replace(detail)
 	case "revert":
@@ -89,8 +101,10 @@ func interventionDetail(action, detail string, loc *time.Location) string {
 }
 
 // labActions are the audit actions that change a candidate's machines: after
-// the exam opened, the grid marks the candidate (rebuildsAfterStart).
-var labActions = map[string]bool{"up": true, "down": true, "reset": true, "revert": true, "snapshot": true, "faults-kept": true}
+// the exam opened, the grid marks the candidate (rebuildsAfterStart). An
+// admin's shell or command (ssh, exec) runs as root on the machine: it may
+// have changed it, so it marks the candidate too.
+var labActions = map[string]bool{"up": true, "down": true, "reset": true, "revert": true, "snapshot": true, "faults-kept": true, "ssh": true, "exec": true}
 
 // rebuildsAfterStart are the interventions on candidate id's machines since
 // the exam opened (the report's StartedAt).

@@ -20,6 +20,10 @@ func TestInterventionDetailFrench(t *testing.T) {
 		{"session", "open at 2026-12-07T19:31:20Z", "ouverture de l'épreuve : 07/12/2026 20:31:20 CET"},
 		{"session", "close at 2026-06-12T16:00:00Z", "fermeture de l'épreuve : 12/06/2026 18:00:00 CEST"},
 		{"close", "exam closed: session warned, closed in 5m0s", "épreuve close : le candidat a été averti, session fermée après 5m0s"},
+		{"exec", "command: systemctl restart dnsmasq", "commande : systemctl restart dnsmasq"},
+		{"exec", "ended: exit status 3", "terminée, code de sortie 3"},
+		{"ssh", "interactive shell", "terminal interactif"},
+		{"ssh", "failed after 0.2s: ssh 10.250.1.10:22: handshake", "échec après 0,2 s : ssh 10.250.1.10:22: handshake"},
 		{"login", "something new", "something new"}, // unknown text kept, never hidden
 	} {
 		if got := interventionDetail(tc.action, tc.detail, paris); got != tc.want {

@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +10,6 @@ import (
 	"github.com/tailab/tailab/gateway"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
-	"github.com/tailab/tailab/templates/access"
 )
 
 type accessOptions struct {
@@ -90,7 +86,7 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "%d virt-viewer file(s) written to %s\n", nvv, o.out)
 		}
 	}
-	if detail := o.revealed(nvv); detail != "" {
+	if detail := (exam.AccessReveal{Out: o.out, VV: nvv, Show: o.show, Sheet: o.sheet, Output: o.output, Candidates: o.candidates}).Detail(); detail != "" {
 		if err := st.Audit(sess.Name, provision.AuditEntry{Action: "access", Detail: detail}); err != nil {
 			return err
 		}
@@ -113,64 +109,14 @@ func (o *accessOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	return exam.AccessTable(cmd.OutOrStdout(), list, o.show)
 }
 
-// revealed says what this run shows of the console passwords, for the audit
-// log ("" when nothing): nvv .vv files, the table or JSON with
-// --show-passwords, the access sheets.
-func (o *accessOptions) revealed(nvv int) string {
-	var what []string
-	if nvv > 0 {
-		what = append(what, fmt.Sprintf("%d .vv file(s) in %s", nvv, o.out))
-	}
-	if o.show && !o.sheet {
-		what = append(what, "passwords shown ("+o.output+")")
-	}
-	if o.sheet {
-		where := "standard output"
-		if o.out != "" {
-			where = o.out
-		}
-		what = append(what, "access sheets to "+where)
-	}
-	if len(what) == 0 {
-		return ""
-	}
-	detail := strings.Join(what, "; ")
-	if len(o.candidates) > 0 {
-		detail += " for " + strings.Join(o.candidates, ",")
-	}
-	return detail
-}
-
 func (o *accessOptions) writeSheets(cmd *cobra.Command, g *globalOptions, sess *provision.Session, list []provision.MachineAccess, gw *gateway.Logins) error {
 	all := exam.AccessSheets(sess, list, time.Now())
 	for i := range all {
 		all[i].Gateway = gw.Sheet(all[i].Candidate)
 	}
-	if len(all) == 0 {
-		return errclass.Usagef("no machine to put on a sheet")
-	}
-	if o.out == "" {
-		return access.Render(cmd.OutOrStdout(), all)
-	}
-	if err := os.MkdirAll(o.out, 0o700); err != nil {
-		return err
-	}
-	for _, s := range all {
-		path := filepath.Join(o.out, s.Candidate+".html")
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		err = access.Render(f, []access.Sheet{s})
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
+	return exam.WriteAccessSheets(cmd.OutOrStdout(), o.out, all, func(path string) {
 		if !g.Quiet {
 			fmt.Fprintln(cmd.ErrOrStderr(), "access sheet:", path)
 		}
-	}
-	return nil
+	})
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/gateway"
 	"github.com/tailab/tailab/internal/errclass"
-	"github.com/tailab/tailab/provision"
 )
 
 func newGatewayCommand(g *globalOptions) *cobra.Command {
@@ -31,7 +30,7 @@ func newGatewayCommand(g *globalOptions) *cobra.Command {
 			if g.Quiet {
 				level = slog.LevelWarn
 			}
-			o.DataDir, o.Out, o.Statement = g.DataDir, cmd.ErrOrStderr(), statementPage(sess, g.Loc)
+			o.DataDir, o.Out, o.Statement = g.DataDir, cmd.ErrOrStderr(), exam.StatementPage(sess, g.Loc)
 			o.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			return gateway.Run(cmd.Context(), o)
 		},
@@ -44,21 +43,6 @@ func newGatewayCommand(g *globalOptions) *cobra.Command {
 	f.DurationVar(&o.Grace, "grace", time.Minute, "how long terminals stay open after the close, once warned")
 	f.BoolVar(&o.RecordInput, "record-input", false, "also record what candidates type (off: typed passwords would be kept)")
 	return c
-}
-
-// statementPage renders a candidate's statement as the gateway shows it
-// (nil when the lab has none).
-func statementPage(sess *provision.Session, loc *time.Location) func(string) ([]byte, error) {
-	if _, err := exam.Sheets(sess, nil, true, loc); err != nil || len(sess.Candidates) == 0 {
-		return nil
-	}
-	return func(candidate string) ([]byte, error) {
-		all, err := exam.Sheets(sess, []string{candidate}, true, loc)
-		if err != nil {
-			return nil, err
-		}
-		return all[0].Body, nil
-	}
 }
 
 // newSessionWindowCommands are `tailab session open|close`.

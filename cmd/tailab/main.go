@@ -62,8 +62,12 @@ var codes = map[errclass.Class]int{
 
 // statusOf is the exit status of err.
 func statusOf(err error) int {
-	if err == nil {
+	var status errclass.ExitStatus
+	switch {
+	case err == nil:
 		return ExitOK
+	case errors.As(err, &status): // a remote command's, passed on (tailab ssh)
+		return int(status)
 	}
 	return codes[errclass.Of(exam.Classify(err))]
 }
@@ -75,7 +79,7 @@ func exitCode(err error) int {
 	}
 	var diags yamlx.Diagnostics
 	switch {
-	case errclass.IsSilent(err):
+	case errclass.IsSilent(err), errors.As(err, new(errclass.ExitStatus)): // printed already
 	case errors.As(err, &diags) && diags.Error() == err.Error():
 		fmt.Fprintln(os.Stderr, diags.Error())
 	default:

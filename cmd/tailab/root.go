@@ -184,6 +184,8 @@ var verbs = []func(*globalOptions) *cobra.Command{
 	newVerifyCommand,
 	newGatewayCommand,
 	newDoctorCommand,
+	newSSHCommand,
+	newExecCommand,
 }
 
 // providers lists the back-ends built in (not libvirt with -tags nolibvirt), configured from g.

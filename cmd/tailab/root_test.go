@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
+	"github.com/tailab/tailab/internal/errclass"
 )
 
 // TestVerbsRegisteredOnce: every verb of the list is on the root command,
@@ -75,5 +77,13 @@ func TestUnknownFlagSuggests(t *testing.T) {
 	_, stderr, code := runTailab(t, context.Background(), "grade", "--sesion", "s1")
 	if code != ExitUsage || !strings.Contains(stderr, `unknown flag: --sesion (did you mean "session"?)`) {
 		t.Errorf("exit %d %q", code, stderr)
+	}
+}
+
+// TestRemoteExitStatus: `tailab ssh` exits with the remote command's status,
+// printing nothing of its own.
+func TestRemoteExitStatus(t *testing.T) {
+	if code := statusOf(fmt.Errorf("wrapped: %w", errclass.ExitStatus(7))); code != 7 {
+		t.Errorf("status %d, want 7", code)
 	}
 }

@@ -80,6 +80,12 @@ var errSilent = errors.New("")
 // IsSilent reports whether err carries no message to print.
 func IsSilent(err error) bool { return errors.Is(err, errSilent) }
 
+// ExitStatus is a remote command's exit status that tailab passes on as its
+// own (`tailab ssh`): the command already printed what it had to.
+type ExitStatus int
+
+func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 // Of is the class of err: the one it was given, BadInput for file
 // diagnostics, else Infra.
 func Of(err error) Class {

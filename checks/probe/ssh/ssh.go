@@ -277,6 +277,18 @@ func hostPort(t probe.Target) string {
 	return net.JoinHostPort(t.Address, strconv.Itoa(t.Port("ssh", 22)))
 }
 
+// Dial connects to the target and authenticates as the grader does (its
+// credentials, the host key `up` pinned: another is refused, naming both), for
+// the admin's own sessions (`tailab ssh`, `tailab exec`). The caller closes
+// the client.
+func (p *Probe) Dial(ctx context.Context, t probe.Target) (*xssh.Client, error) {
+	c, _, err := p.connect(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s: %w", hostPort(t), err)
+	}
+	return c, nil
+}
+
 // connect dials the target and authenticates, within ctx and the dial timeout.
 func (p *Probe) connect(ctx context.Context, t probe.Target) (*xssh.Client, hostKeyInfo, error) {
 	var hk hostKeyInfo
