@@ -35,7 +35,7 @@ var funcs = template.FuncMap{
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, name := range []string{"grid", "candidate", "competence", "check", "error"} {
-		out[name] = template.Must(template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/layout.tmpl", "templates/partials.tmpl", "templates/"+name+".tmpl"))
+		out[name] = template.Must(template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/layout.tmpl", "templates/partials.tmpl", "templates/jury_form.tmpl", "templates/"+name+".tmpl"))
 	}
 	return out
 }()
@@ -48,6 +48,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/version", s.apiVersion)
 	mux.HandleFunc("GET /c/{cand}", s.candidate)
 	mux.HandleFunc("GET /c/{cand}/jury", s.jury)
+	mux.HandleFunc("POST /c/{cand}/saisie", s.saveJury)
 	mux.HandleFunc("GET /c/{cand}/{comp}", s.competence)
 	mux.HandleFunc("GET /c/{cand}/{comp}/{check}", s.check)
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
@@ -231,6 +232,7 @@ type candidateBody struct {
 	CCPs                                      []compRow
 	Mark                                      string
 	Interventions                             []interventionRow // on its machines after the exam opened
+	Jury                                      *juryForm         // nil: read-only dashboard
 }
 
 // interventionRow is one intervention on the candidate's page.
@@ -300,6 +302,7 @@ func (s *Server) candidate(w http.ResponseWriter, r *http.Request) {
 	for _, sc := range c.CCPs {
 		b.CCPs = append(b.CCPs, compRow{ID: sc.ID, Title: sc.Title, cell: scoreCell(sc.Points, sc.MaxPoints, sc.Percent, false), Covered: true})
 	}
+	b.Jury = s.juryFormOf(r, l)
 	title := "Candidat " + c.ID
 	s.render(w, r, "candidate", s.newPage(title, b, crumb{"", title}))
 }
@@ -309,6 +312,7 @@ func (s *Server) candidate(w http.ResponseWriter, r *http.Request) {
 type checkRow struct {
 	checks.Result
 	Label, PointsText, Href string
+	JuryNote                string // the jury's mark or correction, with the machine's verdict
 	History                 history
 }
 
@@ -323,7 +327,7 @@ type competenceBody struct {
 func (s *Server) checkRow(cand string, res checks.Result) checkRow {
 	return checkRow{
 		Result: cleanResult(res), Label: statusLabel(res.Status), PointsText: resultPoints(res),
-		Href:    checkHref(cand, res.Competence, res),
+		Href: checkHref(cand, res.Competence, res), JuryNote: report.JuryNote(res, s.cfg.Location),
 		History: historyOf(s.st.history[checkKey{cand, res.Suite, res.CheckID}], s.cfg.Location),
 	}
 }

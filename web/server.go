@@ -50,6 +50,9 @@ type Config struct {
 	Poll time.Duration
 	// Location is the time zone of the dates shown (UTC when nil).
 	Location *time.Location
+	// Jury, when set, opens the jury's form on each candidate's page (see
+	// JuryFunc); nil keeps the dashboard read-only.
+	Jury JuryFunc
 	// Log receives one line per server event (no request bodies, no secrets);
 	// nil discards.
 	Log io.Writer
@@ -60,6 +63,7 @@ type Server struct {
 	cfg     Config
 	st      state
 	cookie  string // expected cookie value: HMAC of the token, never the token
+	csrf    string // the jury form's token (newCSRF)
 	handler http.Handler
 }
 
@@ -81,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 	if !cfg.Token.IsZero() && len(cfg.Token.Reveal()) < MinTokenLength {
 		return nil, fmt.Errorf("web: the token must be at least %d characters", MinTokenLength)
 	}
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, csrf: newCSRF()}
 	if !cfg.Token.IsZero() {
 		m := hmac.New(sha256.New, []byte(cfg.Token.Reveal()))
 		m.Write([]byte("tailab-serve-cookie"))
@@ -263,7 +267,7 @@ func (s *Server) unauthorized(w http.ResponseWriter) {
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")

@@ -21,7 +21,8 @@ type latest struct {
 	Key, Lab, Referential string
 	At                    time.Time
 	Report                *checks.Report // the whole stored report (for the jury page)
-	Candidate             checks.CandidateReport
+	Candidate             checks.CandidateReport // with the jury's marks (applyJury)
+	Raw                   checks.CandidateReport // as the machine graded it
 }
 
 // checkKey identifies a check of a candidate across gradings.
@@ -48,6 +49,7 @@ type state struct {
 	history  map[checkKey][]histPoint
 	lastAt   time.Time
 	loadedAt time.Time
+	jury     string // juryVersion of the entries applied
 }
 
 // errNoSession is returned when neither a session record nor a stored report exists.
@@ -67,9 +69,14 @@ func (s *Server) refresh() (bool, error) {
 	if sess == nil && len(keys) == 0 {
 		return false, fmt.Errorf("session %q: %w (see `tailab session list`)", s.cfg.Session, errNoSession)
 	}
+	entries, err := s.cfg.Results.Jury(s.cfg.Session)
+	if err != nil {
+		return false, err
+	}
+	jv := juryVersion(entries)
 	s.st.mu.RLock()
 	old := s.st.keys
-	same := slices.Equal(old, keys) && sessionVersion(sess) == sessionVersion(s.st.session)
+	same := slices.Equal(old, keys) && sessionVersion(sess) == sessionVersion(s.st.session) && jv == s.st.jury
 	s.st.mu.RUnlock()
 	if same {
 		return false, nil
@@ -97,9 +104,10 @@ func (s *Server) refresh() (bool, error) {
 	for _, r := range reports {
 		s.st.add(r)
 	}
-	s.st.keys = keys
+	s.st.applyJury(entries, func(f string, a ...any) { fmt.Fprintf(s.cfg.Log, f+"\n", a...) })
+	s.st.keys, s.st.jury = keys, jv
 	s.st.session = sess
-	s.st.version = versionOf(keys, sess)
+	s.st.version = versionOf(keys, sess, jv)
 	s.st.loadedAt = time.Now()
 	return true, nil
 }
@@ -112,7 +120,7 @@ func (st *state) add(r results.Grading) {
 	for _, c := range rep.Candidates {
 		st.latest[c.ID] = &latest{
 			Key: r.Key, At: r.At, Lab: rep.Lab, Referential: rep.Referential,
-			Report: rep, Candidate: c,
+			Report: rep, Candidate: c, Raw: c,
 		}
 		for _, res := range c.Results {
 			k := checkKey{c.ID, res.Suite, res.CheckID}
@@ -138,10 +146,10 @@ func sessionVersion(s *provision.Session) string {
 }
 
 // versionOf is the dashboard's version (the ETag): it changes when a report is
-// stored or the roster changes.
-func versionOf(keys []string, sess *provision.Session) string {
+// stored, the roster changes or the jury enters something.
+func versionOf(keys []string, sess *provision.Session, jury string) string {
 	h := sha256.New()
-	h.Write([]byte(sessionVersion(sess)))
+	h.Write([]byte(sessionVersion(sess) + "\x00" + jury))
 	for _, k := range keys {
 		h.Write([]byte("\x00" + k))
 	}

@@ -1,6 +1,10 @@
 package report
 
-import "github.com/tailab/tailab/checks"
+import (
+	"time"
+
+	"github.com/tailab/tailab/checks"
+)
 
 // The words and numbers people read, as the report formats write them; the
 // dashboard (package web) uses the same so a cell reads alike everywhere.
@@ -26,3 +30,11 @@ func ResultPoints(res checks.Result) string { return resultPoints(res) }
 // SafeText shows control characters other than newline and tab escaped (\x1b),
 // so a candidate's command output cannot drive a terminal or a page.
 func SafeText(s string) string { return safeText(s) }
+
+// FrenchPoints is a number of points with a decimal comma: "1,5".
+func FrenchPoints(v float64) string { return formatPoints(v, true) }
+
+// JuryNote is what the jury gave on a result, as every format writes it (the
+// correction with its author, reason and the machine's verdict, or the mark
+// with its author and note); "" when nothing.
+func JuryNote(res checks.Result, loc *time.Location) string { return juryNote(res, loc) }

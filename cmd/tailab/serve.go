@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/internal/userfile"
@@ -101,6 +102,7 @@ func (o *serveOptions) Run(cmd *cobra.Command) error {
 	srv, err := web.New(web.Config{
 		State: st, Results: rs, Session: o.Session, Token: tok, Poll: o.Poll,
 		Location: o.g.Loc, Log: cmd.ErrOrStderr(),
+		Jury: func(e results.JuryEntry) error { return exam.SetJury(o.g.DataDir, o.Session, e) },
 	})
 	if err != nil {
 		return errclass.Wrap(errclass.Usage, err)

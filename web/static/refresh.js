@@ -28,6 +28,9 @@
   }
 
   function tick() {
+    // Never swap the page under a jury member typing in a form: wait.
+    var a = document.activeElement;
+    if (a && a.form) { setTimeout(tick, every); return; }
     fetch("/api/version", { headers: { "If-None-Match": etag }, cache: "no-store", credentials: "same-origin" })
       .then(function (r) {
         if (r.status === 304) { return null; }
