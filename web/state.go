@@ -20,7 +20,7 @@ import (
 type latest struct {
 	Key, Lab, Referential string
 	At                    time.Time
-	Report                *checks.Report // the whole stored report (for the jury page)
+	Report                *checks.Report         // the whole stored report (for the jury page)
 	Candidate             checks.CandidateReport // with the jury's marks (applyJury)
 	Raw                   checks.CandidateReport // as the machine graded it
 }
