@@ -79,7 +79,12 @@ func browser(t *testing.T) context.Context {
 // serve runs the dashboard of the fixture session on 127.0.0.1 and returns its URL.
 func serve(t *testing.T, d *Data, token string) string {
 	t.Helper()
-	cfg := d.Config()
+	return serveConfig(t, d.Config(), token)
+}
+
+// serveConfig runs a dashboard of cfg on 127.0.0.1 and returns its URL.
+func serveConfig(t *testing.T, cfg web.Config, token string) string {
+	t.Helper()
 	cfg.Poll, cfg.Token = 200*time.Millisecond, secret.New(token)
 	srv, err := web.New(cfg)
 	if err != nil {

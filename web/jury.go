@@ -148,20 +148,18 @@ func (s *Server) saveJury(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, candidateHref(e.Candidate)+"?enregistre="+url.QueryEscape(e.Item)+"#saisie", http.StatusSeeOther)
 }
 
-// sameOrigin refuses posts another site's page made (Origin or
-// Sec-Fetch-Site tell, in every current browser).
+// sameOrigin refuses posts another site's page made. Browsers say it in
+// Sec-Fetch-Site; else the Origin's host must be ours (the pages' no-referrer
+// policy makes it "null" for our own forms, which the CSRF token then covers).
 func sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
-		if err != nil || u.Host != r.Host {
-			return false
-		}
+		return err == nil && u.Host == r.Host
 	}
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
-		return true
-	}
-	return false
+	return true
 }
 
 // juryEntryOf reads and checks a post against the candidate's latest grading;

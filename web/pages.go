@@ -61,6 +61,7 @@ func (s *Server) routes() http.Handler {
 type page struct {
 	Title, Session, Lab, Version string
 	PollMS                       int64
+	JuryForm                     bool // the jury enters marks here (Config.Jury)
 	GradedAt                     string
 	Reports                      int
 	Crumbs                       []crumb
@@ -71,7 +72,7 @@ type crumb struct{ Href, Label string }
 
 func (s *Server) newPage(title string, body any, crumbs ...crumb) page {
 	p := page{
-		Title: title, Session: s.cfg.Session, Version: s.st.version,
+		Title: title, Session: s.cfg.Session, Version: s.st.version, JuryForm: s.cfg.Jury != nil,
 		PollMS: s.cfg.Poll.Milliseconds(), Reports: len(s.st.keys),
 		GradedAt: frTime(s.st.lastAt, s.cfg.Location), Body: body,
 		Crumbs: append([]crumb{{"/", "Session " + s.cfg.Session}}, crumbs...),
@@ -300,7 +301,11 @@ func (s *Server) candidate(w http.ResponseWriter, r *http.Request) {
 		b.Competences = append(b.Competences, row)
 	}
 	for _, sc := range c.CCPs {
-		b.CCPs = append(b.CCPs, compRow{ID: sc.ID, Title: sc.Title, cell: scoreCell(sc.Points, sc.MaxPoints, sc.Percent, false), Covered: true})
+		row := compRow{ID: sc.ID, Title: sc.Title, cell: scoreCell(sc.Points, sc.MaxPoints, sc.Percent, false)}
+		for _, comp := range b.Competences {
+			row.Covered = row.Covered || (comp.CCP == sc.ID && comp.Covered)
+		}
+		b.CCPs = append(b.CCPs, row)
 	}
 	b.Jury = s.juryFormOf(r, l)
 	title := "Candidat " + c.ID

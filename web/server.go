@@ -1,4 +1,4 @@
-// Package web is tailab's read-only session dashboard (`tailab serve`): the
+// Package web is tailab's session dashboard (`tailab serve`): the
 // session grid (candidates × competences, cells coloured by score), refreshed as
 // `grade --watch` stores new reports, and a drill-down candidate → competence →
 // check with the evidence and each check's history. Pages are rendered on the

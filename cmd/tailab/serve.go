@@ -34,11 +34,12 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 	o := &serveOptions{g: g}
 	c := &cobra.Command{
 		Use:   "serve --session NAME [--listen 127.0.0.1:8080]",
-		Short: "Serve a read-only web dashboard of a session's results",
+		Short: "Serve a web dashboard of a session's results, with the jury's form",
 		Long: `serve shows a session's grading in a browser: the grid of candidates ×
 competences coloured by score, following new results as ` + "`grade --watch`" + ` stores
 them, and for each candidate, competence and check the verdicts, evidence and
-history (when a check turned green). Read-only, rendered on the server, no
+history (when a check turned green), and the jury's form (marks and
+corrections, as tailab jury set|override: audited). Rendered on the server, no
 external resource: it works offline.
 
 On anything but a loopback address it needs a token (at least 16 characters),
