@@ -322,6 +322,9 @@ func LabSuites(lab *labs.Lab, reg *probe.Registry, ref *referential.Referential)
 		names[s.Name] = file
 		suites = append(suites, s)
 	}
+	if len(diags) == 0 {
+		diags = mutationDiagnostics(lab, suites) // the checks a mutation names exist
+	}
 	return suites, diags
 }
 

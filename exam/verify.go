@@ -28,13 +28,16 @@ type VerifyObserver interface {
 // VerifyOptions prove a lab's check suites both ways with its reference
 // solution (docs/catalog.md, "Both-way verification"): one throwaway
 // instance graded untouched then after each step in order, and for each step
-// one instance with every other step.
+// one instance with every other step. With Mutations, also one instance per
+// mutation (the solution, then the near miss: exactly its checks fail) and
+// one taken untouched through reset, snapshot create and revert.
 type VerifyOptions struct {
-	Lab      string // a built-in lab's name or a lab file
-	Session  string // the throwaway session's name (Complete: verify-HEXTIME)
-	Keep     bool   // leave the instances up
-	Parallel int    // machines created at once
-	Provider string // the session's provider name
+	Lab       string // a built-in lab's name or a lab file
+	Mutations bool   // prove the lab's mutations and the untouched lab's integrity
+	Session   string // the throwaway session's name (Complete: verify-HEXTIME)
+	Keep      bool   // leave the instances up
+	Parallel  int    // machines created at once
+	Provider  string // the session's provider name
 	// Engine is the state and provider the instances are made with (set
 	// after Complete: loading the lab needs no provider).
 	Engine   *provision.Engine
@@ -54,6 +57,9 @@ type Verification struct {
 	Faults       string // the faults applied, by name
 	Verdict      Verdict
 	Notes        []string // steps that failed without a prerequisite (not a surprise)
+	// Mutations and Integrity: with VerifyOptions.Mutations only.
+	Mutations []MutationVerdict
+	Integrity []IntegrityRun
 }
 
 // Complete loads the lab and its suites and names the session.
@@ -70,10 +76,20 @@ func (o *VerifyOptions) Complete() error {
 		return err
 	}
 	o.lab = lab
-	// v00 runs the steps in order; v01..vNN each leave one step out.
+	// v00 runs the steps in order; v01..vNN each leave one step out; with
+	// mutations, m01..mMM each take one, i00 the admin actions.
 	o.cands = make([]labs.Candidate, len(lab.Solution.Steps)+1)
 	for i := range o.cands {
 		o.cands[i] = labs.Candidate{ID: fmt.Sprintf("v%02d", i), Index: i + 1}
+	}
+	if o.Mutations {
+		if len(lab.Mutations) == 0 {
+			return errclass.Usagef("lab %q has no mutations (mutations: in the lab file; docs/catalog.md)", lab.Name)
+		}
+		for k := range lab.Mutations {
+			o.cands = append(o.cands, labs.Candidate{ID: fmt.Sprintf("m%02d", k+1), Index: len(o.cands) + 1})
+		}
+		o.cands = append(o.cands, labs.Candidate{ID: "i00", Index: len(o.cands) + 1})
 	}
 	if o.Session == "" {
 		o.Session = fmt.Sprintf("verify-%x", time.Now().Unix()) // session names: at most 20 characters
@@ -130,17 +146,41 @@ func (o *VerifyOptions) Run(ctx context.Context) (*Verification, error) {
 	if err != nil {
 		return nil, err
 	}
+	n := len(o.lab.Solution.Steps)
+	units := 2*n + 1
+	if o.Mutations {
+		units += len(o.lab.Mutations) + 1 + 3
+	}
+	o.Observer.Begin(units)
+	v := &Verification{Lab: o.lab.Name, Session: o.Session, Faults: FaultNames(r.ins[0].Scenario.Faults)}
+	var (
+		wg     sync.WaitGroup
+		intErr error
+	)
+	if o.Mutations {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			v.Mutations = r.mutate(ctx, r.ins[n+1:len(r.ins)-1])
+		}()
+		go func() {
+			defer wg.Done()
+			v.Integrity, intErr = r.integrity(ctx, r.ins[len(r.ins)-1], untouched)
+		}()
+	}
 	runs, notes, err := r.solve(ctx, untouched)
-	if err != nil {
+	wg.Wait()
+	if err = errors.Join(err, intErr); err != nil {
 		return nil, err
 	}
-	v := &Verification{Lab: o.lab.Name, Session: o.Session, Faults: FaultNames(r.ins[0].Scenario.Faults),
-		Verdict: Analyse(runs), Notes: notes}
+	v.Verdict, v.Notes = Analyse(runs), notes
 	switch {
 	case len(v.Verdict.Errors) > 0:
 		return v, errors.New("some checks could not be observed")
 	case len(v.Verdict.Surprises) > 0:
 		return v, errclass.Wrap(errclass.Failed, fmt.Errorf("%d surprise(s)", len(v.Verdict.Surprises)))
+	case !v.mutationsExact():
+		return v, errclass.Wrap(errclass.Failed, errors.New("a mutation was not caught exactly, or an admin action changed the untouched lab"))
 	}
 	return v, nil
 }
@@ -162,7 +202,7 @@ func (r *verifyRun) up(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan session %s: %w", sess.Name, err)
 	}
-	r.Observer.Logf("session %s: %d instance(s) of %s (%d step(s)): %s", sess.Name, len(r.cands), r.lab.Name, len(r.cands)-1, plan.Summary())
+	r.Observer.Logf("session %s: %d instance(s) of %s (%d step(s), %d mutation(s)): %s", sess.Name, len(r.cands), r.lab.Name, len(r.lab.Solution.Steps), r.mutationCount(), plan.Summary())
 	teardown := func() {
 		if r.Keep {
 			r.Observer.Logf("kept: remove with `tailab down --session %s`", sess.Name)
@@ -240,7 +280,6 @@ func (r *verifyRun) faults(ctx context.Context) (checks.CandidateReport, error) 
 func (r *verifyRun) solve(ctx context.Context, untouched checks.CandidateReport) (Runs, []string, error) {
 	steps := r.lab.Solution.Steps
 	n := len(steps)
-	r.Observer.Begin(2*n + 1)
 	runs := Runs{Untouched: untouched, Baseline: r.lab.Solution.Baseline,
 		Incremental: make([]checks.CandidateReport, n), LeftOut: make([]checks.CandidateReport, n)}
 	for _, s := range steps {
@@ -286,7 +325,7 @@ func (r *verifyRun) solve(ctx context.Context, untouched checks.CandidateReport)
 	if err := errors.Join(incErr, leftErr); err != nil {
 		return runs, nil, fmt.Errorf("apply the solution: %w", err)
 	}
-	left, err := r.grade(ctx, r.ins[1:]...)
+	left, err := r.grade(ctx, r.ins[1:n+1]...)
 	if err != nil {
 		return runs, nil, err
 	}
@@ -297,6 +336,14 @@ func (r *verifyRun) solve(ctx context.Context, untouched checks.CandidateReport)
 		all = append(all, ns...)
 	}
 	return runs, all, nil
+}
+
+// mutationCount is the number of mutations proven (0 without Mutations).
+func (r *verifyRun) mutationCount() int {
+	if !r.Mutations {
+		return 0
+	}
+	return len(r.lab.Mutations)
 }
 
 // silent observes nothing: the default verification and machine observer.

@@ -32,6 +32,7 @@ func Schema() map[string]any {
 var (
 	sizeType     = reflect.TypeOf(Size(0))
 	durationType = reflect.TypeOf(Duration(0))
+	checkRefType = reflect.TypeOf(CheckRef{})
 	posType      = reflect.TypeOf(yamlx.Pos{})
 	positions    = reflect.TypeOf(yamlx.Positions{})
 	credType     = reflect.TypeOf(Credential{})
@@ -54,6 +55,8 @@ func schemaOf(t reflect.Type, name string) map[string]any {
 		return map[string]any{"description": "one credential, or several named identities (a check picks one with `as`)",
 			"oneOf": []any{one, map[string]any{"type": "object", "minProperties": 1, "additionalProperties": one,
 				"propertyNames": map[string]any{"pattern": identityRe.String()}}}}
+	case checkRefType:
+		return map[string]any{"type": "string", "minLength": 1, "description": "a check of the lab's suites: id, or suite/id"}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

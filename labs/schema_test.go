@@ -23,7 +23,7 @@ func TestSchemaDescribesTheFormat(t *testing.T) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"name", "parameters", "secrets", "networks", "defaults", "roles", "machines", "checks"} {
+	for _, key := range []string{"name", "parameters", "secrets", "networks", "defaults", "roles", "machines", "checks", "solution", "mutations"} {
 		if _, ok := s.Properties[key]; !ok {
 			t.Errorf("schema lacks top-level %q", key)
 		}
@@ -41,7 +41,16 @@ func TestSchemaDescribesTheFormat(t *testing.T) {
 			t.Errorf("schema lacks machines[].%s", key)
 		}
 	}
-	if strings.Contains(string(b), `"Pos"`) || strings.Contains(string(b), `"At"`) {
+	mut := s.Properties["mutations"].Items.Properties
+	for _, key := range []string{"name", "title", "steps", "fails", "na"} {
+		if _, ok := mut[key]; !ok {
+			t.Errorf("schema lacks mutations[].%s", key)
+		}
+	}
+	if fails, _ := json.Marshal(mut["fails"]["items"]); !strings.Contains(string(fails), `"type":"string"`) {
+		t.Errorf("mutations[].fails items = %s, want check ids (strings)", fails)
+	}
+		if strings.Contains(string(b), `"Pos"`) || strings.Contains(string(b), `"At"`) {
 		t.Error("internal position fields leak into the schema")
 	}
 }

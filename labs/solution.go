@@ -85,7 +85,11 @@ func (l *Lab) validateScenario(d *yamlx.Decoder, resolved bool) {
 			d.Diags.Add(f.At.Of("group", f.Pos), field+".group", "%q: use lower-case letters, digits and '-'", f.Group)
 		}
 	}
+	l.validateMutations(d, resolved, machines, creds)
 	if l.Solution == nil {
+		if len(l.Mutations) > 0 {
+			d.Diags.Add(l.At.Of("mutations", l.Pos), "mutations", "mutations are near misses of the reference solution: the lab needs a solution")
+		}
 		return
 	}
 	s := l.Solution
@@ -166,6 +170,8 @@ type Scenario struct {
 	Faults, Drawn []Fault
 	// Solution is nil when the lab has none.
 	Solution *Solution
+	// Mutations are the lab's near misses of the solution.
+	Mutations []Mutation
 }
 
 // StepsFor returns the solution's steps for a candidate whose drawn faults are
@@ -188,5 +194,5 @@ func (l *Lab) ResolveScenario(in ResolveInput) (*Scenario, error) {
 	if err := d.Diags.Err(); err != nil {
 		return nil, err
 	}
-	return &Scenario{Faults: out.Faults, Drawn: out.FaultsFor(in.Session, in.Candidate), Solution: out.Solution}, nil
+	return &Scenario{Faults: out.Faults, Drawn: out.FaultsFor(in.Session, in.Candidate), Solution: out.Solution, Mutations: out.Mutations}, nil
 }

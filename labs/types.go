@@ -64,6 +64,9 @@ type Lab struct {
 	Faults []Fault `yaml:"faults" json:"faults,omitempty"`
 	// Solution is the reference solution `tailab verify` proves (labs/solution.go).
 	Solution *Solution `yaml:"solution" json:"solution,omitempty"`
+	// Mutations are near misses of the solution `tailab verify --mutations`
+	// proves the checks fail (labs/mutation.go).
+	Mutations []Mutation `yaml:"mutations" json:"mutations,omitempty"`
 
 	// File is the path the lab was loaded from ("" for an embedded lab: see Source).
 	File string `yaml:"-" json:"file,omitempty"`

@@ -20,7 +20,7 @@ type verifyOptions struct {
 func newVerifyCommand(g *globalOptions) *cobra.Command {
 	o := &verifyOptions{g: g}
 	c := &cobra.Command{
-		Use:   "verify LAB [--keep]",
+		Use:   "verify LAB [--mutations] [--keep]",
 		Short: "Prove a lab's check suites both ways with its reference solution",
 		Long: `verify brings up throwaway instances of LAB on the configured libvirt and proves
 its check suites with the lab's reference solution (solution: in the lab file):
@@ -31,6 +31,10 @@ its check suites with the lab's reference solution (solution: in the lab file):
     whole solution every check passes;
   - for each step, a fresh instance gets every other step: the checks that fail
     there are the checks that need the step.
+
+--mutations also proves each mutation (the solution, then a near miss) fails
+exactly its checks, and that reset, snapshot create and revert leave an
+untouched instance at its untouched score, faults present (docs/catalog.md).
 
 It prints the step → checks mapping and the checks' table, exits 1 on any
 surprise (docs/catalog.md defines them), 3 when something could not be
@@ -44,6 +48,7 @@ is proven, and every check conditioned on a fault (when:) applies.`,
 		},
 	}
 	f := c.Flags()
+	f.BoolVar(&o.Mutations, "mutations", false, "also prove the lab's mutations (near misses each failing exactly their checks) and that reset, snapshot create and revert leave the untouched lab at 0 with its faults")
 	f.BoolVar(&o.Keep, "keep", false, "leave the instances up (remove them with `tailab down --session NAME`)")
 	f.StringVarP(&o.Session, "session", "s", "", "name of the throwaway session (default verify-HEXTIME)")
 	f.IntVar(&o.Parallel, "parallel", 8, "machines created at once")
@@ -77,13 +82,8 @@ func (o *verifyOptions) Run(cmd *cobra.Command) error {
 	if v == nil {
 		return err
 	}
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "Lab %s, session %s: %d step(s), faults: %s\n\n", v.Lab, v.Session, len(v.Verdict.Steps), v.Faults)
-	if perr := v.Verdict.Print(w); perr != nil {
+	if perr := v.Print(cmd.OutOrStdout()); perr != nil {
 		return perr
-	}
-	for _, note := range v.Notes {
-		fmt.Fprintln(w, "NOTE", note)
 	}
 	obs.Logf("verified in %.1fs", time.Since(start).Seconds())
 	return err

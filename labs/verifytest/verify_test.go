@@ -19,7 +19,9 @@ import (
 // TestVerifyBuiltinLabs proves the built-in labs with a solution both ways:
 // untouched 0 points (baseline aside), reference solution 100 %, and for each
 // step exactly the checks that need it fail without it (docs/catalog.md), with
-// the library `tailab verify` runs (exam.VerifyOptions).
+// the library `tailab verify --mutations` runs (exam.VerifyOptions): each
+// mutation (a near miss of the solution) fails exactly the checks it lists,
+// and reset, snapshot create and revert leave the untouched lab as it was.
 func TestVerifyBuiltinLabs(t *testing.T) {
 	if !libvirtd.InDaemonNetns() {
 		testenv.Unavailable(t, "needs root and libvirtd (/usr/sbin/libvirtd) for a private daemon")
@@ -39,7 +41,7 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 			start := time.Now()
 			eng := privateEngine(t)
 			log := &lines{}
-			o := &exam.VerifyOptions{Lab: lab, Parallel: 8, Observer: log}
+			o := &exam.VerifyOptions{Lab: lab, Mutations: withMutations[lab], Parallel: 8, Observer: log}
 			if err := o.Complete(); err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +52,7 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 			v, err := o.Run(context.Background())
 			var out bytes.Buffer
 			if v != nil {
-				if perr := v.Verdict.Print(&out); perr != nil {
+				if perr := v.Print(&out); perr != nil {
 					t.Fatal(perr)
 				}
 			}
@@ -61,9 +63,24 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 			if !bytes.Contains(out.Bytes(), []byte("Verified both ways: no surprise.")) {
 				t.Errorf("no verdict line in the output")
 			}
+			if !withMutations[lab] {
+				return
+			}
+			caught := fmt.Sprintf("%d mutation(s), every mutation caught.", len(v.Mutations))
+			if len(v.Mutations) < 3 || !bytes.Contains(out.Bytes(), []byte(caught)) {
+				t.Errorf("want at least 3 mutations, every one caught; got %d", len(v.Mutations))
+			}
+			if len(v.Integrity) != 3 || !bytes.Contains(out.Bytes(), []byte("nothing gained, every fault present")) {
+				t.Errorf("integrity phase: %d action(s), not all held", len(v.Integrity))
+			}
+			// The summary CI prints, one line per lab.
+			fmt.Printf("verify --mutations %s: %s (%.1fs)\n", lab, caught, time.Since(start).Seconds())
 		})
 	}
 }
+
+// withMutations are the labs whose mutations are proven too.
+var withMutations = map[string]bool{"tpe-local": true}
 
 // privateEngine is an engine on a fresh data dir and the private libvirtd,
 // its connections closed at the end of the test.
