@@ -50,7 +50,7 @@ func TestSchemaDescribesTheFormat(t *testing.T) {
 	if fails, _ := json.Marshal(mut["fails"]["items"]); !strings.Contains(string(fails), `"type":"string"`) {
 		t.Errorf("mutations[].fails items = %s, want check ids (strings)", fails)
 	}
-		if strings.Contains(string(b), `"Pos"`) || strings.Contains(string(b), `"At"`) {
+	if strings.Contains(string(b), `"Pos"`) || strings.Contains(string(b), `"At"`) {
 		t.Error("internal position fields leak into the schema")
 	}
 }
