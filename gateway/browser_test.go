@@ -29,17 +29,7 @@ func TestBrowser(t *testing.T) {
 	}
 	base, _ := l.startWeb(t)
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("ignore-certificate-errors", true), // a self-signed certificate; the sheet prints its fingerprint
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelTab()
-	ctx, cancel := context.WithTimeout(ctx, 40*time.Second)
-	defer cancel()
+	ctx := chromiumTab(t, chromium, 40*time.Second)
 
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -80,16 +70,39 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(terminal, "srv-c01") {
 		t.Errorf("terminal %q", terminal)
 	}
+	saveShot(t, "candidate-terminal.png", shot)
+	if log := l.auditLog(t); !hasLine(log, "terminal c01 srv", "shell (web from") {
+		t.Errorf("audit log:\n%s", strings.Join(log, "\n"))
+	}
+}
+
+// saveShot keeps a screenshot in $TAILAB_ARTIFACTS/gateway (else the
+// test's temporary dir) and says where.
+func saveShot(t *testing.T, name string, png []byte) {
+	t.Helper()
 	dir := t.TempDir()
 	if a := os.Getenv("TAILAB_ARTIFACTS"); a != "" {
 		dir = filepath.Join(a, "gateway")
 		_ = os.MkdirAll(dir, 0o755)
 	}
-	_ = os.WriteFile(filepath.Join(dir, "candidate-terminal.png"), shot, 0o644)
-	t.Logf("screenshot: %s", filepath.Join(dir, "candidate-terminal.png"))
-	if log := l.auditLog(t); !hasLine(log, "terminal c01 srv", "shell (web from") {
-		t.Errorf("audit log:\n%s", strings.Join(log, "\n"))
-	}
+	_ = os.WriteFile(filepath.Join(dir, name), png, 0o644)
+	t.Logf("screenshot: %s", filepath.Join(dir, name))
+}
+
+// chromiumTab starts headless Chromium and returns a tab's context, ended
+// (and Chromium stopped) with the test.
+func chromiumTab(t *testing.T, chromium string, timeout time.Duration) context.Context {
+	t.Helper()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("ignore-certificate-errors", true), // a self-signed certificate; the sheet prints its fingerprint
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
+	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() { cancel(); cancelTab(); cancelAlloc() })
+	return ctx
 }
 
 // typeKeys types text as a keyboard does: one keydown carrying the

@@ -49,6 +49,8 @@ type Config struct {
 	// Statement renders a candidate's exam statement as an HTML page (nil:
 	// the lab has none).
 	Statement func(candidate string) ([]byte, error)
+	// Consoles finds the VMs' consoles (nil: the gateway opens none).
+	Consoles ConsoleFinder
 	// MachineSSHPort is the port of the machines' sshd (default 22).
 	MachineSSHPort int
 	// Log receives operational messages (default: discarded).

@@ -43,7 +43,10 @@ var mgmt = map[string]string{} // candidate → srv's management address (startL
 func startLab(t *testing.T) *lab { return startLabN(t, 2) }
 
 // startLabN is startLab with n candidates (c01..cNN, srv at 127.0.0.(10+i)).
-func startLabN(t testing.TB, n int) *lab {
+func startLabN(t testing.TB, n int) *lab { return startLabFile(t, n, "testdata/lab.yaml") }
+
+// startLabFile is startLabN with the lab of file (srv and pc1 as in lab.yaml).
+func startLabFile(t testing.TB, n int, file string) *lab {
 	t.Helper()
 	testenv.RequireIsolatedNetwork(t)
 	dataDir := t.TempDir()
@@ -51,11 +54,11 @@ func startLabN(t testing.TB, n int) *lab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	yml, err := os.ReadFile("testdata/lab.yaml")
+	yml, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess := &provision.Session{Name: "s1", Lab: "gw-test", LabSource: "testdata/lab.yaml", LabYAML: string(yml),
+	sess := &provision.Session{Name: "s1", Lab: "gw-test", LabSource: file, LabYAML: string(yml),
 		Provider: "libvirt", Candidates: provision.NumberedCandidates(n)}
 	if err := st.SaveSession(sess); err != nil {
 		t.Fatal(err)

@@ -25,8 +25,11 @@ type RunOptions struct {
 	Grace       time.Duration
 	RecordInput bool
 	Statement   func(candidate string) ([]byte, error)
-	Log         *slog.Logger
-	Out         io.Writer // where the endpoint is printed
+	// Engine opens a provider (the session's, by name), which finds the VMs'
+	// consoles (nil: no console tabs open).
+	Engine func(provider string) (*provision.Engine, error)
+	Log    *slog.Logger
+	Out    io.Writer // where the endpoint is printed
 }
 
 // Run serves a session's gateway until ctx ends: it gives every candidate a
@@ -52,8 +55,14 @@ func Run(ctx context.Context, o RunOptions) error {
 	if _, err := Passwords(gs, sess.Name, ids); err != nil {
 		return err
 	}
-	gw, err := New(Config{DataDir: o.DataDir, Session: sess.Name, Grace: o.Grace, Location: time.Local, Statement: o.Statement,
-		RecordDir: filepath.Join(o.DataDir, "recordings", sess.Name), RecordInput: o.RecordInput, Log: o.Log})
+	cfg := Config{DataDir: o.DataDir, Session: sess.Name, Grace: o.Grace, Location: time.Local, Statement: o.Statement,
+		RecordDir: filepath.Join(o.DataDir, "recordings", sess.Name), RecordInput: o.RecordInput, Log: o.Log}
+	if o.Engine != nil {
+		consoles := &EngineConsoles{Session: sess, Open: func() (*provision.Engine, error) { return o.Engine(sess.Provider) }}
+		defer consoles.Close()
+		cfg.Consoles = consoles
+	}
+	gw, err := New(cfg)
 	if err != nil {
 		return err
 	}

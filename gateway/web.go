@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/tailab/tailab/labs"
 )
 
 //go:embed static
@@ -90,6 +92,7 @@ func (g *Gateway) WebHandler() http.Handler {
 	mux.HandleFunc("GET /topologie.svg", g.withCandidate(g.topology))
 	mux.HandleFunc("GET /etat", g.withCandidate(g.status))
 	mux.HandleFunc("GET /terminal", g.withCandidate(g.terminal))
+	mux.HandleFunc("GET /console", g.withCandidate(g.console))
 	return securityHeaders(mux)
 }
 
@@ -162,17 +165,18 @@ func (g *Gateway) home(w http.ResponseWriter, r *http.Request) {
 	}
 	type tab struct {
 		Name, Kind, Addresses string
-		Terminal              bool
+		Terminal, Console     bool
 	}
 	data := struct {
 		Session, Candidate, Name string
 		Machines                 []tab
+		Consoles                 bool
 	}{Session: g.sess.Name, Candidate: c}
 	if cand, ok := g.sess.Candidate(c); ok {
 		data.Name = cand.FullName()
 	}
 	for _, m := range ms {
-		t := tab{Name: m.Name, Kind: m.Kind, Terminal: m.terminal()}
+		t := tab{Name: m.Name, Kind: m.Kind, Terminal: m.terminal(), Console: m.Kind == labs.KindVM}
 		for _, a := range m.Addresses {
 			if t.Addresses != "" {
 				t.Addresses += ", "
@@ -180,6 +184,7 @@ func (g *Gateway) home(w http.ResponseWriter, r *http.Request) {
 			t.Addresses += a
 		}
 		data.Machines = append(data.Machines, t)
+		data.Consoles = data.Consoles || t.Console
 	}
 	g.render(w, http.StatusOK, "candidate.html", data)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -32,15 +31,8 @@ func (g *Gateway) terminal(w http.ResponseWriter, r *http.Request, candidate str
 	name := r.URL.Query().Get("machine")
 	src := remoteHost(addr(r.RemoteAddr))
 	srv := websocket.Server{
-		// only the gateway's own page may open a terminal (no other site, with the candidate's cookie)
-		Handshake: func(cfg *websocket.Config, r *http.Request) error {
-			o, err := url.Parse(r.Header.Get("Origin"))
-			if err != nil || o.Host != r.Host || o.Scheme != "https" {
-				return fmt.Errorf("origin %q refused", r.Header.Get("Origin"))
-			}
-			return nil
-		},
-		Handler: func(ws *websocket.Conn) { g.serveTerminal(ws, candidate, name, src) },
+		Handshake: sameOrigin,
+		Handler:   func(ws *websocket.Conn) { g.serveTerminal(ws, candidate, name, src) },
 	}
 	srv.ServeHTTP(w, r)
 }

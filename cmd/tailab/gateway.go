@@ -31,6 +31,7 @@ func newGatewayCommand(g *globalOptions) *cobra.Command {
 				level = slog.LevelWarn
 			}
 			o.DataDir, o.Out, o.Statement = g.DataDir, cmd.ErrOrStderr(), exam.StatementPage(sess, g.Loc)
+			o.Engine = g.engine
 			o.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			return gateway.Run(cmd.Context(), o)
 		},
