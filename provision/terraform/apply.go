@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -417,6 +418,7 @@ func (p *Provider) cancelRun(ctx context.Context, ws *workspace, r *tfe.Run) err
 	}
 	p.event(ws, fmt.Sprintf("run %s (%s): %s asked", r.ID, r.Status, verb), nil, 0)
 	forced := false
+	var refused time.Time // when the server first refused the force-cancel
 	for {
 		if err := p.read(ctx, fmt.Sprintf("read run %s of workspace %q", r.ID, ws.Name), func(ctx context.Context) error {
 			nr, err := c.Runs.Read(ctx, r.ID)
@@ -432,14 +434,27 @@ func (p *Provider) cancelRun(ctx context.Context, ws *workspace, r *tfe.Run) err
 			p.event(ws, fmt.Sprintf("run %s: %s", r.ID, r.Status), nil, 0)
 			return nil
 		}
-		if !forced && r.Actions != nil && r.Actions.IsForceCancelable {
-			if err := p.call(ctx, fmt.Sprintf("force-cancel run %s of workspace %q", r.ID, ws.Name), func(ctx context.Context) error {
+		// OTF says is-force-cancelable as soon as the cancel was asked but
+		// refuses (500) until its cool-off has passed: wait for
+		// force-cancel-available-at, and take a refusal as "not yet" for a while.
+		at := r.ForceCancelAvailableAt
+		if !forced && r.Actions != nil && r.Actions.IsForceCancelable && (at.IsZero() || !time.Now().Before(at)) {
+			err := p.call(ctx, fmt.Sprintf("force-cancel run %s of workspace %q", r.ID, ws.Name), func(ctx context.Context) error {
 				return c.Runs.ForceCancel(ctx, r.ID, tfe.RunForceCancelOptions{Comment: tfe.String("tailab: no progress")})
-			}); err != nil {
+			})
+			var ae *APIError
+			switch {
+			case err == nil:
+				forced = true
+				p.event(ws, fmt.Sprintf("run %s: force-cancel asked", r.ID), nil, 0)
+			case errors.As(err, &ae) && (ae.Status == http.StatusConflict || ae.Status >= 500) && (refused.IsZero() || time.Since(refused) < p.cfg.RetryFor):
+				if refused.IsZero() {
+					refused = time.Now()
+					p.event(ws, fmt.Sprintf("run %s: force-cancel refused for now (HTTP %d): asked again until %s", r.ID, ae.Status, p.cfg.RetryFor), nil, 0)
+				}
+			default:
 				return err
 			}
-			forced = true
-			p.event(ws, fmt.Sprintf("run %s: force-cancel asked", r.ID), nil, 0)
 		}
 		if err := sleep(ctx, p.cfg.PollInterval); err != nil {
 			return p.explain(fmt.Sprintf("wait for run %s of workspace %q to stop (last status %s)", r.ID, ws.Name, r.Status), 0, err)

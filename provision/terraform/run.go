@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,10 +111,12 @@ func (p *Provider) follow(ctx context.Context, ws *workspace, r *tfe.Run, confir
 		}
 		if r.Plan != nil && !planShown && r.Plan.Status == tfe.PlanFinished {
 			planShown = true
+			p.countsFromLog(ctx, r, false)
 			p.event(ws, fmt.Sprintf("plan: %d to add, %d to change, %d to destroy", r.Plan.ResourceAdditions, r.Plan.ResourceChanges, r.Plan.ResourceDestructions), nil, 0)
 		}
 		if r.Apply != nil && !applyShown && r.Apply.Status == tfe.ApplyFinished {
 			applyShown = true
+			p.countsFromLog(ctx, r, true)
 			p.event(ws, fmt.Sprintf("apply: %d added, %d changed, %d destroyed", r.Apply.ResourceAdditions, r.Apply.ResourceChanges, r.Apply.ResourceDestructions), nil, time.Since(start))
 		}
 		confirmable := r.Actions != nil && r.Actions.IsConfirmable && !r.AutoApply
@@ -196,6 +199,71 @@ func (p *Provider) phases(ctx context.Context, r *tfe.Run, plan, apply bool) {
 			return err
 		})
 	}
+}
+
+// Resource counts as Terraform prints them, for servers whose plans and
+// applies carry none (OTF never serialises them: always 0).
+var (
+	planCounts  = regexp.MustCompile(`Plan: (\d+) to add, (\d+) to change, (\d+) to destroy`)
+	applyCounts = regexp.MustCompile(`(?:Apply|Destroy) complete! Resources: (?:(\d+) added, (\d+) changed, )?(\d+) destroyed`)
+)
+
+// countsFromLog fills a finished plan's (or apply's) resource counts from
+// its log when the server gave none although there are changes (an apply
+// always follows a plan with changes). Failures are ignored: the counts are
+// for the user.
+func (p *Provider) countsFromLog(ctx context.Context, r *tfe.Run, apply bool) {
+	pl, ap := r.Plan, r.Apply
+	switch {
+	case !apply && (pl == nil || !pl.HasChanges || pl.ResourceAdditions+pl.ResourceChanges+pl.ResourceDestructions != 0):
+		return // nothing to count, or counted by the server
+	case apply && (ap == nil || ap.ResourceAdditions+ap.ResourceChanges+ap.ResourceDestructions != 0):
+		return // counted (an apply follows a plan with changes)
+	}
+	c, err := p.tfeClient()
+	if err != nil {
+		return
+	}
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var logs io.Reader
+	if apply {
+		logs, err = c.Applies.Logs(lctx, ap.ID)
+	} else {
+		logs, err = c.Plans.Logs(lctx, pl.ID)
+	}
+	if err != nil {
+		return
+	}
+	re, into := planCounts, [3]*int{&pl.ResourceAdditions, &pl.ResourceChanges, &pl.ResourceDestructions}
+	if apply {
+		re, into = applyCounts, [3]*int{&ap.ResourceAdditions, &ap.ResourceChanges, &ap.ResourceDestructions}
+	}
+	if n, ok := logCounts(io.LimitReader(logs, 4<<20), re); ok {
+		for i := range n {
+			*into[i] = n[i]
+		}
+	}
+}
+
+// logCounts finds the last line of a log re matches (ANSI colours removed)
+// and returns its three counts (a missing one is 0).
+func logCounts(r io.Reader, re *regexp.Regexp) ([3]int, bool) {
+	var n [3]int
+	found := false
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		m := re.FindStringSubmatch(ansi.ReplaceAllString(sc.Text(), ""))
+		if m == nil {
+			continue
+		}
+		found = true
+		for i := range n {
+			n[i], _ = strconv.Atoi(m[i+1])
+		}
+	}
+	return n, found
 }
 
 // applyStarted reports whether a run got to its apply (and may have created

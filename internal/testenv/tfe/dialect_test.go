@@ -222,3 +222,58 @@ func TestRestartAndStuckRuns(t *testing.T) {
 		t.Fatalf("apply after the sweep: %s", r.Status)
 	}
 }
+
+// TestDialectCountsAndForceCancel: OTF's plans and applies carry no resource
+// counts (the plan says it has changes); OTF says a run is force-cancelable
+// as soon as a cancel was asked, but refuses the force-cancel (500) until
+// the cool-off has passed; TFE says so only then.
+func TestDialectCountsAndForceCancel(t *testing.T) {
+	for _, d := range Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			s := NewDialect(t, d, "ecole", "tok")
+			s.CoolOff = 200 * time.Millisecond
+			c := client(t, s)
+			ctx := context.Background()
+			otf := d == OTF
+			w, _ := c.Workspaces.Create(ctx, "ecole", tfe.WorkspaceCreateOptions{Name: tfe.String("w")})
+			r, _ := c.Runs.Create(ctx, tfe.RunCreateOptions{Workspace: w, ConfigurationVersion: upload(t, c, w, map[string][]byte{"main.tf": []byte(netModule)})})
+			if r = runTo(t, c, r.ID, tfe.RunApplied); r.Status != tfe.RunApplied {
+				t.Fatalf("run %s", r.Status)
+			}
+			pl, err := c.Plans.Read(ctx, r.Plan.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ap, err := c.Applies.Read(ctx, r.Apply.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: 0, false: 1}[otf]; pl.ResourceAdditions != want || ap.ResourceAdditions != want || !pl.HasChanges {
+				t.Errorf("plan %+v, apply %+v: want %d additions, has changes", pl, ap, want)
+			}
+
+			s.Stick = func(string) bool { return true }
+			r, _ = c.Runs.Create(ctx, tfe.RunCreateOptions{Workspace: w, IsDestroy: tfe.Bool(true)})
+			runTo(t, c, r.ID, tfe.RunApplying)
+			c.Runs.Read(ctx, r.ID) // the next read finds it stuck
+			if err := c.Runs.Cancel(ctx, r.ID, tfe.RunCancelOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			r, _ = c.Runs.Read(ctx, r.ID)
+			if r.Actions.IsForceCancelable != otf || r.ForceCancelAvailableAt.IsZero() {
+				t.Errorf("right after cancel: force-cancelable %v (available at %v), want %v", r.Actions.IsForceCancelable, r.ForceCancelAvailableAt, otf)
+			}
+			st, _ := withStatus(func(ctx context.Context) error { return c.Runs.ForceCancel(ctx, r.ID, tfe.RunForceCancelOptions{}) })
+			if want := map[bool]int{true: 500, false: 409}[otf]; st != want {
+				t.Errorf("force-cancel during the cool-off: %d, want %d", st, want)
+			}
+			time.Sleep(s.CoolOff)
+			if r, _ = c.Runs.Read(ctx, r.ID); !r.Actions.IsForceCancelable {
+				t.Error("after the cool-off: not force-cancelable")
+			}
+			if err := c.Runs.ForceCancel(ctx, r.ID, tfe.RunForceCancelOptions{}); err != nil {
+				t.Errorf("force-cancel after the cool-off: %v", err)
+			}
+		})
+	}
+}

@@ -168,6 +168,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 			return
 		}
 		rm := s.runModel(rn)
+		if s.Dialect == OTF { // OTF never serialises the resource counts (its report lacks jsonapi tags)
+			rm.Plan.ResourceAdditions, rm.Plan.ResourceChanges, rm.Plan.ResourceDestructions = 0, 0, 0
+			rm.Apply.ResourceAdditions, rm.Apply.ResourceChanges, rm.Apply.ResourceDestructions = 0, 0, 0
+		}
 		if p[0] == "plans" {
 			writeDoc(w, 200, rm.Plan, nil)
 		} else {

@@ -160,6 +160,9 @@ func (s *Server) advance(rn *run) {
 	case tfe.RunApplied:
 		rn.ApplyStatus = tfe.ApplyFinished
 		rn.ApplyLog = fmt.Sprintf("Apply complete! Resources: %d added, 0 changed, %d destroyed.\n", rn.Adds, rn.Destroys)
+		if rn.Destroy {
+			rn.ApplyLog = fmt.Sprintf("Destroy complete! Resources: %d destroyed.\n", rn.Destroys)
+		}
 		if ws != nil {
 			ws.StateSerial++
 			if rn.Destroy {
@@ -272,7 +275,7 @@ func (s *Server) runModel(rn *run) *tfe.Run {
 	m := &tfe.Run{ID: rn.ID, Status: rn.Status, Message: rn.Message, IsDestroy: rn.Destroy, AutoApply: rn.AutoApply,
 		HasChanges: rn.Adds+rn.Destroys > 0, Source: tfe.RunSourceAPI, CreatedAt: time.Now(),
 		Actions: &tfe.RunActions{IsConfirmable: s.confirmable(rn), IsDiscardable: !runEnded(rn.Status) && !rn.confirmed,
-			IsCancelable: !runEnded(rn.Status), IsForceCancelable: !runEnded(rn.Status) && !rn.forceAt.IsZero() && time.Now().After(rn.forceAt)},
+			IsCancelable: !runEnded(rn.Status), IsForceCancelable: s.forceCancelable(rn)},
 		ForceCancelAvailableAt: rn.forceAt,
 		Workspace:              &tfe.Workspace{ID: rn.Workspace},
 		ConfigurationVersion:   &tfe.ConfigurationVersion{ID: rn.CV},
@@ -284,6 +287,16 @@ func (s *Server) runModel(rn *run) *tfe.Run {
 		m.Apply.ResourceAdditions, m.Apply.ResourceDestructions = rn.Adds, rn.Destroys
 	}
 	return m
+}
+
+// forceCancelable is the run's is-force-cancelable: TFE says so once the
+// cool-off after a cancel has passed; OTF as soon as a cancel was asked,
+// while it still refuses the force-cancel (500) until the cool-off passed.
+func (s *Server) forceCancelable(rn *run) bool {
+	if runEnded(rn.Status) || rn.forceAt.IsZero() {
+		return false
+	}
+	return s.Dialect == OTF || time.Now().After(rn.forceAt)
 }
 
 // runDoc is a run as GET /runs/:id answers it: OTF ignores include, so its

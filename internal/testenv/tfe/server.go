@@ -74,7 +74,10 @@ type Dialect string
 // current run); an existing workspace name is 409 "resource already exists"
 // (TFE: 422); variable values are stored trimmed; there is no projects API
 // (404, and a project given at creation is ignored); a run action in the
-// wrong state is a 500 (TFE: 409).
+// wrong state is a 500 (TFE: 409); plans and applies carry no resource
+// counts (0: OTF's report is never serialised); a run is force-cancelable
+// as soon as a cancel was asked, yet a force-cancel is refused (500) until
+// the cool-off has passed (TFE: force-cancelable once it has).
 const (
 	TFE Dialect = "tfe"
 	OTF Dialect = "otf"
