@@ -166,11 +166,13 @@ func Bind(st *provision.State, sess *provision.Session, lab *labs.Lab, only []st
 	addr := map[string]string{}
 	pins := map[string]string{}
 	hostKeys := map[string]string{}
+	ports := map[string]map[string]int{}
 	observed := map[string]map[string]string{}
 	for _, m := range states {
 		addr[m.Candidate+"/"+m.Machine] = m.MgmtAddress
 		pins[m.Candidate+"/"+m.Machine] = m.TLSPin
 		hostKeys[m.Candidate+"/"+m.Machine] = m.SSHHostKey
+		ports[m.Candidate+"/"+m.Machine] = m.Ports
 		observed[m.Candidate+"/"+m.Machine] = m.Addresses
 	}
 	labNets = map[string]map[string][]checks.NetAddress{}
@@ -210,6 +212,7 @@ func Bind(st *provision.State, sess *provision.Session, lab *labs.Lab, only []st
 			t := probe.Target{
 				Session: sess.Name, Candidate: id, Machine: m.Name,
 				Address:     addr[id+"/"+m.Name],
+				Ports:       ports[id+"/"+m.Name], // an existing machine's (the static inventory)
 				Credentials: map[string]probe.Credentials{},
 				Masker:      masker,
 				TLSPin:      pins[id+"/"+m.Name],     // the WinRM certificate `up` found (trust on first use)

@@ -106,6 +106,9 @@ func ApplyDrawnFaults(ctx context.Context, st *provision.State, sess *provision.
 	if len(lab.Faults) == 0 {
 		return nil
 	}
+	if err := ExistingRefuses(sess.Provider, lab, "faults"); err != nil {
+		return err
+	}
 	ins, err := Instances(st, sess, lab, only, nil)
 	if err != nil {
 		return err

@@ -78,3 +78,17 @@ func PrintDraws(out io.Writer, sess *provision.Session) error {
 	}
 	return tw.Flush()
 }
+
+// ReadRosterFile reads a roster for up or inventory init: the candidates,
+// or a usage error (the file) or bad input (its content).
+func ReadRosterFile(path string) (*provision.Roster, error) {
+	data, err := userfile.Read(path)
+	if err != nil {
+		return nil, errclass.Wrap(errclass.Usage, err)
+	}
+	r, err := provision.ReadRoster(path, bytes.NewReader(data))
+	if err != nil {
+		return nil, errclass.Wrap(errclass.BadInput, err)
+	}
+	return r, nil
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/static"
 )
 
 // OpenLab loads a lab — a built-in lab's name or a lab file — with its YAML
@@ -84,7 +85,17 @@ func Up(ctx context.Context, eng *provision.Engine, sess *provision.Session, pla
 			return err
 		}
 	}
-	if err := PrepareSambaTemplates(ctx, sess, o.Only, o.Log); err != nil {
+	if sess.Provider == static.Name {
+		lab, err := sess.LoadLab()
+		if err != nil {
+			return errclass.Wrap(errclass.BadInput, err)
+		}
+		if !o.NoFaults && !o.Apply.NoWait && len(lab.Faults) > 0 {
+			if err := ExistingRefuses(sess.Provider, lab, "faults"); err != nil {
+				return err
+			}
+		}
+	} else if err := PrepareSambaTemplates(ctx, sess, o.Only, o.Log); err != nil {
 		return err
 	}
 	o.Apply.Force = true // admitted above

@@ -97,6 +97,9 @@ func (o *VerifyOptions) Complete() error {
 	if o.Provider == "" {
 		o.Provider = "libvirt"
 	}
+	if err := errors.Join(ExistingRefuses(o.Provider, lab, "faults"), ExistingRefuses(o.Provider, lab, "solution")); err != nil {
+		return err
+	}
 	if o.Observer == nil {
 		o.Observer = silent{}
 	}

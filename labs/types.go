@@ -55,11 +55,14 @@ type Lab struct {
 	Referential string               `yaml:"referential" json:"referential,omitempty"`
 	Parameters  map[string]Parameter `yaml:"parameters" json:"parameters,omitempty"`
 	Secrets     map[string]Secret    `yaml:"secrets" json:"secrets,omitempty"`
-	Networks    []Network            `yaml:"networks" json:"networks"`
-	Defaults    yamlNode             `yaml:"defaults" json:"-"`
-	Roles       map[string]yamlNode  `yaml:"roles" json:"-"`
-	Machines    []Machine            `yaml:"machines" json:"machines"`
-	Checks      []string             `yaml:"checks" json:"checks,omitempty"`
+	// Existing says what tailab may change on machines it did not create
+	// (`up --provider static`, docs/existing-room.md): by default nothing.
+	Existing *Existing           `yaml:"existing" json:"existing,omitempty"`
+	Networks []Network           `yaml:"networks" json:"networks"`
+	Defaults yamlNode            `yaml:"defaults" json:"-"`
+	Roles    map[string]yamlNode `yaml:"roles" json:"-"`
+	Machines []Machine           `yaml:"machines" json:"machines"`
+	Checks   []string            `yaml:"checks" json:"checks,omitempty"`
 	// Faults are broken on purpose once machines are ready (labs/fault.go).
 	Faults []Fault `yaml:"faults" json:"faults,omitempty"`
 	// Solution is the reference solution `tailab verify` proves (labs/solution.go).
@@ -240,6 +243,17 @@ type NIC struct {
 
 	Pos yamlx.Pos       `yaml:"-" json:"-"`
 	At  yamlx.Positions `yaml:"-" json:"-"`
+}
+
+// Existing is what a lab lets tailab do to existing machines (the static
+// provider grades a centre's own room): apply the drawn faults at `up`, and
+// the reference solution's steps (`verify`). Both change the centre's
+// machines, so both are off unless the lab says so.
+type Existing struct {
+	Faults   bool `yaml:"faults" json:"faults,omitempty"`
+	Solution bool `yaml:"solution" json:"solution,omitempty"`
+
+	At yamlx.Positions `yaml:"-" json:"-"`
 }
 
 // Credential is what the grader presents over one transport. Password and Key

@@ -112,6 +112,18 @@ type MachineState struct {
 	// the provider generated for the machine: the grader, the steps and the
 	// gateway accept that key only (probe.Target.SSHHostKey).
 	SSHHostKey string `json:"ssh_host_key,omitempty"`
+	// Ports are the machine's ports by transport ("ssh": 2222) when they are
+	// not the protocol's (an existing machine's, from the static inventory):
+	// the grader dials them (probe.Target.Ports).
+	Ports map[string]int `json:"ports,omitempty"`
+	// Reach is, for an existing machine, what its last reachability check
+	// found per transport: "ok" or why not ("smb 10.0.0.5:445: connection
+	// refused").
+	Reach map[string]string `json:"reach,omitempty"`
+	// FirstSeenHostKey is the SSH host key an existing machine presented at
+	// `up` when nothing pinned one (trust on first use): State.PutMachines
+	// pins it unless a key was pinned before, so a changed key stays an error.
+	FirstSeenHostKey string `json:"-"`
 }
 
 // Key is the store key of a machine state.

@@ -28,6 +28,11 @@ type Session struct {
 	StartedAt  time.Time        `json:"started_at"` // the exam's start: objects created before it do not count
 	MgmtCIDR   string           `json:"mgmt_cidr"`  // the session's management network
 	Candidates []labs.Candidate `json:"candidates"`
+	// Inventory is, for a session of existing machines (provision/static), the
+	// inventory as it was at `up` (YAML) and where it came from: the machines'
+	// addresses, ports and host keys, which no provider created.
+	Inventory       string `json:"inventory,omitempty"`
+	InventorySource string `json:"inventory_source,omitempty"`
 }
 
 // NameRe is the shape of session names and candidate ids: short, since they make

@@ -116,6 +116,7 @@ func (s *State) PutMachines(ms []MachineState) error {
 					m.SSHHostKey = cmp.Or(m.SSHHostKey, old.SSHHostKey)
 				}
 			}
+			m.SSHHostKey = cmp.Or(m.SSHHostKey, m.FirstSeenHostKey)
 			if err := tx.Put(bucketMachines+"/"+m.Session, m.Key(), m); err != nil {
 				return err
 			}

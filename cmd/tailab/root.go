@@ -15,6 +15,7 @@ import (
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/static"
 )
 
 // globalOptions are the flags every command shares.
@@ -40,6 +41,8 @@ type globalOptions struct {
 	TZ string
 	// Loc is TZ loaded (before any verb runs).
 	Loc *time.Location
+	// static configures the static provider (up --inventory).
+	static static.Config
 }
 
 // defaultTZ is the centre's time zone unless --tz says otherwise: TZ from the
@@ -186,12 +189,14 @@ var verbs = []func(*globalOptions) *cobra.Command{
 	newDoctorCommand,
 	newSSHCommand,
 	newExecCommand,
+	newInventoryCommand,
 }
 
 // providers lists the back-ends built in (not libvirt with -tags nolibvirt), configured from g.
 func providers(g *globalOptions) *provision.Registry {
 	r := provision.NewRegistry()
 	r.Register("libvirt", libvirtProvider(g))
+	r.Register(static.Name, func() (provision.Provider, error) { return static.New(g.static), nil })
 	for _, f := range extraProviders {
 		f(r)
 	}

@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,28 +67,15 @@ func newStatusCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var sessions []provision.Session
-			if session != "" {
-				s, err := st.Session(session)
+			all, err := exam.Status(cmd.Context(), st, session, func(name string) (provision.Provider, error) {
+				eng, err := g.engine(name)
 				if err != nil {
-					return errclass.Wrap(errclass.NotFound, err)
+					return nil, err
 				}
-				sessions = []provision.Session{*s}
-			} else if sessions, err = st.Sessions(); err != nil {
+				return eng.Provider, nil
+			})
+			if err != nil {
 				return err
-			}
-			var all []provision.MachineState
-			for i := range sessions {
-				eng, err := g.engine(sessions[i].Provider)
-				if err != nil {
-					return err
-				}
-				ms, err := liveStatus(cmd, eng, &sessions[i])
-				eng.Provider.Close()
-				if err != nil {
-					return err
-				}
-				all = append(all, ms...)
 			}
 			return renderStatus(cmd, all, output)
 		},
@@ -101,14 +85,6 @@ func newStatusCommand(g *globalOptions) *cobra.Command {
 	return c
 }
 
-func liveStatus(cmd *cobra.Command, eng *provision.Engine, s *provision.Session) ([]provision.MachineState, error) {
-	ins, err := s.Instances()
-	if err != nil {
-		return nil, err
-	}
-	return eng.Provider.Status(cmd.Context(), s, ins)
-}
-
 func renderStatus(cmd *cobra.Command, ms []provision.MachineState, output string) error {
 	if output == "json" {
 		if ms == nil {
@@ -116,15 +92,7 @@ func renderStatus(cmd *cobra.Command, ms []provision.MachineState, output string
 		}
 		return writeJSON(cmd.OutOrStdout(), ms)
 	}
-	t := newTable(cmd.OutOrStdout(), "SESSION", "CANDIDATE", "MACHINE", "KIND", "STATE", "MGMT", "ADDRESSES", "NOTE")
-	for _, m := range ms {
-		var addrs []string
-		for _, n := range slices.Sorted(maps.Keys(m.Addresses)) {
-			addrs = append(addrs, n+"="+m.Addresses[n])
-		}
-		t.row(m.Session, m.Candidate, m.Machine, m.Kind, m.State, m.MgmtAddress, strings.Join(addrs, " "), m.Error)
-	}
-	return t.flush()
+	return exam.PrintStatus(cmd.OutOrStdout(), ms)
 }
 
 func newSessionCommand(g *globalOptions) *cobra.Command {
@@ -147,25 +115,9 @@ func newSessionCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			if output == "json" {
-				type row struct {
-					Name       string    `json:"name"`
-					Lab        string    `json:"lab"`
-					Provider   string    `json:"provider"`
-					Candidates int       `json:"candidates"`
-					CreatedAt  time.Time `json:"created_at"`
-					MgmtCIDR   string    `json:"mgmt_cidr"`
-				}
-				rows := []row{}
-				for _, s := range sessions {
-					rows = append(rows, row{s.Name, s.Lab, s.Provider, len(s.Candidates), s.CreatedAt, s.MgmtCIDR})
-				}
-				return writeJSON(cmd.OutOrStdout(), rows)
+				return writeJSON(cmd.OutOrStdout(), exam.SessionRows(sessions))
 			}
-			t := newTable(cmd.OutOrStdout(), "SESSION", "LAB", "CANDIDATES", "PROVIDER", "CREATED", "MGMT")
-			for _, s := range sessions {
-				t.row(s.Name, s.Lab, fmt.Sprint(len(s.Candidates)), s.Provider, s.CreatedAt.In(g.Loc).Format("2006-01-02 15:04 MST"), s.MgmtCIDR)
-			}
-			return t.flush()
+			return exam.PrintSessions(cmd.OutOrStdout(), sessions, g.Loc)
 		},
 	}
 	list.Flags().StringVarP(&output, "output", "o", "table", "table or json")

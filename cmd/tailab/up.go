@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
@@ -10,9 +9,9 @@ import (
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/progress"
-	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/static"
 )
 
 // upOptions: tailab up LAB --session S (--candidates roster.csv | --count N).
@@ -32,6 +31,7 @@ type upOptions struct {
 	provider    string
 	output      string
 	out         string
+	inventory   string
 
 	labDef         *labs.Lab
 	labYAML        []byte
@@ -72,6 +72,7 @@ run up again to finish, or down to remove everything.`,
 	f.IntVar(&o.parallel, "parallel", 8, "machines created at once")
 	f.StringVar(&o.provider, "provider", "libvirt", "provisioning back-end")
 	f.StringVarP(&o.output, "output", "o", "table", "plan output with --dry-run: table or json")
+	f.StringVar(&o.inventory, "inventory", "", "--provider static: the inventory of the existing machines (docs/existing-room.md)")
 	f.StringVar(&o.out, "out", "", "with --dry-run --provider terraform: write the Terraform modules under this directory")
 	return c
 }
@@ -89,17 +90,20 @@ func (o *upOptions) Complete(args []string) error {
 	}
 	switch {
 	case o.roster != "":
-		data, err := userfile.Read(o.roster)
+		roll, err := exam.ReadRosterFile(o.roster)
 		if err != nil {
-			return errclass.Wrap(errclass.Usage, err)
-		}
-		roll, err := provision.ReadRoster(o.roster, bytes.NewReader(data))
-		if err != nil {
-			return errclass.Wrap(errclass.BadInput, err)
+			return err
 		}
 		o.roll, o.rosterWarnings = roll.Candidates, roll.Warnings
 	case o.count > 0:
 		o.roll = provision.NumberedCandidates(o.count)
+	}
+	if o.inventory != "" {
+		inv, data, err := static.LoadInventoryFile(o.inventory)
+		if err != nil {
+			return errclass.Wrap(errclass.BadInput, err)
+		}
+		o.g.static = static.Config{Inventory: inv, InventoryYAML: data}
 	}
 	return nil
 }
@@ -111,6 +115,9 @@ func (o *upOptions) Validate() error {
 	}
 	if o.roster != "" && o.count > 0 {
 		return errclass.Usagef("--candidates and --count are exclusive")
+	}
+	if o.inventory != "" && o.provider != static.Name {
+		return errclass.Usagef("--inventory goes with --provider static")
 	}
 	if o.out != "" && !o.dryRun {
 		return errclass.Usagef("--out goes with --dry-run")
@@ -193,19 +200,5 @@ func printPlan(cmd *cobra.Command, plan *provision.Plan, output string) error {
 	if output == "json" {
 		return writeJSON(cmd.OutOrStdout(), plan)
 	}
-	w := cmd.OutOrStdout()
-	t := newTable(w, "OP", "TYPE", "CANDIDATE", "NAME", "HOST", "REASON")
-	for _, a := range plan.Actions {
-		t.row(string(a.Op), a.Resource.Type, a.Resource.Candidate, a.Resource.Name, a.Resource.Host, a.Reason)
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nPlan: %s.\n", plan.Summary())
-	if plan.Offers == (provision.Capacity{}) {
-		return nil // the provider does not see the host's capacity (terraform: the runs' workers do the work)
-	}
-	fmt.Fprintf(w, "Needs %d vCPU, %d MiB memory, %d MiB disk; the host offers %d CPU, %d MiB free memory, %d MiB free disk.\n",
-		plan.Needs.CPUs, plan.Needs.MemoryMiB, plan.Needs.DiskMiB, plan.Offers.CPUs, plan.Offers.MemoryMiB, plan.Offers.DiskMiB)
-	return nil
+	return exam.PrintPlan(cmd.OutOrStdout(), plan)
 }

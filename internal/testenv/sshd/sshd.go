@@ -57,6 +57,14 @@ type Server struct {
 	// Dir is the server's private directory (config, keys, log).
 	Dir string
 	log string
+	cmd *exec.Cmd
+}
+
+// Stop stops the server (its listener: sessions it forked may end later),
+// and waits until it has exited: another server may then take its port.
+func (s *Server) Stop() {
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
 }
 
 // Addr returns host:port.
@@ -152,7 +160,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("sshd -t: %v\n%s", err, out)
 	}
 	script += "exec " + shellQuote(bin) + " -D -E " + shellQuote(s.log) + " -f " + shellQuote(cfgPath) + "\n"
-	testenv.StartDaemon(t, unshare, append(ns, "sh", "-c", script)...)
+	s.cmd = testenv.StartDaemon(t, unshare, append(ns, "sh", "-c", script)...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("sshd log:\n%s", s.Log())
