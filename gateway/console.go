@@ -122,7 +122,7 @@ func (g *Gateway) serveConsole(ws *websocket.Conn, candidate, name, src string) 
 		g.audit.add(auditEntry(candidate, "console", trim(name, 40), fmt.Sprintf(format, args...)))
 	}
 	refuse := func(french string) { _ = vncOffer(ws, french) }
-	ms, err := loadMachines(g.st, g.sess, candidate)
+	ms, err := g.machines(candidate)
 	if err != nil {
 		g.cfg.Log.Error("candidate machines", "candidate", candidate, "err", err)
 		refuse(msgInternal)

@@ -59,17 +59,20 @@ type Config struct {
 
 // Gateway serves one session's candidates.
 type Gateway struct {
-	cfg     Config
-	st      *provision.State
-	store   *store.Store // the gateway's own records: logins, window, keys
-	sess    *provision.Session
-	hostKey ssh.Signer
-	audit   *auditor
-	bySrc   *limiter
-	byLogin *limiter
+	cfg       Config
+	st        *provision.State
+	store     *store.Store // the gateway's own records: logins, window, keys
+	sess      *provision.Session
+	hostKey   ssh.Signer
+	audit     *auditor
+	bySrc     *limiter
+	byLogin   *limiter
+	passwords *verifier
 
 	mu       sync.Mutex
 	live     map[*liveConn]struct{}
+	resolved map[string][]*machine // candidate → labMachines
+	pool     *pool                 // SSH connections to the machines
 	enforced sync.Once
 	web      *webState
 	// loginGrace bounds an SSH connection's handshake and login, like
@@ -110,10 +113,7 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	gs, err := store.Open(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
+	gs := st.Store()
 	key, err := HostKey(gs)
 	if err != nil {
 		return nil, err
@@ -123,7 +123,10 @@ func New(cfg Config) (*Gateway, error) {
 		audit:      newAuditor(st, cfg.Session, cfg.Log),
 		bySrc:      newLimiter(20, time.Minute),
 		byLogin:    newLimiter(5, time.Minute),
+		passwords:  newVerifier(),
 		live:       map[*liveConn]struct{}{},
+		resolved:   map[string][]*machine{},
+		pool:       newPool(30 * time.Second),
 		loginGrace: 2 * time.Minute,
 	}
 	return g, nil
@@ -131,6 +134,7 @@ func New(cfg Config) (*Gateway, error) {
 
 // Close flushes the audit log. Listeners are closed by their owners.
 func (g *Gateway) Close() error {
+	g.pool.close()
 	g.audit.close()
 	return nil
 }
@@ -198,7 +202,7 @@ func (g *Gateway) authenticate(login, password, src, via string) error {
 			return refuse(fmt.Sprintf(msgRateLimited, int(wait.Seconds())+1), fmt.Errorf("too many failed logins (%s)", l.key))
 		}
 	}
-	if err := checkPassword(g.store, g.sess.Name, login, password); err != nil {
+	if err := g.passwords.check(g.store, g.sess.Name, login, password); err != nil {
 		if errors.Is(err, errBadLogin) {
 			g.bySrc.fail("src "+src, t)
 			g.byLogin.fail("login "+login, t)

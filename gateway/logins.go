@@ -1,8 +1,13 @@
 package gateway
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -98,22 +103,76 @@ func Rotate(st *store.Store, session, candidate string) (secret.Value, error) {
 var errBadLogin = errors.New("wrong login or password")
 
 // dummyHash is compared against when the login is unknown, so an unknown
-// login takes as long as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("tailab-no-such-login"), bcryptCost)
+// login takes as long as a wrong password. Made on first use: a bcrypt at
+// package init would slow every tailab command, not only the gateway.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("tailab-no-such-login"), bcryptCost)
+	return h
+})
 
-// checkPassword verifies a candidate's password against the stored hash.
-func checkPassword(st *store.Store, session, candidate, password string) error {
+// verifier checks candidates' passwords against the stored bcrypt hashes.
+// It remembers, per login, the hash a password last matched and an HMAC of
+// that password under a random key of this process (never written
+// anywhere): the same password again — the candidate's next terminal, a
+// reconnection — is checked in microseconds instead of one more bcrypt, the
+// largest part of a login. A wrong password always costs a bcrypt; a
+// rotation changes the stored hash, so the old password finds nothing
+// remembered and is refused at once.
+type verifier struct {
+	key   [32]byte
+	mu    sync.Mutex
+	seen  map[string]verified    // login → the last match
+	locks map[string]*sync.Mutex // login → held during its bcrypt
+}
+
+type verified struct{ hash, mac []byte }
+
+func newVerifier() *verifier {
+	v := &verifier{seen: map[string]verified{}, locks: map[string]*sync.Mutex{}}
+	_, _ = rand.Read(v.key[:])
+	return v
+}
+
+func (v *verifier) mac(login, password string) []byte {
+	h := hmac.New(sha256.New, v.key[:])
+	h.Write([]byte(login + "\x00" + password))
+	return h.Sum(nil)
+}
+
+// check verifies a candidate's password against the stored hash.
+func (v *verifier) check(st *store.Store, session, candidate, password string) error {
 	var l Login
 	err := st.View(func(tx *store.Tx) error { return tx.Get(bucket+"/"+session, loginKey(candidate), &l) })
 	if errors.Is(err, store.ErrNotFound) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return errBadLogin
 	}
 	if err != nil {
 		return fmt.Errorf("read login: %w", err)
 	}
+	mac := v.mac(candidate, password)
+	v.mu.Lock()
+	lock, ok := v.locks[candidate] // a login that exists: the map stays bounded
+	if !ok {
+		lock = &sync.Mutex{}
+		v.locks[candidate] = lock
+	}
+	v.mu.Unlock()
+	// One check at a time per login: a candidate's terminals opened at once
+	// cost one bcrypt, the others find it remembered.
+	lock.Lock()
+	defer lock.Unlock()
+	v.mu.Lock()
+	last, ok := v.seen[candidate]
+	v.mu.Unlock()
+	if ok && bytes.Equal(last.hash, l.Hash) && hmac.Equal(last.mac, mac) {
+		return nil
+	}
 	if bcrypt.CompareHashAndPassword(l.Hash, []byte(password)) != nil {
 		return errBadLogin
 	}
+	v.mu.Lock()
+	v.seen[candidate] = verified{hash: l.Hash, mac: mac}
+	v.mu.Unlock()
 	return nil
 }

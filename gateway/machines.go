@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -72,16 +73,19 @@ func contained(ms provision.MachineState) bool {
 	return ms.Kind == labs.KindVM || ms.UIDBase != 0 || skipContainment
 }
 
-// loadMachines resolves a candidate's machines from the session: the lab's
-// `access:` and credentials, the recorded states (management addresses) and
-// the candidate's secrets.
-func loadMachines(st *provision.State, sess *provision.Session, candidate string) ([]*machine, error) {
-	ins, err := sess.Instances(candidate)
+// machines resolves a candidate's machines: the lab's `access:` and
+// credentials, the recorded states (management addresses) and the
+// candidate's secrets. The lab and the credentials are resolved once per
+// candidate (the gateway serves one session, whose lab and secrets do not
+// change under it: parsing the lab and opening the state file for writing at
+// every login cost most of a login); the states are read at every call, one
+// read-only look at the state file, so a reset or an `up` shows at once.
+func (g *Gateway) machines(candidate string) ([]*machine, error) {
+	base, err := g.labMachines(candidate)
 	if err != nil {
 		return nil, err
 	}
-	in := ins[0]
-	states, err := st.Machines(sess.Name)
+	states, err := g.st.Machines(g.sess.Name)
 	if err != nil {
 		return nil, fmt.Errorf("read machine states: %w", err)
 	}
@@ -91,6 +95,48 @@ func loadMachines(st *provision.State, sess *provision.Session, candidate string
 			byName[ms.Machine] = ms
 		}
 	}
+	out := make([]*machine, len(base))
+	for i, b := range base {
+		m := *b
+		m.Addresses = maps.Clone(b.Addresses)
+		m.State, m.hostKey = provision.StateMissing, ssh.InsecureIgnoreHostKey() // a machine whose provider pinned no host key (a VM)
+		if ms, ok := byName[m.Name]; ok {
+			m.Mgmt, m.State, m.Contained = ms.MgmtAddress, ms.State, contained(ms)
+			maps.Copy(m.Addresses, ms.Addresses)
+			if ms.SSHHostKey != "" {
+				m.hostKey = sshpin.Callback(ms.SSHHostKey) // the key `up` generated: another is refused, naming both
+			}
+		}
+		out[i] = &m
+	}
+	return out, nil
+}
+
+// labMachines are a candidate's machines as the lab declares them, with
+// their credentials parsed, without state; resolved once per candidate.
+func (g *Gateway) labMachines(candidate string) ([]*machine, error) {
+	g.mu.Lock()
+	ms, ok := g.resolved[candidate]
+	g.mu.Unlock()
+	if ok {
+		return ms, nil
+	}
+	ms, err := resolveMachines(g.st, g.sess, candidate)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	g.resolved[candidate] = ms
+	g.mu.Unlock()
+	return ms, nil
+}
+
+func resolveMachines(st *provision.State, sess *provision.Session, candidate string) ([]*machine, error) {
+	ins, err := sess.Instances(candidate)
+	if err != nil {
+		return nil, err
+	}
+	in := ins[0]
 	secrets, err := st.Secrets(sess.Name, in.Lab, candidate)
 	if err != nil {
 		return nil, fmt.Errorf("candidate %s's secrets: %w", candidate, err)
@@ -100,11 +146,10 @@ func loadMachines(st *provision.State, sess *provision.Session, candidate string
 		if lm.Access == nil {
 			continue
 		}
-		ms, ok := byName[lm.Name]
 		m := &machine{
 			Name: lm.Name, Kind: lm.Kind, OS: lm.OS, Hostname: lm.Hostname,
 			Via: lm.Access.Via, User: lm.Access.User, Ports: lm.Access.Ports,
-			Addresses: map[string]string{}, State: provision.StateMissing,
+			Addresses: map[string]string{},
 		}
 		if m.Via == "" {
 			m.Via = labs.AccessSSH
@@ -113,16 +158,6 @@ func loadMachines(st *provision.State, sess *provision.Session, candidate string
 			if nic.Address != "" && nic.Address != "dhcp" {
 				m.Addresses[nic.Network] = nic.Address
 			}
-		}
-		if ok {
-			m.Mgmt, m.State, m.Contained = ms.MgmtAddress, ms.State, contained(ms)
-			for k, v := range ms.Addresses {
-				m.Addresses[k] = v
-			}
-		}
-		m.hostKey = ssh.InsecureIgnoreHostKey() // a machine whose provider pinned no host key (a VM)
-		if ok && ms.SSHHostKey != "" {
-			m.hostKey = sshpin.Callback(ms.SSHHostKey) // the key `up` generated: another is refused, naming both
 		}
 		if c, ok := lm.Credentials["ssh"]; ok {
 			if c.Key != "" {

@@ -35,6 +35,7 @@ type lab struct {
 	sshAddr   string
 	passwords map[string]string
 	hostKeys  map[string]string // candidate → srv's pinned host key
+	servers   map[string]*sshd.Server
 	dataDir   string
 }
 
@@ -71,7 +72,7 @@ func startLabFile(t testing.TB, n int, file string) *lab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &lab{st: st, store: gs, sess: sess, passwords: map[string]string{}, hostKeys: map[string]string{}, dataDir: dataDir}
+	l := &lab{st: st, store: gs, sess: sess, passwords: map[string]string{}, hostKeys: map[string]string{}, servers: map[string]*sshd.Server{}, dataDir: dataDir}
 	var ids []string
 	for i := 1; i <= n; i++ {
 		ids = append(ids, fmt.Sprintf("c%02d", i))
@@ -93,6 +94,7 @@ func startLabFile(t testing.TB, n int, file string) *lab {
 		}
 		srv := sshd.Start(t, sshd.Options{Host: mgmt[c], Port: 22, Hostname: "srv-" + c, AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}})
 		l.hostKeys[c] = srv.Fingerprint
+		l.servers[c] = srv
 		web := serveText(t, mgmt[c]+":80", "web of "+c)
 		_ = web
 		if err := st.PutMachines([]provision.MachineState{

@@ -198,14 +198,11 @@ func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
 		fmt.Fprintf(s.ch.Stderr(), "La machine %s ne répond pas : réessayez dans un instant, ou prévenez le surveillant.\r\n", m.Name)
 		return 255
 	}
-	cl, err := c.client(m)
+	up, upReqs, release, err := c.g.pool.open(c.candidate, m, c.g.dial)
 	if err != nil {
 		return fail(err)
 	}
-	up, upReqs, err := cl.OpenChannel("session", nil)
-	if err != nil {
-		return fail(err)
-	}
+	defer release()
 	defer up.Close()
 	s.mu.Lock()
 	pty, env := s.pty, s.env

@@ -68,7 +68,6 @@ type sshConn struct {
 
 	mu       sync.Mutex
 	machines []*machine
-	clients  map[string]*ssh.Client
 	chans    map[ssh.Channel]bool // session channels, for the closing warning
 }
 
@@ -84,12 +83,11 @@ func (g *Gateway) serveSSHConn(nc net.Conn, cfg *ssh.ServerConfig) {
 	_ = nc.SetDeadline(time.Time{})
 	c := &sshConn{g: g, conn: conn, src: remoteHost(nc.RemoteAddr()),
 		candidate: conn.Permissions.Extensions["candidate"], machine: conn.Permissions.Extensions["machine"],
-		clients: map[string]*ssh.Client{}, chans: map[ssh.Channel]bool{}}
-	defer c.closeClients()
+		chans: map[ssh.Channel]bool{}}
 	live := &liveConn{candidate: c.candidate, warn: c.warn, close: func() { conn.Close() }}
 	defer g.track(live)()
 	go ssh.DiscardRequests(reqs) // no port forwarding from the gateway, no agent
-	ms, err := loadMachines(g.st, g.sess, c.candidate)
+	ms, err := g.machines(c.candidate)
 	if err != nil {
 		g.cfg.Log.Error("candidate machines", "candidate", c.candidate, "err", err)
 	}
@@ -112,14 +110,6 @@ func (c *sshConn) warn(msg string) {
 	defer c.mu.Unlock()
 	for ch := range c.chans {
 		_, _ = fmt.Fprintf(ch.Stderr(), "\r\n\a*** %s ***\r\n", msg)
-	}
-}
-
-func (c *sshConn) closeClients() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, cl := range c.clients {
-		cl.Close()
 	}
 }
 
@@ -160,22 +150,6 @@ func (g *Gateway) dial(m *machine) (*ssh.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("machine %s (%s): %w", m.Name, m.Mgmt, err)
 	}
-	return cl, nil
-}
-
-// client returns the gateway's SSH connection to a machine, dialed once per
-// candidate connection.
-func (c *sshConn) client(m *machine) (*ssh.Client, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.clients[m.Name]; ok {
-		return cl, nil
-	}
-	cl, err := c.g.dial(m)
-	if err != nil {
-		return nil, err
-	}
-	c.clients[m.Name] = cl
 	return cl, nil
 }
 

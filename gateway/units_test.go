@@ -106,17 +106,24 @@ func TestPasswordsAndRotate(t *testing.T) {
 	if again["c01"].Reveal() != p1 {
 		t.Error("the password changed without a rotation")
 	}
-	if err := checkPassword(st, "s", "c01", p1); err != nil {
+	v := newVerifier()
+	if err := v.check(st, "s", "c01", p1); err != nil {
+		t.Errorf("right password refused: %v", err)
+	}
+	if err := v.check(st, "s", "c01", p1); err != nil { // remembered
 		t.Errorf("right password refused: %v", err)
 	}
 	rotated, err := Rotate(st, "s", "c01")
 	if err != nil || rotated.Reveal() == p1 {
 		t.Fatalf("rotate: %v", err)
 	}
-	if checkPassword(st, "s", "c01", p1) == nil || checkPassword(st, "s", "c01", rotated.Reveal()) != nil {
+	if v.check(st, "s", "c01", p1) == nil || v.check(st, "s", "c01", rotated.Reveal()) != nil {
 		t.Error("after a rotation the old password works or the new one does not")
 	}
-	if checkPassword(st, "s", "c99", p1) != errBadLogin {
+	if v.check(st, "s", "c01", p1+"x") != errBadLogin || v.check(st, "s", "c01", p1) != errBadLogin {
+		t.Error("a wrong password, or the old one after the new one was remembered, accepted")
+	}
+	if v.check(st, "s", "c99", p1) != errBadLogin {
 		t.Error("unknown login not answered like a wrong password")
 	}
 }

@@ -157,7 +157,7 @@ func (g *Gateway) home(w http.ResponseWriter, r *http.Request) {
 		g.render(w, http.StatusOK, "login.html", loginPage{Session: g.sess.Name})
 		return
 	}
-	ms, err := loadMachines(g.st, g.sess, c)
+	ms, err := g.machines(c)
 	if err != nil {
 		g.cfg.Log.Error("candidate machines", "candidate", c, "err", err)
 		http.Error(w, msgInternal, http.StatusInternalServerError)

@@ -50,7 +50,7 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 	audit := func(format string, args ...any) {
 		g.audit.add(auditEntry(candidate, "terminal", trim(name, 40), fmt.Sprintf(format, args...)))
 	}
-	ms, err := loadMachines(g.st, g.sess, candidate)
+	ms, err := g.machines(candidate)
 	if err != nil {
 		g.cfg.Log.Error("candidate machines", "candidate", candidate, "err", err)
 		notice(msgInternal)

@@ -38,6 +38,12 @@ func OpenState(dataDir string) (*State, error) {
 	return &State{st: st}, nil
 }
 
+// Store is the state's handle on the file, for the packages that keep
+// buckets of their own in it (the gateway): one handle per process queues
+// its reads and writes on one mutex, where two handles on the same file
+// would wait on each other's file lock, which bbolt polls every 50 ms.
+func (s *State) Store() *store.Store { return s.st }
+
 // ErrNoSession is returned for an unknown session.
 var ErrNoSession = errors.New("no such session")
 
