@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -25,8 +24,9 @@ var extraProviders = []func(*provision.Registry){
 }
 
 // terraformSweeper, when the build has the libvirt provider, removes what a
-// dead Terraform run left on the KVM host (TAILAB_TF_SWEEP=1).
-var terraformSweeper func(uri string) terraform.Sweeper
+// dead Terraform run left on the KVM host (TAILAB_TF_SWEEP=1): objects by
+// name at the QEMU URI, volumes in the pool.
+var terraformSweeper func(uri, pool string) terraform.Sweeper
 
 // terraformConfig reads the terraform provider's configuration from the
 // environment (TFE_* and TAILAB_TF_*: terraform.Settings, docs/terraform.md).
@@ -40,14 +40,14 @@ func terraformConfig() (terraform.Config, error) {
 			}
 		}
 	}
+	c.Complete()
 	if sweep, _ := strconv.ParseBool(os.Getenv("TAILAB_TF_SWEEP")); sweep {
 		if terraformSweeper == nil {
 			errs = append(errs, errors.New("TAILAB_TF_SWEEP=1 needs the libvirt provider: this tailab was built without it (-tags nolibvirt)"))
 		} else {
-			c.Sweeper = terraformSweeper(cmp.Or(c.LibvirtURI, "qemu:///system"))
+			c.Sweeper = terraformSweeper(c.LibvirtURI, c.Pool)
 		}
 	}
-	c.Complete()
 	return c, errors.Join(errs...)
 }
 

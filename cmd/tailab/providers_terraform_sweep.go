@@ -8,5 +8,5 @@ import (
 )
 
 func init() {
-	terraformSweeper = func(uri string) terraform.Sweeper { return libvirt.Sweeper{URI: uri} }
+	terraformSweeper = func(uri, pool string) terraform.Sweeper { return libvirt.Sweeper{URI: uri, Pool: pool} }
 }
