@@ -148,13 +148,27 @@ func (s *sessionChan) requests(reqs <-chan *ssh.Request, closed chan struct{}) {
 	s.mu.Unlock()
 }
 
+// inputBufs recycles the buffers of what candidates type: a fresh 32 KiB
+// per keystroke was most of the gateway's garbage, and its collections
+// delayed every terminal.
+var inputBufs = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+
+// recycle gives a buffer of read back once its bytes are written on.
+func recycle(b []byte) {
+	if b = b[:cap(b)]; len(b) == 32*1024 {
+		inputBufs.Put(&b)
+	}
+}
+
 // read reads what the candidate sends into s.input (closed at EOF).
 func (s *sessionChan) read() {
 	defer close(s.input)
 	for {
-		buf := make([]byte, 32*1024)
+		buf := *inputBufs.Get().(*[]byte)
 		n, err := s.ch.Read(buf)
-		if n > 0 {
+		if n == 0 {
+			recycle(buf)
+		} else {
 			select {
 			case s.input <- buf[:n]:
 			case <-s.done:
@@ -284,7 +298,9 @@ func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
 					return
 				}
 				rec.typed(b)
-				if _, err := up.Write(b); err != nil {
+				_, err := up.Write(b)
+				recycle(b)
+				if err != nil {
 					return
 				}
 			case <-stop:
@@ -355,8 +371,8 @@ func (s *sessionChan) menu() {
 // chanReader reads what the candidate types (through s.input) and writes to
 // the channel: the menu's terminal.
 type chanReader struct {
-	s       *sessionChan
-	pending []byte
+	s             *sessionChan
+	pending, read []byte // what is left of read, the buffer taken from s.input
 }
 
 func (r *chanReader) Read(p []byte) (int, error) {
@@ -365,10 +381,12 @@ func (r *chanReader) Read(p []byte) (int, error) {
 		if !ok {
 			return 0, io.EOF
 		}
-		r.pending = b
+		r.pending, r.read = b, b
 	}
 	n := copy(p, r.pending)
-	r.pending = r.pending[n:]
+	if r.pending = r.pending[n:]; len(r.pending) == 0 {
+		recycle(r.read)
+	}
 	return n, nil
 }
 
