@@ -19,7 +19,7 @@ import (
 // Columns, in this order (headers are French, the jury reads them):
 //
 //	Candidat, Nom, Prénom, <competence ID> (%)..., <CCP ID> (%)..., Points, Max,
-//	Total (%), Plafonnées, Erreurs, Jury[, Incidents][, Non évaluées dans ce sujet]
+//	Total (%), Plafonnées, Erreurs, Points du jury[, Incidents][, Non évaluées dans ce sujet]
 //
 // Only the competences and CCPs the subject assesses have a column (a number
 // each, so a spreadsheet sorts and averages them); the others are listed in
@@ -27,8 +27,9 @@ import (
 // not graded on is an empty cell; one with nothing scored automatically reads
 // WordJury ("évaluée par le jury") or WordNotApplicable, never a 0.
 // "Plafonnées" lists the capped competence IDs separated by spaces, "Erreurs"
-// counts checks in error (infrastructure: the grade is incomplete), "Jury" counts
-// criteria left to the jury. "Incidents", present when the incidents drawn for
+// counts checks in error (infrastructure: the grade is incomplete), "Points du
+// jury" adds the points the jury gave (tailab jury set), empty while it marked
+// nothing: a blank to fill, never a 0 that reads like a mark. "Incidents", present when the incidents drawn for
 // some candidate are known, lists the names of the candidate's (space-separated):
 // their Max counts only the checks of those incidents.
 //
@@ -77,7 +78,7 @@ func (f *CSV) Format(w io.Writer, rep *checks.Report) error {
 	for _, c := range ccps {
 		head = append(head, c.ID+" (%)")
 	}
-	head = append(head, "Points", "Max", "Total (%)", "Plafonnées", "Erreurs", "Jury")
+	head = append(head, "Points", "Max", "Total (%)", "Plafonnées", "Erreurs", "Points du jury")
 	withFaults := anyFaults(r)
 	if withFaults {
 		head = append(head, "Incidents")
@@ -125,7 +126,7 @@ func (f *CSV) Format(w io.Writer, rep *checks.Report) error {
 			formatPercent(percentOf(c.Points, c.MaxPoints), comma),
 			sanitizeCell(strings.Join(capped, " ")),
 			strconv.Itoa(c.Counts.Error),
-			strconv.Itoa(c.Counts.Jury),
+			juryPointsText(c, comma),
 		)
 		if withFaults {
 			row = append(row, sanitizeCell(faultNames(c.Faults, " ")))
@@ -159,4 +160,19 @@ func sanitizeCell(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// juryPointsText is the points the jury gave a candidate (its marks), "" while
+// it marked nothing.
+func juryPointsText(c *checks.CandidateReport, comma bool) string {
+	sum, marked := 0.0, false
+	for _, res := range c.Results {
+		if res.JuryMark != nil {
+			sum, marked = sum+res.JuryMark.Points, true
+		}
+	}
+	if !marked {
+		return ""
+	}
+	return formatPoints(sum, comma)
 }

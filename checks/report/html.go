@@ -48,7 +48,8 @@ type htmlRow struct {
 	ID, Name, Anchor string
 	Cells, CCPCells  []htmlCell
 	Total            htmlCell
-	Errors, Jury     int
+	Errors           int
+	JuryPoints       string // juryPointsText
 	Faults           string // names of the incidents drawn, "" when unknown
 }
 
@@ -159,7 +160,7 @@ func htmlGridRow(c *checks.CandidateReport, anchor string, cols, ccpCols []colum
 	row := htmlRow{
 		ID: c.ID, Name: fullName(c), Anchor: anchor,
 		Total:  cellOf(c.Points, c.MaxPoints, percentOf(c.Points, c.MaxPoints), false),
-		Errors: c.Counts.Error, Jury: c.Counts.Jury, Faults: faultNames(c.Faults, ", "),
+		Errors: c.Counts.Error, JuryPoints: juryPointsText(c, true), Faults: faultNames(c.Faults, ", "),
 	}
 	byComp, byCCP := competenceByID(c), ccpByID(c)
 	for _, col := range cols {

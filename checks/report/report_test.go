@@ -452,3 +452,32 @@ func TestJUnitSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVJuryPoints: the "Points du jury" column adds the jury's marks, and is
+// empty (not 0) while the jury marked nothing.
+func TestCSVJuryPoints(t *testing.T) {
+	r := fixture()
+	marked := 0
+	for c := range r.Candidates {
+		for i := range r.Candidates[c].Results {
+			if res := &r.Candidates[c].Results[i]; r.Candidates[c].ID == "cand-1" && res.CheckID == "support.accueil" {
+				res.MaxPoints, res.JuryMark = 2, &checks.JuryMark{Points: 1.5, Author: "Mme Martin"}
+				marked++
+			}
+		}
+	}
+	if marked != 1 {
+		t.Fatalf("the fixture's cand-1 has %d support.accueil", marked)
+	}
+	out := render(t, "csv", Options{}.ExcelFR(), r)
+	rd := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(out, []byte(utf8BOM))))
+	rd.Comma = ';'
+	rows, err := rd.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(rows[0], "Points du jury")
+	if col < 0 || rows[1][col] != "1,5" || rows[2][col] != "" {
+		t.Errorf("Points du jury: column %d, cand-1 %q, cand-2 %q; want 1,5 and empty", col, rows[1][col], rows[2][col])
+	}
+}
