@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/tailab/tailab/checks/referential"
@@ -35,6 +37,7 @@ type Override struct {
 type JuryInput struct {
 	Marks     map[string]JuryMark
 	Overrides map[string]Override
+	Decisions map[string]JuryDecision // by CCP id
 }
 
 // ApplyJury puts the jury's marks and overrides on a candidate's results and
@@ -74,6 +77,18 @@ func ApplyJury(ref *referential.Referential, cr *CandidateReport, in JuryInput) 
 		if !seen[id] {
 			return fmt.Errorf("candidate %s has no automated check %q to override in this grading", cr.ID, id)
 		}
+	}
+	cr.Decisions = nil
+	for _, ccp := range slices.Sorted(maps.Keys(in.Decisions)) {
+		d := in.Decisions[ccp]
+		if !slices.ContainsFunc(cr.CCPs, func(s CCPScore) bool { return s.ID == ccp }) {
+			return fmt.Errorf("candidate %s has no CCP %q in this grading", cr.ID, ccp)
+		}
+		if !ValidDecision(d.Decision) {
+			return fmt.Errorf("candidate %s, %s: decision %q (%s or %s)", cr.ID, ccp, d.Decision, DecisionAcquired, DecisionNotAcquired)
+		}
+		d.CCP = ccp
+		cr.Decisions = append(cr.Decisions, d)
 	}
 	if ref != nil {
 		Score(ref, cr)

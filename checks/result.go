@@ -128,6 +128,9 @@ type CandidateReport struct {
 	// Faults are the incidents drawn for the candidate, in lab order, when the
 	// grading knew them (see Candidate.FaultsKnown).
 	Faults []Fault `json:"faults,omitempty"`
+	// Decisions are the jury's decisions per CCP (ApplyJury: never in a
+	// stored grading, only in what people read).
+	Decisions []JuryDecision `json:"decisions,omitempty"`
 }
 
 // Fault is an incident injected in a candidate's lab (a fault of the lab drawn
@@ -151,6 +154,9 @@ type Report struct {
 	// machines were rebuilt after the exam opened. They are not part of the
 	// evidence digest.
 	Interventions []Intervention `json:"interventions,omitempty"`
+	// Decision is the rule proposing each CCP's decision, set by the lab or
+	// the session (nil: DefaultDecisionThreshold).
+	Decision *DecisionRules `json:"decision,omitempty"`
 }
 
 // Intervention is an action on a candidate's lab recorded in the session's audit

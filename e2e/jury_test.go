@@ -27,11 +27,11 @@ var englishWords = []string{
 	"decision", "proposed", "acquired", "total of", "page of", "signature of", "machine verdict", "undefined", "null",
 }
 
-// TestJuryDay: the jury enters two marks and one correction in the dashboard
-// (behind its token); the candidate's record, as HTML and printed to PDF,
-// then shows the totals with the jury's points, the correction with its
-// reason and the machine's verdict, and a decision for the assessed CCPs
-// alone. The PDF is read back with poppler: pages, the candidate's name on
+// TestJuryDay: the jury enters two marks, one correction and one decision in
+// the dashboard (behind its token); the candidate's record, as HTML and
+// printed to PDF, then shows the totals with the jury's points, the
+// correction with its reason and the machine's verdict, and decisions for
+// the assessed CCPs alone (the rule's proposal, the jury's). The PDF is read back with poppler: pages, the candidate's name on
 // each, nothing unrendered, nothing English.
 func TestJuryDay(t *testing.T) {
 	ctx := browser(t)
@@ -101,6 +101,20 @@ func TestJuryDay(t *testing.T) {
 		chromedp.Click(chromedp.CSS(f+`button`)),
 	)
 	saved("ad.users")
+	// One decision: the rule proposes "non acquis" for CCP3, the jury retains "acquis".
+	f = `form[data-ccp="CCP3"] `
+	if p := text(t, ctx, f+`strong.proposed`); p != "non acquis" {
+		t.Errorf("CCP3's proposal %q, want non acquis (30 %% < 50 %%)", p)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('form[data-ccp]').length`); n != 2 {
+		t.Errorf("%d decision forms, want CCP2 and CCP3 (CCP1 is not assessed)", n)
+	}
+	do(t, ctx,
+		chromedp.SetValue(chromedp.CSS(f+`select[name=decision]`), "acquis"),
+		chromedp.SendKeys(chromedp.CSS(f+`input[name=note]`), "diagnostic oral convaincant"),
+		chromedp.Click(chromedp.CSS(f+`button`)),
+	)
+	saved("CCP3")
 	after := text(t, ctx, "p.meta strong.pill")
 	// 3 + 4 (corrected) + 1,5 + 2 of 18.
 	if after == before || !strings.HasPrefix(after, "10,5/18") {
@@ -118,6 +132,8 @@ func TestJuryDay(t *testing.T) {
 	for _, want := range []string{
 		"10,5/18", "Corrigé par le jury (Mme Martin", "comptes créés dans l&#39;OU voisine, accepté", "verdict de la machine : échec 0/4",
 		"reformulation claire du besoin", "LEFÈVRE Zoé",
+		"Proposée par la règle : <strong>non acquis</strong> (30,0 % &lt; 50,0 %)</span><br>Retenue par le jury : <strong>acquis (Mme Martin, ",
+		"— diagnostic oral convaincant</strong>",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("record HTML: no %q", want)
@@ -152,7 +168,8 @@ func TestJuryDay(t *testing.T) {
 		all += txt
 	}
 	all = strings.Join(strings.Fields(all), " ") // lines wrapped in table cells
-	for _, want := range []string{"Corrigé par le jury", "comptes créés dans l'OU voisine", "10,5/18", "non évaluée dans ce sujet"} {
+	for _, want := range []string{"Corrigé par le jury", "comptes créés dans l'OU voisine", "10,5/18", "non évaluée dans ce sujet",
+		"Proposée par la règle : non acquis", "Retenue par le jury : acquis (Mme Martin"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("PDF: no %q", want)
 		}

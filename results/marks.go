@@ -16,15 +16,17 @@ import (
 const kindMarks kind = "marks"
 
 // JuryEntry is one thing the jury gave: a mark for a criterion left to it
-// (Points), or an override of an automated verdict (Status) made on one
+// (Points), an override of an automated verdict (Status) made on one
 // grading (Grading, its key; overrides apply to that grading only, marks to
-// every grading of the session). Author and Note are shown wherever the entry
-// is.
+// every grading of the session), or the decision on a CCP (Decision, Item
+// the CCP id; for every grading). Author and Note are shown wherever the
+// entry is.
 type JuryEntry struct {
 	Candidate string        `json:"candidate"`
 	Item      string        `json:"item"` // jury item id or check id
 	Points    float64       `json:"points,omitempty"`
 	Status    checks.Status `json:"status,omitempty"` // set: an override
+	Decision  string        `json:"decision,omitempty"` // set: a decision (checks.DecisionAcquired...)
 	Grading   string        `json:"grading,omitempty"`
 	Note      string        `json:"note,omitempty"`
 	Author    string        `json:"author"`
@@ -34,9 +36,15 @@ type JuryEntry struct {
 // IsOverride tells an override from a mark.
 func (e JuryEntry) IsOverride() bool { return e.Status != "" }
 
+// IsDecision tells a decision on a CCP from a mark or an override.
+func (e JuryEntry) IsDecision() bool { return e.Decision != "" }
+
 func (e JuryEntry) key() string {
 	k := "mark"
-	if e.IsOverride() {
+	switch {
+	case e.IsDecision():
+		k = "decision"
+	case e.IsOverride():
 		k = "override"
 	}
 	return k + "/" + e.Candidate + "/" + e.Item
@@ -51,8 +59,8 @@ func (s *Store) SaveJury(session string, e JuryEntry) error {
 	return nil
 }
 
-// Jury lists the session's jury entries, marks then overrides, by candidate
-// and item.
+// Jury lists the session's jury entries, decisions, marks then overrides,
+// by candidate and item.
 func (s *Store) Jury(session string) ([]JuryEntry, error) {
 	var out []JuryEntry
 	err := s.st.View(func(tx *store.Tx) error {
@@ -82,9 +90,11 @@ func JuryInput(entries []JuryEntry, grading string) map[string]checks.JuryInput 
 	for _, e := range entries {
 		in := out[e.Candidate]
 		if in.Marks == nil {
-			in = checks.JuryInput{Marks: map[string]checks.JuryMark{}, Overrides: map[string]checks.Override{}}
+			in = checks.JuryInput{Marks: map[string]checks.JuryMark{}, Overrides: map[string]checks.Override{}, Decisions: map[string]checks.JuryDecision{}}
 		}
 		switch {
+		case e.IsDecision():
+			in.Decisions[e.Item] = checks.JuryDecision{CCP: e.Item, Decision: e.Decision, Note: e.Note, Author: e.Author, At: e.At}
 		case !e.IsOverride():
 			in.Marks[e.Item] = checks.JuryMark{Points: e.Points, Note: e.Note, Author: e.Author, At: e.At}
 		case strings.EqualFold(e.Grading, grading):

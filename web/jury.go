@@ -28,8 +28,10 @@ import (
 type JuryFunc func(results.JuryEntry) error
 
 // The jury's form on a candidate's page: one form per criterion left to the
-// jury (points, appreciation) and one per automated check (a correction:
-// réussi / échec and its reason; the machine's verdict and evidence stay).
+// jury (points, appreciation), one per CCP the subject assesses (the jury's
+// decision beside the rule's proposal) and one per automated check (a
+// correction: réussi / échec and its reason; the machine's verdict and
+// evidence stay).
 // Posts carry a per-server CSRF token and must come from the dashboard's own
 // origin; the dashboard's token (when set) guards them like every page.
 
@@ -50,11 +52,19 @@ type juryFormCheck struct {
 	Status, Note, Current          string // the jury's correction, when made
 }
 
+// juryFormDecision is a CCP the subject assesses: the rule's proposal and
+// the jury's decision.
+type juryFormDecision struct {
+	CCP, Title, Proposed, Why string
+	Decision, Note, Current   string
+}
+
 type juryForm struct {
 	Action, CSRF, Author string
 	Saved, Error         string
 	Items                []juryFormItem
 	Checks               []juryFormCheck
+	Decisions            []juryFormDecision
 }
 
 // formMsgKey carries a refused entry's message to the candidate page rendered
@@ -85,6 +95,14 @@ func (s *Server) juryFormOf(r *http.Request, l *latest) *juryForm {
 		f.Error = msg
 	} else if item := r.URL.Query().Get("enregistre"); item != "" {
 		f.Saved = safeText(item)
+	}
+	for _, p := range report.Proposals(l.Report, &l.Candidate) {
+		d := juryFormDecision{CCP: p.CCP, Title: p.Title, Proposed: p.Decision, Why: p.Why,
+			Current: report.JuryDecisionText(p.Jury, s.cfg.Location)}
+		if p.Jury != nil {
+			d.Decision, d.Note = p.Jury.Decision, p.Jury.Note
+		}
+		f.Decisions = append(f.Decisions, d)
 	}
 	for _, res := range l.Candidate.Results {
 		note := report.JuryNote(res, s.cfg.Location)
@@ -170,7 +188,14 @@ func (s *Server) juryEntryOf(r *http.Request) (results.JuryEntry, string) {
 	s.st.mu.RLock()
 	l, ok := s.st.latest[e.Candidate]
 	var res *checks.Result
-	if ok {
+	if ok && form("kind") == "decision" {
+		for _, p := range report.Proposals(l.Report, &l.Candidate) {
+			if p.CCP == e.Item {
+				res = &checks.Result{CheckID: p.CCP} // assessed: a decision to take
+			}
+		}
+	}
+	if ok && res == nil {
 		for i := range l.Candidate.Results {
 			if l.Candidate.Results[i].CheckID == e.Item {
 				res = &l.Candidate.Results[i]
@@ -187,13 +212,18 @@ func (s *Server) juryEntryOf(r *http.Request) (results.JuryEntry, string) {
 	case !ok:
 		return e, "Le candidat " + e.Candidate + " n’a pas encore été corrigé."
 	case res == nil:
-		return e, "Ce candidat n’a pas de critère ni de vérification « " + safeText(e.Item) + " » dans sa dernière correction."
+		return e, "Ce candidat n’a pas de critère, de vérification ni de CCP évalué « " + safeText(e.Item) + " » dans sa dernière correction."
 	case e.Author == "" || utf8.RuneCountInString(e.Author) > maxAuthor || hasControl(e.Author, false):
 		return e, fmt.Sprintf("Indiquez votre nom (membre du jury, %d caractères au plus) : il est enregistré avec la saisie.", maxAuthor)
 	case utf8.RuneCountInString(e.Note) > maxNote || hasControl(e.Note, true):
 		return e, fmt.Sprintf("L’appréciation fait au plus %d caractères, sans caractère de contrôle.", maxNote)
 	}
 	switch form("kind") {
+	case "decision":
+		e.Decision = form("decision")
+		if !checks.ValidDecision(e.Decision) {
+			return e, "Choisissez la décision du jury : acquis ou non acquis."
+		}
 	case "mark":
 		if status != checks.StatusJury {
 			return e, "« " + e.Item + " » est une vérification automatique : corrigez son verdict plutôt que de la noter."
@@ -261,7 +291,7 @@ func (st *state) applyJury(entries []results.JuryEntry, log func(string, ...any)
 func juryVersion(entries []results.JuryEntry) string {
 	h := sha256.New()
 	for _, e := range entries {
-		fmt.Fprintf(h, "%s\x00%s\x00%g\x00%s\x00%s\x00%s\x00%s\x00%s\n", e.Candidate, e.Item, e.Points, e.Status, e.Grading, e.Note, e.Author, e.At)
+		fmt.Fprintf(h, "%s\x00%s\x00%g\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\n", e.Candidate, e.Item, e.Points, e.Status, e.Decision, e.Grading, e.Note, e.Author, e.At)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

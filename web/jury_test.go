@@ -70,6 +70,9 @@ func TestJuryForm(t *testing.T) {
 	override := func(status, note string) url.Values {
 		return url.Values{"csrf": {csrf}, "kind": {"override"}, "item": {"ad.users"}, "status": {status}, "author": {"Mme Martin"}, "note": {note}}
 	}
+	decide := func(ccp, d string) url.Values {
+		return url.Values{"csrf": {csrf}, "kind": {"decision"}, "item": {ccp}, "decision": {d}, "author": {"Mme Martin"}, "note": {"panne non résolue"}}
+	}
 	refused := []struct {
 		name string
 		form url.Values
@@ -87,6 +90,8 @@ func TestJuryForm(t *testing.T) {
 		{"override without reason", override("pass", ""), nil, 200, "Indiquez la raison"},
 		{"override to a third status", override("error", "x"), nil, 200, "réussi ou échec"},
 		{"mark on an automated check", func() url.Values { f := mark("1", "x", ""); f.Set("item", "ad.users"); return f }(), nil, 200, "vérification automatique"},
+		{"a decision on a CCP not assessed", decide("CCP1", "acquis"), nil, 200, "ni de CCP évalué « CCP1 »"},
+		{"a third decision", decide("CCP3", "validé"), nil, 200, "acquis ou non acquis"},
 		{"unknown item", func() url.Values { f := mark("1", "x", ""); f.Set("item", "nope"); return f }(), nil, 200, "pas de critère"},
 	}
 	for _, tc := range refused {
@@ -107,8 +112,11 @@ func TestJuryForm(t *testing.T) {
 	if r = post(t, h, "/c/c02/saisie", override("pass", "comptes créés dans l'OU voisine")); r.code != http.StatusSeeOther {
 		t.Fatalf("override: %d\n%.500s", r.code, r.body)
 	}
+	if r = post(t, h, "/c/c02/saisie", decide("CCP3", "non acquis")); r.code != http.StatusSeeOther {
+		t.Fatalf("decision: %d\n%.500s", r.code, r.body)
+	}
 	entries, err := d.Results.Jury(e2e.Session)
-	if err != nil || len(entries) != 2 || entries[0].Points != 1.5 || entries[0].Author != "Mme Martin" || entries[1].Status != checks.StatusPass {
+	if err != nil || len(entries) != 3 || entries[0].Decision != "non acquis" || entries[1].Points != 1.5 || entries[1].Author != "Mme Martin" || entries[2].Status != checks.StatusPass {
 		t.Fatalf("stored %+v, %v", entries, err)
 	}
 	log, err := d.State.AuditLog(e2e.Session)
@@ -121,14 +129,15 @@ func TestJuryForm(t *testing.T) {
 			audited++
 		}
 	}
-	if audited != 2 {
-		t.Errorf("%d jury entries audited by Mme Martin, want 2: %+v", audited, log)
+	if audited != 3 {
+		t.Errorf("%d jury entries audited by Mme Martin, want 3: %+v", audited, log)
 	}
 
 	// Every page shows them at once: the totals count the jury's points.
 	page = get(t, h, "GET", "/c/c02?enregistre=support.accueil", "Cookie", cookie)
 	for _, want := range []string{"Enregistré : support.accueil", "Noté par le jury (Mme Martin", "1,5/2 — reformulation claire",
-		"Corrigé par le jury (Mme Martin", "verdict de la machine : échec 0/4", `value="Mme Martin"`} {
+		"Corrigé par le jury (Mme Martin", "verdict de la machine : échec 0/4", `value="Mme Martin"`,
+		`Proposée par la règle : <strong class="proposed">non acquis</strong>`, "Retenue par le jury : non acquis (Mme Martin, "} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("candidate page after the entries: no %q", want)
 		}

@@ -61,35 +61,19 @@ type juryCCP struct {
 	// get a decision to take.
 	Assessed bool
 	// Proposal is the decision the rule proposes ("acquis" / "non acquis")
-	// and Why its reason; the jury confirms or changes it.
-	Proposal, Why string
+	// and Why its reason; the jury confirms or changes it (JuryDecision, as
+	// JuryDecisionText writes it: "" while not taken).
+	Proposal, Why, JuryDecision string
 }
 
-// DecisionThreshold is the percentage of a CCP's points (automatic + jury)
-// from which the record proposes "acquis", provided no critical check of it
-// failed (its competence capped). The jury confirms or changes the proposal.
-const DecisionThreshold = 50.0
-
-// propose fills a CCP's proposed decision from its score and its
-// competences' caps.
-func propose(c juryCCP, s *checks.CCPScore, comps map[string]*checks.CompetenceScore) juryCCP {
-	if !c.Assessed || s == nil || s.MaxPoints <= 0 {
+// decide fills a CCP's proposed decision (Proposals' rule) and the jury's.
+func decide(c juryCCP, r *checks.Report, cand *checks.CandidateReport, loc *time.Location) juryCCP {
+	s := ccpByID(cand)[c.ID]
+	if !c.Assessed || s == nil {
 		return c
 	}
-	for _, comp := range c.Competences {
-		if cs := comps[comp.ID]; cs != nil && cs.Counts.Error > 0 {
-			c.Proposal, c.Why = "à revoir", "vérification en erreur en "+comp.ID+" : note incomplète"
-			return c
-		}
-		if cs := comps[comp.ID]; cs != nil && cs.Capped {
-			c.Proposal, c.Why = "non acquis", "vérification critique échouée en "+comp.ID
-			return c
-		}
-	}
-	c.Proposal, c.Why = "acquis", frPercent(s.Percent)+" ≥ "+frPercent(DecisionThreshold)
-	if s.Percent < DecisionThreshold {
-		c.Proposal, c.Why = "non acquis", frPercent(s.Percent)+" < "+frPercent(DecisionThreshold)
-	}
+	c.Proposal, c.Why = propose(r.Decision, s, cand)
+	c.JuryDecision = JuryDecisionText(juryDecision(cand, c.ID), loc)
 	return c
 }
 
@@ -218,7 +202,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 			for _, comp := range ccp.Competences {
 				jc.Competences = append(jc.Competences, compOf(comp.ID, comp.Title))
 			}
-			p.CCPs = append(p.CCPs, propose(assessedCCP(jc), ccps[ccp.ID], comps))
+			p.CCPs = append(p.CCPs, decide(assessedCCP(jc), r, c, loc))
 		}
 	} else {
 		// Unknown referential: the structure the report itself carries.
@@ -229,7 +213,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 					jc.Competences = append(jc.Competences, compOf(comp.ID, comp.Title))
 				}
 			}
-			p.CCPs = append(p.CCPs, propose(assessedCCP(jc), ccps[s.ID], comps))
+			p.CCPs = append(p.CCPs, decide(assessedCCP(jc), r, c, loc))
 		}
 	}
 	titles := map[string]string{}

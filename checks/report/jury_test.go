@@ -72,8 +72,8 @@ func TestJuryContent(t *testing.T) {
 		"<td>C3.1</td><td>Accueil et reformulation du besoin du client</td><td class=\"num\"></td><td class=\"fill\"></td><td class=\"fill\"></td>",
 		"☐ acquis",
 		// The rule's proposal, for the jury to confirm: a critical check failed.
-		"Proposition : <strong>non acquis</strong> (vérification critique échouée en C2.2)",
-		"Proposition : <strong>non acquis</strong> (25,0 % &lt; 50,0 %)",
+		"Proposée par la règle : <strong>non acquis</strong> (vérification critique échouée en C2.2)",
+		"Proposée par la règle : <strong>non acquis</strong> (25,0 % &lt; 50,0 %)",
 		digest,
 		"--at 2026-06-12T14:03:07Z -o digest",
 		`\x1b[2J le poste`, // terminal escape shown, not sent

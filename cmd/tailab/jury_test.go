@@ -31,6 +31,9 @@ func TestJuryMarksAndOverride(t *testing.T) {
 	if stderr, code := jury(append([]string{"override", "ad.users", "--status", "pass", "--note", "comptes créés dans l'OU voisine, accepté"}, s...)...); code != 0 {
 		t.Fatalf("jury override: exit %d %s", code, stderr)
 	}
+	if stderr, code := jury(append([]string{"decide", "CCP3", "non-acquis", "--note", "panne DNS non résolue"}, s...)...); code != 0 {
+		t.Fatalf("jury decide: exit %d %s", code, stderr)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -40,6 +43,8 @@ func TestJuryMarksAndOverride(t *testing.T) {
 		{[]string{"set", "support.accueil", "beaucoup"}, "a number"},
 		{[]string{"override", "ad.users", "--status", "pass"}, "needs its reason"},
 		{[]string{"override", "ad.users", "--status", "maybe", "--note", "x"}, "pass or fail"},
+		{[]string{"decide", "CCP1", "acquis"}, "CCP1 is not assessed by this subject for c02: no decision to take (the record offers CCP2, CCP3)"},
+		{[]string{"decide", "CCP3", "validé"}, "acquis or non-acquis"},
 	} {
 		if stderr, code := jury(append(tc.args, s...)...); code != ExitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d %q, want %d %q", tc.args, code, stderr, ExitUsage, tc.want)
@@ -58,6 +63,10 @@ func TestJuryMarksAndOverride(t *testing.T) {
 		"CEST",                                  // the centre's time zone, printed
 		"note du jury support.accueil : 1,5 pt", // the audit log, on the record: French, decimal comma
 		"correction du jury ad.users : réussi — ",
+		// The decision: the rule's proposal and the jury's, audited.
+		"Proposée par la règle : <strong>non acquis</strong>",
+		"Retenue par le jury : <strong>non acquis (mme.dupont, ",
+		"décision du jury CCP3 : non acquis — panne DNS non résolue",
 	} {
 		if !strings.Contains(record, want) {
 			t.Errorf("record lacks %q", want)
