@@ -25,7 +25,7 @@ type JuryEntry struct {
 	Candidate string        `json:"candidate"`
 	Item      string        `json:"item"` // jury item id or check id
 	Points    float64       `json:"points,omitempty"`
-	Status    checks.Status `json:"status,omitempty"` // set: an override
+	Status    checks.Status `json:"status,omitempty"`   // set: an override
 	Decision  string        `json:"decision,omitempty"` // set: a decision (checks.DecisionAcquired...)
 	Grading   string        `json:"grading,omitempty"`
 	Note      string        `json:"note,omitempty"`
