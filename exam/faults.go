@@ -118,14 +118,15 @@ func ApplyDrawnFaults(ctx context.Context, st *provision.State, sess *provision.
 		if _, applied, err := st.Faults(sess.Name, id); err != nil {
 			return fmt.Errorf("candidate %s: read faults: %w", id, err)
 		} else if applied {
-			// Applied before: the machines may be new (down then up), the
-			// faults present at down are put back (exam.RestorePending).
+			// Applied before: the machines may be new (down then up, a
+			// drifted machine replaced), the faults present before are put
+			// back (exam.RestorePending).
 			iv, err := RestorePending(ctx, st, sess, id)
 			if err != nil {
 				return err
 			}
 			if iv != nil {
-				log.printf("%s: faults after re-creation: %s", id, iv.Detail())
+				log.printf("%s: faults after %s", id, iv.Detail())
 			}
 			continue
 		}

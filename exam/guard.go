@@ -3,6 +3,7 @@ package exam
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,12 +168,86 @@ func Down(ctx context.Context, eng *provision.Engine, sess *provision.Session, c
 // their drawn faults are present (or unreadable), and records them for the
 // next up (RestorePending).
 func RecordPending(ctx context.Context, st *provision.State, sess *provision.Session, candidate string) error {
+	return recordPending(ctx, st, sess, candidate, "down+up", nil)
+}
+
+// RecordReplaced is RecordPending for the machines a plan replaces (a machine
+// that drifted from the lab is destroyed and created again: its faults go
+// with it), read before `up` applies the plan; the faults of the machines it
+// keeps are not touched.
+func RecordReplaced(ctx context.Context, st *provision.State, sess *provision.Session, plan *provision.Plan) error {
+	for _, r := range ReplacedMachines(plan) {
+		by := "replace"
+		if len(r.Machines) > 0 {
+			by = "replace " + strings.Join(r.Machines, ",")
+		}
+		if err := recordPending(ctx, st, sess, r.Candidate, by, r.Machines); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Replaced is a candidate's machines a plan replaces (none: all of them, as
+// a provider that replaces a candidate's whole lab says).
+type Replaced struct {
+	Candidate string
+	Machines  []string
+}
+
+// ReplacedMachines lists, candidate by candidate in plan order, the machines
+// the plan replaces.
+func ReplacedMachines(plan *provision.Plan) []Replaced {
+	var out []Replaced
+	at := map[string]int{}
+	for _, a := range plan.Actions {
+		r := a.Resource
+		if a.Op != provision.OpReplace || r.Candidate == "" || r.Type == "network" {
+			continue
+		}
+		i, ok := at[r.Candidate]
+		if !ok {
+			i, at[r.Candidate] = len(out), len(out)
+			out = append(out, Replaced{Candidate: r.Candidate, Machines: []string{}})
+		}
+		switch {
+		case out[i].Machines == nil: // all already
+		case r.Machine == "":
+			out[i].Machines = nil
+		case !slices.Contains(out[i].Machines, r.Machine):
+			out[i].Machines = append(out[i].Machines, r.Machine)
+		}
+	}
+	return out
+}
+
+// recordPending records the faults on machines (none: all) present now, for
+// the next up; by names the action that will lose them. Faults still pending
+// from an earlier action (an up that did not wait for its machines) stay
+// pending: what is read now may be their absence.
+func recordPending(ctx context.Context, st *provision.State, sess *provision.Session, candidate, by string, machines []string) error {
 	in, fs, rec, err := watched(st, sess, candidate, "")
 	if err != nil || len(fs) == 0 {
 		return err
 	}
-	rec.Pending = nil
+	if len(rec.Pending) == 0 {
+		rec.Pending, rec.PendingBy, rec.PendingMachines = nil, by, machines
+	} else {
+		rec.PendingBy += ", " + by
+		if len(machines) == 0 || len(rec.PendingMachines) == 0 {
+			rec.PendingMachines = nil
+		} else {
+			for _, m := range machines {
+				if !slices.Contains(rec.PendingMachines, m) {
+					rec.PendingMachines = append(rec.PendingMachines, m)
+				}
+			}
+		}
+	}
 	for _, f := range fs {
+		if len(machines) > 0 && !slices.Contains(machines, f.Machine) || slices.Contains(rec.Pending, f.Name) {
+			continue
+		}
 		rctx, cancel := context.WithTimeout(ctx, downRead)
 		p := in.presence(rctx, f)
 		cancel()
@@ -187,28 +262,35 @@ func RecordPending(ctx context.Context, st *provision.State, sess *provision.Ses
 }
 
 // RestorePending re-applies, once a candidate's machines are up again, the
-// faults RecordPending found present at down that the new machines lack.
+// faults recorded pending (RecordPending, RecordReplaced) that the new
+// machines lack; only the re-created machines' faults are read.
 func RestorePending(ctx context.Context, st *provision.State, sess *provision.Session, candidate string) (*Intervention, error) {
 	in, fs, rec, err := watched(st, sess, candidate, "")
 	if err != nil || rec == nil || len(rec.Pending) == 0 {
 		return nil, err
 	}
-	pending := map[string]bool{}
-	for _, p := range rec.Pending {
-		pending[p] = true
+	action := rec.PendingBy
+	if action == "" {
+		action = "down+up"
 	}
-	iv := &Intervention{Action: "down+up", Candidate: candidate}
+	iv := &Intervention{Action: action, Candidate: candidate}
+	if len(rec.PendingMachines) == 1 {
+		iv.Machine = rec.PendingMachines[0]
+	}
 	var kept []labs.Fault
 	for _, f := range fs {
+		if len(rec.PendingMachines) > 0 && !slices.Contains(rec.PendingMachines, f.Machine) {
+			continue
+		}
 		b := Absent
-		if pending[f.Name] {
+		if slices.Contains(rec.Pending, f.Name) {
 			b = Present
 		}
 		kept = append(kept, f)
 		iv.Faults = append(iv.Faults, FaultWatch{Fault: f.Name, Before: b})
 	}
 	in.restore(ctx, kept, iv.Faults)
-	rec.Pending = nil
+	rec.Pending, rec.PendingBy, rec.PendingMachines = nil, "", nil
 	if err := st.RecordFaults(sess.Name, candidate, *rec); err != nil {
 		return nil, fmt.Errorf("candidate %s: record faults: %w", candidate, err)
 	}

@@ -99,6 +99,11 @@ func Up(ctx context.Context, eng *provision.Engine, sess *provision.Session, pla
 		return err
 	}
 	o.Apply.Force = true // admitted above
+	// A drifted machine is destroyed and created again: the faults it holds
+	// are read now and put back once it is ready (ApplyDrawnFaults).
+	if err := RecordReplaced(ctx, eng.State, sess, plan); err != nil {
+		return err
+	}
 	if err := eng.Up(ctx, plan, o.Apply, o.Machines); err != nil {
 		return fmt.Errorf("bring session %s up: %w", sess.Name, err)
 	}

@@ -338,6 +338,12 @@ type FaultRecord struct {
 	// the candidate's machines were taken down: the next up re-applies each
 	// of them that the new machines lack (exam.RestorePending).
 	Pending []string `json:"pending,omitempty"`
+	// PendingBy is the action that will lose the pending faults ("down+up"
+	// when empty; "replace srv" for a drifted machine up replaces) and
+	// PendingMachines the machines it re-creates (none: all the candidate's):
+	// only their faults are read again after it.
+	PendingBy       string   `json:"pending_by,omitempty"`
+	PendingMachines []string `json:"pending_machines,omitempty"`
 }
 
 // Faults returns the faults recorded for a candidate (ok false: none applied yet).

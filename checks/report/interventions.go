@@ -126,7 +126,10 @@ func faultsKeptFR(detail string) string {
 	if !ok {
 		return detail
 	}
-	fr := map[string]string{"reset": "remise à l'état initial", "snapshot create": "instantané", "snapshot revert": "retour à un instantané", "down+up": "recréation des machines"}[action]
+	fr := map[string]string{"reset": "remise à l'état initial", "snapshot create": "instantané", "snapshot revert": "retour à un instantané", "down+up": "recréation des machines", "replace": "remplacement des machines (lab modifié)"}[action]
+	if ms, ok := strings.CutPrefix(action, "replace "); ok && fr == "" {
+		fr = "remplacement de " + strings.ReplaceAll(ms, ",", ", ") + " (lab modifié)"
+	}
 	if fr == "" {
 		fr = action
 	}
@@ -143,6 +146,7 @@ var faultStateFR = strings.NewReplacer(
 	"re-applied, absent", "réinjecté mais absent (à vérifier)",
 	"re-applied, unknown", "réinjecté, présence non vérifiée",
 	"repaired before, left", "réparé par le candidat, laissé réparé",
+	"repaired before, present after (the state restored)", "réparé par le candidat, présent dans l'état restauré",
 	"present", "présent",
 	"absent", "absent (à vérifier)",
 	"unknown", "présence non vérifiée",

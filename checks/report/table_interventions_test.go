@@ -59,3 +59,22 @@ func TestGridMarksInterventions(t *testing.T) {
 		t.Error("the grid lists a grading or an action before the exam opened")
 	}
 }
+
+// TestFaultsKeptFR: every action exam.Guard and exam.RestorePending name is
+// put in French, the replacement of drifted machines included.
+func TestFaultsKeptFR(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"snapshot create: disque-plein: present", "après instantané : disque-plein présent"},
+		{"down+up: a: re-applied, present", "après recréation des machines : a réinjecté, vérifié présent"},
+		{"replace srv: dnsmasq-arrete: re-applied, present; intranet-arrete: repaired before, left",
+			"après remplacement de srv (lab modifié) : dnsmasq-arrete réinjecté, vérifié présent ; intranet-arrete réparé par le candidat, laissé réparé"},
+		{"replace srv,pc1: a: unknown", "après remplacement de srv, pc1 (lab modifié) : a présence non vérifiée"},
+		{"replace: a: re-applied, absent", "après remplacement des machines (lab modifié) : a réinjecté mais absent (à vérifier)"},
+		{"snapshot revert: droits-partage: repaired before, present after (the state restored)",
+			"après retour à un instantané : droits-partage réparé par le candidat, présent dans l'état restauré"},
+	} {
+		if got := faultsKeptFR(tc.in); got != tc.want {
+			t.Errorf("faultsKeptFR(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}

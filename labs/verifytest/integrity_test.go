@@ -19,9 +19,10 @@ import (
 // a blank candidate (who drew disque-plein and dnsmasq-arrete) passes exactly
 // the same checks before and after snapshot create (the containers are frozen,
 // not restarted: no fault is lost), snapshot revert (they restart: the tmpfs
-// empties, the faults are put back), reset and down+up of the candidate; a candidate who repaired
-// one fault keeps exactly their points after the same actions, and their
-// repaired fault stays repaired.
+// empties, the faults are put back), reset, down+up of the candidate and up
+// replacing a drifted machine; a candidate who repaired one fault keeps
+// exactly their points after the same actions, and their repaired fault stays
+// repaired.
 func TestFaultsSurviveInterventions(t *testing.T) {
 	if !libvirtd.InDaemonNetns() {
 		testenv.Unavailable(t, "needs root and libvirtd (/usr/sbin/libvirtd) for a private daemon")
@@ -184,18 +185,50 @@ func TestFaultsSurviveInterventions(t *testing.T) {
 	if got := grade(); !equal(got, want) {
 		t.Errorf("after down+up:\n got %v\nwant %v", got, want)
 	}
+
+	// Drift: srv's spec changes (its memory), so up replaces srv of both
+	// candidates and keeps the others; the faults srv held are read before
+	// and put back after, those of the kept machines are not touched.
+	drifted := strings.Replace(sess.LabYAML, "memory: 96MiB", "memory: 100MiB", 1)
+	if drifted == sess.LabYAML {
+		t.Fatal("srv's memory line not found in the lab")
+	}
+	sess.LabYAML = drifted
+	plan, err := eng.Plan(ctx, sess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repl := exam.ReplacedMachines(plan)
+	if fmt.Sprint(repl) != fmt.Sprintf("[{%s [srv]} {%s [srv]}]", blank.ID, repairer.ID) && fmt.Sprint(repl) != fmt.Sprintf("[{%s [srv]} {%s [srv]}]", repairer.ID, blank.ID) {
+		t.Fatalf("the drifted plan replaces %v, want srv of both candidates (%s)", repl, plan.Summary())
+	}
+	if err := exam.Up(ctx, eng, sess, plan, exam.UpOptions{Force: true, Apply: provision.ApplyOptions{Parallel: 4}, Machines: quiet{}, Log: t.Logf}); err != nil {
+		t.Fatal(err)
+	}
+	if got := grade(); !equal(got, want) {
+		t.Errorf("after the drift replacement of srv:\n got %v\nwant %v", got, want)
+	}
 	log, err := st.AuditLog(session)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n, drift := 0, 0
 	for _, e := range log {
 		if e.Action == "faults-kept" && strings.Contains(e.Detail, "re-applied, present") {
 			n++
 		}
+		if e.Action == "faults-kept" && strings.HasPrefix(e.Detail, "replace srv: ") {
+			drift++
+			if e.Machine != "srv" || strings.Contains(e.Detail, "passerelle") || strings.Contains(e.Detail, "compte") {
+				t.Errorf("drift replacement of srv: faults of other machines watched: %+v", e)
+			}
+		}
 	}
 	if n == 0 {
 		t.Errorf("no re-applied fault in the audit log: %+v", log)
+	}
+	if drift != 2 {
+		t.Errorf("%d audit entries for the drift replacement of srv, want 2 (one per candidate): %+v", drift, log)
 	}
 }
 
