@@ -3,6 +3,7 @@ package exam
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -181,7 +182,7 @@ checks:
 
 // TestPrintDraws: up --dry-run shows each candidate's draw, seat by seat,
 // neighbours with different fault sets (ccp3-support-local's groups are
-// distinct).
+// distinct), and the parameters each draws, as the lab resolves them.
 func TestPrintDraws(t *testing.T) {
 	_, sess, lab := ccp3Session(t)
 	var b strings.Builder
@@ -189,14 +190,24 @@ func TestPrintDraws(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if !strings.Contains(out, "FAULTS") {
-		t.Fatalf("no FAULTS column:\n%s", out)
+	if !strings.Contains(out, "FAULTS") || !strings.Contains(out, "PARAMETERS") {
+		t.Fatalf("no FAULTS or PARAMETERS column:\n%s", out)
 	}
+	t.Logf("\n%s", out)
 	prev := ""
 	for _, c := range sess.Candidates {
 		drawn := FaultNames(lab.FaultsFor(sess.Name, c))
 		if !strings.Contains(out, c.ID+"  ") || !strings.Contains(out, drawn) {
 			t.Errorf("%s's draw %q not shown:\n%s", c.ID, drawn, out)
+		}
+		in, err := lab.Resolve(labs.ResolveInput{Session: sess.Name, Candidate: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range []string{"share=" + fmt.Sprint(in.Params["share"]) + "*", "computer=" + fmt.Sprint(in.Params["computer"]) + " "} {
+			if !strings.Contains(out, drawn+"  ") || !strings.Contains(out, kv) {
+				t.Errorf("%s's parameter %q not shown:\n%s", c.ID, kv, out)
+			}
 		}
 		if drawn == prev {
 			t.Errorf("%s draws the set of the seat before: %s", c.ID, drawn)

@@ -60,21 +60,40 @@ func PrintRoster(out io.Writer, cands []labs.Candidate) error {
 	return tw.Flush()
 }
 
-// PrintDraws is the roster of `up --dry-run`: PrintRoster, with the faults
-// each candidate draws (the same draw up applies, seat by seat) when the
-// session's lab has faults.
+// PrintDraws is the roster of `up --dry-run`: PrintRoster, with what each
+// candidate draws (the same draw up makes, seat by seat): the faults when the
+// session's lab has faults, and the picked parameters (name=value, a distinct
+// one marked *: it differs from the neighbours').
 func PrintDraws(out io.Writer, sess *provision.Session) error {
 	lab, err := sess.LoadLab()
 	if err != nil {
 		return errclass.Wrap(errclass.BadInput, err)
 	}
-	if len(lab.Faults) == 0 {
+	faults, params := len(lab.Faults) > 0, false
+	for _, p := range lab.Parameters {
+		params = params || p.Value == nil && len(p.Pick) > 0
+	}
+	if !faults && !params {
 		return PrintRoster(out, sess.Candidates)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ID\tNAME\tSEAT\tFAULTS")
+	head := "  ID\tNAME\tSEAT"
+	if faults {
+		head += "\tFAULTS"
+	}
+	if params {
+		head += "\tPARAMETERS (* distinct)"
+	}
+	fmt.Fprintln(tw, head)
 	for _, c := range sess.Candidates {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.ID, c.FullName(), c.Seat, FaultNames(lab.FaultsFor(sess.Name, c)))
+		line := fmt.Sprintf("  %s\t%s\t%s", c.ID, c.FullName(), c.Seat)
+		if faults {
+			line += "\t" + FaultNames(lab.FaultsFor(sess.Name, c))
+		}
+		if params {
+			line += "\t" + strings.Join(lab.PickedParams(sess.Name, c), " ")
+		}
+		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
 }

@@ -28,9 +28,9 @@ type Fault struct {
 	// after, never one the candidate had repaired. Templated like run.
 	Present string `yaml:"present" json:"present,omitempty"`
 	// Distinct makes the group's draw differ between neighbours: the candidate
-	// at seat position p never draws the fault drawn at p-1 (SeatPosition), so
-	// adjacent candidates never share a fault set. Every fault of the group
-	// says the same.
+	// at seat position p never draws the fault drawn at p-1 (SeatPosition) in
+	// this group, so adjacent candidates never share a fault of the group (nor
+	// a fault set). Every fault of the group says the same.
 	Distinct bool `yaml:"distinct" json:"distinct,omitempty"`
 }
 
@@ -88,32 +88,34 @@ func (l *Lab) distinctGroup(g string) bool {
 }
 
 // distinctDraw draws the distinct groups (of the given sizes) for seat
-// position pos: a chain from position 1, each position drawing (seeded by
-// session, position and attempt) until its draw differs from the position
-// before's, so neighbours never share a fault set while two seats apart may,
-// by chance, like any two candidates. It depends on the seat only: the same at
-// every re-creation.
+// position pos: a chain from position 1, each position drawing in each group
+// (seeded by session, group, position and attempt) until its fault differs
+// from the position before's in that group, so neighbours share no fault of a
+// distinct group (not one repair to copy); among such draws it takes one whose
+// set differs from the position two before's when one exists (a row of three
+// has three sets). It depends on the seat only: the same at every re-creation.
 func distinctDraw(session string, sizes []int, pos int) []int {
 	if len(sizes) == 0 {
 		return nil
 	}
-	combos := 1
-	for _, n := range sizes {
-		combos = min(combos*n, 1<<20)
-	}
-	var prev []int
+	var prev, prev2 []int
 	for p := 1; p <= pos; p++ {
-		for attempt := 0; ; attempt++ {
-			r := seed(session, "fault-groups-distinct", strconv.Itoa(p), strconv.Itoa(attempt))
-			cur := make([]int, len(sizes))
+		var cur []int
+		for round := 0; round < 32; round++ {
+			cur = make([]int, len(sizes))
 			for i, n := range sizes {
-				cur[i] = r.IntN(n)
+				for attempt := 0; ; attempt++ {
+					r := seed(session, "fault-groups-distinct", strconv.Itoa(i), strconv.Itoa(p), strconv.Itoa(round), strconv.Itoa(attempt))
+					if cur[i] = r.IntN(n); n < 2 || prev == nil || cur[i] != prev[i] {
+						break
+					}
+				}
 			}
-			if combos < 2 || !slices.Equal(cur, prev) {
-				prev = cur
+			if !slices.Equal(cur, prev2) {
 				break
 			}
 		}
+		prev2, prev = prev, cur
 	}
 	return prev
 }

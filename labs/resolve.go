@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,6 +120,38 @@ func seed(parts ...string) *rand.Rand {
 	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(h[:8]), binary.LittleEndian.Uint64(h[8:16])))
 }
 
+// picked is a pick parameter's value for a candidate: drawn seeded by session
+// and candidate, or, distinct, by seat: one permutation of the list per
+// session, seat position p (SeatPosition) taking its p-th element, so
+// neighbours in the room differ while the list lasts (and two seats a list's
+// length apart share it), the same at every re-creation.
+func (p Parameter) picked(session string, c Candidate, name string) any {
+	if p.Distinct {
+		perm := seed(session, name).Perm(len(p.Pick))
+		return p.Pick[perm[(SeatPosition(c)-1)%len(perm)]]
+	}
+	return p.Pick[seed(session, c.ID, name).IntN(len(p.Pick))]
+}
+
+// PickedParams are the values a candidate draws for the lab's pick
+// parameters, as name=value in name order (what `up --dry-run` shows), the
+// distinct ones marked "name=value*".
+func (l *Lab) PickedParams(session string, c Candidate) []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(l.Parameters)) {
+		p := l.Parameters[name]
+		if p.Value != nil || len(p.Pick) == 0 {
+			continue
+		}
+		s := fmt.Sprintf("%s=%v", name, p.picked(session, c, name))
+		if p.Distinct {
+			s += "*"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func (l *Lab) drawParams(d *yamlx.Decoder, in ResolveInput) map[string]any {
 	names := make([]string, 0, len(l.Parameters))
 	for n := range l.Parameters {
@@ -132,13 +166,8 @@ func (l *Lab) drawParams(d *yamlx.Decoder, in ResolveInput) map[string]any {
 		switch {
 		case p.Value != nil:
 			v = p.Value
-		case len(p.Pick) > 0 && p.Distinct:
-			// One permutation per session: neighbours differ while the list lasts.
-			perm := seed(in.Session, name).Perm(len(p.Pick))
-			i := max(in.Candidate.Index, 1) - 1
-			v = p.Pick[perm[i%len(perm)]]
 		case len(p.Pick) > 0:
-			v = p.Pick[seed(in.Session, in.Candidate.ID, name).IntN(len(p.Pick))]
+			v = p.picked(in.Session, in.Candidate, name)
 		case p.Template != "":
 			s, err := render(name, p.Template, TemplateData{Candidate: in.Candidate, Session: in.Session, Lab: l.Name, Index: in.Candidate.Index})
 			if err != nil {
