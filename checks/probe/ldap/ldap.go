@@ -39,14 +39,19 @@
 //	             objectSid as S-1-5-...; with account_flags the entry also has
 //	             disabled, enabled, locked, password_never_expires, must_change_password
 //	             (pwdLastSet=0) and uac_flags; with gpo_links, gpo_links: list of
-//	             {guid, dn, name, enabled, enforced, disabled} (every link)
+//	             {guid, dn, name, enabled, enforced, disabled, settings_disabled,
+//	             applies} (every link; applies = enabled and the GPO has settings
+//	             on: its flags are not 3, "all settings disabled", and it exists)
 //	truncated    true when the size limit cut the result
 //	with created_after: created_after_count (entries created at or after the time),
 //	             created_before (DNs of the others), all_created_after (bool)
 //	with gpo_links: gpo_links (every link of every entry, as in an entry),
 //	             linked_gpos (display names), linked_gpo_guids ({GUID}) of the
-//	             ENABLED links only (a disabled link applies the GPO to no one),
+//	             links that APPLY only (a disabled link, or a GPO whose settings
+//	             are all disabled, applies to no one),
 //	             linked_gpos_disabled (names of the disabled links),
+//	             linked_gpos_settings_disabled (enabled links to a GPO with all
+//	             its settings disabled, or deleted),
 //	             linked_gpos_enforced (enabled and enforced), over all entries, in
 //	             link order
 //	with account_flags and exactly one entry: disabled, enabled, locked,
@@ -133,11 +138,11 @@ func (l *LDAP) Run(ctx context.Context, t probe.Target, reqs []probe.Request) ([
 
 // session is one bound connection.
 type session struct {
-	conn     *goldap.Conn
-	url      string
-	bindAs   string
-	baseDN   string // defaultNamingContext, read on demand
-	gpoNames map[string]string
+	conn   *goldap.Conn
+	url    string
+	bindAs string
+	baseDN string // defaultNamingContext, read on demand
+	gpos   map[string]gpoInfo
 }
 
 func (l *LDAP) runGroup(ctx context.Context, t probe.Target, reqs []probe.Request, idx []int, obs []probe.Observation) error {

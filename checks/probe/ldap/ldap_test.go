@@ -212,6 +212,38 @@ func TestLDAPAgainstSambaDC(t *testing.T) {
 		}
 	})
 
+	t.Run("settings disabled", func(t *testing.T) {
+		// A GPO linked and enabled whose settings are all disabled (flags=3,
+		// "All settings disabled") applies nothing: not linked either. With
+		// only the user (1) or computer (2) part off it still applies.
+		l.dc.CreateOU(t, "OU=Nantes")
+		ou := l.dc.DN("OU=Nantes")
+		guid := l.dc.CreateGPO(t, "Proxy Nantes")
+		l.dc.LinkGPO(t, ou, guid)
+		check := compile(t, `{contains: "Proxy Nantes"}`)
+		applies := compile(t, `{count: {where: {all: [{field: name, equals: "Proxy Nantes"}, {field: applies, equals: true}]}}}`)
+		for _, tc := range []struct {
+			flags    string
+			credited bool
+		}{{"3", false}, {"1", true}, {"2", true}, {"0", true}} {
+			modify(t, l.dc, "CN="+guid+",CN=Policies,CN=System,"+l.dc.BaseDN, "flags", tc.flags)
+			obs, err := run(t, p, l.target, insecure(ldap.Params{Base: "OU=Nantes", Scope: "base", GPOLinks: true}))
+			if err != nil || obs[0].Err != nil {
+				t.Fatalf("%v %v", err, obs[0].Err)
+			}
+			v := obs[0].Values
+			if r := check.Match(v["linked_gpos"]); r.OK != tc.credited {
+				t.Errorf("flags=%s: linked_gpos %v credited %v, want %v", tc.flags, v["linked_gpos"], r.OK, tc.credited)
+			}
+			if r := applies.Match(v["gpo_links"]); r.OK != tc.credited {
+				t.Errorf("flags=%s: gpo_links %v: applies selected %v, want %v", tc.flags, v["gpo_links"], r.OK, tc.credited)
+			}
+			if off := reflect.DeepEqual(v["linked_gpos_settings_disabled"], []any{"Proxy Nantes"}); off == tc.credited {
+				t.Errorf("flags=%s: linked_gpos_settings_disabled %v", tc.flags, v["linked_gpos_settings_disabled"])
+			}
+		}
+	})
+
 	t.Run("tls modes", func(t *testing.T) {
 		for _, pp := range []*ldap.Params{
 			{TLS: "starttls", CAFile: l.dc.CAFile(), ServerName: "DC1.lab.local", Scope: "base", Base: "OU=Paris"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,13 +89,14 @@ func (s *session) search(p *Params) (map[string]any, string, error) {
 		if p.GPOLinks {
 			entryLinks := []any{}
 			for _, gl := range parseGPLink(get("gPLink")) {
-				name, err := s.gpoName(gl)
+				g, err := s.gpo(gl)
 				if err != nil {
 					return nil, ev.String(), err
 				}
-				entryLinks = append(entryLinks, map[string]any{"guid": gl.GUID, "dn": gl.DN, "name": name,
-					"enabled": !gl.Disabled, "enforced": gl.Enforced, "disabled": gl.Disabled})
-				links.add(gl, name, entryLinks[len(entryLinks)-1])
+				entryLinks = append(entryLinks, map[string]any{"guid": gl.GUID, "dn": gl.DN, "name": g.name,
+					"enabled": !gl.Disabled, "enforced": gl.Enforced, "disabled": gl.Disabled,
+					"settings_disabled": g.settingsOff, "applies": !gl.Disabled && !g.settingsOff})
+				links.add(gl, g, entryLinks[len(entryLinks)-1])
 			}
 			m["gpo_links"] = entryLinks
 		}
@@ -130,23 +132,29 @@ func (s *session) search(p *Params) (map[string]any, string, error) {
 	return values, ev.String(), nil
 }
 
-// gpoLinks sorts the links of a search's entries: a disabled link (gPLink option
-// bit 1) applies the GPO to no one, so it never counts as linked: a check reading
-// linked_gpos credits only a link that takes effect.
+// gpoLinks sorts the links of a search's entries. A GPO applies to no one when
+// its link is disabled (gPLink option bit 1) or when the GPO itself has all its
+// settings disabled (its flags attribute is 3: user and computer parts off), or
+// is gone: such a link never counts as linked, so a check reading linked_gpos
+// credits only a link that takes effect.
 type gpoLinks struct {
-	all, names, guids, disabled, enforced []any
+	all, names, guids, disabled, settingsOff, enforced []any
 }
 
-func (l *gpoLinks) add(gl GPOLink, name string, link any) {
+func (l *gpoLinks) add(gl GPOLink, g gpoInfo, link any) {
 	l.all = append(l.all, link)
-	if gl.Disabled {
-		l.disabled = append(l.disabled, name)
+	switch {
+	case gl.Disabled:
+		l.disabled = append(l.disabled, g.name)
+		return
+	case g.settingsOff:
+		l.settingsOff = append(l.settingsOff, g.name)
 		return
 	}
-	l.names = append(l.names, name)
+	l.names = append(l.names, g.name)
 	l.guids = append(l.guids, gl.GUID)
 	if gl.Enforced {
-		l.enforced = append(l.enforced, name)
+		l.enforced = append(l.enforced, g.name)
 	}
 }
 
@@ -155,30 +163,42 @@ func (l *gpoLinks) values(v map[string]any) {
 	v["linked_gpos"] = nonNil(l.names)
 	v["linked_gpo_guids"] = nonNil(l.guids)
 	v["linked_gpos_disabled"] = nonNil(l.disabled)
+	v["linked_gpos_settings_disabled"] = nonNil(l.settingsOff)
 	v["linked_gpos_enforced"] = nonNil(l.enforced)
 }
 
-// gpoName resolves a linked GPO's displayName on the same connection (cached).
-func (s *session) gpoName(gl GPOLink) (string, error) {
-	if s.gpoNames == nil {
-		s.gpoNames = map[string]string{}
+// gpoInfo is what a link's GPO says of itself: its displayName, and whether
+// all its settings are disabled (flags = 3, the "GPO status: All settings
+// disabled" of the management console) or it does not exist (a link to a
+// deleted GPO): either way it applies nothing.
+type gpoInfo struct {
+	name        string
+	settingsOff bool
+}
+
+// gpo reads a linked GPO on the same connection (cached).
+func (s *session) gpo(gl GPOLink) (gpoInfo, error) {
+	if s.gpos == nil {
+		s.gpos = map[string]gpoInfo{}
 	}
-	if n, ok := s.gpoNames[strings.ToLower(gl.DN)]; ok {
-		return n, nil
+	if g, ok := s.gpos[strings.ToLower(gl.DN)]; ok {
+		return g, nil
 	}
 	res, err := s.conn.Search(goldap.NewSearchRequest(gl.DN, goldap.ScopeBaseObject, goldap.NeverDerefAliases,
-		0, 0, false, "(objectClass=*)", []string{"displayName"}, nil))
-	name := ""
+		0, 0, false, "(objectClass=*)", []string{"displayName", "flags"}, nil))
+	g := gpoInfo{settingsOff: true}
 	switch {
 	case goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject):
 		// A link to a deleted GPO: keep the GUID, no name.
 	case err != nil:
-		return "", fmt.Errorf("read GPO %s: %w", gl.DN, err)
+		return g, fmt.Errorf("read GPO %s: %w", gl.DN, err)
 	case len(res.Entries) > 0:
-		name = res.Entries[0].GetAttributeValue("displayName")
+		e := res.Entries[0]
+		flags, _ := strconv.Atoi(e.GetAttributeValue("flags"))
+		g = gpoInfo{name: e.GetAttributeValue("displayName"), settingsOff: flags&3 == 3}
 	}
-	s.gpoNames[strings.ToLower(gl.DN)] = name
-	return name, nil
+	s.gpos[strings.ToLower(gl.DN)] = g
+	return g, nil
 }
 
 // entryMap renders an entry: "dn" and the requested attributes, under their
