@@ -82,31 +82,58 @@ func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	testenv.RequireRoot(t)
 	testenv.RequireIsolatedNetwork(t)
-	bin := testenv.RequireBinary(t, "sshd")
-	unshare := testenv.RequireBinary(t, "unshare")
+	testenv.RequireBinary(t, "sshd")
+	testenv.RequireBinary(t, "unshare")
+	s, err := Launch(t.TempDir(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("sshd log:\n%s", s.Log())
+		}
+	})
+	return s
+}
+
+// Launch is Start outside a test (an Example has no testing.TB): the server's
+// files go to dir, and the caller stops it (Stop) before removing dir. It
+// needs root and a private network namespace, as Start does.
+func Launch(dir string, o Options) (*Server, error) {
+	bin, err := exec.LookPath("sshd")
+	if err != nil {
+		return nil, err
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil, err
+	}
 	if o.Host == "" {
 		o.Host = "127.0.0.1"
 	}
-	dir := t.TempDir()
 	if o.Port == 0 {
-		o.Port = testenv.FreePort(t, o.Host)
+		if o.Port, err = freePort(o.Host); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{Host: o.Host, Port: o.Port, User: "root", Dir: dir,
 		log: filepath.Join(dir, "sshd.log")}
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	block, err := ssh.MarshalPrivateKey(priv, "tailab test host key")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	hostKeyPath := filepath.Join(dir, "ssh_host_ed25519_key")
-	must(t, os.WriteFile(hostKeyPath, pem.EncodeToMemory(block), 0o600))
-	s.HostKey, err = ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
+	if err := os.WriteFile(hostKeyPath, pem.EncodeToMemory(block), 0o600); err != nil {
+		return nil, err
+	}
+	if s.HostKey, err = ssh.NewPublicKey(pub); err != nil {
+		return nil, err
 	}
 	s.Fingerprint = ssh.FingerprintSHA256(s.HostKey)
 
@@ -115,14 +142,17 @@ func Start(t testing.TB, o Options) *Server {
 		ak.Write(ssh.MarshalAuthorizedKey(k))
 	}
 	akPath := filepath.Join(dir, "authorized_keys")
-	must(t, os.WriteFile(akPath, []byte(ak.String()), 0o600))
-
+	if err := os.WriteFile(akPath, []byte(ak.String()), 0o600); err != nil {
+		return nil, err
+	}
 	passwordAuth := "no"
 	shadowPath := ""
 	if o.Password != "" {
 		passwordAuth = "yes"
 		shadowPath = filepath.Join(dir, "shadow")
-		must(t, writeShadow(shadowPath, o.Password))
+		if err := writeShadow(shadowPath, o.Password); err != nil {
+			return nil, err
+		}
 	}
 	cfg := []string{
 		"ListenAddress " + s.Addr(),
@@ -142,7 +172,9 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	cfg = append(cfg, o.Extra...)
 	cfgPath := filepath.Join(dir, "sshd_config")
-	must(t, os.WriteFile(cfgPath, []byte(strings.Join(cfg, "\n")+"\n"), 0o600))
+	if err := os.WriteFile(cfgPath, []byte(strings.Join(cfg, "\n")+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 
 	// sshd needs /run/sshd (privilege separation); give it a private /run, and the
 	// shadow copy when a password is set, in a mount namespace of its own.
@@ -157,17 +189,40 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	test := script + shellQuote(bin) + " -t -f " + shellQuote(cfgPath) + "\n"
 	if out, err := exec.Command(unshare, append(ns, "sh", "-c", test)...).CombinedOutput(); err != nil {
-		t.Fatalf("sshd -t: %v\n%s", err, out)
+		return nil, fmt.Errorf("sshd -t: %v\n%s", err, out)
 	}
 	script += "exec " + shellQuote(bin) + " -D -E " + shellQuote(s.log) + " -f " + shellQuote(cfgPath) + "\n"
-	s.cmd = testenv.StartDaemon(t, unshare, append(ns, "sh", "-c", script)...)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sshd log:\n%s", s.Log())
+	out, err := os.Create(filepath.Join(dir, "daemon.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	s.cmd = exec.Command(unshare, append(ns, "sh", "-c", script)...)
+	s.cmd.Stdout, s.cmd.Stderr = out, out
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start sshd: %w", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return s, nil
 		}
-	})
-	testenv.WaitTCP(t, s.Addr(), 10*time.Second)
-	return s
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("sshd on %s did not accept connections within 10s: %v\n%s", s.Addr(), err, s.Log())
+		}
+	}
+}
+
+// freePort is a TCP port free on host.
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // writeShadow copies /etc/shadow with root's password hash replaced.
@@ -220,10 +275,3 @@ func NewClientKey(t testing.TB) (signer ssh.Signer, pemText string, pub ssh.Publ
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
