@@ -157,6 +157,22 @@ type Report struct {
 	// Decision is the rule proposing each CCP's decision, set by the lab or
 	// the session (nil: DefaultDecisionThreshold).
 	Decision *DecisionRules `json:"decision,omitempty"`
+	// Recordings are the candidates' terminal sessions the gateway recorded
+	// (filled when a jury record is rendered, from the results store); not
+	// part of the evidence digest.
+	Recordings []Recording `json:"recordings,omitempty"`
+}
+
+// Recording is one terminal session the gateway recorded (asciicast v2): a
+// jury can watch how a candidate worked, not only the end state.
+type Recording struct {
+	ID        string        `json:"id"` // unique per candidate: the file's name without .cast
+	Candidate string        `json:"candidate"`
+	Machine   string        `json:"machine"`
+	Start     time.Time     `json:"start"`
+	Duration  time.Duration `json:"duration_ns"` // 0 while the terminal is open (or the gateway was killed)
+	Size      int64         `json:"size"`        // bytes of the file
+	File      string        `json:"file"`        // the asciicast file's path
 }
 
 // Intervention is an action on a candidate's lab recorded in the session's audit

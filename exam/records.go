@@ -104,6 +104,9 @@ func Record(dataDir, session, candidate string, at time.Time, output string, loc
 	if err != nil {
 		return nil, err
 	}
+	if rep, err = rs.WithRecordings(session, rep); err != nil {
+		return nil, err
+	}
 	if rep.Interventions, err = Interventions(st, session); err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/tailab/tailab/internal/store"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/results"
 )
 
 // now is the gateway's clock.
@@ -61,7 +62,8 @@ type Config struct {
 type Gateway struct {
 	cfg       Config
 	st        *provision.State
-	store     *store.Store // the gateway's own records: logins, window, keys
+	store     *store.Store   // the gateway's own records: logins, window, keys
+	results   *results.Store // the recordings' index
 	sess      *provision.Session
 	hostKey   ssh.Signer
 	audit     *auditor
@@ -118,8 +120,12 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	rs, err := results.Open(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
-		cfg: cfg, st: st, store: gs, sess: sess, hostKey: key,
+		cfg: cfg, st: st, store: gs, results: rs, sess: sess, hostKey: key,
 		audit:      newAuditor(st, cfg.Session, cfg.Log),
 		bySrc:      newLimiter(20, time.Minute),
 		byLogin:    newLimiter(5, time.Minute),

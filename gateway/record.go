@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tailab/tailab/checks"
 )
 
 // recorder writes one terminal session as asciicast v2: a header line, then
@@ -25,6 +28,33 @@ type recorder struct {
 	input bool
 	held  map[string][]byte // "o"/"i" → incomplete UTF-8 tail
 	Path  string
+	// index, when set, indexes the recording with the session's results: at
+	// the start (a killed gateway leaves it listed) and at the close
+	// (duration and size).
+	index func(checks.Recording)
+	info  checks.Recording
+}
+
+// newRecording starts recording a terminal of candidate on machine into
+// Config.RecordDir, indexed with the session's results (nil when the
+// gateway records nothing).
+func (g *Gateway) newRecording(candidate, machine, term string, cols, rows int) (*recorder, error) {
+	if g.cfg.RecordDir == "" {
+		return nil, nil
+	}
+	r, err := newRecorder(g.cfg.RecordDir, candidate, machine, term, cols, rows, g.cfg.RecordInput)
+	if err != nil {
+		return nil, err
+	}
+	r.info = checks.Recording{ID: strings.TrimSuffix(filepath.Base(r.Path), ".cast"), Candidate: candidate, Machine: machine,
+		Start: r.start.UTC(), File: r.Path}
+	r.index = func(rec checks.Recording) {
+		if err := g.results.SaveRecording(g.sess.Name, rec); err != nil {
+			g.cfg.Log.Error("recording index", "err", err)
+		}
+	}
+	r.index(r.info)
+	return r, nil
 }
 
 type castHeader struct {
@@ -131,6 +161,13 @@ func (r *recorder) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	err := r.w.Flush()
+	if r.index != nil {
+		r.info.Duration = time.Since(r.start)
+		if fi, err := r.f.Stat(); err == nil {
+			r.info.Size = fi.Size()
+		}
+		r.index(r.info)
+	}
 	if cerr := r.f.Close(); err == nil {
 		err = cerr
 	}

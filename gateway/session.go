@@ -245,7 +245,7 @@ func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
 	}
 	var rec *recorder
 	if pty != nil && c.g.cfg.RecordDir != "" {
-		rec, err = newRecorder(c.g.cfg.RecordDir, c.candidate, m.Name, pty.Term, int(pty.Cols), int(pty.Rows), c.g.cfg.RecordInput)
+		rec, err = c.g.newRecording(c.candidate, m.Name, pty.Term, int(pty.Cols), int(pty.Rows))
 		if err != nil {
 			c.g.cfg.Log.Error("recording", "err", err)
 		}

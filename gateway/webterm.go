@@ -98,7 +98,7 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 	}
 	var rec *recorder
 	if g.cfg.RecordDir != "" {
-		if rec, err = newRecorder(g.cfg.RecordDir, candidate, m.Name, "xterm-256color", cols, rows, g.cfg.RecordInput); err != nil {
+		if rec, err = g.newRecording(candidate, m.Name, "xterm-256color", cols, rows); err != nil {
 			g.cfg.Log.Error("recording", "err", err)
 		}
 	}

@@ -10,14 +10,16 @@
 //
 //	results/<session>   key: the time the grading finished, RFC 3339 with
 //	                    nanoseconds, UTC; value: the JSON of checks.Report
+//	recordings/<session> key: CANDIDATE/ID; value: the JSON of
+//	                    checks.Recording (the gateway's terminal recordings)
 //
-// Room for what comes next, each in its own bucket per session and read
-// through this package only: the jury's marks and overrides of a grading
-// (issue #13: "marks/<session>", keyed by candidate, pointing at a grading by
-// its Key, never rewriting the stored report, so the evidence digest of a
-// printed record stays checkable) and the index of a candidate's recordings
-// (issue #11: "recordings/<session>"). bucketOf names every bucket of the
-// package, so a new record adds one kind there and one file of methods.
+// Each other record has its own bucket per session, read through this
+// package only: the jury's marks and overrides of a grading ("marks/<session>",
+// keyed by candidate, pointing at a grading by its Key, never rewriting the
+// stored report, so the evidence digest of a printed record stays checkable;
+// marks.go) and the index of the gateway's recordings (recordings.go).
+// bucketOf names every bucket of the package, so a new record adds one kind
+// there and one file of methods.
 package results
 
 import (

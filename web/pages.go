@@ -35,7 +35,7 @@ var funcs = template.FuncMap{
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, name := range []string{"grid", "candidate", "competence", "check", "error"} {
-		out[name] = template.Must(template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/layout.tmpl", "templates/partials.tmpl", "templates/jury_form.tmpl", "templates/"+name+".tmpl"))
+		out[name] = template.Must(template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/layout.tmpl", "templates/partials.tmpl", "templates/jury_form.tmpl", "templates/recordings.tmpl", "templates/"+name+".tmpl"))
 	}
 	return out
 }()
@@ -49,6 +49,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /c/{cand}", s.candidate)
 	mux.HandleFunc("GET /c/{cand}/jury", s.jury)
 	mux.HandleFunc("POST /c/{cand}/saisie", s.saveJury)
+	mux.HandleFunc("GET /c/{cand}/enregistrements/{rec}", s.recording)
+	mux.HandleFunc("GET /c/{cand}/enregistrements/{rec}/cast", s.recordingCast)
 	mux.HandleFunc("GET /c/{cand}/{comp}", s.competence)
 	mux.HandleFunc("GET /c/{cand}/{comp}/{check}", s.check)
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
@@ -234,6 +236,7 @@ type candidateBody struct {
 	Mark                                      string
 	Interventions                             []interventionRow // on its machines after the exam opened
 	Jury                                      *juryForm         // nil: read-only dashboard
+	Recordings                                []recordingRow    // the gateway's recordings of its terminals
 }
 
 // interventionRow is one intervention on the candidate's page.
@@ -308,6 +311,7 @@ func (s *Server) candidate(w http.ResponseWriter, r *http.Request) {
 		b.CCPs = append(b.CCPs, row)
 	}
 	b.Jury = s.juryFormOf(r, l)
+	b.Recordings = s.recordingsOf(c.ID)
 	title := "Candidat " + c.ID
 	s.render(w, r, "candidate", s.newPage(title, b, crumb{"", title}))
 }
@@ -417,6 +421,9 @@ func (s *Server) jury(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	rep, err := s.cfg.Results.WithJury(s.cfg.Session, &results.Grading{Key: l.Key, Report: l.Report}) // the jury's marks
+	if err == nil {
+		rep, err = s.cfg.Results.WithRecordings(s.cfg.Session, rep)
+	}
 	if err == nil {
 		j := &report.Jury{Opts: report.Options{Location: s.cfg.Location}, Candidates: []string{l.Candidate.ID}}
 		err = j.Format(&buf, rep)

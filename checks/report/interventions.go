@@ -26,6 +26,7 @@ var interventionActions = map[string]string{
 	"jury":        "saisie du jury",
 	"session":     "fenêtre de l'épreuve",
 	"terminal":    "terminal du candidat",
+	"console":     "console graphique du candidat",
 	"ssh":         "terminal de l'administrateur",
 	"exec":        "commande de l'administrateur",
 }

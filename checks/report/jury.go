@@ -96,6 +96,7 @@ type juryPage struct {
 	JuryItems               []juryItem
 	Faults                  []checks.Fault
 	Interventions           []juryIntervention
+	Recordings              []RecordingLine // the gateway's recordings of the candidate's terminals
 	Digest, DigestFormat    string
 }
 
@@ -176,6 +177,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 				Action: interventionAction(in.Action), Machine: safeText(in.Machine), Detail: safeText(interventionDetail(in.Action, in.Detail, loc))})
 		}
 	}
+	p.Recordings = RecordingLines(r.Recordings, c.ID, loc)
 	comps := competenceByID(c)
 	ccps := ccpByID(c)
 	compOf := func(id, title string) juryCompetence {
