@@ -120,12 +120,8 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := results.Open(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
 	g := &Gateway{
-		cfg: cfg, st: st, store: gs, results: rs, sess: sess, hostKey: key,
+		cfg: cfg, st: st, store: gs, results: results.OnStore(gs), sess: sess, hostKey: key,
 		audit:      newAuditor(st, cfg.Session, cfg.Log),
 		bySrc:      newLimiter(20, time.Minute),
 		byLogin:    newLimiter(5, time.Minute),
