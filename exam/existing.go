@@ -6,6 +6,7 @@ import (
 	"github.com/tailab/tailab/internal/atomicfile"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/provision/static"
 )
 
@@ -31,14 +32,27 @@ func ExistingRefuses(provider string, lab *labs.Lab, what string) error {
 	return nil
 }
 
-// InventoryInit writes an inventory skeleton (static.Skeleton) for a lab and
-// its candidates to out, or returns it when out is "": an existing file is
-// not replaced.
-func InventoryInit(lab *labs.Lab, cands []labs.Candidate, out string) ([]byte, error) {
+// InventoryInit is `tailab inventory init`: an inventory skeleton
+// (static.Skeleton) for a lab (a built-in name or a file) and its candidates
+// (a roster file, else count numbered ones), written to out, or returned when
+// out is "": an existing file is not replaced.
+func InventoryInit(lab, roster string, count int, out string) ([]byte, error) {
+	l, _, err := OpenLab(lab)
+	if err != nil {
+		return nil, err
+	}
+	cands := provision.NumberedCandidates(count)
+	if roster != "" {
+		r, err := ReadRosterFile(roster)
+		if err != nil {
+			return nil, err
+		}
+		cands = r.Candidates
+	}
 	if len(cands) == 0 {
 		return nil, errclass.Usagef("an inventory needs candidates (--candidates roster.csv or --count N)")
 	}
-	data := static.Skeleton(lab, cands)
+	data := static.Skeleton(l, cands)
 	if out == "" {
 		return data, nil
 	}

@@ -4,7 +4,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/exam"
-	"github.com/tailab/tailab/provision"
 )
 
 func newInventoryCommand(g *globalOptions) *cobra.Command {
@@ -16,19 +15,7 @@ func newInventoryCommand(g *globalOptions) *cobra.Command {
 		Short: "Write an inventory skeleton: every candidate with every lab machine, addresses to fill in",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, _, err := exam.OpenLab(lab)
-			if err != nil {
-				return err
-			}
-			cands := provision.NumberedCandidates(count)
-			if roster != "" {
-				r, err := exam.ReadRosterFile(roster)
-				if err != nil {
-					return err
-				}
-				cands = r.Candidates
-			}
-			data, err := exam.InventoryInit(l, cands, out)
+			data, err := exam.InventoryInit(lab, roster, count, out)
 			if err == nil {
 				_, err = cmd.OutOrStdout().Write(data)
 			}

@@ -278,3 +278,28 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
+
+// CheckSecrets refuses, in the lab file, credentials of machines tailab did
+// not create whose secret tailab would make up (`generate`, `ssh_key`): no
+// existing machine knows it. Their secrets come from the environment (`env`)
+// or the lab (`value`).
+func CheckSecrets(lab *labs.Lab) error {
+	d := yamlx.NewDecoder(lab.Source)
+	for i, m := range lab.Machines {
+		for _, transport := range sortedKeys(m.Credentials) {
+			for _, c := range m.Credentials[transport].All() {
+				field := fmt.Sprintf("machines[%d].credentials.%s", i, transport)
+				if c.Name != "" {
+					field += "." + c.Name
+				}
+				for _, ref := range []struct{ key, name string }{{"password", c.Password}, {"key", c.Key}} {
+					if s, ok := lab.Secrets[ref.name]; ok && (s.Generate || s.SSHKey) {
+						d.Diags.Add(c.At.Of(ref.key, m.Pos), field+"."+ref.key,
+							"secret %q is made up by tailab (generate, ssh_key), which an existing machine cannot know: give it with env: or value: for --provider static", ref.name)
+					}
+				}
+			}
+		}
+	}
+	return d.Diags.Err()
+}

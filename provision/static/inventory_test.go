@@ -96,3 +96,19 @@ func TestSkeleton(t *testing.T) {
 		t.Errorf("filled skeleton: %v", err)
 	}
 }
+
+// TestCheckSecrets: an existing machine cannot know a secret tailab makes up.
+func TestCheckSecrets(t *testing.T) {
+	lab, _ := testLabAndRoster(t)
+	if err := CheckSecrets(lab); err != nil {
+		t.Errorf("env secrets: %v", err)
+	}
+	gen, err := labs.Load("salle.yaml", []byte(strings.Replace(testLab, "pw: {env: PW}", "pw: {generate: true}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = CheckSecrets(gen)
+	if err == nil || !strings.Contains(err.Error(), `salle.yaml:6:97: machines[0].credentials.ssh.password: secret "pw" is made up by tailab`) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -90,7 +90,7 @@ func (p *Provider) Plan(_ context.Context, s *provision.Session, ins []*labs.Ins
 	if err != nil {
 		return nil, err
 	}
-	if err := inv.Check(lab, s.Candidates); err != nil {
+	if err := errors.Join(inv.Check(lab, s.Candidates), CheckSecrets(lab)); err != nil {
 		return nil, err
 	}
 	if p.cfg.Inventory != nil {
