@@ -47,8 +47,11 @@ func (r *DecisionRules) For(ccp string) DecisionRule {
 	return DecisionRule{Threshold: DefaultDecisionThreshold}
 }
 
-// IsCritical tells whether a check is one of the rule's critical checks.
-func (r DecisionRule) IsCritical(check string) bool { return slices.Contains(r.Critical, check) }
+// IsCritical tells whether a result is of one of the rule's critical checks
+// (named id, or suite/id).
+func (r DecisionRule) IsCritical(res Result) bool {
+	return slices.Contains(r.Critical, res.CheckID) || slices.Contains(r.Critical, res.Suite+"/"+res.CheckID)
+}
 
 // JuryDecision is the decision the jury took on one CCP (it confirms or
 // changes the proposed one), with who took it and why.

@@ -327,6 +327,7 @@ func LabSuites(lab *labs.Lab, reg *probe.Registry, ref *referential.Referential)
 	}
 	if len(diags) == 0 {
 		diags = mutationDiagnostics(lab, suites) // the checks a mutation names exist
+		diags = append(diags, decisionDiagnostics(lab, suites)...)
 	}
 	return suites, diags
 }

@@ -100,6 +100,7 @@ func (g *Grader) Round(ctx context.Context) (*checks.Report, error) {
 		return nil, ierr
 	}
 	rep.Interventions = ivs
+	rep.Decision = DecisionRules(g.Lab, g.Session) // the record proposes decisions under it
 	if _, err := g.Results.Save(g.Session.Name, rep); err != nil {
 		return nil, err
 	}

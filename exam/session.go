@@ -37,13 +37,24 @@ type SessionSpec struct {
 	LabYAML  []byte
 	Roster   []labs.Candidate // none: the session's own
 	Provider string
+	// DecisionThreshold, when set, is the session's threshold for proposing
+	// CCP decisions (percent, 0 < t ≤ 100), kept in the session record.
+	DecisionThreshold float64
 }
 
 // UpSession returns the session `up` reconciles: the recorded one, with the
 // lab file and roster given (a session keeps its lab: naming another is a
 // usage error), or a new one, which needs a lab.
-func UpSession(eng *provision.Engine, spec SessionSpec) (*provision.Session, error) {
-	sess, err := eng.State.Session(spec.Name)
+func UpSession(eng *provision.Engine, spec SessionSpec) (sess *provision.Session, err error) {
+	if t := spec.DecisionThreshold; t < 0 || t > 100 {
+		return nil, errclass.Usagef("--decision-threshold %g: a percentage above 0 and at most 100", t)
+	}
+	defer func() {
+		if sess != nil && spec.DecisionThreshold > 0 {
+			sess.DecisionThreshold = spec.DecisionThreshold
+		}
+	}()
+	sess, err = eng.State.Session(spec.Name)
 	switch {
 	case errors.Is(err, provision.ErrNoSession):
 		if spec.Lab == nil {

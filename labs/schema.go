@@ -67,6 +67,8 @@ func schemaOf(t reflect.Type, name string) map[string]any {
 		return map[string]any{"type": "boolean"}
 	case reflect.Int, reflect.Int64:
 		return map[string]any{"type": "integer"}
+	case reflect.Float64:
+		return map[string]any{"type": "number"}
 	case reflect.Interface:
 		return map[string]any{}
 	case reflect.Slice:

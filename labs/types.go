@@ -67,6 +67,8 @@ type Lab struct {
 	Faults []Fault `yaml:"faults" json:"faults,omitempty"`
 	// Solution is the reference solution `tailab verify` proves (labs/solution.go).
 	Solution *Solution `yaml:"solution" json:"solution,omitempty"`
+	// Decision proposes each CCP's decision on the jury record (labs/decision.go).
+	Decision *Decision `yaml:"decision" json:"decision,omitempty"`
 	// Mutations are near misses of the solution `tailab verify --mutations`
 	// proves the checks fail (labs/mutation.go).
 	Mutations []Mutation `yaml:"mutations" json:"mutations,omitempty"`

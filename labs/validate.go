@@ -160,6 +160,9 @@ func (l *Lab) validate(d *yamlx.Decoder, resolved bool) {
 		errf(at(l.At, "machines", l.Pos), "machines", "a lab needs at least one machine")
 	}
 	l.validateScenario(d, resolved) // faults and solution: labs/solution.go
+	if l.Decision != nil && !resolved {
+		l.Decision.validate(d, l.Referential)
+	}
 }
 
 // usable reports whether a is a host address of p (not the network or broadcast address).

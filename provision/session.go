@@ -28,6 +28,9 @@ type Session struct {
 	StartedAt  time.Time        `json:"started_at"` // the exam's start: objects created before it do not count
 	MgmtCIDR   string           `json:"mgmt_cidr"`  // the session's management network
 	Candidates []labs.Candidate `json:"candidates"`
+	// DecisionThreshold, when set (up --decision-threshold), replaces the
+	// lab's thresholds for proposing CCP decisions (exam.DecisionRules).
+	DecisionThreshold float64 `json:"decision_threshold,omitempty"`
 	// Inventory is, for a session of existing machines (provision/static), the
 	// inventory as it was at `up` (YAML) and where it came from: the machines'
 	// addresses, ports and host keys, which no provider created.

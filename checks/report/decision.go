@@ -69,7 +69,7 @@ func propose(rules *checks.DecisionRules, s *checks.CCPScore, c *checks.Candidat
 		}
 	}
 	for _, res := range c.Results {
-		if inCCP[res.Competence] && rule.IsCritical(res.CheckID) && (res.Status == checks.StatusFail || res.Status == checks.StatusSkip) {
+		if inCCP[res.Competence] && rule.IsCritical(res) && (res.Status == checks.StatusFail || res.Status == checks.StatusSkip) {
 			return checks.DecisionNotAcquired, "vérification critique " + safeText(res.CheckID) + " échouée" + source
 		}
 	}

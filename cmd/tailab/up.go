@@ -28,6 +28,7 @@ type upOptions struct {
 	noWait      bool
 	noFaults    bool
 	parallel    int
+	decision    float64 // --decision-threshold
 	provider    string
 	output      string
 	out         string
@@ -73,6 +74,7 @@ run up again to finish, or down to remove everything.`,
 	f.StringVar(&o.provider, "provider", "libvirt", "provisioning back-end")
 	f.StringVarP(&o.output, "output", "o", "table", "plan output with --dry-run: table or json")
 	f.StringVar(&o.inventory, "inventory", "", "--provider static: the inventory of the existing machines (docs/existing-room.md)")
+	f.Float64Var(&o.decision, "decision-threshold", 0, "percent of a CCP's points from which the record proposes acquis (default: the lab's decision rule, else 50)")
 	f.StringVar(&o.out, "out", "", "with --dry-run --provider terraform: write the Terraform modules under this directory")
 	return c
 }
@@ -137,7 +139,7 @@ func (o *upOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	defer eng.Provider.Close()
-	sess, err := exam.UpSession(eng, exam.SessionSpec{Name: o.session, Lab: o.labDef, LabYAML: o.labYAML, Roster: o.roll, Provider: o.provider})
+	sess, err := exam.UpSession(eng, exam.SessionSpec{Name: o.session, Lab: o.labDef, LabYAML: o.labYAML, Roster: o.roll, Provider: o.provider, DecisionThreshold: o.decision})
 	if err != nil {
 		return err
 	}
