@@ -131,6 +131,9 @@ func New(cfg Config) (*Gateway, error) {
 		pool:       newPool(30 * time.Second),
 		loginGrace: 2 * time.Minute,
 	}
+	if err := g.resolveAll(); err != nil { // else each candidate's first login resolves their own, and says why not
+		cfg.Log.Error("candidates' machines", "err", err)
+	}
 	return g, nil
 }
 

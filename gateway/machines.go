@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/internal/sshpin"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
@@ -121,26 +122,61 @@ func (g *Gateway) labMachines(candidate string) ([]*machine, error) {
 	if ok {
 		return ms, nil
 	}
-	ms, err := resolveMachines(g.st, g.sess, candidate)
+	all, err := resolveMachines(g.st, g.sess, []string{candidate})
 	if err != nil {
 		return nil, err
 	}
 	g.mu.Lock()
-	g.resolved[candidate] = ms
+	g.resolved[candidate] = all[candidate]
 	g.mu.Unlock()
-	return ms, nil
+	return all[candidate], nil
 }
 
-func resolveMachines(st *provision.State, sess *provision.Session, candidate string) ([]*machine, error) {
-	ins, err := sess.Instances(candidate)
+// resolveAll resolves every candidate's machines at once (one reading of
+// the lab, one transaction for the secrets), so that no candidate's first
+// login pays for it.
+func (g *Gateway) resolveAll() error {
+	var ids []string
+	for _, c := range g.sess.Candidates {
+		ids = append(ids, c.ID)
+	}
+	all, err := resolveMachines(g.st, g.sess, ids)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	maps.Copy(g.resolved, all)
+	g.mu.Unlock()
+	return nil
+}
+
+// resolveMachines resolves the candidates' machines from the lab and their
+// secrets.
+func resolveMachines(st *provision.State, sess *provision.Session, candidates []string) (map[string][]*machine, error) {
+	ins, err := sess.Instances(candidates...)
 	if err != nil {
 		return nil, err
 	}
-	in := ins[0]
-	secrets, err := st.Secrets(sess.Name, in.Lab, candidate)
-	if err != nil {
-		return nil, fmt.Errorf("candidate %s's secrets: %w", candidate, err)
+	if len(ins) == 0 {
+		return map[string][]*machine{}, nil
 	}
+	secrets, err := st.SecretsFor(sess.Name, ins[0].Lab, candidates)
+	if err != nil {
+		return nil, fmt.Errorf("the candidates' secrets: %w", err)
+	}
+	out := map[string][]*machine{}
+	for _, in := range ins {
+		id := in.Candidate.ID
+		ms, err := instanceMachines(in, secrets[id])
+		if err != nil {
+			return nil, fmt.Errorf("candidate %s: %w", id, err)
+		}
+		out[id] = ms
+	}
+	return out, nil
+}
+
+func instanceMachines(in *labs.Instance, secrets map[string]secret.Value) ([]*machine, error) {
 	var out []*machine
 	for _, lm := range in.Machines {
 		if lm.Access == nil {

@@ -19,6 +19,10 @@ import (
 type RunOptions struct {
 	DataDir, Session     string
 	SSHListen, WebListen string // WebListen "" serves no browser side
+	// ListenNetns is the network namespace the listeners are opened in (a
+	// path such as /proc/PID/ns/net; "" the process's own): the gateway runs
+	// where the machines are and answers where the candidates are.
+	ListenNetns string
 	// Address is how candidates reach the host, printed on the sheets
 	// (default: the listen address, else the host name).
 	Address     string
@@ -67,7 +71,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		return err
 	}
 	defer gw.Close()
-	sshLn, err := net.Listen("tcp", o.SSHListen)
+	sshLn, err := listenIn(o.ListenNetns, o.SSHListen)
 	if err != nil {
 		return errclass.Wrap(errclass.Usage, fmt.Errorf("--ssh-listen: %w", err))
 	}
@@ -83,7 +87,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	defer cancel()
 	errs := make(chan error, 2)
 	if o.WebListen != "" {
-		webLn, err := net.Listen("tcp", o.WebListen)
+		webLn, err := listenIn(o.ListenNetns, o.WebListen)
 		if err != nil {
 			return errclass.Wrap(errclass.Usage, fmt.Errorf("--web-listen: %w", err))
 		}

@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 export TAILAB_DATA_DIR=${TAILAB_DATA_DIR:-$HOME/.local/share/tailab}
 daemon_dir=$TAILAB_DATA_DIR/libvirtd
 session=${TAILAB_DEMO_SESSION:-demo}
+ssh_port=${TAILAB_DEMO_SSH_PORT:-2222} web_port=${TAILAB_DEMO_WEB_PORT:-8443} # the gateway's, on the host's 127.0.0.1
 
 bash scripts/install-deps.sh --no-tools
 mkdir -p bin
@@ -45,10 +46,14 @@ gateway() {
   run session open --session "$session" >/dev/null
   pw=$(run access --session "$session" --candidate c01 -o json --show-passwords | tr -d ' \n' |
     sed -n 's/.*"gateway":{"login":"c01","password":"\([^"]*\)".*/\1/p')
-  echo "Gateway (in the daemon's network namespace; from there): login c01, password $pw"
-  echo "  ip netns exec $TAILAB_NETNS ssh -p 2222 c01@127.0.0.1   (or c01+srv@ for srv directly)"
-  echo "  browser: https://127.0.0.1:8443/ (certificate fingerprint printed below)"
-  exec ip netns exec "$TAILAB_NETNS" bin/tailab gateway --session "$session" --ssh-listen 127.0.0.1:2222 --web-listen 127.0.0.1:8443
+  echo "Gateway of session $session, from this host: login c01, password $pw"
+  echo "  ssh -p $ssh_port c01@127.0.0.1        (a menu of c01's machines; c01+srv@127.0.0.1 for srv directly)"
+  echo "  browser: https://127.0.0.1:$web_port/ (check the certificate's SHA-256 printed below)"
+  # The gateway runs in the daemon's namespace, beside the machines, and
+  # listens in this shell's (fd 9): the host's own loopback, no bridge.
+  exec 9</proc/$$/ns/net
+  exec ip netns exec "$TAILAB_NETNS" bin/tailab gateway --session "$session" --listen-netns /proc/self/fd/9 \
+    --ssh-listen 127.0.0.1:$ssh_port --web-listen 127.0.0.1:$web_port
 }
 if [[ ${1:-} == gateway ]]; then gateway; fi
 run demo --session "$session"

@@ -40,6 +40,7 @@ func newGatewayCommand(g *globalOptions) *cobra.Command {
 	f.StringVarP(&o.Session, "session", "s", "", "session name (required)")
 	f.StringVar(&o.SSHListen, "ssh-listen", ":2222", "SSH side: address to listen on")
 	f.StringVar(&o.WebListen, "web-listen", ":8443", "browser side (HTTPS): address to listen on, \"\" for none")
+	f.StringVar(&o.ListenNetns, "listen-netns", "", "listen in this network namespace (e.g. /proc/PID/ns/net of a host shell), the machines' being the process's")
 	f.StringVar(&o.Address, "address", "", "the gateway's address as candidates type it (printed on access sheets)")
 	f.DurationVar(&o.Grace, "grace", time.Minute, "how long terminals stay open after the close, once warned")
 	f.BoolVar(&o.RecordInput, "record-input", false, "also record what candidates type (off: typed passwords would be kept)")
