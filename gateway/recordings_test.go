@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -21,7 +22,7 @@ import (
 )
 
 // TestRecordingsForJury follows a terminal recording from the gateway to the
-// jury: an SSH terminal session is recorded and indexed with the session's
+// jury (whose record gives the exam window too): an SSH terminal session is recorded and indexed with the session's
 // results (machine, start, duration, size, file), holds none of the
 // gateway's credentials, is listed in the jury record (start in the centre's
 // time zone) and on the dashboard's candidate page, and plays back there in
@@ -30,7 +31,9 @@ func TestRecordingsForJury(t *testing.T) {
 	chromium := testenv.RequireBinary(t, "chromium")
 	l := startLab(t)
 	allowUncontained(t)
-	l.open(t)
+	if err := SetWindow(l.dataDir, "s1", "open", "", io.Discard); err != nil { // as `tailab session open`: audited
+		t.Fatal(err)
+	}
 	t0 := time.Now()
 	out, _, code := l.ssh(t, "c01+srv", l.passwords["c01"], "", "-tt", "echo MARQUEUR-$((6*7)); hostname")
 	if code != 0 || !strings.Contains(out, "MARQUEUR-42") {
@@ -103,6 +106,9 @@ func TestRecordingsForJury(t *testing.T) {
 	record, err := exam.Record(l.dataDir, "s1", "c01", time.Time{}, "html", paris)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(string(record), "<th>Fenêtre de l’épreuve</th><td colspan=\"3\">ouverte le "+t0.In(paris).Format("02/01/2006")) {
+		t.Errorf("jury record without the exam window:\n%s", record)
 	}
 	if start := rec.Start.In(paris).Format("02/01/2006 15:04:05 MST"); !strings.Contains(string(record), "Enregistrements des terminaux") ||
 		!strings.Contains(string(record), "<td>srv</td><td>"+start+"</td>") {

@@ -97,6 +97,7 @@ type juryPage struct {
 	Faults                  []checks.Fault
 	Interventions           []juryIntervention
 	Recordings              []RecordingLine // the gateway's recordings of the candidate's terminals
+	Window                  string          // the exam window (examWindow), "" when never set
 	Digest, DigestFormat    string
 }
 
@@ -178,6 +179,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 		}
 	}
 	p.Recordings = RecordingLines(r.Recordings, c.ID, loc)
+	p.Window = examWindow(r, loc)
 	comps := competenceByID(c)
 	ccps := ccpByID(c)
 	compOf := func(id, title string) juryCompetence {
