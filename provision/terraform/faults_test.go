@@ -168,6 +168,11 @@ func TestApplyFailure(t *testing.T) {
 				t.Errorf("error %q\ndoes not say %q", err, want)
 			}
 		}
+		// OTF repeats Terraform's stderr on one line at the end of the log:
+		// said once is enough.
+		if n := strings.Count(err.Error(), "process exited while connecting to monitor"); n != 1 {
+			t.Errorf("the error line is there %d times:\n%s", n, err)
+		}
 	})
 }
 

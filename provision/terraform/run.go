@@ -322,7 +322,11 @@ func (p *Provider) runError(ctx context.Context, ws *workspace, r *tfe.Run, unre
 	return fmt.Errorf("%s during %s:\n    %s%s", msg, phase, strings.Join(lines, "\n    "), hint)
 }
 
-var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[a-zA-Z]`)
+var (
+	ansi = regexp.MustCompile(`\x1b\[[0-9;]*[a-zA-Z]`)
+	// otfStepError is the line OTF's runner ends a failed phase's log with.
+	otfStepError = regexp.MustCompile(`^Error: exit status \d+: `)
+)
 
 // relevantLines picks the error lines of a plan or apply log: from the first
 // "Error" line on for text logs, the error messages (with their details) for
@@ -351,6 +355,9 @@ func relevantLines(r io.Reader, max int) []string {
 			continue
 		}
 		t := strings.TrimSpace(strings.TrimLeft(line, "│╷╵ "))
+		if in && otfStepError.MatchString(t) {
+			continue // OTF's runner repeats Terraform's stderr on one line: already shown
+		}
 		if strings.HasPrefix(t, "Error") {
 			in = true
 		}
