@@ -173,6 +173,18 @@ func TestApplyFailure(t *testing.T) {
 		if n := strings.Count(err.Error(), "process exited while connecting to monitor"); n != 1 {
 			t.Errorf("the error line is there %d times:\n%s", n, err)
 		}
+		// A plan failure likewise (OTF: "Error: executing plan: exit status 1: ...").
+		srv.FailApply = nil
+		srv.FailPlan = func(ws string) string {
+			if ws != "tl-a2_c01" {
+				return ""
+			}
+			return "Terraform v1.5.7\n╷\n│ Error: error while retrieving remote ISO\n│\n│   with libvirt_cloudinit_disk.seed_srv,\n╵\n"
+		}
+		_, err = up(t, testConfig(srv), testSession(t, "a2", 1), provision.ApplyOptions{})
+		if err == nil || !strings.Contains(err.Error(), "errored during plan") || strings.Count(err.Error(), "error while retrieving remote ISO") != 1 {
+			t.Errorf("plan failure: %v", err)
+		}
 	})
 }
 

@@ -324,8 +324,9 @@ func (p *Provider) runError(ctx context.Context, ws *workspace, r *tfe.Run, unre
 
 var (
 	ansi = regexp.MustCompile(`\x1b\[[0-9;]*[a-zA-Z]`)
-	// otfStepError is the line OTF's runner ends a failed phase's log with.
-	otfStepError = regexp.MustCompile(`^Error: exit status \d+: `)
+	// otfStepError is the line OTF's runner ends a failed phase's log with
+	// ("Error: exit status 1: ...", "Error: executing plan: exit status 1: ...").
+	otfStepError = regexp.MustCompile(`^Error: (?:[a-z ]+: )?exit status \d+: `)
 )
 
 // relevantLines picks the error lines of a plan or apply log: from the first

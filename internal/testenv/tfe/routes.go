@@ -434,14 +434,14 @@ func (s *Server) archivist(w http.ResponseWriter, r *http.Request, p []string) {
 			notFound(w)
 			return
 		}
-		text, failed := rn.PlanLog, rn.PlanStatus == tfe.PlanErrored
+		text, failed, step := rn.PlanLog, rn.PlanStatus == tfe.PlanErrored, "executing plan: "
 		if kind == "apply" {
-			text, failed = rn.ApplyLog, rn.ApplyStatus == tfe.ApplyErrored
+			text, failed, step = rn.ApplyLog, rn.ApplyStatus == tfe.ApplyErrored, ""
 		}
 		if failed && s.Dialect == OTF {
 			// OTF's runner ends a failed phase's log with the step's error:
 			// Terraform's stderr again, on one line.
-			text += "\n\x1b[91mError: \x1b[0mexit status 1: " + strings.Join(strings.Fields(strings.Trim(text, "╷│╵")), " ") + "\n"
+			text += "\n\x1b[91mError: \x1b[0m" + step + "exit status 1: " + strings.Join(strings.Fields(text), " ") + "\n"
 		}
 		text = "\x02" + text + "\x03"
 		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
