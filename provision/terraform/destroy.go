@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/tailab/tailab/provision"
-	"github.com/tailab/tailab/provision/naming"
 )
 
 // Destroy queues a destroy run in every workspace of the session (or of the
@@ -190,31 +189,55 @@ func (p *Provider) Orphans(ctx context.Context, keep map[string]bool) ([]provisi
 	var out []provision.Resource
 	for _, name := range slices.Sorted(maps.Keys(found)) {
 		ws := found[name]
-		sess := ""
-		for _, t := range ws.Tags {
-			if v, ok := strings.CutPrefix(t, "session:"); ok {
-				sess = v
-			}
-		}
-		if sess != "" && !keep[sess] {
+		if sess := wsSession(ws); sess != "" && !keep[sess] {
 			out = append(out, provision.Resource{Type: "workspace", Name: name, Candidate: ws.Candidate, Host: p.cfg.Address})
 		}
 	}
 	return out, nil
 }
 
-// RemoveOrphans destroys and deletes workspaces listed by Orphans.
+// RemoveOrphans destroys and deletes workspaces listed by Orphans: the labs'
+// workspaces first, Parallel at once, then the management workspace of each
+// session whose labs are all gone (their domains use its network), as down
+// does.
 func (p *Provider) RemoveOrphans(ctx context.Context, rs []provision.Resource) error {
 	found, err := p.listWorkspaces(ctx, "")
 	if err != nil {
 		return err
 	}
-	var errs []error
+	var labWS, mgmt []*workspace
 	for _, r := range rs {
 		if ws, ok := found[r.Name]; ok && r.Type == "workspace" {
-			sess, _, _ := strings.Cut(strings.TrimPrefix(r.Name, naming.Prefix), "_")
-			errs = append(errs, p.destroyWorkspace(ctx, sess, ws))
+			if ws.Candidate == "" {
+				mgmt = append(mgmt, ws)
+			} else {
+				labWS = append(labWS, ws)
+			}
 		}
 	}
-	return errors.Join(errs...)
+	var mu sync.Mutex
+	failed := map[string]bool{} // sessions with a lab workspace left
+	destroy := func(ws *workspace) error {
+		err := p.destroyWorkspace(ctx, wsSession(ws), ws)
+		if err != nil {
+			mu.Lock()
+			failed[wsSession(ws)] = true
+			mu.Unlock()
+		}
+		return err
+	}
+	errs := []error{p.each(ctx, labWS, destroy)}
+	mgmt = slices.DeleteFunc(mgmt, func(ws *workspace) bool { return failed[wsSession(ws)] })
+	return errors.Join(append(errs, p.each(ctx, mgmt, destroy))...)
+}
+
+// wsSession is the session a workspace is tagged with, "" for none (then
+// it is nobody's orphan).
+func wsSession(ws *workspace) string {
+	for _, t := range ws.Tags {
+		if v, ok := strings.CutPrefix(t, "session:"); ok {
+			return v
+		}
+	}
+	return ""
 }

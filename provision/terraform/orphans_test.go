@@ -3,15 +3,18 @@ package terraform
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	tfetest "github.com/tailab/tailab/internal/testenv/tfe"
+	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
 
 // TestOrphans: `tailab gc --provider terraform` finds the workspaces of a
 // session the store no longer knows (by their session tag), leaves the others,
-// and removes the orphans through destroy runs.
+// and removes the orphans through destroy runs, the management workspace
+// after the labs' (a candidate id may sort after "mgmt").
 func TestOrphans(t *testing.T) { forDialects(t, testOrphans) }
 
 func testOrphans(t *testing.T, srv *tfetest.Server) {
@@ -20,6 +23,9 @@ func testOrphans(t *testing.T, srv *tfetest.Server) {
 	secrets, _ := testSecrets(t)
 	for _, name := range []string{"gone", "kept"} {
 		s := testSession(t, name, 1)
+		if name == "gone" {
+			s.Candidates = append(s.Candidates, labs.Candidate{ID: "pierre", Index: 2})
+		}
 		plan, err := p.Plan(ctx, s, instances(t, s))
 		if err != nil {
 			t.Fatal(err)
@@ -37,11 +43,28 @@ func testOrphans(t *testing.T, srv *tfetest.Server) {
 		names = append(names, r.Name)
 	}
 	slices.Sort(names)
-	if want := []string{"tl-gone_c01", "tl-gone_mgmt"}; !slices.Equal(names, want) {
+	if want := []string{"tl-gone_c01", "tl-gone_mgmt", "tl-gone_pierre"}; !slices.Equal(names, want) {
 		t.Fatalf("orphans %v, want %v", names, want)
 	}
+	mgmt, _ := srv.Workspace("tl-gone_mgmt")
+	before := len(srv.Calls())
 	if err := p.RemoveOrphans(ctx, orphans); err != nil {
 		t.Fatal(err)
+	}
+	// The management workspace's destroy run comes after every lab workspace is deleted.
+	lastLab, mgmtRun := -1, -1
+	for i, c := range srv.Calls()[before:] {
+		switch {
+		case c.Method == "DELETE" || strings.HasSuffix(c.Path, "/safe-delete") && c.Status < 300:
+			if !strings.Contains(c.Path, mgmt.ID) {
+				lastLab = i
+			}
+		case c.Method == "POST" && c.Path == "/api/v2/runs" && strings.Contains(c.Body, mgmt.ID) && mgmtRun < 0:
+			mgmtRun = i
+		}
+	}
+	if lastLab < 0 || mgmtRun < lastLab {
+		t.Errorf("the management workspace was destroyed (call %d) before the last lab workspace was deleted (call %d)", mgmtRun, lastLab)
 	}
 	if got := srv.Workspaces(); !slices.Equal(got, []string{"tl-kept_c01", "tl-kept_mgmt"}) {
 		t.Errorf("after removal: workspaces %v", got)
