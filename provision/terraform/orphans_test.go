@@ -56,10 +56,10 @@ func testOrphans(t *testing.T, srv *tfetest.Server) {
 	for i, c := range srv.Calls()[before:] {
 		switch {
 		case c.Method == "DELETE" || strings.HasSuffix(c.Path, "/safe-delete") && c.Status < 300:
-			if !strings.Contains(c.Path, mgmt.ID) {
+			if !strings.Contains(c.Path+"/", "/"+mgmt.ID+"/") { // ids are ws-N: ws-1 is in ws-12
 				lastLab = i
 			}
-		case c.Method == "POST" && c.Path == "/api/v2/runs" && strings.Contains(c.Body, mgmt.ID) && mgmtRun < 0:
+		case c.Method == "POST" && c.Path == "/api/v2/runs" && strings.Contains(c.Body, `"`+mgmt.ID+`"`) && mgmtRun < 0:
 			mgmtRun = i
 		}
 	}
