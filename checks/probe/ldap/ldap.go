@@ -24,6 +24,8 @@
 //	created_after: "2026-06-15T08:00:00Z"       # the exam start (RFC 3339): whenCreated compared
 //	gpo_links: true                # parse gPLink, resolve the GPOs' display names
 //	account_flags: true            # decode userAccountControl, pwdLastSet, lockout
+//	agdlp: {account: jdupont, global: GG_Compta, domain_local: GL_Compta_RW}
+//	                               # the AGDLP chain, exactly (sAMAccountNames)
 //
 // Connection parameters normally are the same for every check of a machine; checks
 // with different ones are grouped, one connection per group.
@@ -54,6 +56,14 @@
 //	             its settings disabled, or deleted),
 //	             linked_gpos_enforced (enabled and enforced), over all entries, in
 //	             link order
+//	with agdlp:  agdlp (true when the account is a direct member of the global
+//	             group, a global security group, itself a direct member of the
+//	             domain-local group, a domain-local security group, and the account
+//	             is NOT a direct member of the domain-local group), agdlp_missing
+//	             (what breaks the chain, French: for the jury), agdlp_links
+//	             (account_in_global, global_in_domain_local, account_in_domain_local,
+//	             global_scope, domain_local_scope, account_dn, global_dn,
+//	             domain_local_dn)
 //	with account_flags and exactly one entry: disabled, enabled, locked,
 //	             password_never_expires, must_change_password at the top level too
 //

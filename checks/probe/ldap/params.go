@@ -32,6 +32,7 @@ type Params struct {
 	CreatedAfter   string `yaml:"created_after"`
 	GPOLinks       bool   `yaml:"gpo_links"`
 	AccountFlags   bool   `yaml:"account_flags"`
+	AGDLP          *AGDLP `yaml:"agdlp"`
 
 	Positions yamlx.Positions `yaml:"-"`
 }
@@ -84,6 +85,9 @@ func (p *Params) Validate(d *yamlx.Decoder, at yamlx.Pos, field string) {
 		if _, err := parseTime(p.CreatedAfter); err != nil {
 			bad("created_after", "%v", err)
 		}
+	}
+	if a := p.AGDLP; a != nil && (strings.TrimSpace(a.Account) == "" || strings.TrimSpace(a.Global) == "" || strings.TrimSpace(a.DomainLocal) == "") {
+		bad("agdlp", "agdlp needs account, global and domain_local (sAMAccountNames)")
 	}
 	if p.InsecureSkipVerify && p.CAFile != "" {
 		bad("ca_file", "ca_file and insecure_skip_verify exclude each other")

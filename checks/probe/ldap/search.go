@@ -123,6 +123,11 @@ func (s *session) search(p *Params) (map[string]any, string, error) {
 	if p.GPOLinks {
 		links.values(values)
 	}
+	if p.AGDLP != nil {
+		if err := s.agdlp(p.AGDLP, values, &ev); err != nil {
+			return nil, ev.String(), err
+		}
+	}
 	if p.AccountFlags && len(entries) == 1 {
 		for _, k := range []string{"disabled", "enabled", "locked", "password_never_expires", "must_change_password"} {
 			values[k] = entries[0].(map[string]any)[k]
