@@ -124,6 +124,9 @@ type MachineState struct {
 	// `up` when nothing pinned one (trust on first use): State.PutMachines
 	// pins it unless a key was pinned before, so a changed key stays an error.
 	FirstSeenHostKey string `json:"-"`
+	// FirstSeenTLSPin is, likewise, the certificate an existing machine's
+	// WinRM listener presented at `up` when nothing pinned one.
+	FirstSeenTLSPin string `json:"-"`
 }
 
 // Key is the store key of a machine state.

@@ -123,6 +123,7 @@ func (s *State) PutMachines(ms []MachineState) error {
 				}
 			}
 			m.SSHHostKey = cmp.Or(m.SSHHostKey, m.FirstSeenHostKey)
+			m.TLSPin = cmp.Or(m.TLSPin, m.FirstSeenTLSPin)
 			if err := tx.Put(bucketMachines+"/"+m.Session, m.Key(), m); err != nil {
 				return err
 			}

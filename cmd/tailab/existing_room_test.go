@@ -127,6 +127,10 @@ candidates:
 `, dc.IP, dns.Host, dns.Port))
 	up := []string{"up", lab, "--provider", "static", "--inventory", inv, "--session", "b12", "--candidates", roster}
 
+	// The plan creates nothing (and needs no daemon).
+	if out, stderr, code := run(append(up, "--dry-run", "--no-faults")...); code != ExitOK || !strings.Contains(out, "Plan: 0 to create, 6 to keep, 0 to replace, 0 to remove.") {
+		t.Errorf("up --dry-run: exit %d\n%s%s", code, out, stderr)
+	}
 	// The lab draws a fault: refused on machines tailab did not create.
 	if _, stderr, code := run(up...); code != ExitUsage || !strings.Contains(stderr, "--no-faults") {
 		t.Fatalf("up with faults: exit %d, %s", code, stderr)

@@ -2,6 +2,7 @@ package static
 
 import (
 	"cmp"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"net"
@@ -10,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tailab/tailab/internal/tlspin"
 	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/labs"
@@ -55,6 +57,10 @@ type Machine struct {
 	// ("SHA256:...", as `ssh-keygen -lf` prints it): the grader accepts that
 	// key only.
 	HostKey string `yaml:"host_key" json:"host_key,omitempty"`
+	// TLSSHA256 is the SHA-256 fingerprint of the certificate of the
+	// machine's WinRM listener (hex, as tailab prints it): the grader trusts
+	// that one only. Unset, the one presented at the first up is pinned.
+	TLSSHA256 string `yaml:"tls_sha256" json:"tls_sha256,omitempty"`
 
 	Pos yamlx.Pos       `yaml:"-" json:"-"`
 	At  yamlx.Positions `yaml:"-" json:"-"`
@@ -140,6 +146,11 @@ func (m Machine) validate(d *yamlx.Decoder, field string, needAddress bool) {
 			d.Diags.Add(m.At.Of("ports", m.Pos), field+".ports."+k, "port %d out of range 1-65535", p)
 		}
 	}
+	if m.TLSSHA256 != "" {
+		if _, err := hex.DecodeString(tlspin.Normalize(m.TLSSHA256)); err != nil || len(tlspin.Normalize(m.TLSSHA256)) != 64 {
+			d.Diags.Add(m.At.Of("tls_sha256", m.Pos), field+".tls_sha256", "%q is not a SHA-256 fingerprint (64 hex digits, `:` allowed)", m.TLSSHA256)
+		}
+	}
 	if m.HostKey != "" && !strings.HasPrefix(m.HostKey, "SHA256:") {
 		d.Diags.Add(m.At.Of("host_key", m.Pos), field+".host_key", "%q is not a SHA256 fingerprint (SHA256:..., as ssh-keygen -lf prints it)", m.HostKey)
 	}
@@ -176,6 +187,7 @@ func (inv *Inventory) Entry(candidate, machine string) (Machine, bool) {
 	if has {
 		m.Address = cmp.Or(own.Address, shared.Address)
 		m.HostKey = cmp.Or(own.HostKey, shared.HostKey)
+		m.TLSSHA256 = cmp.Or(own.TLSSHA256, shared.TLSSHA256)
 		m.Addresses = mergeMaps(shared.Addresses, own.Addresses)
 		m.Ports = mergeMaps(shared.Ports, own.Ports)
 		m.Pos, m.At = own.Pos, own.At

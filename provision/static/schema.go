@@ -11,10 +11,11 @@ func Schema() map[string]any {
 	machine := map[string]any{
 		"type": "object", "additionalProperties": false,
 		"properties": map[string]any{
-			"address":   map[string]any{"type": "string", "description": "the IP address or host name the grader dials"},
-			"addresses": map[string]any{"type": "object", "description": "lab network → the machine's address on it", "additionalProperties": map[string]any{"type": "string"}},
-			"ports":     map[string]any{"type": "object", "description": "ports by transport when not the protocol's", "properties": ports, "additionalProperties": false},
-			"host_key":  map[string]any{"type": "string", "pattern": "^SHA256:", "description": "SHA256 fingerprint of the SSH host key (ssh-keygen -lf)"},
+			"address":    map[string]any{"type": "string", "description": "the IP address or host name the grader dials"},
+			"addresses":  map[string]any{"type": "object", "description": "lab network → the machine's address on it", "additionalProperties": map[string]any{"type": "string"}},
+			"ports":      map[string]any{"type": "object", "description": "ports by transport when not the protocol's", "properties": ports, "additionalProperties": false},
+			"tls_sha256": map[string]any{"type": "string", "description": "SHA-256 fingerprint of the WinRM listener's certificate"},
+			"host_key":   map[string]any{"type": "string", "pattern": "^SHA256:", "description": "SHA256 fingerprint of the SSH host key (ssh-keygen -lf)"},
 		},
 	}
 	return map[string]any{

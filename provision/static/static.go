@@ -23,8 +23,10 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/tailab/tailab/internal/tlspin"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
+	"github.com/tailab/tailab/provision/readiness"
 )
 
 // Name is the provider's name (`up --provider static`).
@@ -122,6 +124,7 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, _ provision.
 	}
 	p.each(ctx, plan.Session, plan.Instances, inv, func(ms provision.MachineState, e Machine, m labs.Machine) {
 		p.pinHostKey(ctx, &ms, e, known)
+		pinTLS(ctx, &ms, e)
 		obs.Machine(ms)
 		ev := provision.Event{Time: time.Now(), Candidate: ms.Candidate, Machine: ms.Machine, What: "kept"}
 		if ms.State != provision.StateReady {
@@ -163,6 +166,25 @@ func (p *Provider) pinHostKey(ctx context.Context, ms *provision.MachineState, e
 	default:
 		ms.FirstSeenHostKey = got
 	}
+}
+
+// pinTLS sets the certificate the grader will trust from the machine's WinRM
+// listener: the inventory's fingerprint, else the one presented now, pinned
+// on first use (FirstSeenTLSPin).
+func pinTLS(ctx context.Context, ms *provision.MachineState, e Machine) {
+	if e.TLSSHA256 != "" {
+		ms.TLSPin = tlspin.Normalize(e.TLSSHA256)
+		return
+	}
+	if ms.Reach["winrm"] != "ok" {
+		return
+	}
+	pin, err := readiness.ProbeTLS(ctx, net.JoinHostPort(e.Address, strconv.Itoa(portOf(e, "winrm"))))
+	if err != nil {
+		ms.Reach["winrm"], ms.State, ms.Error = "winrm: "+err.Error(), provision.StateNotReady, "winrm: "+err.Error()
+		return
+	}
+	ms.FirstSeenTLSPin = pin
 }
 
 // Status checks every machine on the ports the grader uses.

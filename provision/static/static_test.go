@@ -3,6 +3,11 @@ package static
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +18,7 @@ import (
 
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/internal/testenv/sshd"
+	"github.com/tailab/tailab/internal/tlspin"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -119,4 +125,57 @@ func TestHostKeys(t *testing.T) {
 
 func knownhostsLine(host string, port int, key ssh.PublicKey) string {
 	return fmt.Sprintf("[%s]:%d %s", host, port, ssh.MarshalAuthorizedKey(key))
+}
+
+// TestTLSPin: the WinRM certificate the grader will trust is the inventory's
+// fingerprint (any usual spelling), else the one presented at up, pinned
+// once.
+func TestTLSPin(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the reachability checks hang up without TLS
+	srv.StartTLS()
+	defer srv.Close()
+	host, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	fp := tlspin.Fingerprint(srv.Certificate().Raw)
+	lab, roster := testLabAndRoster(t)
+	colons := strings.ToUpper(fp[:2] + ":" + fp[2:])
+	for _, tc := range []struct{ inv, wantPin, wantFirst string }{
+		{"", "", fp},
+		{`, tls_sha256: "` + colons + `"`, fp, ""},
+	} {
+		src := fmt.Sprintf("candidates:\n  c01: {srv: {address: 127.0.0.9}, dc: {address: %s, ports: {winrm: %s, smb: %s}%s}}\n  c02: {srv: {address: 127.0.0.9}, dc: {address: 127.0.0.9}}\n", host, port, port, tc.inv)
+		inv, err := ParseInventory("inv.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess := &provision.Session{Name: "s", LabSource: lab.Source, LabYAML: testLab, Candidates: roster, Provider: Name}
+		ins, _ := sess.Instances("c01")
+		p := New(Config{Inventory: inv, InventoryYAML: []byte(src)})
+		plan, err := p.Plan(context.Background(), sess, ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs := &collect{ms: map[string]provision.MachineState{}}
+		if err := p.Apply(context.Background(), plan, provision.ApplyOptions{}, obs); err != nil {
+			t.Fatal(err)
+		}
+		if dc := obs.ms["c01/dc"]; dc.TLSPin != tc.wantPin || dc.FirstSeenTLSPin != tc.wantFirst || dc.State != provision.StateReady {
+			t.Errorf("inventory %q: pin %q first %q %s (%s)", tc.inv, dc.TLSPin, dc.FirstSeenTLSPin, dc.State, dc.Error)
+		}
+	}
+	if _, err := ParseInventory("inv.yaml", []byte("candidates:\n  c01: {dc: {address: 10.0.0.1, tls_sha256: abc}}\n")); err == nil || !strings.Contains(err.Error(), `inv.yaml:2:45: candidates.c01.dc.tls_sha256: "abc" is not a SHA-256 fingerprint`) {
+		t.Errorf("bad fingerprint: %v", err)
+	}
+	st, err := provision.OpenState(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pin := range []string{"first", "second"} {
+		if err := st.PutMachine(provision.MachineState{Session: "s", Candidate: "c01", Machine: "dc", FirstSeenTLSPin: pin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ms, err := st.Machines("s"); err != nil || ms[0].TLSPin != "first" {
+		t.Errorf("pinned %+v, %v; want first", ms, err)
+	}
 }
