@@ -127,6 +127,10 @@ candidates:
 `, dc.IP, dns.Host, dns.Port))
 	up := []string{"up", lab, "--provider", "static", "--inventory", inv, "--session", "b12", "--candidates", roster}
 
+	// Without an inventory, a new session of existing machines is a usage error.
+	if _, stderr, code := run("up", lab, "--provider", "static", "--session", "b12", "--candidates", roster, "--no-faults"); code != ExitUsage || !strings.Contains(stderr, "has no inventory") {
+		t.Errorf("up without --inventory: exit %d, %s", code, stderr)
+	}
 	// The plan creates nothing (and needs no daemon).
 	if out, stderr, code := run(append(up, "--dry-run", "--no-faults")...); code != ExitOK || !strings.Contains(out, "Plan: 0 to create, 6 to keep, 0 to replace, 0 to remove.") {
 		t.Errorf("up --dry-run: exit %d\n%s%s", code, out, stderr)

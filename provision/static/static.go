@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/tlspin"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
@@ -75,7 +76,7 @@ func (p *Provider) inventory(s *provision.Session) (*Inventory, error) {
 		return p.cfg.Inventory, nil
 	}
 	if s.Inventory == "" {
-		return nil, fmt.Errorf("session %q has no inventory: bring it up with `tailab up LAB --provider static --inventory FILE`", s.Name)
+		return nil, errclass.Usagef("session %q has no inventory: bring it up with `tailab up LAB --provider static --inventory FILE`", s.Name)
 	}
 	return ParseInventory(s.InventorySource, []byte(s.Inventory))
 }
