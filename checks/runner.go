@@ -295,6 +295,15 @@ type group struct {
 	units   []int
 }
 
+// label is the group's probe, and the identity it presents when not the
+// default, for messages: "smb", "smb en tant que bob".
+func (grp *group) label() string {
+	if grp.as == "" {
+		return grp.probe
+	}
+	return grp.probe + " en tant que " + grp.as
+}
+
 // plan renders the candidate's checks and groups them; checks that cannot be
 // observed (machine missing from the inventory, unknown probe) get their error
 // result now.
@@ -529,7 +538,7 @@ func (ex *executor) observe(ctx context.Context, g *candidateGrade, grp *group, 
 		switch {
 		case err != nil:
 			res.Status = StatusError
-			res.Message = g.mask(fmt.Sprintf("observation impossible sur %q (%s) : %v", grp.machine, grp.probe, err))
+			res.Message = g.mask(fmt.Sprintf("observation impossible sur %q (%s) : %v", grp.machine, grp.label(), err))
 			if ok {
 				res.Evidence = g.mask(o.Evidence)
 			}

@@ -52,6 +52,9 @@ checks:
 			}
 		}
 	}
+	if msg := rep.Candidates[0].Results[4].Message; !strings.Contains(msg, `"dc1" (smb en tant que wrong)`) {
+		t.Errorf("refused: %q does not name the identity", msg)
+	}
 	want := "alice-writes=pass bob-reads=pass bob-cannot-write=pass bob-writes=fail refused=error"
 	if strings.Join(got, " ") != want {
 		t.Errorf("statuses = %s, want %s", strings.Join(got, " "), want)
