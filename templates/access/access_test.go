@@ -81,6 +81,10 @@ func TestRenderGolden(t *testing.T) {
 	if n := strings.Count(b.String(), "remote-viewer"); n != 2 {
 		t.Errorf("the console note appears %d times, want 2 (not on a sheet without VMs)", n)
 	}
+	// ...which sends candidates to the gateway's console tab when there is a gateway
+	if n := strings.Count(b.String(), "onglet « Console MACHINE »"); n != 2 {
+		t.Errorf("the console tab is named %d times, want 2", n)
+	}
 	if strings.Contains(b.String(), "Ab3<&x9Z") {
 		t.Error("password not HTML-escaped")
 	}
