@@ -38,7 +38,7 @@ type sessionChan struct {
 	up    ssh.Channel // the machine's channel being relayed, nil in the menu
 	rec   *recorder
 	start chan *ssh.Request
-	input chan []byte   // what the candidate types, read by one goroutine
+	input chan typed    // what the candidate types while no machine's channel is relayed
 	done  chan struct{} // closed when the channel's handler returns
 }
 
@@ -48,7 +48,7 @@ func (c *sshConn) session(nch ssh.NewChannel) {
 		return
 	}
 	defer ch.Close()
-	s := &sessionChan{c: c, ch: ch, start: make(chan *ssh.Request, 1), input: make(chan []byte), done: make(chan struct{})}
+	s := &sessionChan{c: c, ch: ch, start: make(chan *ssh.Request, 1), input: make(chan typed), done: make(chan struct{})}
 	defer close(s.done)
 	c.mu.Lock()
 	c.chans[ch] = true
@@ -160,23 +160,47 @@ func recycle(b []byte) {
 	}
 }
 
-// read reads what the candidate sends into s.input (closed at EOF).
+// typed is a piece of what the candidate typed, handed to the menu or to a
+// relay that is starting; done is closed once it is consumed (written on, for
+// a relay), so that nothing read after it overtakes it.
+type typed struct {
+	b    []byte
+	done chan struct{}
+}
+
+// read reads what the candidate sends. While a machine's channel is relayed
+// it writes it there itself (one goroutine less between a keystroke and the
+// machine); otherwise it hands it over through s.input (closed at EOF).
 func (s *sessionChan) read() {
 	defer close(s.input)
 	for {
 		buf := *inputBufs.Get().(*[]byte)
 		n, err := s.ch.Read(buf)
-		if n == 0 {
+		s.mu.Lock()
+		up, rec := s.up, s.rec
+		s.mu.Unlock()
+		switch {
+		case n == 0:
 			recycle(buf)
-		} else {
+		case up != nil:
+			rec.typed(buf[:n])
+			_, _ = up.Write(buf[:n]) // fails only when the relay ends: typed into a closing session
+			recycle(buf)
+		default:
+			t := typed{b: buf[:n], done: make(chan struct{})}
 			select {
-			case s.input <- buf[:n]:
+			case s.input <- t:
+			case <-s.done:
+				return
+			}
+			select {
+			case <-t.done:
 			case <-s.done:
 				return
 			}
 		}
 		if err != nil {
-			return
+			return // s.input closed: the relay, if any, passes the end of input on
 		}
 	}
 }
@@ -292,14 +316,15 @@ func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
 	go func() { // what the candidate types, to the machine
 		for {
 			select {
-			case b, ok := <-s.input:
+			case t, ok := <-s.input: // typed before the relay started
 				if !ok {
 					_ = up.CloseWrite()
 					return
 				}
-				rec.typed(b)
-				_, err := up.Write(b)
-				recycle(b)
+				rec.typed(t.b)
+				_, err := up.Write(t.b)
+				recycle(t.b)
+				close(t.done)
 				if err != nil {
 					return
 				}
@@ -377,11 +402,12 @@ type chanReader struct {
 
 func (r *chanReader) Read(p []byte) (int, error) {
 	if len(r.pending) == 0 {
-		b, ok := <-r.s.input
+		t, ok := <-r.s.input
 		if !ok {
 			return 0, io.EOF
 		}
-		r.pending, r.read = b, b
+		close(t.done)
+		r.pending, r.read = t.b, t.b
 	}
 	n := copy(p, r.pending)
 	if r.pending = r.pending[n:]; len(r.pending) == 0 {
