@@ -327,6 +327,8 @@ var (
 	// otfStepError is the line OTF's runner ends a failed phase's log with
 	// ("Error: exit status 1: ...", "Error: executing plan: exit status 1: ...").
 	otfStepError = regexp.MustCompile(`^Error: (?:[a-z ]+: )?exit status \d+: `)
+	// progressLine is Terraform's per-resource progress ("x.y: Refreshing state... [id=...]").
+	progressLine = regexp.MustCompile(`^[\w.\[\]"-]+: (?:Refreshing state|Reading|Read complete|Creating|Creation complete|Still creating|Modifying|Modifications complete|Still modifying|Destroying|Destruction complete|Still destroying)\b`)
 )
 
 // relevantLines picks the error lines of a plan or apply log: from the first
@@ -356,8 +358,11 @@ func relevantLines(r io.Reader, max int) []string {
 			continue
 		}
 		t := strings.TrimSpace(strings.TrimLeft(line, "│╷╵ "))
-		if in && otfStepError.MatchString(t) {
-			continue // OTF's runner repeats Terraform's stderr on one line: already shown
+		if in && (otfStepError.MatchString(t) || progressLine.MatchString(t)) {
+			// OTF's runner repeats Terraform's stderr on one line: already
+			// shown; progress lines of other resources interleave with the
+			// error block (stdout and stderr share the log).
+			continue
 		}
 		if strings.HasPrefix(t, "Error") {
 			in = true
