@@ -1,6 +1,8 @@
 package exam
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,5 +31,18 @@ func TestExistingRefuses(t *testing.T) {
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s %+v %s: %v, want %q", tc.provider, tc.existing, tc.what, err, tc.want)
 		}
+	}
+}
+
+// TestValidateInventory: `tailab validate` tells an inventory by its
+// candidates and checks it at its line and column.
+func TestValidateInventory(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "inv.yaml")
+	if err := os.WriteFile(p, []byte("machines: {srv: {ports: {shh: 2222}}}\ncandidates:\n  c01: {srv: {address: 10.0.0.1}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kind, err := ValidateFile(p, Probes())
+	if kind != kindInventory || err == nil || !strings.Contains(err.Error(), `inv.yaml:1:25: machines.srv.ports.shh: unknown transport "shh" (did you mean "ssh"?)`) {
+		t.Errorf("ValidateFile = %q, %v", kind, err)
 	}
 }

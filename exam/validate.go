@@ -14,12 +14,16 @@ import (
 	"github.com/tailab/tailab/internal/userfile"
 	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/labs"
+	"github.com/tailab/tailab/provision/static"
 )
 
 // File kinds ValidateFile recognises.
 const (
 	kindLab   = "lab"
 	kindSuite = "suite"
+	// kindInventory: where a room's existing machines are (--provider
+	// static); checked alone here, against a lab and a roster at up.
+	kindInventory = "inventory"
 )
 
 // AppendNew appends the diagnostics not already in ds (a suite named on the command
@@ -58,8 +62,12 @@ func ValidateFile(path string, reg *probe.Registry) (string, error) {
 	if diag != nil {
 		return "", yamlx.Diagnostics{*diag}
 	}
-	if kind == kindSuite {
+	switch kind {
+	case kindSuite:
 		_, err := checks.LoadSuite(path, data, reg, nil)
+		return kind, err
+	case kindInventory:
+		_, err := static.ParseInventory(path, data)
 		return kind, err
 	}
 	return kind, validateLab(path, data, reg)
@@ -117,6 +125,9 @@ func detectKind(path string, data []byte) (string, *yamlx.Diagnostic) {
 	keys := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		keys[root.Content[i].Value] = root.Content[i+1]
+	}
+	if keys["candidates"] != nil {
+		return kindInventory, nil // its machines: are not a lab's
 	}
 	for _, k := range labOnlyKeys {
 		if keys[k] != nil {

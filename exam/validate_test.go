@@ -11,6 +11,7 @@ func TestDetectKind(t *testing.T) {
 		{"lab checks are file names", "name: x\nchecks: [a.yaml]\n", kindLab},
 		{"suite", "checks:\n  - id: a\n", kindSuite},
 		{"jury only", "jury: []\n", kindSuite},
+		{"inventory", "machines: {srv: {ports: {ssh: 2222}}}\ncandidates: {}\n", kindInventory},
 		{"neither", "name: x\n", ""},
 		{"empty", "", ""},
 		{"list", "- a\n", ""},

@@ -25,7 +25,7 @@ func newValidateCommand(g *globalOptions) *cobra.Command {
 	o := &validateOptions{g: g}
 	return &cobra.Command{
 		Use:   "validate FILE...",
-		Short: "Check lab and check-suite files: every mistake, with file:line:column (exit 4 when one is bad)",
+		Short: "Check lab, check-suite, roster and inventory files: every mistake, with file:line:column (exit 4 when one is bad)",
 		Long: `validate loads each file strictly and reports every mistake with its
 file:line:column. A file is a lab (it has machines:), a check suite (a checks:
 list of mappings, or jury:) or a candidate roster (.csv, .tsv or .txt: the
