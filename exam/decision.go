@@ -1,7 +1,12 @@
 package exam
 
 import (
+	"maps"
+	"slices"
+	"strings"
+
 	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
@@ -57,14 +62,28 @@ func decisionDiagnostics(lab *labs.Lab, suites []*checks.Suite) yamlx.Diagnostic
 	}
 	ix := newCheckIndex(suites)
 	var ds yamlx.Diagnostics
+	at := func(pos yamlx.Pos) yamlx.Pos {
+		if pos.File == "" {
+			pos.File = lab.Source
+		}
+		return pos
+	}
+	if ref, err := referential.Load(lab.Referential); err == nil {
+		var ccps []string
+		for _, c := range ref.CCPs {
+			ccps = append(ccps, c.ID)
+		}
+		for _, id := range slices.Sorted(maps.Keys(lab.Decision.CCPs)) {
+			if !slices.Contains(ccps, id) {
+				ds.Add(at(lab.Decision.CCPs[id].Pos), "decision.ccps."+id, "no CCP %q in the referential %s (valid: %s)%s",
+					id, ref.Version, strings.Join(ccps, ", "), yamlx.Suggest(id, ccps))
+			}
+		}
+	}
 	refs, fields := lab.Decision.CriticalChecks()
 	for i, r := range refs {
 		if _, msg := ix.resolve(r.ID); msg != "" {
-			pos := r.Pos
-			if pos.File == "" {
-				pos.File = lab.Source
-			}
-			ds.Add(pos, fields[i], "%s", msg)
+			ds.Add(at(r.Pos), fields[i], "%s", msg)
 		}
 	}
 	return ds

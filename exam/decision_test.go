@@ -30,6 +30,7 @@ decision:
   critical: [dns-actif]
   ccps:
     CCP2: {critical: [dns-actf, s/dns-actif]}
+    CCP7: {threshold: 50}
 `
 	for name, data := range map[string]string{"suite.yaml": suite, "lab.yaml": lab} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
@@ -37,12 +38,16 @@ decision:
 		}
 	}
 	_, err := ValidateFile(filepath.Join(dir, "lab.yaml"), Probes())
-	want := `lab.yaml:12:23: decision.ccps.CCP2.critical[0]: no check "dns-actf" in the lab's suites (did you mean "dns-actif"?)`
-	if err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "\n") != 0 {
-		t.Fatalf("validate: %v\nwant only %q", err, want)
+	for _, want := range []string{
+		`lab.yaml:12:23: decision.ccps.CCP2.critical[0]: no check "dns-actf" in the lab's suites (did you mean "dns-actif"?)`,
+		`lab.yaml:13:11: decision.ccps.CCP7: no CCP "CCP7" in the referential tai-2018 (valid: CCP1, CCP2, CCP3)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "\n") != 1 {
+			t.Errorf("validate: %v\nwant %q", err, want)
+		}
 	}
 
-	l, err := labs.Load("lab.yaml", []byte(strings.Replace(lab, "dns-actf, ", "", 1)))
+	l, err := labs.Load("lab.yaml", []byte(strings.Replace(strings.Replace(lab, "dns-actf, ", "", 1), "    CCP7: {threshold: 50}\n", "", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
@@ -59,34 +58,6 @@ func PrintStatus(w io.Writer, ms []provision.MachineState) error {
 			addrs = append(addrs, n+"="+m.Addresses[n])
 		}
 		t.row(m.Session, m.Candidate, m.Machine, m.Kind, m.State, m.MgmtAddress, strings.Join(addrs, " "), m.Error)
-	}
-	return t.flush()
-}
-
-// SessionRow is a session as `session list -o json` shows it.
-type SessionRow struct {
-	Name       string    `json:"name"`
-	Lab        string    `json:"lab"`
-	Provider   string    `json:"provider"`
-	Candidates int       `json:"candidates"`
-	CreatedAt  time.Time `json:"created_at"`
-	MgmtCIDR   string    `json:"mgmt_cidr"`
-}
-
-// SessionRows lists sessions for JSON (an empty list, never null).
-func SessionRows(sessions []provision.Session) []SessionRow {
-	rows := []SessionRow{}
-	for _, s := range sessions {
-		rows = append(rows, SessionRow{s.Name, s.Lab, s.Provider, len(s.Candidates), s.CreatedAt, s.MgmtCIDR})
-	}
-	return rows
-}
-
-// PrintSessions writes sessions as a table, their dates in loc.
-func PrintSessions(w io.Writer, sessions []provision.Session, loc *time.Location) error {
-	t := newTable(w, "SESSION", "LAB", "CANDIDATES", "PROVIDER", "CREATED", "MGMT")
-	for _, s := range sessions {
-		t.row(s.Name, s.Lab, fmt.Sprint(len(s.Candidates)), s.Provider, s.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"), s.MgmtCIDR)
 	}
 	return t.flush()
 }

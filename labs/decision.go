@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/tailab/tailab/checks/referential"
 	"github.com/tailab/tailab/internal/yamlx"
 )
 
@@ -39,30 +38,19 @@ type DecisionRule struct {
 	At  yamlx.Positions `yaml:"-" json:"-"`
 }
 
-// validate checks thresholds (a percentage above 0, at most 100), the CCPs
-// (of the lab's referential); that the critical checks exist in the lab's
-// suites is checked when they are loaded (exam.LabSuites).
-func (dc *Decision) validate(d *yamlx.Decoder, ref string) {
+// validate checks thresholds (a percentage above 0, at most 100); that the
+// CCPs are the referential's and the critical checks the suites' is checked
+// when the suites are loaded (exam.LabSuites: the lab model is a leaf).
+func (dc *Decision) validate(d *yamlx.Decoder) {
 	rule := func(field string, threshold float64, at yamlx.Positions, pos yamlx.Pos) {
 		if _, set := at["threshold"]; set && (threshold <= 0 || threshold > 100) {
 			d.Diags.Add(at.Of("threshold", pos), field+".threshold", "%g: a percentage of the CCP's points, above 0 and at most 100", threshold)
 		}
 	}
 	rule("decision", dc.Threshold, dc.At, dc.Pos)
-	r, err := referential.Load(ref)
-	var ccps []string
-	if err == nil {
-		for _, c := range r.CCPs {
-			ccps = append(ccps, c.ID)
-		}
-	}
 	for _, id := range slices.Sorted(maps.Keys(dc.CCPs)) {
 		c := dc.CCPs[id]
-		field := "decision.ccps." + id
-		if err == nil && !slices.Contains(ccps, id) {
-			d.Diags.Add(c.Pos, field, "no CCP %q in the referential %s (valid: %v)", id, r.Version, ccps)
-		}
-		rule(field, c.Threshold, c.At, c.Pos)
+		rule("decision.ccps."+id, c.Threshold, c.At, c.Pos)
 	}
 }
 

@@ -30,7 +30,6 @@ func TestDecisionValidation(t *testing.T) {
 			"lab.yaml:14:14: decision.threshold: 0: a percentage of the CCP's points, above 0 and at most 100",
 			"lab.yaml:15:17: decision.critical[1]: expected a check id (id, or suite/id)",
 			"lab.yaml:18:12: decision.ccps.CCP2.seuil: unknown field (valid: critical, threshold)",
-			"lab.yaml:17:11: decision.ccps.CCP9: no CCP \"CCP9\" in the referential tai-2018 (valid: [CCP1 CCP2 CCP3])",
 			"lab.yaml:17:23: decision.ccps.CCP9.threshold: 120: a percentage of the CCP's points, above 0 and at most 100",
 		}},
 	}

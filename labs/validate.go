@@ -161,7 +161,7 @@ func (l *Lab) validate(d *yamlx.Decoder, resolved bool) {
 	}
 	l.validateScenario(d, resolved) // faults and solution: labs/solution.go
 	if l.Decision != nil && !resolved {
-		l.Decision.validate(d, l.Referential)
+		l.Decision.validate(d)
 	}
 }
 

@@ -108,6 +108,21 @@ func (s *Store) Keys(session string) ([]string, error) {
 	return keys, nil
 }
 
+// Sessions lists the sessions that have stored gradings, by name: those kept
+// after `down` removed the session itself included.
+func (s *Store) Sessions() ([]string, error) {
+	var out []string
+	err := s.st.View(func(tx *store.Tx) error {
+		var err error
+		out, err = tx.Buckets(string(kindGradings))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the sessions with gradings: %w", err)
+	}
+	return out, nil
+}
+
 // sortKeys orders keys by the time they hold; keys that are not times go first,
 // in string order.
 func sortKeys(keys []string) {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tailab/tailab/exam"
+	"github.com/tailab/tailab/internal/clidoc"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/yamlx"
 	"github.com/tailab/tailab/provision"
@@ -129,13 +130,19 @@ of the title "Technicien d'assistance en informatique".`,
 		root.AddCommand(verb(g))
 	}
 	addCompletions(root, g)
+	root.InitDefaultHelpCmd()       // now, so that usageErrors gives them
+	root.InitDefaultCompletionCmd() // their examples too
 	usageErrors(root)
 	return root
 }
 
 // usageErrors makes cobra's own errors — an unknown flag or command, the
-// wrong number of arguments — usage errors, in c and every command below it.
+// wrong number of arguments — usage errors, in c and every command below it,
+// and gives each its examples (internal/clidoc).
 func usageErrors(c *cobra.Command) {
+	if c.Example == "" {
+		c.Example = clidoc.Example(c.CommandPath())
+	}
 	c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		if name, ok := strings.CutPrefix(err.Error(), "unknown flag: --"); ok { // pflag suggests nothing
 			var names []string
@@ -150,8 +157,12 @@ func usageErrors(c *cobra.Command) {
 		// A verb of verbs: cobra would print its help and exit 0 on an
 		// unknown sub-verb.
 		c.Args = func(cmd *cobra.Command, a []string) error {
+			var names []string
+			for _, sub := range cmd.Commands() {
+				names = append(append(names, sub.Name()), sub.Aliases...)
+			}
 			if len(a) > 0 {
-				return errclass.Usagef("unknown command %q for %q", a[0], cmd.CommandPath())
+				return errclass.Usagef("unknown command %q for %q%s", a[0], cmd.CommandPath(), yamlx.Suggest(a[0], names))
 			}
 			return nil
 		}

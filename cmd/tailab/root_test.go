@@ -74,9 +74,18 @@ func TestUsageExitCodes(t *testing.T) {
 }
 
 func TestUnknownFlagSuggests(t *testing.T) {
-	_, stderr, code := runTailab(t, context.Background(), "grade", "--sesion", "s1")
-	if code != ExitUsage || !strings.Contains(stderr, `unknown flag: --sesion (did you mean "session"?)`) {
-		t.Errorf("exit %d %q", code, stderr)
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"grade", "--sesion", "s1"}, []string{`unknown flag: --sesion (did you mean "session"?)`}},
+		{[]string{"sesion", "list"}, []string{`unknown command "sesion" for "tailab" (did you mean "session"?)`}},
+		{[]string{"jury", "decid"}, []string{`unknown command "decid" for "tailab jury" (did you mean "decide"?)`}},
+		{[]string{"zzzz"}, []string{`unknown command "zzzz" for "tailab" (valid: `, "session"}},
+	} {
+		_, stderr, code := runTailab(t, context.Background(), tc.args...)
+		for _, w := range tc.want {
+			if code != ExitUsage || !strings.Contains(stderr, w) {
+				t.Errorf("tailab %v: exit %d %q, want %d and %q", tc.args, code, stderr, ExitUsage, w)
+			}
+		}
 	}
 }
 

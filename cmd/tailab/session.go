@@ -98,29 +98,27 @@ func renderStatus(cmd *cobra.Command, ms []provision.MachineState, output string
 func newSessionCommand(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{Use: "session", Short: "Manage sessions"}
 	var output string
+	var all bool
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List sessions",
+		Use:   "list [--all]",
+		Short: "List sessions (with --all, those down whose gradings and records are kept)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			st, err := provision.OpenState(g.DataDir)
-			if err != nil {
+			rows, err := exam.ListSessions(g.DataDir, all)
+			switch {
+			case err != nil:
 				return err
+			case output == "json":
+				return writeJSON(cmd.OutOrStdout(), rows)
 			}
-			sessions, err := st.Sessions()
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), exam.SessionRows(sessions))
-			}
-			return exam.PrintSessions(cmd.OutOrStdout(), sessions, g.Loc)
+			return exam.PrintSessions(cmd.OutOrStdout(), rows, g.Loc, all)
 		},
 	}
 	list.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	list.Flags().BoolVarP(&all, "all", "a", false, "also the sessions taken down whose gradings are kept")
 	c.AddCommand(list)
 	c.AddCommand(newSessionWindowCommands(g)...) // open, close: gateway.go
 	return c

@@ -201,6 +201,23 @@ func (t *Tx) Keys(bucket, prefix string) ([]string, error) {
 	return out, nil
 }
 
+// Buckets lists the names of a bucket's sub-buckets, sorted.
+func (t *Tx) Buckets(bucket string) ([]string, error) {
+	b, err := t.bucket(bucket, false)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var out []string
+	err = b.ForEach(func(k, v []byte) error {
+		if v == nil {
+			out = append(out, string(k))
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
 // NextSeq returns the next sequence number of a bucket (for logs).
 func (t *Tx) NextSeq(bucket string) (uint64, error) {
 	b, err := t.bucket(bucket, true)
