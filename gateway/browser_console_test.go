@@ -26,7 +26,8 @@ const canvasDrawn = `(() => {
 // TestBrowserConsole opens a tiny TCG VM's console in headless Chromium as a
 // candidate would: log in, open the console tab; noVNC completes the RFB
 // handshake through the gateway without asking for a password, and draws the
-// VM's screen.
+// VM's screen. At the close the page warns and the console is closed after
+// the grace period.
 func TestBrowserConsole(t *testing.T) {
 	chromium := testenv.RequireBinary(t, "chromium")
 	l, _, pws := consoleLab(t)
@@ -75,6 +76,15 @@ func TestBrowserConsole(t *testing.T) {
 	poll("a frame drawn", canvasDrawn, 60*time.Second)
 	html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	shot, _ := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+
+	// the close: the page warns (the countdown at zero), the gateway closes
+	// the console after the grace period
+	if _, err := CloseWindow(l.store, "s1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	step("countdown at zero", chromedp.Evaluate[chromedp.Void](`closes = Date.now() - 1000; tick()`))
+	poll("close notice", `!document.getElementById("avis").hidden && document.getElementById("avis").textContent.startsWith("L'examen est terminé")`, 5*time.Second)
+	poll("console closed", `document.getElementById("console-ws").dataset.etat === "fermee"`, 30*time.Second)
 	if name != "QEMU (vm-c01)" {
 		t.Errorf("desktop name %q, want c01's VM", name)
 	}

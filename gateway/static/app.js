@@ -70,6 +70,7 @@ async function refresh() {
     document.getElementById("compte").title = s.fermeture_texte ? "Fermeture le " + s.fermeture_texte : "";
   } catch (e) { /* the next refresh tries again */ }
 }
+let closeNoticed = false;
 function tick() {
   const el = document.getElementById("compte");
   if (closes === null) { el.textContent = "Fermeture non programmée"; return; }
@@ -77,6 +78,10 @@ function tick() {
   const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
   el.textContent = left === 0 ? "Examen terminé" : "Temps restant : " + (h > 0 ? h + " h " : "") + String(m).padStart(2, "0") + " min " + String(s).padStart(2, "0") + " s";
   el.classList.toggle("bientot", left < 600);
+  if (left === 0 && !closeNoticed) { // consoles get no text from the gateway: the page says it
+    closeNoticed = true;
+    notice("L'examen est terminé : enregistrez votre travail, vos terminaux et consoles vont être fermés.");
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
