@@ -13,6 +13,7 @@ import (
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/ssh"
 	"github.com/tailab/tailab/internal/errclass"
+	"github.com/tailab/tailab/provision"
 )
 
 // ExecOptions are those of `tailab exec`.
@@ -70,11 +71,15 @@ func Exec(ctx context.Context, o ExecOptions) ([]ExecResult, error) {
 	var wg sync.WaitGroup
 	var auditErr error
 	var mu sync.Mutex
+	before := make([]provision.AuditEntry, len(targets))
 	for i, t := range targets {
-		a := adminAudit{st: st, session: sess.Name, action: "exec", candidate: t.Candidate, machine: t.Machine, start: time.Now()}
-		if err := a.add("command: " + t.Masker.Mask(trimDetail(o.Command))); err != nil {
-			return nil, err // before anything ran
-		}
+		before[i] = provision.AuditEntry{Action: "exec", Candidate: t.Candidate, Machine: t.Machine, Detail: "command: " + t.Masker.Mask(trimDetail(o.Command))}
+	}
+	if err := st.Audit(sess.Name, before...); err != nil { // one transaction, before anything runs
+		return nil, err
+	}
+	for i, t := range targets {
+		a := adminAudit{st: st, session: sess.Name, action: "exec", candidate: t.Candidate, machine: t.Machine}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
