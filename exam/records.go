@@ -42,7 +42,7 @@ type Records struct {
 }
 
 // WriteRecords writes a grading's session report (HTML) and each candidate's
-// jury record, with the session's interventions, into dir (atomically, file
+// jury record, with the session's interventions and recordings, into dir (atomically, file
 // by file); dates are shown in loc.
 func WriteRecords(dir string, st *provision.State, rep *checks.Report, loc *time.Location) (*Records, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -63,6 +63,11 @@ func WriteRecords(dir string, st *provision.State, rep *checks.Report, loc *time
 	if rep.Interventions, err = Interventions(st, rep.Session); err != nil {
 		return nil, err
 	}
+	recs, err := results.OnStore(st.Store()).Recordings(rep.Session, "")
+	if err != nil {
+		return nil, err
+	}
+	rep.Recordings = recs
 	for _, c := range rep.Candidates {
 		jury := &report.Jury{Opts: report.Options{Location: loc}, Candidates: []string{c.ID}}
 		path := filepath.Join(dir, fmt.Sprintf("%s-%s-jury.html", rep.Session, c.ID))
