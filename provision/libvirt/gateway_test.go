@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/gateway"
 	"github.com/tailab/tailab/internal/store"
 	"github.com/tailab/tailab/internal/testenv"
@@ -111,6 +112,27 @@ func TestGatewayContained(t *testing.T) {
 	if _, errOut, code := ssh("c01", c01, "-W", mgmt["c02/srv"]+":22"); code != 255 || !strings.Contains(errOut, "destination interdite") {
 		t.Errorf("forward to c02's srv: code %d, %q", code, errOut)
 	}
+	// The admin's exec on both candidates' srv (the session key, the pinned
+	// host keys): each its own exit code; then c02's pin replaced by c01's
+	// key: an error naming both fingerprints.
+	cmd := "ip -4 -o addr show | grep -q ' inet " + mgmt["c02/srv"] + "/' && exit 3; hostname"
+	rs, err := exam.Exec(ctx, exam.ExecOptions{DataDir: dataDir, Session: "gw1", Machine: "srv", Command: cmd})
+	if err != nil || len(rs) != 2 || rs[0].Candidate != "c01" || rs[0].ExitCode != 0 || rs[0].Stdout != "srv\n" ||
+		rs[1].Candidate != "c02" || rs[1].ExitCode != 3 || rs[1].Error != "" {
+		t.Errorf("exec on both srv: %v, %+v", err, rs)
+	}
+	pins := map[string]string{}
+	for _, m := range states {
+		pins[m.Candidate+"/"+m.Machine] = m.SSHHostKey
+	}
+	if err := eng.State.PutMachines([]provision.MachineState{{Session: "gw1", Candidate: "c02", Machine: "srv", Kind: labs.KindContainer,
+		MgmtAddress: mgmt["c02/srv"], State: provision.StateReady, SSHHostKey: pins["c01/srv"]}}); err != nil {
+		t.Fatal(err)
+	}
+	rs, err = exam.Exec(ctx, exam.ExecOptions{DataDir: dataDir, Session: "gw1", Candidates: []string{"c02"}, Machine: "srv", Command: "true"})
+	if err != nil || len(rs) != 1 || !strings.Contains(rs[0].Error, pins["c01/srv"]) || !strings.Contains(rs[0].Error, pins["c02/srv"]) {
+		t.Errorf("exec with a pin that is not c02's key: %v, %+v", err, rs)
+	}
 	gw.Close() // flush the audit log
 	log, err := eng.State.AuditLog("gw1")
 	if err != nil {
@@ -121,7 +143,8 @@ func TestGatewayContained(t *testing.T) {
 		lines = append(lines, e.Action+" "+e.Candidate+" "+e.Machine+" "+e.Detail)
 	}
 	all := strings.Join(lines, "\n")
-	for _, want := range []string{"login c01  ssh from 127.0.0.1: accepted", "terminal c01 srv exec hostname", "login c02  ssh from 127.0.0.1: refused", "forward c01  to " + mgmt["c02/srv"] + ":22 refused"} {
+	for _, want := range []string{"login c01  ssh from 127.0.0.1: accepted", "terminal c01 srv exec hostname", "login c02  ssh from 127.0.0.1: refused", "forward c01  to " + mgmt["c02/srv"] + ":22 refused",
+		"exec c01 srv command: " + cmd, "exec c01 srv ended: exit status 0", "exec c02 srv ended: exit status 3", "exec c02 srv failed after "} {
 		if !strings.Contains(all, want) {
 			t.Errorf("audit log lacks %q:\n%s", want, all)
 		}
