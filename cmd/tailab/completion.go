@@ -4,26 +4,44 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tailab/tailab/checks/report"
+	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/labs"
-	"github.com/tailab/tailab/provision"
 )
 
 // addCompletions makes shell completion (`tailab completion bash|zsh|fish`)
 // offer session names for every --session flag, the session's candidates for
-// --candidate, report formats for grade's and report's -o, and built-in labs for a command's LAB argument.
+// --candidate, the lab's machines for --machine, the candidate's snapshots
+// for snapshot revert|delete NAME, report formats for grade's and report's -o, and built-in labs for a command's LAB argument.
 func addCompletions(root *cobra.Command, g *globalOptions) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
-		if c.Flags().Lookup("session") != nil {
+		if c.Flag("session") != nil { // Flag: its persistent flags too (snapshot, reset)
 			_ = c.RegisterFlagCompletionFunc("session", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-				return completeSessions(g), cobra.ShellCompDirectiveNoFileComp
+				return exam.CompleteSessions(g.DataDir), cobra.ShellCompDirectiveNoFileComp
 			})
 		}
-		if c.Flags().Lookup("candidate") != nil {
+		if c.Flag("candidate") != nil {
 			_ = c.RegisterFlagCompletionFunc("candidate", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 				s, _ := cmd.Flags().GetString("session")
-				return completeCandidates(g, s), cobra.ShellCompDirectiveNoFileComp
+				return exam.CompleteCandidates(g.DataDir, s), cobra.ShellCompDirectiveNoFileComp
 			})
+		}
+		if c.Flag("machine") != nil {
+			_ = c.RegisterFlagCompletionFunc("machine", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+				s, _ := cmd.Flags().GetString("session")
+				return exam.CompleteMachines(g.DataDir, s), cobra.ShellCompDirectiveNoFileComp
+			})
+		}
+		if p := c.CommandPath(); p == "tailab snapshot revert" || p == "tailab snapshot delete" {
+			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				s, _ := cmd.Flags().GetString("session")
+				cand, _ := cmd.Flags().GetString("candidate")
+				m, _ := cmd.Flags().GetString("machine")
+				return exam.CompleteSnapshots(cmd.Context(), g.DataDir, s, cand, m, g.engine), cobra.ShellCompDirectiveNoFileComp
+			}
 		}
 		if c.Name() == "grade" || c.Name() == "report" { // -o: the report formats
 			_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(report.Formats(), cobra.ShellCompDirectiveNoFileComp))
@@ -54,36 +72,4 @@ func completeLabs(_ *cobra.Command, args []string, _ string) ([]string, cobra.Sh
 		out = append(out, e.Name+"\t"+e.Description)
 	}
 	return out, cobra.ShellCompDirectiveDefault
-}
-
-func completeSessions(g *globalOptions) []string {
-	st, err := provision.OpenState(g.DataDir)
-	if err != nil {
-		return nil
-	}
-	sessions, err := st.Sessions()
-	if err != nil {
-		return nil
-	}
-	out := make([]string, 0, len(sessions))
-	for _, s := range sessions {
-		out = append(out, s.Name+"\t"+s.Lab)
-	}
-	return out
-}
-
-func completeCandidates(g *globalOptions, session string) []string {
-	st, err := provision.OpenState(g.DataDir)
-	if err != nil || session == "" {
-		return nil
-	}
-	s, err := st.Session(session)
-	if err != nil {
-		return nil
-	}
-	out := make([]string, 0, len(s.Candidates))
-	for _, c := range s.Candidates {
-		out = append(out, c.ID+"\t"+c.FullName())
-	}
-	return out
 }

@@ -17,7 +17,11 @@ func TestCompletionOffersSessionsAndCandidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SaveSession(&provision.Session{Name: "juin", Lab: "tpe-local",
+	src, err := labs.BuiltinSource("tpe-local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveSession(&provision.Session{Name: "juin", Lab: "tpe-local", LabSource: "catalog:tpe-local", LabYAML: string(src),
 		Candidates: []labs.Candidate{{ID: "c01", LastName: "Martin", FirstName: "Léa"}, {ID: "c02"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +34,9 @@ func TestCompletionOffersSessionsAndCandidates(t *testing.T) {
 		{[]string{"__complete", "--data-dir", dir, "up", ""}, []string{"tpe-local\t"}},
 		{[]string{"__complete", "--data-dir", dir, "grade", "-c", "c01", "-o", ""}, []string{"csv\n", "xlsx\n", "table\n"}},
 		{[]string{"__complete", "--data-dir", dir, "report", "-o", ""}, []string{"junit\n"}},
+		// The lab's machines for --machine (ssh, exec, reset, snapshot).
+		{[]string{"__complete", "--data-dir", dir, "ssh", "-s", "juin", "-c", "c01", "--machine", ""}, []string{"srv\tserver", "pc1\tclient"}},
+		{[]string{"__complete", "--data-dir", dir, "snapshot", "revert", "-s", "juin", "-c", "c01", "-m", ""}, []string{"srv\tserver"}},
 	}
 	for _, tt := range tests {
 		root := newRootCommand()
