@@ -249,6 +249,19 @@ func TestConsole(t *testing.T) {
 			t.Errorf("console %q for c02: reason %q, desktop %q: want a refusal", name, got.reason, got.name)
 		}
 	}
+	// a browser that does not speak RFB is dropped; the gateway goes on
+	bad, err := dialConsole(base, "ws", c02)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = bad.SetDeadline(time.Now().Add(30 * time.Second))
+	ver := make([]byte, 12)
+	_, _ = io.ReadFull(bad, ver)
+	_, _ = bad.Write([]byte("GET / HTTP/1.1\r\n\r\n\x00\xff"))
+	if n, _ := io.Copy(io.Discard, bad); n != 0 {
+		t.Errorf("a browser speaking garbage got %d more bytes", n)
+	}
+	bad.Close()
 	// c01, whose console points at c02's VM: c01's password is refused there
 	l2 := c01Client(t, l, base)
 	finder.set("c01/ws", mustConsole(t, finder, "c02/ws", pws["c01"]))
@@ -260,7 +273,8 @@ func TestConsole(t *testing.T) {
 
 	log := l.auditLog(t)
 	for _, want := range [][]string{{"c02 console c02 ws", "opened (web from"}, {"c02 console c02 ../c01/ws", "refused: no machine"},
-		{"c02 console c02 srv", "refused: machine srv is a container"}, {"c01 console c01 ws", "failed:", "refused the console password"}} {
+		{"c02 console c02 srv", "refused: machine srv is a container"}, {"c01 console c01 ws", "failed:", "refused the console password"},
+		{"c02 console c02 ws", "failed: browser handshake: not an RFB version"}} {
 		if !hasLine(log, want...) {
 			t.Errorf("audit log lacks %q:\n%s", want, strings.Join(log, "\n"))
 		}
