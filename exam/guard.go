@@ -142,7 +142,67 @@ func Guard(ctx context.Context, st *provision.State, sess *provision.Session, ca
 	}
 	in.restore(ctx, fs, iv.Faults)
 	log.printf("%s: faults after %s", candidate, iv.Detail())
+	if err := keepUnseen(st, sess, iv, log); err != nil {
+		return iv, err
+	}
 	return iv, audit(st, sess, iv)
+}
+
+// keepUnseen records as pending the faults present (or unreadable) before an
+// intervention that could not be read after it (a machine not ready yet:
+// reset or revert with --no-wait, a slow boot): the next `up` reads them and
+// puts back those lost (RestorePending), rather than the candidate keeping a
+// fault repaired by the intervention.
+func keepUnseen(st *provision.State, sess *provision.Session, iv *Intervention, log Logf) error {
+	var unseen []string
+	for _, w := range iv.Faults {
+		if w.Before != Absent && w.After == Unknown {
+			unseen = append(unseen, w.Fault)
+		}
+	}
+	if len(unseen) == 0 {
+		return nil
+	}
+	rec, _, err := st.Faults(sess.Name, iv.Candidate)
+	if err != nil {
+		return fmt.Errorf("candidate %s: read faults: %w", iv.Candidate, err)
+	}
+	var machines []string
+	if iv.Machine != "" {
+		machines = []string{iv.Machine}
+	}
+	addPending(&rec, iv.Action, machines, unseen)
+	if err := st.RecordFaults(sess.Name, iv.Candidate, rec); err != nil {
+		return fmt.Errorf("candidate %s: record faults: %w", iv.Candidate, err)
+	}
+	log.printf("%s: %s not seen after %s (not ready yet?): `tailab up --session %s` puts back what was lost", iv.Candidate, strings.Join(unseen, ", "), iv.Action, sess.Name)
+	return nil
+}
+
+// addPending adds faults to a record's pending ones, lost by action on
+// machines (none: all); faults already pending stay (an earlier action's).
+func addPending(rec *provision.FaultRecord, action string, machines, faults []string) {
+	if len(rec.Pending) == 0 {
+		rec.PendingBy, rec.PendingMachines = action, machines
+	} else {
+		if !strings.Contains(rec.PendingBy, action) {
+			rec.PendingBy += ", " + action
+		}
+		if len(machines) == 0 || len(rec.PendingMachines) == 0 {
+			rec.PendingMachines = nil
+		} else {
+			for _, m := range machines {
+				if !slices.Contains(rec.PendingMachines, m) {
+					rec.PendingMachines = append(rec.PendingMachines, m)
+				}
+			}
+		}
+	}
+	for _, f := range faults {
+		if !slices.Contains(rec.Pending, f) {
+			rec.Pending = append(rec.Pending, f)
+		}
+	}
 }
 
 func audit(st *provision.State, sess *provision.Session, iv *Intervention) error {
@@ -230,20 +290,7 @@ func recordPending(ctx context.Context, st *provision.State, sess *provision.Ses
 	if err != nil || len(fs) == 0 {
 		return err
 	}
-	if len(rec.Pending) == 0 {
-		rec.Pending, rec.PendingBy, rec.PendingMachines = nil, by, machines
-	} else {
-		rec.PendingBy += ", " + by
-		if len(machines) == 0 || len(rec.PendingMachines) == 0 {
-			rec.PendingMachines = nil
-		} else {
-			for _, m := range machines {
-				if !slices.Contains(rec.PendingMachines, m) {
-					rec.PendingMachines = append(rec.PendingMachines, m)
-				}
-			}
-		}
-	}
+	var present []string
 	for _, f := range fs {
 		if len(machines) > 0 && !slices.Contains(machines, f.Machine) || slices.Contains(rec.Pending, f.Name) {
 			continue
@@ -252,9 +299,10 @@ func recordPending(ctx context.Context, st *provision.State, sess *provision.Ses
 		p := in.presence(rctx, f)
 		cancel()
 		if p != Absent {
-			rec.Pending = append(rec.Pending, f.Name)
+			present = append(present, f.Name)
 		}
 	}
+	addPending(rec, by, machines, present)
 	if err := st.RecordFaults(sess.Name, candidate, *rec); err != nil {
 		return fmt.Errorf("candidate %s: record faults: %w", candidate, err)
 	}

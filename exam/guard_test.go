@@ -1,8 +1,10 @@
 package exam
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/tailab/tailab/provision"
 )
@@ -44,5 +46,67 @@ func TestReplacedMachines(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGuardKeepsUnseenFaults: after an intervention that leaves a machine not
+// answering yet (reset --no-wait), the faults present or unreadable before it
+// cannot be checked: they stay pending, for the machines it touched, so the
+// next up reads and puts back what was lost; a second intervention adds to
+// them rather than replacing them.
+func TestGuardKeepsUnseenFaults(t *testing.T) {
+	st, sess, lab := ccp3Session(t)
+	c := sess.Candidates[0]
+	drawn := lab.FaultsFor(sess.Name, c)
+	rec := provision.FaultRecord{At: time.Now()}
+	byMachine := map[string][]string{}
+	for _, f := range drawn {
+		rec.Faults = append(rec.Faults, f.Name)
+		byMachine[f.Machine] = append(byMachine[f.Machine], f.Name)
+	}
+	if err := st.RecordFaults(sess.Name, c.ID, rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"srv", "box", "pc1", "pc2"} { // nothing answers on port 9
+		if err := st.PutMachine(provision.MachineState{Session: sess.Name, Candidate: c.ID, Machine: m, MgmtAddress: "127.0.0.1", Ports: map[string]int{"ssh": 9}, State: provision.StateRunning}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The reads retry until their context ends (a machine booting): 2 s here.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	ran := 0
+	iv, err := Guard(ctx, st, sess, c.ID, "srv", "reset", t.Logf, func() error { ran++; return nil })
+	if err != nil || iv == nil || ran != 1 {
+		t.Fatalf("guard: %v %v (ran %d)", iv, err, ran)
+	}
+	for _, w := range iv.Faults {
+		if w.Before != Unknown || w.After != Unknown || w.Reapplied {
+			t.Errorf("%s: %+v, want unknown before and after, nothing re-applied", w.Fault, w)
+		}
+	}
+	got, _, err := st.Faults(sess.Name, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.Pending) != fmt.Sprint(byMachine["srv"]) || got.PendingBy != "reset" || fmt.Sprint(got.PendingMachines) != "[srv]" {
+		t.Errorf("after reset of srv: pending %v by %q on %v, want %v by reset on [srv]", got.Pending, got.PendingBy, got.PendingMachines, byMachine["srv"])
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := Guard(ctx, st, sess, c.ID, "pc2", "snapshot revert", t.Logf, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ = st.Faults(sess.Name, c.ID)
+	want := append(append([]string{}, byMachine["srv"]...), byMachine["pc2"]...)
+	if fmt.Sprint(got.Pending) != fmt.Sprint(want) || got.PendingBy != "reset, snapshot revert" || fmt.Sprint(got.PendingMachines) != "[srv pc2]" {
+		t.Errorf("after revert of pc2: pending %v by %q on %v, want %v", got.Pending, got.PendingBy, got.PendingMachines, want)
+	}
+	log, err := st.AuditLog(sess.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 2 || log[0].Action != "faults-kept" || log[0].Machine != "srv" {
+		t.Errorf("audit log: %+v", log)
 	}
 }
