@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,6 +87,7 @@ func startVM(t *testing.T, name, password string) (string, int) {
 		"-serial", "file:"+filepath.Join(dir, "serial.log"), "-monitor", "none", "-no-reboot")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // a killed test binary leaves no VM behind
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
