@@ -44,8 +44,10 @@ type Options struct {
 	// Verbose makes the table formatter list passing checks too.
 	Verbose bool
 	// Details makes the table formatter print, after the one-line-per-candidate
-	// summary, each candidate's competences and the checks to review.
-	Details bool
+	// summary, each candidate's competences and the checks to review: of
+	// every candidate, or of DetailsOf alone when it names some.
+	Details   bool
+	DetailsOf []string
 	// Separator is the CSV field separator: ',' (default, RFC 4180) or ';' (the
 	// French Excel locale). Quotes, CR, LF and the Unicode replacement character
 	// are refused.

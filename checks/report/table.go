@@ -54,7 +54,9 @@ func (t *Table) Format(w io.Writer, rep *checks.Report) error {
 	p.summary(r)
 	if t.Opts.Details || t.Opts.Verbose {
 		for i := range r.Candidates {
-			p.candidate(&r.Candidates[i])
+			if len(t.Opts.DetailsOf) == 0 || slices.Contains(t.Opts.DetailsOf, r.Candidates[i].ID) {
+				p.candidate(&r.Candidates[i])
+			}
 		}
 	}
 	if err := bw.Flush(); err != nil {

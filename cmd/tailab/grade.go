@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,7 +37,7 @@ type gradeOptions struct {
 	Competences []string
 	Output      []string
 	Out         string
-	Details     bool
+	Details     []string
 	CSVDialect  string
 	Concurrency int
 	Watch       time.Duration
@@ -78,7 +79,8 @@ check could not be observed (the grade is incomplete), 4 a suite is invalid.`,
 	f.StringSliceVar(&o.Competences, "competence", nil, "only the checks of these competences (and the checks they depend on)")
 	f.StringArrayVarP(&o.Output, "output", "o", []string{"table"}, "report format, FORMAT or FORMAT=FILE, repeatable: table, json, csv, junit, html, xlsx")
 	f.StringVar(&o.Out, "out", "", "write the (single) report to this file (atomically) instead of stdout")
-	f.BoolVar(&o.Details, "details", false, "table: each candidate's competences and the checks to review after the summary")
+	f.StringSliceVar(&o.Details, "details", nil, "table: each candidate's competences and the checks to review after the summary (--details=c02,c03: theirs alone)")
+	f.Lookup("details").NoOptDefVal = "all"
 	f.StringVar(&o.CSVDialect, "csv-dialect", "excel-fr", "CSV for excel-fr (';', decimal comma, BOM) or rfc4180 (',', decimal point)")
 	f.IntVar(&o.Concurrency, "concurrency", checks.DefaultConcurrency, "probe runs at once")
 	f.DurationVar(&o.Watch, "watch", 0, "re-grade every DURATION until Ctrl-C, storing every report and printing only the verdicts that changed")
@@ -157,8 +159,9 @@ func reportCode(rep *checks.Report) error {
 
 // reportOutputs builds the -o outputs of grade and report: colour only on a
 // terminal without NO_COLOR, dates in --tz, CSV in the dialect asked.
-func reportOutputs(g *globalOptions, specs []string, out, dialect string, details bool) ([]report.Output, error) {
-	opts := report.Options{Location: g.Loc, Details: details, Color: !g.NoColor && out == "" && isTerminal(os.Stdout)}
+func reportOutputs(g *globalOptions, specs []string, out, dialect string, details []string) ([]report.Output, error) {
+	opts := report.Options{Location: g.Loc, Details: len(details) > 0, DetailsOf: slices.DeleteFunc(details, func(s string) bool { return s == "all" }),
+		Color: !g.NoColor && out == "" && isTerminal(os.Stdout)}
 	outs, err := report.NewOutputs(opts, dialect, specs, out)
 	return outs, errclass.Wrap(errclass.Usage, err)
 }

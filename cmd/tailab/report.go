@@ -24,7 +24,7 @@ type reportOptions struct {
 	Out       string
 	At        string
 	Grading   int
-	Details   bool
+	Details   []string
 	Dialect   string
 }
 
@@ -57,7 +57,8 @@ Outputs:
 	f.StringVarP(&o.Candidate, "candidate", "c", "", "candidate ID: their jury record")
 	f.StringArrayVarP(&o.Outputs, "output", "o", nil, "the session: table, json, csv, junit, html, xlsx (FORMAT[=FILE], repeatable); a record: html (default), pdf, digest or bundle")
 	f.IntVar(&o.Grading, "grading", 0, "the session's N-th stored grading (1 the first; default the latest)")
-	f.BoolVar(&o.Details, "details", false, "table: each candidate's competences and checks after the summary")
+	f.StringSliceVar(&o.Details, "details", nil, "table: each candidate's competences and checks after the summary (--details=c02: theirs alone)")
+	f.Lookup("details").NoOptDefVal = "all"
 	f.StringVar(&o.Dialect, "csv-dialect", "excel-fr", "CSV for excel-fr (';', decimal comma, BOM) or rfc4180")
 	f.StringVar(&o.Out, "out", "", "write to this file (atomically) instead of stdout")
 	f.StringVar(&o.At, "at", "", "use the grading finished at or before this time (RFC 3339, as printed on the record)")

@@ -48,3 +48,35 @@ func TestSessionListAll(t *testing.T) {
 		t.Errorf("report of a session that is down: exit %d %s\n%s", code, stderr, out)
 	}
 }
+
+// TestDetailsOf: --details shows every candidate's details after the
+// summary, --details=c02 c02's alone.
+func TestDetailsOf(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := e2e.Populate(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flag      string
+		want, not []string
+	}{
+		{"--details", []string{"Candidat c01 — ", "Candidat c02 — ", "Candidat c10 — "}, nil},
+		{"--details=c02", []string{"Candidat c02 — ", "À revoir"}, []string{"Candidat c01 — ", "Candidat c10 — "}},
+		{"--details=c01,c10", []string{"Candidat c01 — ", "Candidat c10 — "}, []string{"Candidat c02 — "}},
+	} {
+		out, stderr, code := runTailab(t, context.Background(), "--data-dir", dir, "--no-color", "report", "-s", e2e.Session, "-o", "table", tc.flag)
+		if code != 0 {
+			t.Fatalf("%s: exit %d %s", tc.flag, code, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: no %q in\n%s", tc.flag, w, out)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(out, w) {
+				t.Errorf("%s: %q shown", tc.flag, w)
+			}
+		}
+	}
+}

@@ -37,7 +37,7 @@ tailab gateway -s juin --ssh-listen :2222 --web-listen "" --record-input`,
 	"gc": `tailab gc                                             # list what no session owns
 tailab gc --provider libvirt --yes                     # and remove it`,
 	"grade": `tailab grade -s juin                                  # one line per candidate
-tailab grade -s juin -c c02 --details                  # c02's competences and checks to review
+tailab grade -s juin --details=c02,c05                 # c02's and c05's competences and checks to review
 tailab grade -s juin -o table -o csv=notes.csv -o xlsx=notes.xlsx
 tailab grade -s juin --competence C2.3 --watch 30s`,
 	"help":      `tailab help grade`,
