@@ -80,7 +80,7 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 }
 
 // withMutations are the labs whose mutations are proven too.
-var withMutations = map[string]bool{"tpe-local": true}
+var withMutations = map[string]bool{"tpe-local": true, "ccp2-infra-local": true, "ccp3-support-local": true, "ccp1-poste-local": true}
 
 // privateEngine is an engine on a fresh data dir and the private libvirtd,
 // its connections closed at the end of the test.
