@@ -142,7 +142,7 @@ func (o *VerifyOptions) Run(ctx context.Context) (*Verification, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.bind(); err != nil {
+	if r.ins, r.runner, err = r.bind(r.first()); err != nil {
 		return nil, err
 	}
 	untouched, err := r.faults(ctx)
@@ -158,22 +158,18 @@ func (o *VerifyOptions) Run(ctx context.Context) (*Verification, error) {
 	v := &Verification{Lab: o.lab.Name, Session: o.Session, Faults: FaultNames(r.ins[0].Scenario.Faults)}
 	var (
 		wg     sync.WaitGroup
-		intErr error
+		mutErr error
 	)
 	if o.Mutations {
-		wg.Add(2)
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			v.Mutations = r.mutate(ctx, r.ins[n+1:len(r.ins)-1])
-		}()
-		go func() {
-			defer wg.Done()
-			v.Integrity, intErr = r.integrity(ctx, r.ins[len(r.ins)-1], untouched)
+			mutErr = r.second(ctx, v, untouched)
 		}()
 	}
 	runs, notes, err := r.solve(ctx, untouched)
 	wg.Wait()
-	if err = errors.Join(err, intErr); err != nil {
+	if err = errors.Join(err, mutErr); err != nil {
 		return nil, err
 	}
 	v.Verdict, v.Notes = Analyse(runs), notes
@@ -201,7 +197,7 @@ func (r *verifyRun) up(ctx context.Context) (func(), error) {
 	if err := PrepareSambaTemplates(ctx, sess, []string{r.cands[0].ID}, r.Observer.Logf); err != nil {
 		return nil, err
 	}
-	plan, err := eng.Plan(ctx, sess, nil)
+	plan, err := eng.Plan(ctx, sess, r.first())
 	if err != nil {
 		return nil, fmt.Errorf("plan session %s: %w", sess.Name, err)
 	}
@@ -226,13 +222,26 @@ func (r *verifyRun) up(ctx context.Context) (func(), error) {
 	return teardown, nil
 }
 
-// bind binds the instances to the grader. Every fault is applied to every
-// instance (see faults): every check with a `when` applies, so the analysis
-// sees them all.
-func (r *verifyRun) bind() error {
-	ins, labNets, err := instances(r.Engine.State, r.sess, r.lab, nil, r.WinRM)
+// first are the candidates the both-way verification needs (v00..vNN), up
+// first; nil (all) without mutations.
+func (r *verifyRun) first() []string {
+	if !r.Mutations {
+		return nil
+	}
+	ids := make([]string, len(r.lab.Solution.Steps)+1)
+	for i := range ids {
+		ids[i] = r.cands[i].ID
+	}
+	return ids
+}
+
+// bind binds instances (only those given, or all) to the grader with a
+// runner of their own. Every fault is applied to every instance (see
+// faults): every check with a `when` applies, so the analysis sees them all.
+func (r *verifyRun) bind(only []string) ([]*Instance, *checks.Runner, error) {
+	ins, labNets, err := instances(r.Engine.State, r.sess, r.lab, only, r.WinRM)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	cands := make([]checks.Candidate, len(ins))
 	for i, in := range ins {
@@ -241,19 +250,26 @@ func (r *verifyRun) bind() error {
 	}
 	vantages, err := checks.NewVantages(r.suites, cands, labNets)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	r.ins, r.runner = ins, &checks.Runner{Registry: GradeProbes(vantages, r.WinRM)}
-	return nil
+	return ins, &checks.Runner{Registry: GradeProbes(vantages, r.WinRM)}, nil
 }
 
-// grade grades instances once.
+// grade grades instances of the first ones once.
 func (r *verifyRun) grade(ctx context.Context, ins ...*Instance) ([]checks.CandidateReport, error) {
+	return r.gradeWith(ctx, r.runner, ins...)
+}
+
+// gradeWith grades instances once with the runner they were bound with.
+func (r *verifyRun) gradeWith(ctx context.Context, runner *checks.Runner, ins ...*Instance) ([]checks.CandidateReport, error) {
+	if len(ins) == 0 {
+		return nil, nil
+	}
 	cs := make([]checks.Candidate, len(ins))
 	for i, in := range ins {
 		cs[i] = in.Candidate
 	}
-	rep, err := r.runner.Run(ctx, checks.Session{ID: r.sess.Name, Lab: r.lab.Name, StartedAt: r.sess.StartedAt}, r.suites, cs)
+	rep, err := runner.Run(ctx, checks.Session{ID: r.sess.Name, Lab: r.lab.Name, StartedAt: r.sess.StartedAt}, r.suites, cs)
 	if err != nil {
 		return nil, fmt.Errorf("grade: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tailab/tailab/checks"
@@ -180,9 +181,48 @@ func orText(a, b string) string {
 	return b
 }
 
+// second brings up the mutations' instances (m01..) and the integrity's
+// (i00) while the solution is proven on the first ones, so that fewer
+// machines start at once; applies every fault; then runs both phases at once.
+func (r *verifyRun) second(ctx context.Context, v *Verification, untouched checks.CandidateReport) error {
+	start := time.Now()
+	ids := make([]string, 0, len(r.lab.Mutations)+1)
+	for _, c := range r.cands[len(r.lab.Solution.Steps)+1:] {
+		ids = append(ids, c.ID)
+	}
+	plan, err := r.Engine.Plan(ctx, r.sess, ids)
+	if err != nil {
+		return fmt.Errorf("plan session %s: %w", r.sess.Name, err)
+	}
+	if err := r.Engine.Up(ctx, plan, provision.ApplyOptions{Parallel: r.Parallel, Force: true}, r.Machines); err != nil {
+		return fmt.Errorf("bring the mutations' instances up: %w", err)
+	}
+	ins, runner, err := r.bind(ids)
+	if err != nil {
+		return err
+	}
+	if err := forEach(len(ins), func(i int) error { return ins[i].ApplyFaults(ctx, ins[i].Scenario.Faults) }); err != nil {
+		return err
+	}
+	r.Observer.Logf("%d mutation instance(s) and the integrity's up, faults applied (%.1fs)", len(ins)-1, time.Since(start).Seconds())
+	var (
+		wg     sync.WaitGroup
+		intErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		v.Integrity, intErr = r.integrity(ctx, runner, ins[len(ins)-1], untouched)
+	}()
+	v.Mutations = r.mutate(ctx, runner, ins[:len(ins)-1])
+	wg.Wait()
+	return intErr
+}
+
 // mutate applies, on each mutation's own instance, the whole solution then
 // the mutation's steps, and grades them together.
-func (r *verifyRun) mutate(ctx context.Context, ins []*Instance) []MutationVerdict {
+func (r *verifyRun) mutate(ctx context.Context, runner *checks.Runner, ins []*Instance) []MutationVerdict {
+	start := time.Now()
 	out := make([]MutationVerdict, len(ins))
 	ok := make([]bool, len(ins))
 	_ = forEach(len(ins), func(k int) error {
@@ -211,7 +251,7 @@ func (r *verifyRun) mutate(ctx context.Context, ins []*Instance) []MutationVerdi
 			graded = append(graded, in)
 		}
 	}
-	reps, err := r.grade(ctx, graded...)
+	reps, err := r.gradeWith(ctx, runner, graded...)
 	for k, j := 0, 0; k < len(ins); k++ {
 		if !ok[k] {
 			continue
@@ -224,17 +264,18 @@ func (r *verifyRun) mutate(ctx context.Context, ins []*Instance) []MutationVerdi
 		}
 		j++
 	}
-	r.Observer.Stepf("mutated instances graded")
+	r.Observer.Stepf("%d mutated instance(s) graded (%.1fs)", len(graded), time.Since(start).Seconds())
 	return out
 }
 
 // integrity takes the untouched instance in through reset, snapshot create
 // and snapshot revert of every machine, each as the admin commands run it
 // (Guard: faults read before, re-applied when lost), grading after each.
-func (r *verifyRun) integrity(ctx context.Context, in *Instance, untouched checks.CandidateReport) ([]IntegrityRun, error) {
+func (r *verifyRun) integrity(ctx context.Context, runner *checks.Runner, in *Instance, untouched checks.CandidateReport) ([]IntegrityRun, error) {
 	if err := recordEveryFault(r.Engine.State, r.sess, in); err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	eng, sess, id := r.Engine, r.sess, in.Candidate.ID
 	const snap = "verify"
 	actions := []struct {
@@ -257,13 +298,13 @@ func (r *verifyRun) integrity(ctx context.Context, in *Instance, untouched check
 		if iv != nil {
 			faults = iv.Faults
 		}
-		g, err := r.grade(ctx, in)
+		g, err := r.gradeWith(ctx, runner, in)
 		if err != nil {
 			return out, err
 		}
 		run := CompareIntegrity(a.name, untouched, g[0], faults)
 		out = append(out, run)
-		r.Observer.Stepf("untouched after %-16s %g/%g pts", a.name, g[0].Points, g[0].MaxPoints)
+		r.Observer.Stepf("untouched after %-16s %g/%g pts (%.1fs)", a.name, g[0].Points, g[0].MaxPoints, time.Since(start).Seconds())
 	}
 	return out, nil
 }
