@@ -56,7 +56,7 @@ func TestVerifyBuiltinLabs(t *testing.T) {
 					t.Fatal(perr)
 				}
 			}
-			t.Logf("verify %s (%.1fs):\n%s", lab, time.Since(start).Seconds(), out.String())
+			t.Logf("verify %s (%.1fs):\n%s\n%s", lab, time.Since(start).Seconds(), out.String(), log)
 			if err != nil {
 				t.Fatalf("verify %s: %v\n%s", lab, err, log)
 			}
