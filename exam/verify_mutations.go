@@ -190,12 +190,21 @@ func (r *verifyRun) second(ctx context.Context, v *Verification, untouched check
 	for _, c := range r.cands[len(r.lab.Solution.Steps)+1:] {
 		ids = append(ids, c.ID)
 	}
-	plan, err := r.Engine.Plan(ctx, r.sess, ids)
-	if err != nil {
-		return fmt.Errorf("plan session %s: %w", r.sess.Name, err)
-	}
-	if err := r.Engine.Up(ctx, plan, provision.ApplyOptions{Parallel: r.Parallel, Force: true}, r.Machines); err != nil {
-		return fmt.Errorf("bring the mutations' instances up: %w", err)
+	// They start while the first ones work: a machine slow to get ready
+	// (a Samba DC on a loaded host) gets a second wait (up reconciles).
+	for attempt := 1; ; attempt++ {
+		plan, err := r.Engine.Plan(ctx, r.sess, ids)
+		if err != nil {
+			return fmt.Errorf("plan session %s: %w", r.sess.Name, err)
+		}
+		err = r.Engine.Up(ctx, plan, provision.ApplyOptions{Parallel: r.Parallel, Force: true}, r.Machines)
+		if err == nil {
+			break
+		}
+		if attempt == 2 || ctx.Err() != nil {
+			return fmt.Errorf("bring the mutations' instances up: %w", err)
+		}
+		r.Observer.Logf("mutations' instances not all ready (%s): up again", firstLine(err.Error()))
 	}
 	ins, runner, err := r.bind(ids)
 	if err != nil {
