@@ -131,11 +131,7 @@ func (ix checkIndex) keysOf(refs []labs.CheckRef) map[string]bool {
 func CompareMutation(m labs.Mutation, suites []*checks.Suite, rep checks.CandidateReport) MutationVerdict {
 	ix := newCheckIndex(suites)
 	fails, na := ix.keysOf(m.Fails), ix.keysOf(m.NA)
-	v := MutationVerdict{Name: m.Name, Title: m.Title}
-	for k := range fails {
-		v.Fails = append(v.Fails, k)
-	}
-	sort.Strings(v.Fails)
+	v := newMutationVerdict(m, suites)
 	for _, r := range rep.Results {
 		k := checkKey(r)
 		switch {
@@ -148,6 +144,16 @@ func CompareMutation(m labs.Mutation, suites []*checks.Suite, rep checks.Candida
 			v.Overreach = append(v.Overreach, fmt.Sprintf("%s %s (%s)", k, r.Status, firstLine(r.Message)))
 		}
 	}
+	return v
+}
+
+// newMutationVerdict is a mutation's verdict before its grading.
+func newMutationVerdict(m labs.Mutation, suites []*checks.Suite) MutationVerdict {
+	v := MutationVerdict{Name: m.Name, Title: m.Title}
+	for k := range newCheckIndex(suites).keysOf(m.Fails) {
+		v.Fails = append(v.Fails, k)
+	}
+	sort.Strings(v.Fails)
 	return v
 }
 
@@ -237,7 +243,7 @@ func (r *verifyRun) mutate(ctx context.Context, runner *checks.Runner, ins []*In
 	_ = forEach(len(ins), func(k int) error {
 		in := ins[k]
 		m := in.Scenario.Mutations[k]
-		out[k] = MutationVerdict{Name: m.Name, Title: m.Title}
+		out[k] = newMutationVerdict(m, r.suites)
 		for _, st := range in.Scenario.Solution.Steps {
 			if _, err := in.Steps.ApplyStep(ctx, st); err != nil {
 				out[k].Failed = fmt.Sprintf("solution step %s: %s", st.Name, firstLine(err.Error()))
@@ -297,7 +303,16 @@ func (r *verifyRun) integrity(ctx context.Context, runner *checks.Runner, in *In
 	}
 	var out []IntegrityRun
 	for _, a := range actions {
-		iv, err := Guard(ctx, eng.State, sess, id, "", a.name, r.Observer.Logf, a.do)
+		iv, err := Guard(ctx, eng.State, sess, id, "", a.name, r.Observer.Logf, func() error {
+			err := a.do()
+			if err != nil && ctx.Err() == nil {
+				// As an admin would: once more (a container slow to stop
+				// on a loaded host: "Some processes refused to die").
+				r.Observer.Logf("%s %s: %s: once more", a.name, id, firstLine(err.Error()))
+				err = a.do()
+			}
+			return err
+		})
 		if err != nil {
 			out = append(out, IntegrityRun{Action: a.name, Failed: firstLine(err.Error())})
 			r.Observer.Stepf("")
