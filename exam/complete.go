@@ -61,7 +61,11 @@ func CompleteMachines(dataDir, session string) []string {
 // CompleteSnapshots offers the names of a candidate's snapshots (of one
 // machine, or of any), asking the session's provider through engine for at
 // most 5 seconds.
-func CompleteSnapshots(ctx context.Context, dataDir, session, candidate, machine string, engine func(provider string) (*provision.Engine, error)) []string {
+func CompleteSnapshots(ctx context.Context, dataDir, session string, candidates []string, machine string, engine func(provider string) (*provision.Engine, error)) []string {
+	candidate := "" // -c is repeatable: the snapshots of the last one given
+	if n := len(candidates); n > 0 {
+		candidate = candidates[n-1]
+	}
 	_, s, err := OpenSession(dataDir, session, candidate)
 	if err != nil || candidate == "" {
 		return nil

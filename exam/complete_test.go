@@ -65,14 +65,14 @@ func TestCompletions(t *testing.T) {
 		return &provision.Engine{State: st, Provider: p}, nil
 	}
 	ctx := context.Background()
-	if got := CompleteSnapshots(ctx, dir, "juin", "c01", "", engine); !slices.Equal(got, []string{"avant-panne", "debut"}) {
+	if got := CompleteSnapshots(ctx, dir, "juin", []string{"c01"}, "", engine); !slices.Equal(got, []string{"avant-panne", "debut"}) {
 		t.Errorf("snapshots of c01: %q", got)
 	}
-	if got := CompleteSnapshots(ctx, dir, "juin", "c01", m1, engine); !slices.Equal(got, []string{"avant-panne"}) {
+	if got := CompleteSnapshots(ctx, dir, "juin", []string{"c01"}, m1, engine); !slices.Equal(got, []string{"avant-panne"}) {
 		t.Errorf("snapshots of c01/%s: %q", m1, got)
 	}
 	for _, tc := range [][2]string{{"juin", ""}, {"juin", "c99"}, {"nope", "c01"}} {
-		if got := CompleteSnapshots(ctx, dir, tc[0], tc[1], "", engine); got != nil {
+		if got := CompleteSnapshots(ctx, dir, tc[0], []string{tc[1]}, "", engine); got != nil {
 			t.Errorf("snapshots of %v: %q, want nothing", tc, got)
 		}
 	}

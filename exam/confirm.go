@@ -2,6 +2,7 @@ package exam
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -79,4 +80,22 @@ func (r Rescue) loss() string {
 		what = "they are removed with everything the candidate did on them"
 	}
 	return fmt.Sprintf("%s%s in session %s: %s", r.target(), machines, r.Session.Name, what)
+}
+
+// EachCandidate runs fn for every candidate in the order given, going on after
+// a failure (one candidate's broken machine must not leave the others
+// unrescued: reset, snapshot with -c repeated); the failures are joined, each
+// naming its candidate when there are several (one candidate's message stays
+// as it was), their classes kept.
+func EachCandidate(candidates []string, fn func(candidate string) error) error {
+	var errs []error
+	for _, c := range candidates {
+		if err := fn(c); err != nil {
+			if len(candidates) > 1 {
+				err = fmt.Errorf("%s: %w", c, err)
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -38,9 +38,9 @@ func addCompletions(root *cobra.Command, g *globalOptions) {
 					return nil, cobra.ShellCompDirectiveNoFileComp
 				}
 				s, _ := cmd.Flags().GetString("session")
-				cand, _ := cmd.Flags().GetString("candidate")
+				cands, _ := cmd.Flags().GetStringSlice("candidate")
 				m, _ := cmd.Flags().GetString("machine")
-				return exam.CompleteSnapshots(cmd.Context(), g.DataDir, s, cand, m, g.engine), cobra.ShellCompDirectiveNoFileComp
+				return exam.CompleteSnapshots(cmd.Context(), g.DataDir, s, cands, m, g.engine), cobra.ShellCompDirectiveNoFileComp
 			}
 		}
 		if c.Name() == "grade" || c.Name() == "report" { // -o: the report formats

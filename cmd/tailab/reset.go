@@ -18,7 +18,7 @@ func newResetCommand(g *globalOptions) *cobra.Command {
 	t, ask := &machineTarget{}, &confirmFlags{}
 	var noWait bool
 	c := &cobra.Command{
-		Use:   "reset --session S --candidate C [--machine M]",
+		Use:   "reset --session S --candidate C... [--machine M]",
 		Short: "Bring a candidate's machines back to the state they had when the lab came up",
 		Long: `reset rescues a candidate mid-exam: each machine (all of the candidate's, or
 --machine M) goes back to the state ` + "`up`" + ` made it in, then runs and is awaited
@@ -29,20 +29,22 @@ do not change (a VM's console port may). Written to the session's audit log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
-				if err := ask.confirm(cmd, g, exam.Rescue{Action: "reset", Session: sess, Candidates: []string{t.candidate}, Machine: t.machine}); err != nil {
+				if err := ask.confirm(cmd, g, exam.Rescue{Action: "reset", Session: sess, Candidates: t.candidates, Machine: t.machine}); err != nil {
 					return err
 				}
-				start := time.Now()
-				obs := progress.NewLines(cmd.ErrOrStderr(), g.Quiet, start)
-				if _, err := exam.Guard(cmd.Context(), eng.State, sess, t.candidate, t.machine, "reset", g.logf(cmd), func() error {
-					return eng.Reset(cmd.Context(), sess, t.candidate, t.machine, provision.ApplyOptions{NoWait: noWait}, obs)
-				}); err != nil {
-					return err
-				}
-				if !g.Quiet {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: reset in %.1fs\n", t.candidate, time.Since(start).Seconds())
-				}
-				return nil
+				return exam.EachCandidate(t.candidates, func(c string) error {
+					start := time.Now()
+					obs := progress.NewLines(cmd.ErrOrStderr(), g.Quiet, start)
+					if _, err := exam.Guard(cmd.Context(), eng.State, sess, c, t.machine, "reset", g.logf(cmd), func() error {
+						return eng.Reset(cmd.Context(), sess, c, t.machine, provision.ApplyOptions{NoWait: noWait}, obs)
+					}); err != nil {
+						return err
+					}
+					if !g.Quiet {
+						fmt.Fprintf(cmd.ErrOrStderr(), "%s: reset in %.1fs\n", c, time.Since(start).Seconds())
+					}
+					return nil
+				})
 			})
 		},
 	}

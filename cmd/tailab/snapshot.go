@@ -12,24 +12,25 @@ import (
 	"github.com/tailab/tailab/provision"
 )
 
-// machineTarget is --session S --candidate C [--machine M], shared by snapshot and reset.
+// machineTarget is --session S --candidate C... [--machine M] of snapshot and reset (-c repeatable: one command, one confirmation).
 type machineTarget struct {
-	session, candidate, machine string
+	session, machine string
+	candidates       []string
 }
 
 func (m *machineTarget) flags(c *cobra.Command) {
 	f := c.PersistentFlags()
 	f.StringVarP(&m.session, "session", "s", "", "session name (required)")
-	f.StringVarP(&m.candidate, "candidate", "c", "", "candidate id (required)")
+	f.StringSliceVarP(&m.candidates, "candidate", "c", nil, "candidate id (required; repeatable, or c01,c02)")
 	f.StringVarP(&m.machine, "machine", "m", "", "only this machine (default: all of the candidate's)")
 }
 
 // open checks the flags and opens the session and its engine.
 func (m *machineTarget) open(g *globalOptions) (*provision.Engine, *provision.Session, error) {
-	if m.session == "" || m.candidate == "" {
+	if m.session == "" || len(m.candidates) == 0 {
 		return nil, nil, errclass.Usagef("--session and --candidate are required")
 	}
-	_, sess, err := exam.OpenSession(g.DataDir, m.session, m.candidate)
+	_, sess, err := exam.OpenSession(g.DataDir, m.session, m.candidates...) // every candidate known before anything acts
 	if err != nil {
 		return nil, nil, err
 	}
@@ -54,7 +55,7 @@ func (m *machineTarget) run(g *globalOptions, fn func(*provision.Engine, *provis
 func newSnapshotCommand(g *globalOptions) *cobra.Command {
 	t := &machineTarget{}
 	c := &cobra.Command{
-		Use:   "snapshot create|list|revert|delete --session S --candidate C [--machine M] [NAME]",
+		Use:   "snapshot create|list|revert|delete --session S --candidate C... [--machine M] [NAME]",
 		Short: "Save and restore candidate machines (VMs: qcow2 internal snapshots; containers: private dirs)",
 		Long: `snapshot saves the state of a candidate's machines (all of them, or --machine M)
 under a name, and brings them back to it. VMs: libvirt internal snapshots of
@@ -74,8 +75,12 @@ revert and delete is written to the session's audit log.`,
 				return err
 			}
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
-				snaps, err := eng.ListSnapshots(cmd.Context(), sess, t.candidate, t.machine)
-				if err != nil {
+				var snaps []provision.Snapshot
+				if err := exam.EachCandidate(t.candidates, func(c string) error {
+					s, err := eng.ListSnapshots(cmd.Context(), sess, c, t.machine)
+					snaps = append(snaps, s...)
+					return err
+				}); err != nil {
 					return err
 				}
 				if output == "json" {
@@ -98,8 +103,12 @@ revert and delete is written to the session's audit log.`,
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
 				start := time.Now()
 				var snaps []provision.Snapshot
-				_, err := exam.Guard(cmd.Context(), eng.State, sess, t.candidate, t.machine, "snapshot create", g.logf(cmd), func() (err error) {
-					snaps, err = eng.CreateSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0])
+				err := exam.EachCandidate(t.candidates, func(c string) error {
+					_, err := exam.Guard(cmd.Context(), eng.State, sess, c, t.machine, "snapshot create", g.logf(cmd), func() error {
+						s, err := eng.CreateSnapshot(cmd.Context(), sess, c, t.machine, args[0])
+						snaps = append(snaps, s...)
+						return err
+					})
 					return err
 				})
 				for _, s := range snaps {
@@ -125,10 +134,12 @@ revert and delete is written to the session's audit log.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
 				obs := progress.NewLines(cmd.ErrOrStderr(), g.Quiet, time.Now())
-				_, err := exam.Guard(cmd.Context(), eng.State, sess, t.candidate, t.machine, "snapshot revert", g.logf(cmd), func() error {
-					return eng.RevertSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0], provision.ApplyOptions{NoWait: noWait}, obs)
+				return exam.EachCandidate(t.candidates, func(c string) error {
+					_, err := exam.Guard(cmd.Context(), eng.State, sess, c, t.machine, "snapshot revert", g.logf(cmd), func() error {
+						return eng.RevertSnapshot(cmd.Context(), sess, c, t.machine, args[0], provision.ApplyOptions{NoWait: noWait}, obs)
+					})
+					return err
 				})
-				return err
 			})
 		},
 	}
@@ -139,7 +150,7 @@ revert and delete is written to the session's audit log.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return t.run(g, func(eng *provision.Engine, sess *provision.Session) error {
-				return eng.DeleteSnapshot(cmd.Context(), sess, t.candidate, t.machine, args[0])
+				return exam.EachCandidate(t.candidates, func(c string) error { return eng.DeleteSnapshot(cmd.Context(), sess, c, t.machine, args[0]) })
 			})
 		},
 	}

@@ -56,7 +56,8 @@ tailab report -s juin -o html=session.html -o xlsx=notes.xlsx
 tailab report -s juin -c c02 -o pdf --out c02.pdf      # a jury record
 tailab report -s juin -c c02 --at 2026-06-12T14:03:07Z -o digest`,
 	"reset": `tailab reset -s juin -c c03                           # every machine of c03, as created
-tailab reset -s juin -c c03 -m pc1 --yes --force       # one machine, during the exam`,
+tailab reset -s juin -c c03 -m pc1 --yes --force       # one machine, during the exam
+tailab reset -s juin -c c03 -c c07 -m pc1 --yes --force # the same machine of two candidates`,
 	"schema": `tailab schema lab > lab.schema.json
 tailab schema inventory`,
 	"serve": `tailab serve -s juin
@@ -73,7 +74,8 @@ tailab sheets -s juin -c c01 -c c02`,
 	"snapshot": `tailab snapshot create -s juin -c c03 avant-panne
 tailab snapshot revert -s juin -c c03 avant-panne`,
 	"snapshot create": `tailab snapshot create -s juin -c c03 avant-panne
-tailab snapshot create -s juin -c c03 -m srv1 avant-gpo`,
+tailab snapshot create -s juin -c c03 -m srv1 avant-gpo
+tailab snapshot create -s juin -c c01,c02,c03 debut          # several candidates, one after another`,
 	"snapshot delete": `tailab snapshot delete -s juin -c c03 avant-panne`,
 	"snapshot list":   `tailab snapshot list -s juin -c c03` + "\n" + `tailab snapshot list -s juin -c c03 -o json`,
 	"snapshot revert": `tailab snapshot revert -s juin -c c03 avant-panne
