@@ -11,18 +11,55 @@ import (
 	"github.com/tailab/tailab/checks/probe/ssh"
 )
 
-// cannedSSH answers every ssh check with one stdout: what the machine would
-// print in a given state.
-type cannedSSH struct{ stdout string }
+// cannedSSH answers every ssh check with one stdout and exit code: what the
+// machine would print in a given state.
+type cannedSSH struct {
+	stdout string
+	exit   int
+}
 
 func (cannedSSH) Type() string            { return "ssh" }
 func (cannedSSH) NewParams() probe.Params { return ssh.New().NewParams() }
 func (c cannedSSH) Run(_ context.Context, _ probe.Target, reqs []probe.Request) ([]probe.Observation, error) {
 	obs := make([]probe.Observation, len(reqs))
 	for i, r := range reqs {
-		obs[i] = probe.Observation{ID: r.ID, Values: map[string]any{"stdout": c.stdout, "stderr": "", "exit_code": 0}, Evidence: c.stdout}
+		obs[i] = probe.Observation{ID: r.ID, Values: map[string]any{"stdout": c.stdout, "stderr": "", "exit_code": c.exit}, Evidence: c.stdout}
 	}
 	return obs, nil
+}
+
+// gradeAlone grades one ssh check of a built-in lab on a canned answer,
+// without its dependencies (other checks' business).
+func gradeAlone(t *testing.T, f *labFixture, suiteName, id string, answer cannedSSH) checks.Result {
+	t.Helper()
+	var suite *checks.Suite
+	var check *checks.Check
+	for _, s := range f.suites {
+		for _, c := range s.Checks {
+			if s.Name == suiteName && c.ID == id {
+				cc := *c
+				cc.DependsOn, cc.When = nil, nil
+				ss := *s
+				ss.Checks = []*checks.Check{&cc}
+				suite, check = &ss, &cc
+			}
+		}
+	}
+	if check == nil {
+		t.Fatalf("%s has no check %s", suiteName, id)
+	}
+	runner := &checks.Runner{Registry: probe.NewRegistry(answer)}
+	tg := probe.Target{Session: sessionID, Candidate: testCandidate.ID, Machine: check.Machine, Address: "127.0.0.1"}
+	machines := map[string]probe.Target{check.Machine: tg}
+	if check.From != "" {
+		machines[check.From] = tg
+	}
+	rep, err := runner.Run(context.Background(), checks.Session{ID: sessionID, Lab: f.lab.Name, StartedAt: startedAt}, []*checks.Suite{suite},
+		[]checks.Candidate{{ID: testCandidate.ID, Params: f.inst.Params, Machines: machines}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Candidates[0].Results[0]
 }
 
 // TestSharePermissionNearMisses: ccp2-ad's ad-partage-restreint (the P of
@@ -32,22 +69,6 @@ func (c cannedSSH) Run(_ context.Context, _ probe.Target, reqs []probe.Request) 
 // user, to the global group, or to either beside the domain-local group.
 func TestSharePermissionNearMisses(t *testing.T) {
 	f := loadLab(t, "ccp2-infra-local")
-	var suite *checks.Suite
-	var check *checks.Check
-	for _, s := range f.suites {
-		for _, c := range s.Checks {
-			if s.Name == "ccp2-ad" && c.ID == "ad-partage-restreint" {
-				cc := *c
-				cc.DependsOn = nil // graded alone: its dependencies are other checks' business
-				ss := *s
-				ss.Checks = []*checks.Check{&cc}
-				suite, check = &ss, &cc
-			}
-		}
-	}
-	if check == nil {
-		t.Fatal("ccp2-ad has no check ad-partage-restreint")
-	}
 	p := f.inst.Params
 	gl, gg, user := fmt.Sprint(p["gl"]), fmt.Sprint(p["gg"]), fmt.Sprint(p["user"])
 	denied := "tree connect failed: NT_STATUS_ACCESS_DENIED\n"
@@ -66,15 +87,7 @@ func TestSharePermissionNearMisses(t *testing.T) {
 		{"restricted but to no one named", denied + "valid users: ", checks.StatusFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			runner := &checks.Runner{Registry: probe.NewRegistry(cannedSSH{tc.stdout})}
-			tg := probe.Target{Session: sessionID, Candidate: testCandidate.ID, Machine: check.Machine, Address: "127.0.0.1"}
-			rep, err := runner.Run(context.Background(), checks.Session{ID: sessionID, Lab: "ccp2-infra-local", StartedAt: startedAt}, []*checks.Suite{suite},
-				[]checks.Candidate{{ID: testCandidate.ID, Params: p, Machines: map[string]probe.Target{check.Machine: tg}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := rep.Candidates[0].Results[0]
-			if got.Status != tc.want {
+			if got := gradeAlone(t, f, "ccp2-ad", "ad-partage-restreint", cannedSSH{stdout: tc.stdout}); got.Status != tc.want {
 				t.Errorf("stdout %q: %s, want %s (%s)", tc.stdout, got.Status, tc.want, got.Message)
 			}
 		})
