@@ -189,11 +189,15 @@ type Machine struct {
 	// Services a container runs (sshd, dnsmasq, samba-dc, smbd, httpd).
 	Services []string `yaml:"services" json:"services,omitempty"`
 	Files    Files    `yaml:"files" json:"files,omitempty"` // path in the machine → content (templated)
-	CPUs     int      `yaml:"cpus" json:"cpus"`
-	Memory   Size     `yaml:"memory" json:"memory"`
-	Disks    []Disk   `yaml:"disks" json:"disks,omitempty"`
-	NICs     []NIC    `yaml:"nics" json:"nics"`
-	Firmware string   `yaml:"firmware" json:"firmware,omitempty"` // bios (default) | uefi
+	// Tmpfs are small file systems in RAM a container gets at these paths,
+	// empty at each start (a share that can fill up): the host mounts them,
+	// a contained machine cannot mount anything itself.
+	Tmpfs    []Tmpfs `yaml:"tmpfs" json:"tmpfs,omitempty"`
+	CPUs     int     `yaml:"cpus" json:"cpus"`
+	Memory   Size    `yaml:"memory" json:"memory"`
+	Disks    []Disk  `yaml:"disks" json:"disks,omitempty"`
+	NICs     []NIC   `yaml:"nics" json:"nics"`
+	Firmware string  `yaml:"firmware" json:"firmware,omitempty"` // bios (default) | uefi
 	// Credentials the grader uses, by transport (ssh, winrm, ldap, smb).
 	Credentials map[string]Credential `yaml:"credentials" json:"credentials,omitempty"`
 	Ready       Readiness             `yaml:"ready" json:"ready"`
@@ -231,6 +235,14 @@ type Access struct {
 // Disk is an extra disk of a VM.
 type Disk struct {
 	Name string `yaml:"name" json:"name"`
+	Size Size   `yaml:"size" json:"size"`
+
+	At yamlx.Positions `yaml:"-" json:"-"`
+}
+
+// Tmpfs is one file system in RAM of a container (mode 1777, like /tmp).
+type Tmpfs struct {
+	Path string `yaml:"path" json:"path"` // absolute in the machine (templated)
 	Size Size   `yaml:"size" json:"size"`
 
 	At yamlx.Positions `yaml:"-" json:"-"`

@@ -218,6 +218,19 @@ func (l *Lab) validateMachine(d *yamlx.Decoder, m *Machine, field string, check 
 		if m.Firmware != "" {
 			errf("firmware", "a container has no firmware; use kind: vm")
 		}
+	} else if len(m.Tmpfs) > 0 {
+		errf("tmpfs", "only a container has tmpfs; a vm mounts what its image says")
+	}
+	for j, tf := range m.Tmpfs {
+		f := fmt.Sprintf("%s.tmpfs[%d]", field, j)
+		if err := MachinePath(tf.Path); err != nil {
+			d.Diags.Add(tf.At.Of("path", m.Pos), f+".path", "%v", err)
+		} else if tf.Path == "/srv" || tf.Path == "/srv/lib" || strings.HasPrefix(tf.Path, "/srv/lib/") || tf.Path == "/run" || tf.Path == "/tmp" {
+			d.Diags.Add(tf.At.Of("path", m.Pos), f+".path", "%s is tailab's own mount in a container", tf.Path)
+		}
+		if tf.Size < 1*MiB || tf.Size > 1*GiB {
+			d.Diags.Add(tf.At.Of("size", m.Pos), f+".size", "a tmpfs needs a size between 1MiB and 1GiB")
+		}
 	}
 	for j, s := range m.Services {
 		if !oneOf(s, Services) {

@@ -418,7 +418,8 @@ func (p *Provider) destroyDomain(typ, name string) error {
 }
 
 // startDomain starts a defined domain; a contained container gets its
-// idmapped mounts and its management port's filter element first.
+// idmapped mounts and its management port's filter element first, and its
+// host name once started.
 func (p *Provider) startDomain(dom *lv.Domain, sp *machineSpec) error {
 	if sp.Contained {
 		if err := p.ensureMounts(sp); err != nil {
@@ -430,6 +431,9 @@ func (p *Provider) startDomain(dom *lv.Domain, sp *machineSpec) error {
 	}
 	if err := dom.Create(); err != nil {
 		return fmt.Errorf("start domain: %w", err)
+	}
+	if sp.Contained {
+		return p.setHostname(dom, sp)
 	}
 	return nil
 }

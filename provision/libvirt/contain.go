@@ -49,16 +49,16 @@ const uidRange = 1 << 22
 const maxSlot = (1<<32)/uidRange - 2
 
 // containerCaps are the capabilities a contained machine keeps (every other
-// is off): what sshd, ip, nft, dnsmasq and a Samba AD DC need, measured, plus
-// sys_admin, which in the machine's own user namespace only lets it mount
-// within its mount namespace (overlay /etc, bind mounts of its /srv: the local
-// labs' start.sh do) and set its host name (the domain's name otherwise). It
-// reaches no host file system: its root is the lab rootfs, mounted read-only
-// with locked flags, and host files are owned by ids it does not map.
+// is off): what sshd, ip, nft, dnsmasq and a Samba AD DC need, measured
+// (lxc-containment recipe). No sys_admin: a candidate mounts nothing, not
+// even within the machine's own mount namespace (`mount --bind / /x` fails).
+// What used to need it is done from the host: the writable root (an overlay
+// made in libvirtd's mount namespace), the lab's `tmpfs` (libvirt mounts them
+// before it drops capabilities) and the host name (setHostname). Samba AD
+// keeps its NT ACLs in user.NTACL (init.sh), which needs no sys_admin.
 var containerCaps = []string{
 	"chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
 	"net_bind_service", "net_broadcast", "net_admin", "net_raw", "sys_chroot", "audit_write",
-	"sys_admin",
 }
 
 // RootFSBuilt and RootFSHost, as the rootfs option: DefaultRootFS (the
@@ -315,15 +315,27 @@ type hostMount struct{ Kind, Source, Rel string }
 // sambaDCTemplatesInside is where init.sh looks for Samba AD templates.
 const sambaDCTemplatesInside = "/var/cache/tailab/samba-dc"
 
+// rootLayer is the dir of a contained machine's dir that holds the writable
+// layer of its root (upper and work dirs of the overlay): the machine's own
+// changes to /etc, /root, /home, /opt..., kept across restarts, copied by
+// snapshots and dropped by a reset like /srv. It is out of the machine's
+// reach (only /srv and the files dir are shown to it), so no link the
+// candidate plants can redirect the overlay.
+const rootLayer = "root"
+
 // containerMounts are what a contained machine's domain mounts: the helper's
 // mounts under mountDir, and the <filesystem>s (source under mountDir → path
-// in the machine). The rootfs is its root; /srv its private dir; /srv/lib the
+// in the machine). Its root is an overlay: the rootfs, idmapped and
+// read-only, under its own writable layer (rootLayer); /srv its private dir; /srv/lib the
 // session's shared files; its `files` outside /srv each bound from its files
 // dir; for a samba-dc machine, the host's Samba AD templates, idmapped.
 func (p *Provider) containerMounts(sp *machineSpec) ([]hostMount, []fsMount) {
 	md := p.mountDir(sp.Domain)
-	hm := []hostMount{{"id", p.daemonPath(p.cfg.RootFS), "root"}, {"rw", p.daemonPath(sp.Dir + "/srv"), "srv"}}
-	fm := []fsMount{{md + "/root", "/", true}, {md + "/srv", "/srv", false}}
+	hm := []hostMount{
+		{"id", p.daemonPath(p.cfg.RootFS), "lower"}, {"rw", p.daemonPath(sp.Dir + "/" + rootLayer), "rw"},
+		{"ov", md + "/rw", "root"}, {"rw", p.daemonPath(sp.Dir + "/srv"), "srv"},
+	}
+	fm := []fsMount{{md + "/root", "/", false}, {md + "/srv", "/srv", false}}
 	if sp.SharedDir != "" {
 		hm = append(hm, hostMount{"ro", p.daemonPath(sp.SharedDir), "lib"})
 		fm = append(fm, fsMount{md + "/lib", "/srv/lib", true})
@@ -357,11 +369,39 @@ func (p *Provider) ensureMounts(sp *machineSpec) error {
 	if err := os.MkdirAll(filepath.Join(sp.Dir, "srv"), 0o755); err != nil {
 		return err
 	}
+	if err := rootLayerDirs(sp.Dir, base); err != nil {
+		return err
+	}
 	args := []string{p.mountDir(sp.Domain), strconv.FormatUint(uint64(base), 10), strconv.Itoa(uidRange)}
 	for _, m := range hm {
 		args = append(args, m.Kind+":"+m.Source+":"+m.Rel)
 	}
 	return p.idmount("setup", args...)
+}
+
+// rootLayerDirs makes the overlay's upper and work dirs; the upper's top is
+// the machine's / (owner and mode): its root's, 0755.
+func rootLayerDirs(dir string, base uint32) error {
+	layer := filepath.Join(dir, rootLayer)
+	for _, d := range []string{layer, layer + "/upper", layer + "/work"} {
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	upper := filepath.Join(layer, "upper")
+	info, err := os.Lstat(upper)
+	if err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%s is not a directory", upper)
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && (st.Uid != base || st.Gid != base) {
+		if err := os.Lchown(upper, int(base), int(base)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // removeMounts unmounts a machine's mounts (after its domain stopped) and
@@ -404,6 +444,6 @@ func capabilities() *libvirtxml.DomainFeatureCapabilities {
 	return &libvirtxml.DomainFeatureCapabilities{
 		Policy: "deny", Chown: on(), DACOverride: on(), FOwner: on(), FSetID: on(), Kill: on(),
 		SetGID: on(), SetUID: on(), SetPCap: on(), NetBindService: on(), NetBroadcast: on(),
-		NetAdmin: on(), NetRaw: on(), SysChRoot: on(), AuditWrite: on(), SysAdmin: on(),
+		NetAdmin: on(), NetRaw: on(), SysChRoot: on(), AuditWrite: on(),
 	}
 }

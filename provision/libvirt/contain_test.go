@@ -48,14 +48,14 @@ func TestContainerXMLLayouts(t *testing.T) {
 			[]string{"<idmap>", "<capabilities", `<target dev=`}},
 		{"contained", "/var/cache/tailab/rootfs/x", []string{
 			`<idmap><uid start="0" target="12582912" count="4194304"></uid><gid start="0" target="12582912" count="4194304"></gid></idmap>`,
-			`<capabilities policy="deny">`, `<sys_admin state="on">`, `<net_admin state="on">`,
-			`<source dir="/run/tailab/mnt/tl-s1.c01.dc/root"></source><target dir="/"></target><readonly>`,
+			`<capabilities policy="deny">`, `<net_admin state="on">`,
+			`<source dir="/run/tailab/mnt/tl-s1.c01.dc/root"></source><target dir="/"></target></filesystem>`,
 			`<source dir="/run/tailab/mnt/tl-s1.c01.dc/srv"></source><target dir="/srv">`,
 			`<source dir="/run/tailab/mnt/tl-s1.c01.dc/lib"></source><target dir="/srv/lib"></target><readonly>`,
 			`<source dir="/run/tailab/mnt/tl-s1.c01.dc/files/etc/resolv.conf"></source><target dir="/etc/resolv.conf">`,
 			`<source dir="/run/tailab/mnt/tl-s1.c01.dc/samba-dc"></source><target dir="/var/cache/tailab/samba-dc"></target><readonly>`,
 			`<target dev="` + MgmtPortName("tl-s1.c01.dc") + `">`, `<port isolated="yes">`, `<uidbase>12582912</uidbase>`,
-		}, []string{`<source dir="/"`, "hostvar", "sys_ptrace", "dac_read_search", "sys_module", "mknod"}},
+		}, []string{`<source dir="/"`, "hostvar", "sys_admin", "sys_ptrace", "dac_read_search", "sys_module", "mknod"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, sp := containSpec(t, tc.rootfs)

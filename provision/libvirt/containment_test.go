@@ -50,8 +50,8 @@ func containedRootFS(t *testing.T) string {
 
 // wantCapEff is the capability set of a contained machine's root: chown
 // dac_override fowner fsetid kill setgid setuid setpcap net_bind_service
-// net_broadcast net_admin net_raw sys_chroot sys_admin audit_write.
-const wantCapEff = "0000000020243dfb"
+// net_broadcast net_admin net_raw sys_chroot audit_write (no sys_admin, bit 21).
+const wantCapEff = "0000000020043dfb"
 
 // TestContainedMachines is a hostile candidate, root in their container (over
 // the grader's own SSH path, as the gateway's shell would be): every escape the
@@ -92,18 +92,18 @@ func TestContainedMachines(t *testing.T) {
 	other := filepath.Join(dataDir, "machines", "ct1", "c02", "srv", "srv")
 
 	t.Run("no host file system", func(t *testing.T) {
-		// The bind mount of / shows the lab rootfs only (sys_admin is the
-		// machine's own user namespace's); its read-only flag is locked.
-		script := fmt.Sprintf(`mkdir -p /tmp/h && mount --bind / /tmp/h 2>&1; `+
-			`for p in %[1]s %[1]s/state.db %[2]s /etc/libvirt /tmp/h%[1]s /tmp/h/etc/libvirt /tmp/h%[2]s /root/.local/share/tailab; do [ -e "$p" ] && echo "VISIBLE $p"; done; `+
-			`mount -o remount,bind,rw /tmp/h 2>/dev/null && echo REMOUNTED; mount -o remount,rw / 2>/dev/null && echo REMOUNTED-ROOT; `+
-			`touch /tmp/h/x 2>/dev/null && echo WROTE; touch /x 2>/dev/null && echo WROTE-ROOT; `+
-			`grep -rl c-secret /srv 2>/dev/null; grep -l 'passwd=' -r /etc /var 2>/dev/null | head -3; true`, dataDir, other)
+		// No sys_admin: no mount at all, not even of the machine's own root
+		// (the bind mount and remount of issue 18 fail), no host name change.
+		script := fmt.Sprintf(`mkdir -p /tmp/h && mount --bind / /tmp/h 2>/dev/null && echo MOUNTED; `+
+			`mount -o remount,bind,rw / 2>/dev/null && echo REMOUNTED; mount -o remount,ro / 2>/dev/null && echo REMOUNTED-RO; `+
+			`mount -t tmpfs tmpfs /tmp/h 2>/dev/null && echo MOUNTED-TMPFS; hostname other 2>/dev/null && echo RENAMED; `+
+			`for p in %[1]s %[1]s/state.db %[2]s /etc/libvirt /root/.local/share/tailab; do [ -e "$p" ] && echo "VISIBLE $p"; done; `+
+			`grep -rl c-secret /srv 2>/dev/null; grep -l 'passwd=' -r /etc /var 2>/dev/null | grep -v namespace.init | sed 's/^/PASSWD-IN /'; true`, dataDir, other)
 		out, err := run(srv1, script)
 		if err != nil {
 			t.Fatalf("ssh: %v\n%s", err, out)
 		}
-		for _, bad := range []string{"VISIBLE", "REMOUNTED", "WROTE"} {
+		for _, bad := range []string{"VISIBLE", "MOUNTED", "REMOUNTED", "RENAMED", "PASSWD-IN"} {
 			if strings.Contains(out, bad) {
 				t.Errorf("from c01/srv as root:\n%s", out)
 				break
@@ -111,6 +111,23 @@ func TestContainedMachines(t *testing.T) {
 		}
 		if !strings.Contains(out, "/srv/secret.txt") {
 			t.Errorf("c01/srv does not see its own /srv/secret.txt:\n%s", out)
+		}
+	})
+
+	t.Run("writable root of its own", func(t *testing.T) {
+		// The root is an overlay: the candidate's changes to /root, /etc,
+		// /home land in the machine's own layer, never in the shared rootfs
+		// or another machine.
+		out, err := run(srv1, "echo mine >/root/note && echo 'u1:x:1500:1500::/home/u1:/bin/sh' >>/etc/passwd && mkdir -p /home/u1 && cat /root/note")
+		if err != nil || out != "mine" {
+			t.Fatalf("writing /root, /etc, /home in c01/srv: %v %q", err, out)
+		}
+		out, err = run(srv2, "cat /root/note 2>&1; grep -c ^u1: /etc/passwd")
+		if err == nil || !strings.Contains(out, "No such file") || !strings.HasSuffix(out, "0") {
+			t.Errorf("c02/srv sees c01/srv's changes: %v %q", err, out)
+		}
+		if b, err := os.ReadFile(filepath.Join(rootfs, "etc/passwd")); err != nil || strings.Contains(string(b), "u1:") {
+			t.Errorf("the shared rootfs was changed: %v", err)
 		}
 	})
 

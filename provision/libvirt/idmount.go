@@ -46,7 +46,8 @@ func init() {
 //
 //	setup DIR BASE COUNT KIND:SRC:REL...   everything under DIR unmounted, then
 //	    each SRC mounted on DIR/REL: KIND id (idmapped, read-only), ro (bind,
-//	    read-only) or rw (bind)
+//	    read-only), rw (bind) or ov (an overlay: lower DIR/lower, the upper
+//	    and work dirs in SRC, a dir under DIR an rw mount made before)
 //	teardown DIR                           everything under DIR unmounted, DIR removed
 func idmountMain(op string, args []string) error {
 	switch op {
@@ -75,6 +76,11 @@ func idmountMain(op string, args []string) error {
 				err = idmapMount(src, dst, uint32(base), uint32(count))
 			case "ro", "rw":
 				err = bindMount(src, dst, kind == "ro")
+			case "ov":
+				if !strings.HasPrefix(src, args[0]+"/") {
+					return fmt.Errorf("setup: overlay layers %s not under %s", src, args[0])
+				}
+				err = overlayMount(filepath.Join(args[0], "lower"), src, dst)
 			default:
 				err = fmt.Errorf("setup: bad mount kind %q", kind)
 			}
@@ -163,6 +169,25 @@ func bindMount(src, dst string, ro bool) error {
 		if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 			return fmt.Errorf("read-only %s: %w", dst, err)
 		}
+	}
+	return nil
+}
+
+// overlayMount mounts a writable overlay on dst: lower read-only, the upper
+// and work dirs in rw (a neutral path under the mount dir: /proc/mounts in
+// the machine shows it, never the data dir).
+func overlayMount(lower, rw, dst string) error {
+	for _, p := range []string{lower, rw, dst} {
+		if strings.ContainsAny(p, ",:\\") {
+			return fmt.Errorf("overlay: path %q holds a character overlayfs options cannot carry", p)
+		}
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work", lower, rw, rw)
+	if err := unix.Mount("overlay", dst, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("overlay on %s (%s): %w", dst, opts, err)
 	}
 	return nil
 }

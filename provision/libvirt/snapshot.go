@@ -537,9 +537,9 @@ func listDirSnapshots(sp *machineSpec) ([]provision.Snapshot, error) {
 	return out, nil
 }
 
-// privateDirs are the parts of a container's dir its mounts show: /srv and
-// the machine's files.
-var privateDirs = []string{"srv", "files"}
+// privateDirs are the parts of a container's dir its mounts show: /srv, the
+// machine's files and the writable layer of its root (contain.go).
+var privateDirs = []string{"srv", "files", rootLayer}
 
 // copyPrivate copies a container's private dirs from one machine dir (or
 // snapshot) to another with cp -a: owners, modes, links and times as they were

@@ -204,11 +204,12 @@ func ramFS(dst string, mib uint) libvirtxml.DomainFilesystem {
 }
 
 // containerXML is an LXC system container. Contained (contain.go): the lab
-// rootfs read-only and idmapped as its root, a user namespace of its own, the
-// capabilities of containerCaps. Otherwise (the layout before containment):
+// rootfs idmapped under the machine's own writable layer as its root, a user
+// namespace of its own, the capabilities of containerCaps. Otherwise (the layout before containment):
 // the host's / read-only, with tmpfs over what a candidate must not read.
 // Both: a private writable /srv (sshd keys, the machine's files), the
-// session's init and sshd config at /srv/lib, RAM /run and /tmp.
+// session's init and sshd config at /srv/lib, RAM /run and /tmp, and the
+// machine's `tmpfs`.
 func containerXML(s *machineSpec, t tag) (string, error) {
 	var fss []libvirtxml.DomainFilesystem
 	if s.Contained {
@@ -231,6 +232,9 @@ func containerXML(s *machineSpec, t tag) (string, error) {
 		for _, f := range fileMounts(s) {
 			fss = append(fss, mountFS(f[0], f[1], false))
 		}
+	}
+	for _, tf := range s.Machine.Tmpfs { // after /srv: a tmpfs may be under it
+		fss = append(fss, ramFS(tf.Path, uint(tf.Size.MiB())))
 	}
 	mem := uint(s.Machine.Memory.MiB())
 	if mem == 0 {

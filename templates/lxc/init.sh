@@ -12,7 +12,8 @@ pids=""
 stop() { [ -n "$pids" ] && kill $pids 2>/dev/null; exit 0; }
 trap stop TERM INT PWR HUP
 # Shell builtins where they do: a container start is mostly process starts.
-[ -n "$TAILAB_HOSTNAME" ] && { echo "$TAILAB_HOSTNAME" 2>/dev/null >/proc/sys/kernel/hostname || hostname "$TAILAB_HOSTNAME"; }
+# A contained machine cannot (no sys_admin): the host sets its name once started.
+[ -n "$TAILAB_HOSTNAME" ] && { echo "$TAILAB_HOSTNAME" 2>/dev/null >/proc/sys/kernel/hostname || hostname "$TAILAB_HOSTNAME" 2>/dev/null; }
 links="link set lo up"
 for dev in $TAILAB_NICS; do links="$links
 link set $dev up"; done
