@@ -40,18 +40,26 @@ func SambaDCSpecs(in *labs.Instance) []SambaDCSpec {
 	seen := map[SambaDCSpec]bool{}
 	var out []SambaDCSpec
 	for _, m := range in.Machines {
-		env, ok := m.Files[SambaDCEnvFile]
+		s, ok := SambaDCSpecOf(m)
 		if !ok {
 			continue
 		}
-		v := parseEnv(env)
-		s := SambaDCSpec{Realm: v["REALM"], Domain: v["DOMAIN"], Host: v["DC_HOST"], IP: v["DC_IP"]}
 		if !seen[s] {
 			seen[s] = true
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// SambaDCSpecOf is the domain of a machine that declares SambaDCEnvFile.
+func SambaDCSpecOf(m labs.Machine) (SambaDCSpec, bool) {
+	env, ok := m.Files[SambaDCEnvFile]
+	if !ok {
+		return SambaDCSpec{}, false
+	}
+	v := parseEnv(env)
+	return SambaDCSpec{Realm: v["REALM"], Domain: v["DOMAIN"], Host: v["DC_HOST"], IP: v["DC_IP"]}, true
 }
 
 // parseEnv reads KEY=VALUE lines (values optionally single- or double-quoted).
@@ -183,15 +191,13 @@ func provisionSambaDC(ctx context.Context, s SambaDCSpec, dir string) error {
 	return os.WriteFile(filepath.Join(dir, ".tailab-ready"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
 }
 
-// writeTLS makes the self-signed key and certificate Samba would make at its
-// first start (key.pem 0600, cert.pem, ca.pem), with a 2048-bit key.
-func writeTLS(dir, name string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
+// SambaDCTLS makes a self-signed 2048-bit key and certificate (PEM) for a DC
+// named name (host.realm): each DC copied from a template gets its own, the
+// template's is never reused (init.sh).
+func SambaDCTLS(name string) (key, cert []byte, err error) {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
@@ -205,10 +211,23 @@ func writeTLS(dir, name string) error {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {
+		return nil, nil, err
+	}
+	cert = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	key = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	return key, cert, nil
+}
+
+// writeTLS makes the self-signed key and certificate Samba would make at its
+// first start (key.pem 0600, cert.pem, ca.pem), with a 2048-bit key.
+func writeTLS(dir, name string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	key := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	key, cert, err := SambaDCTLS(name)
+	if err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "key.pem"), key, 0o600); err != nil {
 		return err
 	}

@@ -66,6 +66,9 @@ func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 		keys = append(keys, strings.TrimSpace(pub))
 	}
 	sp.AuthorizedKeys = keys
+	if err := sambaDCTLS(sp, dir); err != nil {
+		return err
+	}
 	for path, content := range sp.Machine.Files {
 		rel := "files" + path // a clean absolute path in the machine (labs.MachinePath)
 		if strings.HasPrefix(path, "/srv/") {
@@ -78,6 +81,31 @@ func prepareContainer(sp *machineSpec, secrets map[string]secret.Value) error {
 	return nil
 }
 
+// sambaDCTLSDir is where a samba-dc machine finds the TLS key and certificate
+// of its own in /srv (init.sh puts them in place of its template's).
+const sambaDCTLSDir = "samba-dc-tls"
+
+// sambaDCTLS writes a samba-dc machine's own TLS key and certificate into its
+// /srv, once: a DC copied from the host's template would otherwise share the
+// template's key with every DC of that domain, of every candidate.
+func sambaDCTLS(sp *machineSpec, dir *beneath.Dir) error {
+	spec, ok := provision.SambaDCSpecOf(sp.Machine)
+	if !ok || !slices.Contains(sp.Machine.Services, "samba-dc") || dir.IsRegular("srv/"+sambaDCTLSDir+"/key.pem") {
+		return nil
+	}
+	key, cert, err := provision.SambaDCTLS(strings.ToLower(spec.Host + "." + spec.Realm))
+	if err != nil {
+		return fmt.Errorf("samba-dc TLS key: %w", err)
+	}
+	if err := dir.MkdirAll("srv/"+sambaDCTLSDir, 0o700); err != nil {
+		return err
+	}
+	if err := dir.WriteFile("srv/"+sambaDCTLSDir+"/cert.pem", cert, 0o644); err != nil {
+		return err
+	}
+	return dir.WriteFile("srv/"+sambaDCTLSDir+"/key.pem", key, 0o600)
+}
+
 // sharedFiles are the same for every container of a session: written once in the
 // session's lib dir and mounted read-only at /srv/lib, rather than once per machine.
 var sharedFiles = []struct {
@@ -87,6 +115,7 @@ var sharedFiles = []struct {
 	{"lxc/init.sh", "init.sh", 0o755},
 	{"lxc/udhcpc.sh", "udhcpc.sh", 0o755},
 	{"lxc/sshd_config", "sshd_config", 0o644},
+	{"lxc/samba-dc-secrets.py", "samba-dc-secrets.py", 0o644},
 }
 
 var (

@@ -3,7 +3,6 @@ package libvirt
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -29,25 +28,41 @@ func (p *Provider) setHostname(dom *lv.Domain, sp *machineSpec) error {
 		name = hostname(sp)
 	}
 	// Create returns before libvirt knows the container's init: its PID
-	// comes a few milliseconds later ("Init pid is not yet available").
-	var files []os.File
+	// comes a few milliseconds later ("Init pid is not yet available"), and
+	// its namespaces a little after (measured under load: no UTS namespace
+	// among them yet). So until a deadline, every few milliseconds.
 	var err error
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if files, err = dom.LxcOpenNamespace(0); err == nil || time.Now().After(deadline) || !isOperationInvalid(err) {
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var done bool
+		if done, err = setUTSName(dom, name); done || time.Now().After(deadline) {
 			break
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("host name: open the container's namespaces: %w", err)
+		return fmt.Errorf("host name %q: %w", name, err)
+	}
+	return nil
+}
+
+// setUTSName sets the host name in the domain's UTS namespace; done is false
+// when the namespace is not to be had yet (err says why), true once set or
+// on an error retrying will not cure.
+func setUTSName(dom *lv.Domain, name string) (done bool, err error) {
+	files, err := dom.LxcOpenNamespace(0)
+	if err != nil {
+		return !isOperationInvalid(err), fmt.Errorf("open the container's namespaces: %w", err)
 	}
 	defer func() {
 		for i := range files {
 			files[i].Close()
 		}
 	}()
+	var kinds []string
 	for i := range files {
 		fd := int(files[i].Fd())
-		if t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE); err != nil || t != unix.CLONE_NEWUTS {
+		t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
+		if err != nil || t != unix.CLONE_NEWUTS {
+			kinds = append(kinds, fmt.Sprintf("%#x/%v", t, err))
 			continue
 		}
 		errc := make(chan error, 1)
@@ -61,12 +76,9 @@ func (p *Provider) setHostname(dom *lv.Domain, sp *machineSpec) error {
 			}
 			errc <- unix.Sethostname([]byte(name))
 		}()
-		if err := <-errc; err != nil {
-			return fmt.Errorf("host name %q: %w", name, err)
-		}
-		return nil
+		return true, <-errc
 	}
-	return errors.New("host name: libvirt gave no UTS namespace of the container")
+	return false, fmt.Errorf("libvirt gave no UTS namespace of the container (%d namespaces: %s)", len(files), strings.Join(kinds, " "))
 }
 
 // persistentHostname is the first line of /etc/hostname in a machine's

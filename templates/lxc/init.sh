@@ -12,8 +12,17 @@ pids=""
 stop() { [ -n "$pids" ] && kill $pids 2>/dev/null; exit 0; }
 trap stop TERM INT PWR HUP
 # Shell builtins where they do: a container start is mostly process starts.
-# A contained machine cannot (no sys_admin): the host sets its name once started.
-[ -n "$TAILAB_HOSTNAME" ] && { echo "$TAILAB_HOSTNAME" 2>/dev/null >/proc/sys/kernel/hostname || hostname "$TAILAB_HOSTNAME" 2>/dev/null; }
+# A contained machine cannot (no sys_admin): the host sets its name right
+# after the start; services wait for it (at most 5 s) rather than start under
+# libvirt's (the domain's name, tl-SESSION.CANDIDATE.MACHINE).
+if [ -n "$TAILAB_HOSTNAME" ] && ! echo "$TAILAB_HOSTNAME" 2>/dev/null >/proc/sys/kernel/hostname; then
+  n=0
+  while [ $n -lt 100 ]; do
+    read -r h </proc/sys/kernel/hostname
+    case $h in "tl-$TAILAB_SESSION."*) ;; *) break ;; esac
+    sleep 0.05; n=$((n + 1))
+  done
+fi
 links="link set lo up"
 for dev in $TAILAB_NICS; do links="$links
 link set $dev up"; done
@@ -64,7 +73,16 @@ for svc in $TAILAB_SERVICES; do
         K=$(printf '%s_%s_%s_%s_%s_ntacl-user' "$REALM" "$DOMAIN" "$DC_HOST" "$DC_IP" "$(samba --version)" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._\n-' '_')
         T=/var/cache/tailab/samba-dc/$K
         if [ -f "$T/.tailab-ready" ]; then
-          cp -a "$T" "$D.new" && sed -i "s|$T|$D|g" "$D.new/etc/smb.conf" && rm -f "$D.new"/run/*.pid
+          # Secrets of its own: the TLS key the host made for this machine
+          # (/srv/samba-dc-tls), random krbtgt and machine account passwords.
+          cp -a "$T" "$D.new" && sed -i "s|$T|$D|g" "$D.new/etc/smb.conf" && rm -f "$D.new"/run/*.pid &&
+          if [ -s /srv/samba-dc-tls/key.pem ]; then
+            cp /srv/samba-dc-tls/key.pem /srv/samba-dc-tls/cert.pem "$D.new/private/tls/" &&
+            cp /srv/samba-dc-tls/cert.pem "$D.new/private/tls/ca.pem" && chmod 600 "$D.new/private/tls/key.pem"
+          fi &&
+          sed "s|$D|$D.new|g" "$D.new/etc/smb.conf" >/tmp/smb-new.conf &&
+          python3 /srv/lib/samba-dc-secrets.py /tmp/smb-new.conf >/run/samba-secrets.log 2>&1 ||
+            { echo "samba-dc: no secrets of its own (/run/samba-secrets.log): not started" >&2; rm -rf "$D.new"; }
         else
           mkdir -p "$D.new/run/ntp_signd" "$D.new/log" && chmod 750 "$D.new/run/ntp_signd" && : >/tmp/empty.conf &&
           samba-tool domain provision -s /tmp/empty.conf --realm="$REALM" --domain="$DOMAIN" --server-role=dc \

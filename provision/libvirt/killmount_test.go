@@ -1,0 +1,120 @@
+package libvirt_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/tailab/tailab/provision/libvirt"
+)
+
+// TestKillDuringContainedUp kills `tailab up` of contained containers with
+// SIGKILL half-way (after two machines started: a third has its mounts made
+// in libvirtd's mount namespace, or is defined, or neither), twice: once a
+// second `up` reconciles and `down` removes everything; once `down` and `gc`
+// follow straight away. Either way no domain, mount, mount dir, machine dir
+// or uid range of the session is left.
+func TestKillDuringContainedUp(t *testing.T) {
+	needDaemon(t)
+	containedRootFS(t)
+	bin := filepath.Join(t.TempDir(), "tailab")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tailab").CombinedOutput(); err != nil {
+		t.Fatalf("build tailab: %v\n%s", err, out)
+	}
+	dataDir := t.TempDir()
+	labFile := filepath.Join(t.TempDir(), "lab.yaml")
+	if err := os.WriteFile(labFile, []byte(lockLab), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "TAILAB_DATA_DIR="+dataDir)
+	tailab := func(args ...string) (string, error) {
+		c := exec.Command(bin, args...)
+		c.Env = env
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	const session = "kc"
+	upArgs := []string{"up", labFile, "--session", session, "--count", "3", "--parallel", "1"}
+	killUp := func() {
+		t.Helper()
+		up := exec.Command(bin, upArgs...)
+		up.Env = env
+		stderr, _ := up.StderrPipe()
+		if err := up.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stderr)
+		created := 0
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), " created") && strings.Contains(sc.Text(), "/") {
+				if created++; created == 2 {
+					_ = up.Process.Signal(syscall.SIGKILL)
+					break
+				}
+			}
+		}
+		_ = up.Wait()
+		if created < 2 {
+			t.Fatalf("up finished before it could be killed (saw %d machines created)", created)
+		}
+		if n := len(sessionMounts(t, session)); n == 0 {
+			t.Fatalf("no mount of session %s after the kill: the machines are not contained", session)
+		}
+	}
+	eng := newEngine(t, dataDir, "")
+	nothingLeft := func() {
+		t.Helper()
+		assertNothingLeft(t, eng, session, dataDir)
+		if m := sessionMounts(t, session); len(m) > 0 {
+			t.Errorf("mounts of session %s left in libvirtd's namespace: %v", session, m)
+		}
+		if dirs, _ := filepath.Glob(filepath.Join(libvirt.DefaultMountRoot, "tl-"+session+".*")); len(dirs) > 0 {
+			t.Errorf("mount dirs left: %v", dirs)
+		}
+		if b, _ := os.ReadFile(libvirt.DefaultUIDTable); strings.Contains(string(b), dataDir) {
+			t.Errorf("uid ranges of session %s left in %s:\n%s", session, libvirt.DefaultUIDTable, b)
+		}
+	}
+
+	// Killed, then reconciled by a second up, then down.
+	killUp()
+	if out, err := tailab(upArgs...); err != nil || strings.Count(out, " ready") < 9 {
+		t.Fatalf("second up: %v (want 9 machines ready)\n%s", err, out)
+	}
+	if out, err := tailab("down", "--session", session); err != nil {
+		t.Fatalf("down: %v\n%s", err, out)
+	}
+	nothingLeft()
+
+	// Killed, then down and gc straight away.
+	killUp()
+	if out, err := tailab("down", "--session", session); err != nil {
+		t.Fatalf("down after the kill: %v\n%s", err, out)
+	}
+	if out, err := tailab("gc", "--yes"); err != nil {
+		t.Fatalf("gc: %v\n%s", err, out)
+	}
+	nothingLeft()
+}
+
+// sessionMounts lists the mount points of a session's machines in libvirtd's
+// mount namespace.
+func sessionMounts(t *testing.T, session string) []string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%s/mountinfo", daemonEnv["TAILAB_LIBVIRTD_PID"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.Contains(f[4], "/tl-"+session+".") {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
