@@ -32,7 +32,7 @@ func (p *Provider) setHostname(dom *lv.Domain, sp *machineSpec) error {
 	// its namespaces a little after (measured under load: no UTS namespace
 	// among them yet). So until a deadline, every few milliseconds.
 	var err error
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		var done bool
 		if done, err = setUTSName(dom, name); done || time.Now().After(deadline) {
 			break

@@ -73,16 +73,7 @@ for svc in $TAILAB_SERVICES; do
         K=$(printf '%s_%s_%s_%s_%s_ntacl-user' "$REALM" "$DOMAIN" "$DC_HOST" "$DC_IP" "$(samba --version)" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._\n-' '_')
         T=/var/cache/tailab/samba-dc/$K
         if [ -f "$T/.tailab-ready" ]; then
-          # Secrets of its own: the TLS key the host made for this machine
-          # (/srv/samba-dc-tls), random krbtgt and machine account passwords.
-          cp -a "$T" "$D.new" && sed -i "s|$T|$D|g" "$D.new/etc/smb.conf" && rm -f "$D.new"/run/*.pid &&
-          if [ -s /srv/samba-dc-tls/key.pem ]; then
-            cp /srv/samba-dc-tls/key.pem /srv/samba-dc-tls/cert.pem "$D.new/private/tls/" &&
-            cp /srv/samba-dc-tls/cert.pem "$D.new/private/tls/ca.pem" && chmod 600 "$D.new/private/tls/key.pem"
-          fi &&
-          sed "s|$D|$D.new|g" "$D.new/etc/smb.conf" >/tmp/smb-new.conf &&
-          python3 /srv/lib/samba-dc-secrets.py /tmp/smb-new.conf >/run/samba-secrets.log 2>&1 ||
-            { echo "samba-dc: no secrets of its own (/run/samba-secrets.log): not started" >&2; rm -rf "$D.new"; }
+          cp -a "$T" "$D.new" && sed -i "s|$T|$D|g" "$D.new/etc/smb.conf" && rm -f "$D.new"/run/*.pid
         else
           mkdir -p "$D.new/run/ntp_signd" "$D.new/log" && chmod 750 "$D.new/run/ntp_signd" && : >/tmp/empty.conf &&
           samba-tool domain provision -s /tmp/empty.conf --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
@@ -92,15 +83,27 @@ for svc in $TAILAB_SERVICES; do
             --option="acl_xattr:security_acl_name=user.NTACL" >/run/samba-provision.log 2>&1 &&
           sed -i "s|$D.new|$D|g" "$D.new/etc/smb.conf"
         fi
+        # Secrets of its own (a template's are every copy's): the TLS key the
+        # host made for this machine, random krbtgt and machine account
+        # passwords, and the Administrator's from samba-dc.env, in one run.
         mv "$D.new" "$D" &&
-        samba-tool user setpassword Administrator --newpassword="$ADMINPASS" -s "$D/etc/smb.conf" -H "tdb://$D/private/sam.ldb" >/run/samba-provision.log 2>&1 &&
+        if [ -s /srv/samba-dc-tls/key.pem ]; then
+          cp /srv/samba-dc-tls/key.pem /srv/samba-dc-tls/cert.pem "$D/private/tls/" &&
+          cp /srv/samba-dc-tls/cert.pem "$D/private/tls/ca.pem" && chmod 600 "$D/private/tls/key.pem"
+        fi &&
+        ADMINPASS="$ADMINPASS" python3 /srv/lib/samba-dc-secrets.py "$D/etc/smb.conf" >/run/samba-provision.log 2>&1 &&
         date -u +%FT%TZ >"$D/.tailab-ready"
       fi
-      samba -F --no-process-group -M single -s "$D/etc/smb.conf" >/run/samba.log 2>&1 &
+      if [ -f "$D/.tailab-ready" ]; then
+        samba -F --no-process-group -M single -s "$D/etc/smb.conf" >/run/samba.log 2>&1 &
+        pids="$pids $!"
+      else
+        echo "samba-dc: the domain is not ready (/run/samba-provision.log): not started" >/run/samba.log
+      fi
     else
       samba -F --no-process-group -M single -s /etc/samba/smb.conf >/run/samba.log 2>&1 &
+      pids="$pids $!"
     fi
-    pids="$pids $!"
     ;;
   esac
 done

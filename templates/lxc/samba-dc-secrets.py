@@ -1,11 +1,14 @@
-# Gives a Samba AD DC copied from the host's template secrets of its own
-# (init.sh runs it once, on the copy, before samba starts): every DC of a
-# domain, of every candidate, starts from the same template, so without this
-# they would share the krbtgt keys (a ticket forged with one DC's would be
-# good on all) and the DC's machine account password. Both are set to random
-# values: krbtgt in sam.ldb; the machine account in sam.ldb and in
-# secrets.ldb with its new key version (secrets.tdb and secrets.keytab follow
-# through secrets.ldb's own modules). Usage: python3 samba-dc-secrets.py SMB.CONF
+# Gives a Samba AD DC secrets of its own (init.sh runs it once, on the DC's
+# new database, before samba starts): every DC of a domain, of every
+# candidate, starts from the same template, so without this they would share
+# the krbtgt keys (a ticket forged with one DC's would be good on all) and the
+# DC's machine account password. Both are set to random values: krbtgt in
+# sam.ldb; the machine account in sam.ldb and in secrets.ldb with its new key
+# version (secrets.tdb and secrets.keytab follow through secrets.ldb's own
+# modules). It also sets the Administrator's password to $ADMINPASS (the
+# candidate's, from samba-dc.env), in the same run: a Python start is most of
+# what this costs. Usage: ADMINPASS=... python3 samba-dc-secrets.py SMB.CONF
+import os
 import secrets
 import sys
 
@@ -23,6 +26,7 @@ lp = param.LoadParm()
 lp.load(sys.argv[1])
 session = system_session()
 sam = SamDB(url=lp.samdb_url(), session_info=session, lp=lp)
+sam.setpassword("(sAMAccountName=Administrator)", os.environ["ADMINPASS"], False, username="Administrator")
 sam.setpassword("(sAMAccountName=krbtgt)", password(), False, username="krbtgt")
 account = lp.get("netbios name").upper() + "$"
 by_name = "(sAMAccountName=%s)" % ldb.binary_encode(account)
