@@ -3,6 +3,7 @@ package libvirt_test
 import (
 	"context"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,40 +71,66 @@ func TestSambaDCSecretsPerMachine(t *testing.T) {
 		}
 		t.Fatalf("up: %v", uerr)
 	}
-	// The secrets as samba-tool reads them from a DC's own database.
-	const read = `D=/srv/samba-dc; for a in krbtgt 'DC$'; do samba-tool user getpassword "$a" --attributes=unicodePwd -s $D/etc/smb.conf -H tdb://$D/private/sam.ldb 2>&1 | grep unicodePwd:; done; ` +
+	// The secrets as samba-tool reads them from a DC's own database: the
+	// current NT hashes and key versions of krbtgt and the DC's account, its
+	// TLS key (and the one the host made for it), and a login over LDAP.
+	const read = `D=/srv/samba-dc; for a in krbtgt 'DC$'; do samba-tool user getpassword "$a" --attributes=unicodePwd,msDS-KeyVersionNumber -s $D/etc/smb.conf -H tdb://$D/private/sam.ldb 2>&1 | grep -E '^(unicodePwd|msDS-KeyVersionNumber):'; done; ` +
 		`sha256sum <$D/private/tls/key.pem; sha256sum </srv/samba-dc-tls/key.pem; ` +
 		`samba-tool user list -H ldap://127.0.0.1 -U 'Administrator%Adm1n-Secret-42' 2>&1 | grep -x krbtgt`
+	tmplKVNO := map[string]int{}
+	for _, a := range []string{"krbtgt", "DC$"} {
+		out, err := exec.Command("samba-tool", "user", "getpassword", a, "--attributes=unicodePwd,msDS-KeyVersionNumber",
+			"-s", tmpl+"/etc/smb.conf", "-H", "tdb://"+tmpl+"/private/sam.ldb").CombinedOutput()
+		if err != nil {
+			t.Fatalf("template's %s: %v\n%s", a, err, out)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(l, "msDS-KeyVersionNumber: "); ok {
+				tmplKVNO[a], _ = strconv.Atoi(v)
+			}
+			if strings.HasPrefix(l, "unicodePwd:") {
+				tmplKVNO[l] = 1 // the template's hash: no DC may have it
+			}
+		}
+	}
 	seen := map[string]string{}
 	for _, m := range states {
 		if m.State != provision.StateReady {
 			t.Fatalf("%s/%s: %s (%s)", m.Candidate, m.Machine, m.State, m.Error)
 		}
 		out, err := sshRun(t, eng.State, lab, "sdc", m.Candidate, m.MgmtAddress, read)
-		lines := strings.Split(out, "\n")
-		if err != nil || len(lines) != 5 || lines[3] != lines[2] || lines[4] != "krbtgt" {
+		l := strings.Split(out, "\n")
+		if err != nil || len(l) != 7 || l[4] != l[5] || l[6] != "krbtgt" {
 			t.Fatalf("%s: %v\n%s", m.Candidate, err, out)
 		}
-		for _, l := range lines[:3] {
-			if other, ok := seen[l]; ok {
-				t.Errorf("%s shares a secret with %s: %s", m.Candidate, other, l)
+		// Three new passwords each: the template's keys are not even among
+		// the previous ones the KDC still takes (OldKeys, OlderKeys).
+		var kvnos []int
+		var secrets []string
+		for _, line := range l[:4] {
+			if v, ok := strings.CutPrefix(line, "msDS-KeyVersionNumber: "); ok {
+				n, _ := strconv.Atoi(v)
+				kvnos = append(kvnos, n)
+			} else {
+				secrets = append(secrets, line)
 			}
-			seen[l] = m.Candidate
 		}
-	}
-	// And neither DC kept the template's.
-	for _, a := range []string{"krbtgt", "DC$"} {
-		out, err := exec.Command("samba-tool", "user", "getpassword", a, "--attributes=unicodePwd",
-			"-s", tmpl+"/etc/smb.conf", "-H", "tdb://"+tmpl+"/private/sam.ldb").CombinedOutput()
-		if err != nil {
-			t.Fatalf("template's %s: %v\n%s", a, err, out)
+		if len(kvnos) != 2 || len(secrets) != 2 {
+			t.Fatalf("%s: %s", m.Candidate, out)
 		}
-		for _, l := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(l, "unicodePwd:") {
-				if c, ok := seen[l]; ok {
-					t.Errorf("%s's DC kept the template's %s", c, a)
-				}
+		for i, a := range []string{"krbtgt", "DC$"} {
+			if kvnos[i] < tmplKVNO[a]+3 {
+				t.Errorf("%s: %s at key version %d, the template's %d: fewer than 3 new passwords", m.Candidate, a, kvnos[i], tmplKVNO[a])
 			}
+		}
+		for _, s := range append(secrets, l[4]) {
+			if tmplKVNO[s] == 1 {
+				t.Errorf("%s's DC kept the template's %s", m.Candidate, s)
+			}
+			if other, ok := seen[s]; ok {
+				t.Errorf("%s shares a secret with %s: %s", m.Candidate, other, s)
+			}
+			seen[s] = m.Candidate
 		}
 	}
 }
