@@ -326,9 +326,10 @@ const rootLayer = "root"
 // containerMounts are what a contained machine's domain mounts: the helper's
 // mounts under mountDir, and the <filesystem>s (source under mountDir → path
 // in the machine). Its root is an overlay: the rootfs, idmapped and
-// read-only, under its own writable layer (rootLayer); /srv its private dir; /srv/lib the
-// session's shared files; its `files` outside /srv each bound from its files
-// dir; for a samba-dc machine, the host's Samba AD templates, idmapped.
+// read-only, under its own writable layer (rootLayer); /srv its private dir;
+// /srv/lib the session's shared files; its `files` outside /srv each bound
+// from its files dir; for a samba-dc machine, the host's Samba AD templates,
+// idmapped.
 func (p *Provider) containerMounts(sp *machineSpec) ([]hostMount, []fsMount) {
 	md := p.mountDir(sp.Domain)
 	hm := []hostMount{
