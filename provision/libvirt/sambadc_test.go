@@ -42,7 +42,7 @@ machines:
 // from the same host template, yet share no secret: krbtgt keys, the DC's
 // machine account and its TLS key differ between them and from the
 // template's (the TLS key is the one the host made for that machine), and
-// each DC still authenticates its Administrator over LDAP.
+// each DC still takes its Administrator's writes over LDAP (an OU, a user).
 func TestSambaDCSecretsPerMachine(t *testing.T) {
 	needDaemon(t)
 	rootfs := containedRootFS(t)
@@ -73,10 +73,11 @@ func TestSambaDCSecretsPerMachine(t *testing.T) {
 	}
 	// The secrets as samba-tool reads them from a DC's own database: the
 	// current NT hashes and key versions of krbtgt and the DC's account, its
-	// TLS key (and the one the host made for it), and a login over LDAP.
+	// TLS key (and the one the host made for it), and writes over LDAP.
 	const read = `D=/srv/samba-dc; for a in krbtgt 'DC$'; do samba-tool user getpassword "$a" --attributes=unicodePwd,msDS-KeyVersionNumber -s $D/etc/smb.conf -H tdb://$D/private/sam.ldb 2>&1 | grep -E '^(unicodePwd|msDS-KeyVersionNumber):'; done; ` +
 		`sha256sum <$D/private/tls/key.pem; sha256sum </srv/samba-dc-tls/key.pem; ` +
-		`samba-tool user list -H ldap://127.0.0.1 -U 'Administrator%Adm1n-Secret-42' 2>&1 | grep -x krbtgt`
+		`A="-H ldap://127.0.0.1 -U Administrator%Adm1n-Secret-42"; samba-tool ou create OU=Essai $A >/dev/null 2>&1 && ` +
+		`samba-tool user create essai 'Essai-Pw-1234' --userou=OU=Essai $A >/dev/null 2>&1 && samba-tool user list $A 2>&1 | grep -x essai`
 	tmplKVNO := map[string]int{}
 	for _, a := range []string{"krbtgt", "DC$"} {
 		out, err := exec.Command("samba-tool", "user", "getpassword", a, "--attributes=unicodePwd,msDS-KeyVersionNumber",
@@ -100,7 +101,7 @@ func TestSambaDCSecretsPerMachine(t *testing.T) {
 		}
 		out, err := sshRun(t, eng.State, lab, "sdc", m.Candidate, m.MgmtAddress, read)
 		l := strings.Split(out, "\n")
-		if err != nil || len(l) != 7 || l[4] != l[5] || l[6] != "krbtgt" {
+		if err != nil || len(l) != 7 || l[4] != l[5] || l[6] != "essai" {
 			t.Fatalf("%s: %v\n%s", m.Candidate, err, out)
 		}
 		// Three new passwords each: the template's keys are not even among

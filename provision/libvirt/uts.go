@@ -3,7 +3,10 @@ package libvirt
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,11 +49,21 @@ func (p *Provider) setHostname(dom *lv.Domain, sp *machineSpec) error {
 
 // setUTSName sets the host name in the domain's UTS namespace; done is false
 // when the namespace is not to be had yet (err says why), true once set or
-// on an error retrying will not cure.
+// on an error retrying will not cure. The namespace is the container init's,
+// found from libvirt_lxc (the domain's ID is its PID) where tailab sees the
+// daemon's processes; else libvirt's virDomainLxcOpenNamespace, which fails
+// until libvirtd has heard of the init's PID (under load, measured: it had
+// not after a minute).
 func setUTSName(dom *lv.Domain, name string) (done bool, err error) {
-	files, err := dom.LxcOpenNamespace(0)
-	if err != nil {
-		return !isOperationInvalid(err), fmt.Errorf("open the container's namespaces: %w", err)
+	var files []os.File
+	if pid, perr := containerInit(dom); perr == nil {
+		f, oerr := os.Open(fmt.Sprintf("/proc/%d/ns/uts", pid))
+		if oerr != nil {
+			return false, oerr
+		}
+		files = []os.File{*f}
+	} else if files, err = dom.LxcOpenNamespace(0); err != nil {
+		return !isOperationInvalid(err), fmt.Errorf("open the container's namespaces: %w (its init: %v)", err, perr)
 	}
 	defer func() {
 		for i := range files {
@@ -79,6 +92,37 @@ func setUTSName(dom *lv.Domain, name string) (done bool, err error) {
 		return true, <-errc
 	}
 	return false, fmt.Errorf("libvirt gave no UTS namespace of the container (%d namespaces: %s)", len(files), strings.Join(kinds, " "))
+}
+
+// containerInit is the host PID of a running container's init: the child of
+// its libvirt_lxc controller (the domain's ID) that is PID 1 of its own PID
+// namespace.
+func containerInit(dom *lv.Domain) (int, error) {
+	id, err := dom.GetID()
+	if err != nil {
+		return 0, err
+	}
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", id))
+	if err != nil || len(tasks) == 0 {
+		return 0, fmt.Errorf("no process %d (libvirt_lxc) here", id)
+	}
+	for _, t := range tasks {
+		b, _ := os.ReadFile(t)
+		for _, f := range strings.Fields(string(b)) {
+			status, err := os.ReadFile("/proc/" + f + "/status")
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(status), "\n") {
+				if ns, ok := strings.CutPrefix(line, "NSpid:"); ok {
+					if p := strings.Fields(ns); len(p) > 1 && p[len(p)-1] == "1" {
+						return strconv.Atoi(f)
+					}
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("libvirt_lxc %d has no init child yet", id)
 }
 
 // persistentHostname is the first line of /etc/hostname in a machine's
