@@ -14,12 +14,12 @@ trap stop TERM INT PWR HUP
 # Shell builtins where they do: a container start is mostly process starts.
 # A contained machine cannot (no sys_admin): the host sets its name right
 # after the start; services wait for it (at most 5 s) rather than start under
-# libvirt's (the domain's name, tl-SESSION.CANDIDATE.MACHINE).
+# libvirt's (the domain's name, tl-SESSION.CANDIDATE.MACHINE, dots dropped).
 if [ -n "$TAILAB_HOSTNAME" ] && ! echo "$TAILAB_HOSTNAME" 2>/dev/null >/proc/sys/kernel/hostname; then
   n=0
   while [ $n -lt 100 ]; do
     read -r h </proc/sys/kernel/hostname
-    case $h in "tl-$TAILAB_SESSION."*) ;; *) break ;; esac
+    case $h in tl-*) ;; *) break ;; esac
     sleep 0.05; n=$((n + 1))
   done
 fi
