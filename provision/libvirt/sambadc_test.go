@@ -99,6 +99,10 @@ func TestSambaDCSecretsPerMachine(t *testing.T) {
 		if m.State != provision.StateReady {
 			t.Fatalf("%s/%s: %s (%s)", m.Candidate, m.Machine, m.State, m.Error)
 		}
+		if out, err := sshRun(t, eng.State, lab, "sdc", m.Candidate, m.MgmtAddress,
+			`echo "$(cat /run/init.times) $(tr '\n' ' ' </run/samba-dc.times) $(date +%s.%N) now; host $(hostname)"`); err == nil {
+			t.Logf("%s: %s", m.Candidate, out) // where a DC's start goes, in seconds since the epoch
+		}
 		out, err := sshRun(t, eng.State, lab, "sdc", m.Candidate, m.MgmtAddress, read)
 		l := strings.Split(out, "\n")
 		if err != nil || len(l) != 7 || l[4] != l[5] || l[6] != "essai" {

@@ -15,6 +15,7 @@ trap stop TERM INT PWR HUP
 # A contained machine cannot (no sys_admin): the host sets its name right
 # after the start; services wait for it (at most 5 s) rather than start under
 # libvirt's (the domain's name, tl-SESSION.CANDIDATE.MACHINE, dots dropped).
+t0=$(date +%s.%N)
 if [ -n "$TAILAB_HOSTNAME" ] && ! echo "$TAILAB_HOSTNAME" 2>/dev/null >/proc/sys/kernel/hostname; then
   n=0
   while [ $n -lt 100 ]; do
@@ -23,6 +24,7 @@ if [ -n "$TAILAB_HOSTNAME" ] && ! echo "$TAILAB_HOSTNAME" 2>/dev/null >/proc/sys
     sleep 0.05; n=$((n + 1))
   done
 fi
+echo "$t0 init $(date +%s.%N) named" >/run/init.times
 links="link set lo up"
 for dev in $TAILAB_NICS; do links="$links
 link set $dev up"; done
@@ -69,11 +71,13 @@ for svc in $TAILAB_SERVICES; do
       . /srv/samba-dc.env
       D=/srv/samba-dc
       if [ ! -f "$D/.tailab-ready" ]; then
+        echo "$(date +%s.%N) start" >/run/samba-dc.times # where a first start goes
         rm -rf "$D" "$D.new"
         K=$(printf '%s_%s_%s_%s_%s_ntacl-user' "$REALM" "$DOMAIN" "$DC_HOST" "$DC_IP" "$(samba --version)" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._\n-' '_')
         T=/var/cache/tailab/samba-dc/$K
         if [ -f "$T/.tailab-ready" ]; then
           cp -a "$T" "$D.new" && sed -i "s|$T|$D|g" "$D.new/etc/smb.conf" && rm -f "$D.new"/run/*.pid
+          echo "$(date +%s.%N) copied" >>/run/samba-dc.times
         else
           mkdir -p "$D.new/run/ntp_signd" "$D.new/log" && chmod 750 "$D.new/run/ntp_signd" && : >/tmp/empty.conf &&
           samba-tool domain provision -s /tmp/empty.conf --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
@@ -93,6 +97,7 @@ for svc in $TAILAB_SERVICES; do
         fi &&
         ADMINPASS="$ADMINPASS" python3 /srv/lib/samba-dc-secrets.py "$D/etc/smb.conf" >/run/samba-provision.log 2>&1 &&
         date -u +%FT%TZ >"$D/.tailab-ready"
+        echo "$(date +%s.%N) secrets" >>/run/samba-dc.times
       fi
       if [ -f "$D/.tailab-ready" ]; then
         samba -F --no-process-group -M single -s "$D/etc/smb.conf" >/run/samba.log 2>&1 &
