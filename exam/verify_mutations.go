@@ -22,7 +22,7 @@ import (
 type MutationVerdict struct {
 	Name, Title string
 	Fails       []string // expected not to pass (suite/id)
-	NotCaught   []string // expected to fail, passed: "check: evidence"
+	NotCaught   []string // expected to fail, passed: "check passed: title"
 	Overreach   []string // not expected to fail, did not pass: "check (status): message"
 	Errors      []string // checks that could not be observed
 	Failed      string   // a step of the solution or of the mutation failed
@@ -139,7 +139,7 @@ func CompareMutation(m labs.Mutation, suites []*checks.Suite, rep checks.Candida
 		case r.Status == checks.StatusError:
 			v.Errors = append(v.Errors, fmt.Sprintf("%s: %s", k, firstLine(r.Message)))
 		case r.Status == checks.StatusPass && fails[k]:
-			v.NotCaught = append(v.NotCaught, fmt.Sprintf("%s passed (%s)", k, firstLine(orText(r.Evidence, r.Message))))
+			v.NotCaught = append(v.NotCaught, fmt.Sprintf("%s passed: %s", k, r.Title))
 		case r.Status != checks.StatusPass && !fails[k]:
 			v.Overreach = append(v.Overreach, fmt.Sprintf("%s %s (%s)", k, r.Status, firstLine(r.Message)))
 		}
@@ -178,13 +178,6 @@ func CompareIntegrity(action string, untouched, after checks.CandidateReport, fa
 		}
 	}
 	return run
-}
-
-func orText(a, b string) string {
-	if strings.TrimSpace(a) != "" {
-		return a
-	}
-	return b
 }
 
 // second brings up the mutations' instances (m01..) and the integrity's
