@@ -108,11 +108,12 @@ func interventionDetail(action, detail string, loc *time.Location) string {
 var labActions = map[string]bool{"up": true, "down": true, "reset": true, "revert": true, "snapshot": true, "faults-kept": true, "ssh": true, "exec": true}
 
 // rebuildsAfterStart are the interventions on candidate id's machines since
-// the exam opened (the report's StartedAt).
+// the exam opened (ExamOpened).
 func rebuildsAfterStart(r *checks.Report, id string) []checks.Intervention {
 	var out []checks.Intervention
+	opened := ExamOpened(r)
 	for _, in := range r.Interventions {
-		if in.Candidate == id && labActions[in.Action] && !in.Time.Before(r.StartedAt) {
+		if in.Candidate == id && labActions[in.Action] && in.Time.After(opened) {
 			out = append(out, in)
 		}
 	}

@@ -78,3 +78,41 @@ func TestFaultsKeptFR(t *testing.T) {
 		}
 	}
 }
+
+// TestExamOpened: the exam opens at the window's first opening, else at the
+// session's first up, else at the grading's start. A reset after the opening
+// but before this grading marks the candidate (the walk of exam day found the
+// grid silent: it compared with the grading's start, so a reset done before
+// `grade` never showed).
+func TestExamOpened(t *testing.T) {
+	grading := time.Date(2026, 6, 12, 11, 0, 0, 0, time.UTC)
+	up := grading.Add(-3 * time.Hour)
+	opens := grading.Add(-2 * time.Hour)
+	reset := checks.Intervention{Time: grading.Add(-time.Hour), User: "admin", Action: "reset", Candidate: "c01", Machine: "pc1"}
+	early := checks.Intervention{Time: up.Add(30 * time.Minute), User: "admin", Action: "reset", Candidate: "c01", Machine: "srv"}
+	sessionUp := checks.Intervention{Time: up, User: "admin", Action: "up", Detail: "8 to create"}
+	open := checks.Intervention{Time: up.Add(50 * time.Minute), User: "admin", Action: "session", Detail: "open at " + opens.Format(time.RFC3339)}
+	reopen := checks.Intervention{Time: grading, User: "admin", Action: "session", Detail: "open at " + grading.Add(time.Hour).Format(time.RFC3339)}
+	for _, tc := range []struct {
+		name   string
+		log    []checks.Intervention
+		want   time.Time
+		marked []string // machines of c01's interventions that mark them
+	}{
+		{"window", []checks.Intervention{sessionUp, early, open, reset, reopen}, opens, []string{"pc1"}},
+		{"no window: the first up", []checks.Intervention{sessionUp, early, reset}, up, []string{"srv", "pc1"}},
+		{"no log: the grading", []checks.Intervention{reset}, grading.Add(-time.Nanosecond), nil},
+	} {
+		r := &checks.Report{StartedAt: grading, Interventions: tc.log}
+		if got := ExamOpened(r); !got.Equal(tc.want) {
+			t.Errorf("%s: opened %v, want %v", tc.name, got, tc.want)
+		}
+		var marked []string
+		for _, in := range rebuildsAfterStart(r, "c01") {
+			marked = append(marked, in.Machine)
+		}
+		if strings.Join(marked, ",") != strings.Join(tc.marked, ",") {
+			t.Errorf("%s: marked by %v, want %v", tc.name, marked, tc.marked)
+		}
+	}
+}
