@@ -36,6 +36,9 @@ func SetJury(dataDir, session string, e results.JuryEntry) error {
 	if e.At.IsZero() {
 		e.At = time.Now().UTC()
 	}
+	if e.Author == "" { // the record prints who marked: the audit log's user, never blank
+		e.Author = provision.CurrentUser()
+	}
 	if e.IsDecision() {
 		if err := checkDecision(g.Report, &e); err != nil {
 			return err

@@ -167,7 +167,7 @@ func flock(path string, how int, verb string) (*os.File, error) {
 		return nil, err
 	}
 	if how == unix.LOCK_EX {
-		b, _ := json.Marshal(LockHolder{PID: os.Getpid(), Verb: verb, Since: time.Now().UTC().Truncate(time.Second), User: currentUser()})
+		b, _ := json.Marshal(LockHolder{PID: os.Getpid(), Verb: verb, Since: time.Now().UTC().Truncate(time.Second), User: CurrentUser()})
 		if err := f.Truncate(0); err == nil {
 			_, _ = f.WriteAt(append(b, '\n'), 0)
 		}

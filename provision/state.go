@@ -381,7 +381,7 @@ func (s *State) Audit(session string, es ...AuditEntry) error {
 				e.Time = time.Now().UTC()
 			}
 			if e.User == "" {
-				e.User = currentUser()
+				e.User = CurrentUser()
 			}
 			seq, err := tx.NextSeq(bucketAudit + "/" + session)
 			if err != nil {
@@ -395,9 +395,9 @@ func (s *State) Audit(session string, es ...AuditEntry) error {
 	})
 }
 
-// currentUser is who runs tailab, for the audit log: the user behind sudo,
+// CurrentUser is who runs tailab, for the audit log and the jury's entries: the user behind sudo,
 // else $USER, else the account of the process's uid.
-func currentUser() string {
+func CurrentUser() string {
 	for _, k := range []string{"SUDO_USER", "USER"} {
 		if v := os.Getenv(k); v != "" {
 			return v

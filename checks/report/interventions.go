@@ -45,6 +45,8 @@ var (
 	failedRe  = regexp.MustCompile(`^failed after ([0-9.]+)s: `)
 	closeRe   = regexp.MustCompile(`^exam closed: session warned, closed in (.*)$`)
 	loginRe   = regexp.MustCompile(`^(ssh|web) from (\S+): (accepted|refused: (.*))$`)
+	termRe    = regexp.MustCompile(`^(shell|exec|subsystem|opened)(?: (.*))? \((ssh|web) from (\S+)\)$`)
+	endedRe   = regexp.MustCompile(`^ended \(status (-?\d+)\)$`)
 	detailsFR = strings.NewReplacer("create ", "création de l'instantané ", "delete ", "suppression de l'instantané ")
 )
 
@@ -73,6 +75,8 @@ func interventionDetail(action, detail string, loc *time.Location) string {
 		}
 	case "faults-kept":
 		return faultsKeptFR(detail)
+	case "terminal", "console":
+		return terminalFR(detail)
 	case "ssh", "exec":
 		if cmd, ok := strings.CutPrefix(detail, "command: "); ok {
 			return "commande : " + cmd
@@ -153,6 +157,27 @@ var faultStateFR = strings.NewReplacer(
 	"absent", "absent (à vérifier)",
 	"unknown", "présence non vérifiée",
 )
+
+// terminalFR puts the gateway's terminal and console entries in French:
+// "exec hostname (ssh from 10.0.0.5)" → "commande : hostname (SSH depuis
+// 10.0.0.5)", "ended (status 0)" → "terminé, code de sortie 0".
+func terminalFR(detail string) string {
+	if m := endedRe.FindStringSubmatch(detail); m != nil {
+		return "terminé, code de sortie " + m[1]
+	}
+	for en, fr := range map[string]string{"refused: ": "refusé : ", "failed: ": "échec : "} {
+		if rest, ok := strings.CutPrefix(detail, en); ok {
+			return fr + loginReasonFR.Replace(rest)
+		}
+	}
+	m := termRe.FindStringSubmatch(detail)
+	if m == nil {
+		return detail
+	}
+	what := map[string]string{"shell": "terminal interactif", "exec": "commande : ", "subsystem": "sous-système ", "opened": "console ouverte"}[m[1]] + m[2]
+	via := map[string]string{"ssh": "SSH", "web": "navigateur"}[m[3]]
+	return what + " (" + via + " depuis " + m[4] + ")"
+}
 
 // loginFR puts the gateway's login entry in French: "ssh from 10.0.0.5:
 // refused: wrong login or password" → "ssh depuis 10.0.0.5 : refusée

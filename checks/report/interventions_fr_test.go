@@ -24,6 +24,14 @@ func TestInterventionDetailFrench(t *testing.T) {
 		{"exec", "ended: exit status 3", "terminée, code de sortie 3"},
 		{"ssh", "interactive shell", "terminal interactif"},
 		{"ssh", "failed after 0.2s: ssh 10.250.1.10:22: handshake", "échec après 0,2 s : ssh 10.250.1.10:22: handshake"},
+		{"terminal", "shell (ssh from 10.0.0.5)", "terminal interactif (SSH depuis 10.0.0.5)"},
+		{"terminal", "exec sysctl -w net.ipv4.ip_forward=1 (ssh from 127.0.0.1)", "commande : sysctl -w net.ipv4.ip_forward=1 (SSH depuis 127.0.0.1)"},
+		{"terminal", "subsystem sftp (ssh from 10.0.0.5)", "sous-système sftp (SSH depuis 10.0.0.5)"},
+		{"terminal", "shell (web from 10.0.0.7)", "terminal interactif (navigateur depuis 10.0.0.7)"},
+		{"terminal", "ended (status 0)", "terminé, code de sortie 0"},
+		{"terminal", "refused: the exam is closed", "refusé : l'épreuve est close"},
+		{"console", "opened (web from 10.0.0.7)", "console ouverte (navigateur depuis 10.0.0.7)"},
+		{"console", "ended (status 0)", "terminé, code de sortie 0"},
 		{"login", "something new", "something new"}, // unknown text kept, never hidden
 	} {
 		if got := interventionDetail(tc.action, tc.detail, paris); got != tc.want {
