@@ -90,7 +90,7 @@ func JuryDecisionText(d *checks.JuryDecision, loc *time.Location) string {
 	if d == nil {
 		return ""
 	}
-	s := d.Decision + " (" + safeText(d.Author) + ", " + frTime(d.At, loc) + ")"
+	s := d.Decision + " (" + byAt(d.Author, d.At, loc) + ")"
 	if d.Note != "" {
 		s += " — " + safeText(d.Note)
 	}

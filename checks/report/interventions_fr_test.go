@@ -1,8 +1,11 @@
 package report
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/tailab/tailab/checks"
 )
 
 // TestInterventionDetailFrench: what the gateway and the jury write in the
@@ -36,6 +39,28 @@ func TestInterventionDetailFrench(t *testing.T) {
 	} {
 		if got := interventionDetail(tc.action, tc.detail, paris); got != tc.want {
 			t.Errorf("%s %q:\n got %q\nwant %q", tc.action, tc.detail, got, tc.want)
+		}
+	}
+}
+
+// TestJuryNoteWithoutAuthor: a jury entry stored without an author (before
+// SetJury filled it in) prints its time alone, never "(, date)".
+func TestJuryNoteWithoutAuthor(t *testing.T) {
+	at := time.Date(2026, 12, 7, 22, 6, 14, 0, time.UTC)
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ author, want string }{
+		{"", "Noté par le jury (07/12/2026 23:06:14 CET) : 1,5/2 — clair"},
+		{"dupont", "Noté par le jury (dupont, 07/12/2026 23:06:14 CET) : 1,5/2 — clair"},
+	} {
+		res := checks.Result{MaxPoints: 2, JuryMark: &checks.JuryMark{Author: tc.author, At: at, Points: 1.5, Note: "clair"}}
+		if got := juryNote(res, paris); got != tc.want {
+			t.Errorf("author %q:\n got %q\nwant %q", tc.author, got, tc.want)
+		}
+		if got := JuryDecisionText(&checks.JuryDecision{Decision: "acquis", Author: tc.author, At: at}, paris); strings.Contains(got, "(,") {
+			t.Errorf("decision by %q: %q", tc.author, got)
 		}
 	}
 }

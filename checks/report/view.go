@@ -142,17 +142,27 @@ func fullName(c *checks.CandidateReport) string {
 // note; "" when the jury gave nothing.
 func juryNote(res checks.Result, loc *time.Location) string {
 	if o := res.Override; o != nil {
-		return "Corrigé par le jury (" + safeText(o.Author) + ", " + frTime(o.At, loc) + ") : " + safeText(o.Note) +
+		return "Corrigé par le jury (" + byAt(o.Author, o.At, loc) + ") : " + safeText(o.Note) +
 			" — verdict de la machine : " + statusLabel(o.OriginalStatus) + " " + frRatio(o.OriginalPoints, res.MaxPoints)
 	}
 	if m := res.JuryMark; m != nil {
-		s := "Noté par le jury (" + safeText(m.Author) + ", " + frTime(m.At, loc) + ") : " + frRatio(m.Points, res.MaxPoints)
+		s := "Noté par le jury (" + byAt(m.Author, m.At, loc) + ") : " + frRatio(m.Points, res.MaxPoints)
 		if m.Note != "" {
 			s += " — " + safeText(m.Note)
 		}
 		return s
 	}
 	return ""
+}
+
+// byAt is who entered a jury entry and when: "dupont, 07/12/2026 10:00:00
+// CET", the time alone when no author was recorded (entries made before
+// authors were filled in), never "(, …)".
+func byAt(author string, at time.Time, loc *time.Location) string {
+	if author == "" {
+		return frTime(at, loc)
+	}
+	return safeText(author) + ", " + frTime(at, loc)
 }
 
 // statusLabel is the French word for a status, as the jury reads it.
