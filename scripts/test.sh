@@ -61,8 +61,13 @@ go test -race -short -count=1 -timeout 15m "${race[@]}" 2>&1 | tee /tmp/tailab-t
   fail "race detector" "go test -race failed (data race or failing test above; log in /tmp/tailab-test-race.log)"
 
 step "go test"
+# Tests that prove a figure CI must show (verify --mutations per local lab)
+# append a line here: go test hides a passing package's output.
+export TAILAB_TEST_SUMMARY=/tmp/tailab-test-summary.txt
+rm -f "$TAILAB_TEST_SUMMARY"
 go test -count=1 -timeout 30m ./... 2>&1 | tee /tmp/tailab-test.log ||
   fail "go test" "failing tests above (log in /tmp/tailab-test.log)"
+[[ -s $TAILAB_TEST_SUMMARY ]] && sed 's/^/test.sh: /' "$TAILAB_TEST_SUMMARY" >&2
 
 step fuzz
 bash scripts/fuzz.sh || fail fuzz "a fuzz target failed (the failing input is in testdata/fuzz/)"
