@@ -175,9 +175,12 @@ func terminalFR(detail string) string {
 		return detail
 	}
 	what := map[string]string{"shell": "terminal interactif", "exec": "commande : ", "subsystem": "sous-système ", "opened": "console ouverte"}[m[1]] + m[2]
-	via := map[string]string{"ssh": "SSH", "web": "navigateur"}[m[3]]
+	via := viaFR[m[3]]
 	return what + " (" + via + " depuis " + m[4] + ")"
 }
+
+// viaFR names the gateway's doors as the jury reads them.
+var viaFR = map[string]string{"ssh": "SSH", "web": "navigateur"}
 
 // loginFR puts the gateway's login entry in French: "ssh from 10.0.0.5:
 // refused: wrong login or password" → "ssh depuis 10.0.0.5 : refusée
@@ -187,7 +190,7 @@ func loginFR(detail string) string {
 	if m == nil {
 		return detail
 	}
-	via := map[string]string{"ssh": "SSH", "web": "navigateur"}[m[1]]
+	via := viaFR[m[1]]
 	if m[3] == "accepted" {
 		return via + " depuis " + m[2] + " : acceptée"
 	}
