@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tailab/tailab/checks/probe"
@@ -11,7 +12,9 @@ import (
 )
 
 // whoProbe observes which user the target's credentials for its own type name.
+// The runner runs batches at once: batches is guarded.
 type whoProbe struct {
+	mu      sync.Mutex
 	batches [][]string
 }
 
@@ -28,7 +31,9 @@ func (w *whoProbe) Run(_ context.Context, t probe.Target, reqs []probe.Request) 
 		ids = append(ids, r.ID)
 		out[i] = probe.Observation{ID: r.ID, Values: map[string]any{"user": t.Creds("smb").User}}
 	}
+	w.mu.Lock()
 	w.batches = append(w.batches, ids)
+	w.mu.Unlock()
 	return out, nil
 }
 
