@@ -45,22 +45,34 @@ func (p *Provider) queueRun(ctx context.Context, ws *workspace, cv *tfe.Configur
 	if destroy {
 		verb = "queue a destroy run"
 	}
-	if err := p.call(ctx, fmt.Sprintf("%s in workspace %q", verb, ws.Name), func(ctx context.Context) error {
-		r, err = c.Runs.Create(ctx, opts)
-		return err
-	}); err != nil {
+	for attempt := 1; ; attempt++ {
+		err := p.call(ctx, fmt.Sprintf("%s in workspace %q", verb, ws.Name), func(ctx context.Context) error {
+			r, err = c.Runs.Create(ctx, opts)
+			return err
+		})
+		if err == nil {
+			break
+		}
 		// No answer: the run may exist. The workspace's current run says
 		// (a run of this configuration version, or a destroy run queued now).
 		if !lostAnswer(err) {
 			return nil, err
 		}
-		if rerr := p.read(ctx, fmt.Sprintf("read workspace %q", ws.Name), func(ctx context.Context) error {
+		r = nil
+		rerr := p.read(ctx, fmt.Sprintf("read workspace %q", ws.Name), func(ctx context.Context) error {
 			w, rerr := c.Workspaces.ReadByID(ctx, ws.ID)
 			if rerr == nil && w.CurrentRun != nil {
 				r, rerr = c.Runs.Read(ctx, w.CurrentRun.ID)
 			}
 			return rerr
-		}); rerr != nil || r == nil || r.ID == ws.runID() || !sameRun(r, cv, destroy) {
+		})
+		if rerr == nil && r != nil && r.ID != ws.runID() && sameRun(r, cv, destroy) {
+			break // the server queued it before the connection broke
+		}
+		// Read back, no such run: the server never took the request (it
+		// reset the connection while restarting); queue it again, a bounded
+		// number of times, never twice the same run.
+		if rerr != nil || attempt == 3 {
 			return nil, err
 		}
 	}
