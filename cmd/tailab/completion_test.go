@@ -6,25 +6,12 @@ import (
 	"testing"
 
 	"github.com/tailab/tailab/labs"
-	"github.com/tailab/tailab/provision"
 )
 
 // TestCompletionOffersSessionsAndCandidates drives cobra's hidden __complete
 // command, as the shell scripts do.
 func TestCompletionOffersSessionsAndCandidates(t *testing.T) {
-	dir := t.TempDir()
-	st, err := provision.OpenState(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := labs.BuiltinSource("tpe-local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SaveSession(&provision.Session{Name: "juin", Lab: "tpe-local", LabSource: "catalog:tpe-local", LabYAML: string(src),
-		Candidates: []labs.Candidate{{ID: "c01", LastName: "Martin", FirstName: "Léa"}, {ID: "c02"}}}); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := tpeSession(t, "", labs.Candidate{ID: "c01", LastName: "Martin", FirstName: "Léa"}, labs.Candidate{ID: "c02"})
 	tests := []struct {
 		args []string
 		want []string

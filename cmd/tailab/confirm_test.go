@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/tailab/tailab/labs"
-	"github.com/tailab/tailab/provision"
 )
 
 // TestDownConfirmExitCodes drives `down` through the confirmation: without a
@@ -15,19 +14,7 @@ import (
 // refusal exits 2 and leaves the session in place; accepted, it goes on to
 // the provider (here an unknown one, so it stops there).
 func TestDownConfirmExitCodes(t *testing.T) {
-	dir := t.TempDir()
-	st, err := provision.OpenState(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := labs.BuiltinSource("tpe-local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SaveSession(&provision.Session{Name: "juin", Lab: "tpe-local", LabYAML: string(src), Provider: "nowhere",
-		Candidates: []labs.Candidate{{ID: "c01"}, {ID: "c02"}}}); err != nil {
-		t.Fatal(err)
-	}
+	dir, st := tpeSession(t, "nowhere", labs.Candidate{ID: "c01"}, labs.Candidate{ID: "c02"})
 	null, err := os.Open(os.DevNull) // not a terminal, whatever runs the test
 	if err != nil {
 		t.Fatal(err)

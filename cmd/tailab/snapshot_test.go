@@ -9,7 +9,6 @@ import (
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/labs"
-	"github.com/tailab/tailab/provision"
 )
 
 // TestEachCandidate: -c is repeatable for reset and snapshot; every
@@ -57,19 +56,7 @@ func TestEachCandidate(t *testing.T) {
 // all; the session has no provider a test could reach, so reaching the
 // provider would fail differently).
 func TestRescueRefusesUnknownCandidateFirst(t *testing.T) {
-	dir := t.TempDir()
-	st, err := provision.OpenState(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := labs.BuiltinSource("tpe-local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SaveSession(&provision.Session{Name: "juin", Lab: "tpe-local", LabSource: "catalog:tpe-local", LabYAML: string(src),
-		Candidates: []labs.Candidate{{ID: "c01"}, {ID: "c02"}}}); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := tpeSession(t, "", labs.Candidate{ID: "c01"}, labs.Candidate{ID: "c02"})
 	for _, args := range [][]string{
 		{"reset", "-s", "juin", "-c", "c01", "-c", "c09", "--yes"},
 		{"snapshot", "create", "-s", "juin", "-c", "c01,c09", "avant"},
