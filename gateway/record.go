@@ -1,9 +1,9 @@
 package gateway
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,25 +15,49 @@ import (
 )
 
 // recorder writes one terminal session as asciicast v2: a header line, then
-// one JSON array per event, [seconds, "o"|"i"|"r", data]. Output that ends in
+// one JSON array per event, [seconds, "o"|"i"|"r"|"m", data]. Output that ends in
 // the middle of a UTF-8 character is held until the rest arrives, so every
 // event is valid text. It holds what the machine printed, the window sizes
 // and, only when asked, what the candidate typed: never the gateway's
 // credentials, which travel in the SSH authentication, not in the terminal.
+//
+// Recording never delays a terminal: an event is encoded and queued in
+// order, and a goroutine of its own writes the queue to the file as soon as
+// it can (a killed gateway keeps what was written). A synchronous write per
+// event put the disk on every keystroke's path: a write waiting on the
+// file system's journal held the terminal's output for as long. A disk so
+// slow that the queue passes maxBacklog loses the events past it, not the
+// terminal: the file then says so with a marker event where they were.
 type recorder struct {
-	mu    sync.Mutex
-	f     *os.File
-	w     *bufio.Writer
-	start time.Time
-	input bool
-	held  map[string][]byte // "o"/"i" → incomplete UTF-8 tail
-	Path  string
+	mu      sync.Mutex
+	f       *os.File
+	out     io.Writer // f (a test puts a slow disk in front of it)
+	start   time.Time
+	input   bool
+	held    map[string][]byte // "o"/"i" → incomplete UTF-8 tail
+	pending []byte            // encoded events not written yet, in order
+	spare   []byte            // the previous write's buffer, reused
+	lost    int               // bytes of events dropped since the last write
+	lostAt  time.Duration     // when the first of them was dropped
+	closing bool
+	wake    chan struct{} // pending has data, or closing
+	done    chan struct{} // the writer wrote everything and stopped
+	werr    error         // the writer's first error
+	Path    string
 	// index, when set, indexes the recording with the session's results: at
 	// the start (a killed gateway leaves it listed) and at the close
 	// (duration and size).
 	index func(checks.Recording)
 	info  checks.Recording
 }
+
+// maxBacklog bounds what a recording queues for a disk that does not keep
+// up (per terminal): far more than a burst of output between two writes.
+const maxBacklog = 4 << 20
+
+// recordDisk is where a recording's bytes go: its file (a test puts a slow
+// disk in front of it).
+var recordDisk = func(f *os.File) io.Writer { return f }
 
 // newRecording starts recording a terminal of candidate on machine into
 // Config.RecordDir, indexed with the session's results (nil when the
@@ -42,19 +66,12 @@ func (g *Gateway) newRecording(candidate, machine, term string, cols, rows int) 
 	if g.cfg.RecordDir == "" {
 		return nil, nil
 	}
-	r, err := newRecorder(g.cfg.RecordDir, candidate, machine, term, cols, rows, g.cfg.RecordInput)
-	if err != nil {
-		return nil, err
-	}
-	r.info = checks.Recording{ID: strings.TrimSuffix(filepath.Base(r.Path), ".cast"), Candidate: candidate, Machine: machine,
-		Start: r.start.UTC(), File: r.Path}
-	r.index = func(rec checks.Recording) {
+	index := func(rec checks.Recording) {
 		if err := g.results.SaveRecording(g.sess.Name, rec); err != nil {
 			g.cfg.Log.Error("recording index", "err", err)
 		}
 	}
-	r.index(r.info)
-	return r, nil
+	return newRecorder(g.cfg.RecordDir, candidate, machine, term, cols, rows, g.cfg.RecordInput, index)
 }
 
 type castHeader struct {
@@ -66,8 +83,9 @@ type castHeader struct {
 	Env       map[string]string `json:"env,omitempty"`
 }
 
-// newRecorder creates DIR/CANDIDATE/MACHINE-TIME.cast (mode 0600).
-func newRecorder(dir, candidate, machine, term string, cols, rows int, input bool) (*recorder, error) {
+// newRecorder creates DIR/CANDIDATE/MACHINE-TIME.cast (mode 0600) and
+// starts its writer; index, when not nil, indexes it (see recorder.index).
+func newRecorder(dir, candidate, machine, term string, cols, rows int, input bool, index func(checks.Recording)) (*recorder, error) {
 	d := filepath.Join(dir, candidate)
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return nil, err
@@ -90,7 +108,8 @@ func newRecorder(dir, candidate, machine, term string, cols, rows int, input boo
 			return nil, err
 		}
 	}
-	r := &recorder{f: f, w: bufio.NewWriter(f), start: t, input: input, held: map[string][]byte{}, Path: path}
+	r := &recorder{f: f, out: recordDisk(f), start: t, input: input, held: map[string][]byte{}, Path: path,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if cols <= 0 {
 		cols = 80
 	}
@@ -102,7 +121,11 @@ func newRecorder(dir, candidate, machine, term string, cols, rows int, input boo
 		h.Env = map[string]string{"TERM": term}
 	}
 	b, _ := json.Marshal(h)
-	r.w.Write(append(b, '\n'))
+	r.pending = append(b, '\n')
+	r.index = index
+	r.info = checks.Recording{ID: strings.TrimSuffix(filepath.Base(path), ".cast"), Candidate: candidate, Machine: machine,
+		Start: t.UTC(), File: path}
+	go r.run()
 	return r, nil
 }
 
@@ -130,9 +153,64 @@ func (r *recorder) event(kind string, data []byte) {
 			return
 		}
 	}
-	b, _ := json.Marshal([]any{float64(time.Since(r.start).Microseconds()) / 1e6, kind, string(data)})
-	r.w.Write(append(b, '\n'))
-	r.w.Flush() // a killed gateway keeps what was recorded
+	r.queue(time.Since(r.start), kind, string(data))
+}
+
+// queue appends an event to what the writer writes next (r.mu held).
+func (r *recorder) queue(at time.Duration, kind, data string) {
+	if r.closing {
+		return
+	}
+	b, _ := json.Marshal([]any{float64(at.Microseconds()) / 1e6, kind, data})
+	if r.lost > 0 || len(r.pending)+len(b) >= maxBacklog {
+		if r.lost == 0 {
+			r.lostAt = at
+		}
+		r.lost += len(b)
+		return
+	}
+	r.pending = append(append(r.pending, b...), '\n')
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run writes what is queued, until close; it indexes the recording first,
+// off the terminal's path (a store transaction waits on the disk too).
+func (r *recorder) run() {
+	defer close(r.done)
+	if r.index != nil {
+		r.index(r.info)
+	}
+	for {
+		r.mu.Lock()
+		for len(r.pending) == 0 && r.lost == 0 && !r.closing {
+			r.mu.Unlock()
+			<-r.wake
+			r.mu.Lock()
+		}
+		if len(r.pending) == 0 && r.lost == 0 {
+			r.mu.Unlock()
+			return // closing, and all written
+		}
+		buf, lost, lostAt := r.pending, r.lost, r.lostAt
+		r.pending, r.spare, r.lost = r.spare[:0], nil, 0
+		r.mu.Unlock()
+		if lost > 0 { // where the dropped events were: after buf, before what follows
+			m, _ := json.Marshal([]any{float64(lostAt.Microseconds()) / 1e6, "m",
+				fmt.Sprintf("enregistrement incomplet : %d octets perdus (disque trop lent)", lost)})
+			buf = append(append(buf, m...), '\n')
+		}
+		if _, err := r.out.Write(buf); err != nil && r.werr == nil {
+			r.werr = err
+		}
+		if cap(buf) <= 64<<10 { // a burst's large buffer is not kept
+			r.mu.Lock()
+			r.spare = buf[:0]
+			r.mu.Unlock()
+		}
+	}
 }
 
 // Write records output.
@@ -153,14 +231,21 @@ func (r *recorder) resize(cols, rows int) {
 	r.event("r", fmt.Appendf(nil, "%dx%d", cols, rows))
 }
 
-// close flushes and closes the file.
+// close writes what is queued, then indexes and closes the file. It waits
+// for the disk, after the terminal's end.
 func (r *recorder) close() error {
 	if r == nil {
 		return nil
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	err := r.w.Flush()
+	r.closing = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	<-r.done
+	err := r.werr
 	if r.index != nil {
 		r.info.Duration = time.Since(r.start)
 		if fi, err := r.f.Stat(); err == nil {

@@ -132,7 +132,7 @@ func TestPasswordsAndRotate(t *testing.T) {
 // whole, and resizes are recorded.
 func TestRecorderUTF8(t *testing.T) {
 	dir := t.TempDir()
-	r, err := newRecorder(dir, "c01", "srv", "xterm", 100, 30, false)
+	r, err := newRecorder(dir, "c01", "srv", "xterm", 100, 30, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
