@@ -21,7 +21,12 @@ import (
 	"github.com/tailab/tailab/provision"
 )
 
-func TestMain(m *testing.M) { testenv.RunInNetns(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(benchClientsEnv) == "1" { // BenchmarkTerminals's clients, in the benchmark's network namespace
+		os.Exit(benchClients())
+	}
+	testenv.RunInNetns(m)
+}
 
 // lab is a running test session: two candidates, each with a machine srv
 // (a real sshd in its own UTS namespace, host name srv-CANDIDATE, at the
