@@ -92,7 +92,7 @@ var withMutations = map[string]bool{"tpe-local": true, "ccp2-infra-local": true,
 
 // privateEngine is an engine on a fresh data dir and the private libvirtd,
 // its connections closed at the end of the test.
-func privateEngine(t *testing.T) *provision.Engine {
+func privateEngine(t testing.TB) *provision.Engine {
 	t.Helper()
 	data := t.TempDir()
 	st, err := provision.OpenState(data)
