@@ -9,7 +9,7 @@ import (
 )
 
 // pool keeps the gateway's SSH connections to the machines, one per
-// candidate and machine, shared by that candidate's terminals (the SSH side):
+// candidate and machine, shared by that candidate's terminals (SSH and browser):
 // a candidate's second terminal opens a channel on the connection the first
 // one made instead of a new handshake and login on the machine. Connections
 // are never shared between candidates. A connection carries at most

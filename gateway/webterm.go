@@ -69,30 +69,40 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 		return
 	}
 	cols, rows := clampSize(first.Cols, first.Rows)
-	cl, err := g.dial(m)
+	// a channel on the candidate's pooled connection to the machine, shared
+	// with their other terminals (SSH or browser): no handshake and login on
+	// the machine per tab
+	ch, reqs, release, err := g.pool.open(candidate, m, g.dial)
 	if err != nil {
 		audit("failed: %v", err)
 		notice(fmt.Sprintf("La machine %s ne répond pas : réessayez dans un instant, ou prévenez le surveillant.", m.Name))
 		return
 	}
-	defer cl.Close()
-	sess, err := cl.NewSession()
-	if err != nil {
-		audit("failed: %v", err)
+	defer release()
+	defer ch.Close()
+	exited := make(chan int, 1)
+	go func() { // the machine's requests: its exit status
+		status := -1
+		for r := range reqs {
+			var st struct{ Status uint32 }
+			if r.Type == "exit-status" && ssh.Unmarshal(r.Payload, &st) == nil {
+				status = int(st.Status)
+			}
+			if r.WantReply {
+				_ = r.Reply(false, nil)
+			}
+		}
+		exited <- status
+	}()
+	go func() { _, _ = io.Copy(io.Discard, ch.Stderr()) }() // a pty merges it into the output: nothing, or the window stalls
+	pty := ptyRequest{Term: "xterm-256color", Cols: uint32(cols), Rows: uint32(rows), Modes: string([]byte{ssh.ECHO, 0, 0, 0, 1, 0})}
+	if ok, err := ch.SendRequest("pty-req", true, ssh.Marshal(pty)); err != nil || !ok {
+		audit("failed: pty refused by the machine (%v)", err)
 		notice(msgInternal)
 		return
 	}
-	defer sess.Close()
-	if err := sess.RequestPty("xterm-256color", rows, cols, ssh.TerminalModes{ssh.ECHO: 1}); err != nil {
-		audit("failed: pty: %v", err)
-		notice(msgInternal)
-		return
-	}
-	stdin, _ := sess.StdinPipe()
-	stdout, _ := sess.StdoutPipe()
-	sess.Stderr = nil // a pty merges it into stdout
-	if err := sess.Shell(); err != nil {
-		audit("failed: shell: %v", err)
+	if ok, err := ch.SendRequest("shell", true, nil); err != nil || !ok {
+		audit("failed: shell refused by the machine (%v)", err)
 		notice(msgInternal)
 		return
 	}
@@ -104,21 +114,23 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 	}
 	defer rec.close()
 	audit("shell (web from %s)", src)
-	live := &liveConn{candidate: candidate, warn: notice, close: func() { ws.Close(); cl.Close() }}
+	live := &liveConn{candidate: candidate, warn: notice, close: func() { ws.Close(); ch.Close() }}
 	defer g.track(live)()
 
-	done := make(chan struct{})
-	go func() { // the machine's output, to the browser and the recording
-		defer close(done)
+	done := make(chan bool, 1) // true: the browser left
+	go func() {                // the machine's output, to the browser and the recording
+		left := false
+		defer func() { done <- left }()
 		buf := make([]byte, 32<<10)
 		for {
-			n, err := stdout.Read(buf)
+			n, err := ch.Read(buf)
 			if n > 0 {
 				_, _ = rec.Write(buf[:n])
 				sendMu.Lock()
 				serr := websocket.Message.Send(ws, buf[:n])
 				sendMu.Unlock()
 				if serr != nil {
+					left = true
 					return
 				}
 			}
@@ -128,7 +140,7 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 		}
 	}()
 	go func() { // what the candidate types and the size, to the machine
-		defer cl.Close()
+		defer ch.Close()
 		for {
 			var raw string
 			if err := websocket.Message.Receive(ws, &raw); err != nil {
@@ -140,24 +152,21 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 			}
 			if msg.Input != "" {
 				rec.typed([]byte(msg.Input))
-				if _, err := io.WriteString(stdin, msg.Input); err != nil {
+				if _, err := io.WriteString(ch, msg.Input); err != nil {
 					return
 				}
 			}
 			if msg.Cols > 0 && msg.Rows > 0 {
 				c, r := clampSize(msg.Cols, msg.Rows)
-				_ = sess.WindowChange(r, c)
+				_, _ = ch.SendRequest("window-change", false, ssh.Marshal(windowChange{Cols: uint32(c), Rows: uint32(r)}))
 				rec.resize(c, r)
 			}
 		}
 	}()
-	<-done
-	status := -1
-	if err := sess.Wait(); err == nil {
-		status = 0
-	} else if ee, ok := err.(*ssh.ExitError); ok {
-		status = ee.ExitStatus()
+	if <-done {
+		ch.Close() // the shell ends; else the machine closes the channel after its exit status
 	}
+	status := <-exited
 	audit("ended (status %d)", status)
 	notice(fmt.Sprintf("Session terminée sur %s.", m.Name))
 }
