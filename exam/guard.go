@@ -258,11 +258,25 @@ type Replaced struct {
 // ReplacedMachines lists, candidate by candidate in plan order, the machines
 // the plan replaces.
 func ReplacedMachines(plan *provision.Plan) []Replaced {
+	return planMachines(plan, func(a provision.Action) bool { return a.Op == provision.OpReplace })
+}
+
+// StartedMachines lists, candidate by candidate in plan order, the machines
+// the plan keeps but starts: found stopped (provision.ReasonStopped).
+func StartedMachines(plan *provision.Plan) []Replaced {
+	return planMachines(plan, func(a provision.Action) bool {
+		return a.Op == provision.OpKeep && a.Reason == provision.ReasonStopped
+	})
+}
+
+// planMachines lists, candidate by candidate in plan order, the machines of
+// the candidates' actions that pick selects (none: all the candidate's).
+func planMachines(plan *provision.Plan, pick func(provision.Action) bool) []Replaced {
 	var out []Replaced
 	at := map[string]int{}
 	for _, a := range plan.Actions {
 		r := a.Resource
-		if a.Op != provision.OpReplace || r.Candidate == "" || r.Type == "network" {
+		if !pick(a) || r.Candidate == "" || r.Type == "network" {
 			continue
 		}
 		i, ok := at[r.Candidate]
@@ -279,6 +293,41 @@ func ReplacedMachines(plan *provision.Plan) []Replaced {
 		}
 	}
 	return out
+}
+
+// RecordStarted records as pending the volatile faults (labs.Fault.Volatile)
+// of the machines a plan starts, found stopped: the candidate stopped one
+// from inside (`kill 1` ends a container's init), it crashed, or the host
+// restarted. What such a machine held in memory is gone, and whether the
+// candidate had repaired it before can no longer be read, so each counts as
+// present, as Guard counts a presence it cannot read: `up` puts back those
+// the start lacks (RestorePending) and audits it. A fault on the machine's
+// disk is left as the candidate left it.
+func RecordStarted(st *provision.State, sess *provision.Session, plan *provision.Plan) error {
+	for _, r := range StartedMachines(plan) {
+		_, fs, rec, err := watched(st, sess, r.Candidate, "")
+		if err != nil {
+			return err
+		}
+		var lost []string
+		for _, f := range fs {
+			if f.Volatile && (r.Machines == nil || slices.Contains(r.Machines, f.Machine)) {
+				lost = append(lost, f.Name)
+			}
+		}
+		if len(lost) == 0 {
+			continue
+		}
+		by := "restart"
+		if len(r.Machines) > 0 {
+			by = "restart " + strings.Join(r.Machines, ",")
+		}
+		addPending(rec, by, r.Machines, lost)
+		if err := st.RecordFaults(sess.Name, r.Candidate, *rec); err != nil {
+			return fmt.Errorf("candidate %s: record faults: %w", r.Candidate, err)
+		}
+	}
+	return nil
 }
 
 // recordPending records the faults on machines (none: all) present now, for
@@ -325,9 +374,12 @@ func RestorePending(ctx context.Context, st *provision.State, sess *provision.Se
 	if len(rec.PendingMachines) == 1 {
 		iv.Machine = rec.PendingMachines[0]
 	}
+	// After a restart alone, the faults on the machines' disks were not
+	// lost: only the volatile ones are watched.
+	restartOnly := strings.HasPrefix(action, "restart") && !strings.Contains(action, ", ")
 	var kept []labs.Fault
 	for _, f := range fs {
-		if len(rec.PendingMachines) > 0 && !slices.Contains(rec.PendingMachines, f.Machine) {
+		if len(rec.PendingMachines) > 0 && !slices.Contains(rec.PendingMachines, f.Machine) || restartOnly && !f.Volatile {
 			continue
 		}
 		b := Absent

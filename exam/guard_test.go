@@ -49,6 +49,28 @@ func TestReplacedMachines(t *testing.T) {
 	}
 }
 
+// TestStartedMachines: the machines a plan starts (kept, found stopped) are
+// those whose volatile faults up puts back; a running kept machine, a created
+// or replaced one, a network started again are not.
+func TestStartedMachines(t *testing.T) {
+	act := func(op provision.Op, reason, typ, cand, machine string) provision.Action {
+		return provision.Action{Op: op, Reason: reason, Resource: provision.Resource{Type: typ, Candidate: cand, Machine: machine}}
+	}
+	stopped := provision.ReasonStopped
+	got := StartedMachines(&provision.Plan{Actions: []provision.Action{
+		act(provision.OpKeep, "", "domain", "c01", "pc1"),
+		act(provision.OpKeep, stopped, "domain", "c02", "srv"),
+		act(provision.OpKeep, "defined but inactive: will be started", "network", "c01", ""),
+		act(provision.OpReplace, "the lab changed since it was created", "domain", "c01", "srv"),
+		act(provision.OpCreate, "", "domain", "c03", "srv"),
+		act(provision.OpKeep, stopped, "domain", "c02", "pc2"),
+		act(provision.OpKeep, stopped, "domain", "c01", "dc"),
+	}})
+	if want := "[{c02 [srv pc2]} {c01 [dc]}]"; fmt.Sprint(got) != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+}
+
 // TestGuardKeepsUnseenFaults: after an intervention that leaves a machine not
 // answering yet (reset --no-wait), the faults present or unreadable before it
 // cannot be checked: they stay pending, for the machines it touched, so the

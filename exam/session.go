@@ -115,6 +115,10 @@ func Up(ctx context.Context, eng *provision.Engine, sess *provision.Session, pla
 	if err := RecordReplaced(ctx, eng.State, sess, plan); err != nil {
 		return err
 	}
+	// A machine found stopped is started: its volatile faults are put back.
+	if err := RecordStarted(eng.State, sess, plan); err != nil {
+		return err
+	}
 	if err := eng.Up(ctx, plan, o.Apply, o.Machines); err != nil {
 		return fmt.Errorf("bring session %s up: %w", sess.Name, err)
 	}

@@ -32,6 +32,13 @@ type Fault struct {
 	// this group, so adjacent candidates never share a fault of the group (nor
 	// a fault set). Every fault of the group says the same.
 	Distinct bool `yaml:"distinct" json:"distinct,omitempty"`
+	// Volatile says the fault lives in what a restart of its machine loses (a
+	// stopped process, a route set at run time, a tmpfs): a machine found
+	// stopped (the candidate stopped it from inside, it crashed) and started
+	// by `up` gets it back unless present, as after a reset. Not volatile, a
+	// fault lives on the machine's disk and a restart keeps it as it was,
+	// repaired or not.
+	Volatile bool `yaml:"volatile" json:"volatile,omitempty"`
 }
 
 // Step is the fault as a step to apply.

@@ -33,7 +33,7 @@ func TestActionKeysStayTheirs(t *testing.T) {
 		t.Fatal("no error")
 	}
 	for _, w := range []string{
-		"lab.yaml:12:43: faults[2].restarts: unknown field (valid: description, distinct, group, machine, name, present, run, timeout, title, transport)",
+		"lab.yaml:12:43: faults[2].restarts: unknown field (valid: description, distinct, group, machine, name, present, run, timeout, title, transport, volatile)",
 		"lab.yaml:12:59: faults[2].fault: unknown field",
 		"lab.yaml:15:44: solution.steps[0].group: unknown field (valid: fault, machine, name, restarts, run, timeout, title, transport)",
 		"lab.yaml:15:54: solution.steps[0].description: unknown field",

@@ -38,6 +38,11 @@ type Action struct {
 	Reason   string   `json:"reason,omitempty"`
 }
 
+// ReasonStopped is the reason of a kept machine that exists but does not run
+// (the candidate stopped it from inside, it crashed, the host restarted): the
+// plan starts it, and what it held in memory is gone (exam.RecordStarted).
+const ReasonStopped = "defined but not running: will be started"
+
 // Plan is what Apply would do. `up --dry-run` prints it.
 type Plan struct {
 	Session   *Session         `json:"-"`

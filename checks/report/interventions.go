@@ -136,6 +136,9 @@ func faultsKeptFR(detail string) string {
 	if ms, ok := strings.CutPrefix(action, "replace "); ok && fr == "" {
 		fr = "remplacement de " + strings.ReplaceAll(ms, ",", ", ") + " (lab modifié)"
 	}
+	if ms, ok := strings.CutPrefix(action, "restart "); ok && fr == "" {
+		fr = "redémarrage de " + strings.ReplaceAll(ms, ",", ", ") + " (trouvée arrêtée)"
+	}
 	if fr == "" {
 		fr = action
 	}

@@ -70,6 +70,7 @@ func TestFaultsKeptFR(t *testing.T) {
 			"après remplacement de srv (lab modifié) : dnsmasq-arrete réinjecté, vérifié présent ; intranet-arrete réparé par le candidat, laissé réparé"},
 		{"replace srv,pc1: a: unknown", "après remplacement de srv, pc1 (lab modifié) : a présence non vérifiée"},
 		{"replace: a: re-applied, absent", "après remplacement des machines (lab modifié) : a réinjecté mais absent (à vérifier)"},
+		{"restart srv: disque-plein: re-applied, present", "après redémarrage de srv (trouvée arrêtée) : disque-plein réinjecté, vérifié présent"},
 		{"snapshot revert: droits-partage: repaired before, present after (the state restored)",
 			"après retour à un instantané : droits-partage réparé par le candidat, présent dans l'état restauré"},
 	} {

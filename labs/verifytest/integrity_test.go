@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tailab/tailab/checks"
 	"github.com/tailab/tailab/exam"
@@ -22,7 +23,8 @@ import (
 // empties, the faults are put back), reset, down+up of the candidate and up
 // replacing a drifted machine; a candidate who repaired one fault keeps
 // exactly their points after the same actions, and their repaired fault stays
-// repaired.
+// repaired. Last, the blank candidate stops srv from inside (kill 1): up finds
+// it stopped, starts it and puts back its volatile faults.
 func TestFaultsSurviveInterventions(t *testing.T) {
 	if !libvirtd.InDaemonNetns() {
 		testenv.Unavailable(t, "needs root and libvirtd (/usr/sbin/libvirtd) for a private daemon")
@@ -208,12 +210,47 @@ func TestFaultsSurviveInterventions(t *testing.T) {
 	if got := grade(); !equal(got, want) {
 		t.Errorf("after the drift replacement of srv:\n got %v\nwant %v", got, want)
 	}
+
+	// The blank candidate stops srv from inside (`kill 1` ends a container's
+	// init; no admin action): found stopped, up starts it and puts back the
+	// volatile faults the restart lost (the full tmpfs, the stopped dnsmasq).
+	bins, err := exam.Instances(st, sess, lab, []string{blank.ID}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kill := labs.Step{Action: labs.Action{Name: "arret", Machine: "srv", Run: "nohup sh -c 'sleep 1; kill 1' >/dev/null 2>&1 &"}}
+	if _, err := bins[0].Steps.ApplyStep(ctx, kill); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(time.Second) {
+		if plan, err = eng.Plan(ctx, sess, nil); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(exam.StartedMachines(plan)) == fmt.Sprintf("[{%s [srv]}]", blank.ID) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("srv of %s not found stopped after kill 1: %s", blank.ID, plan.Summary())
+		}
+	}
+	if err := exam.Up(ctx, eng, sess, plan, exam.UpOptions{Force: true, Apply: provision.ApplyOptions{Parallel: 4}, Machines: quiet{}, Log: t.Logf}); err != nil {
+		t.Fatal(err)
+	}
+	if got := grade(); !equal(got, want) {
+		t.Errorf("after srv stopped by the candidate and started by up:\n got %v\nwant %v", got, want)
+	}
 	log, err := st.AuditLog(session)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, drift := 0, 0
+	n, drift, restart := 0, 0, 0
 	for _, e := range log {
+		if e.Action == "faults-kept" && strings.HasPrefix(e.Detail, "restart srv: ") {
+			restart++
+			if e.Candidate != blank.ID || !strings.Contains(e.Detail, "disque-plein: re-applied, present") || !strings.Contains(e.Detail, "dnsmasq-arrete: re-applied, present") {
+				t.Errorf("restart of srv: %+v, want %s's disque-plein and dnsmasq-arrete re-applied", e, blank.ID)
+			}
+		}
 		if e.Action == "faults-kept" && strings.Contains(e.Detail, "re-applied, present") {
 			n++
 		}
@@ -226,6 +263,9 @@ func TestFaultsSurviveInterventions(t *testing.T) {
 	}
 	if n == 0 {
 		t.Errorf("no re-applied fault in the audit log: %+v", log)
+	}
+	if restart != 1 {
+		t.Errorf("%d audit entries for the restart of srv, want 1: %+v", restart, log)
 	}
 	if drift != 2 {
 		t.Errorf("%d audit entries for the drift replacement of srv, want 2 (one per candidate): %+v", drift, log)

@@ -211,7 +211,7 @@ func (p *Provider) Plan(ctx context.Context, s *provision.Session, ins []*labs.I
 			case e.Tag.Spec != sp.Hash:
 				op, reason = provision.OpReplace, "the lab changed since it was created"
 			case !e.Active:
-				op, reason = provision.OpKeep, "defined but not running: will be started"
+				op, reason = provision.OpKeep, provision.ReasonStopped
 			default:
 				op = provision.OpKeep
 			}
