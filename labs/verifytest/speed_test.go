@@ -31,11 +31,15 @@ type pair struct {
 	sess   *provision.Session
 	lab    *labs.Lab
 	suites []*checks.Suite
+	// everyFault: every fault applied to both, every check applies.
+	everyFault bool
 }
 
 // upPair brings the pair up on the private libvirtd; the test's cleanup takes
 // it down.
-func upPair(tb testing.TB, labName string) *pair {
+// With everyFault, both candidates get every fault of the lab (as `tailab
+// verify` does: every check applies) and c02 the whole solution.
+func upPair(tb testing.TB, labName string, everyFault bool) *pair {
 	tb.Helper()
 	if !libvirtd.InDaemonNetns() {
 		testenv.Unavailable(tb, "needs root and libvirtd (/usr/sbin/libvirtd) for a private daemon")
@@ -72,19 +76,32 @@ func upPair(tb testing.TB, labName string) *pair {
 		tb.Fatal(err)
 	}
 	start := time.Now()
-	if err := exam.Up(ctx, eng, sess, plan, exam.UpOptions{Force: true, Apply: provision.ApplyOptions{Parallel: 8}, Machines: quiet{}}); err != nil {
+	up := exam.UpOptions{Force: true, NoFaults: everyFault, Apply: provision.ApplyOptions{Parallel: 8}, Machines: quiet{}}
+	if err := exam.Up(ctx, eng, sess, plan, up); err != nil {
 		tb.Fatal(err)
 	}
-	ins, err := exam.Instances(eng.State, sess, lab, []string{"c02"}, nil)
+	ins, err := exam.Instances(eng.State, sess, lab, nil, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sc := ins[0].Scenario
-	if _, err := ins[0].Steps.ApplySteps(ctx, sc.StepsFor(sc.Drawn)); err != nil {
-		tb.Fatal(err)
+	for _, in := range ins {
+		sc := in.Scenario
+		steps := sc.StepsFor(sc.Drawn)
+		if everyFault {
+			if err := in.ApplyFaults(ctx, sc.Faults); err != nil {
+				tb.Fatal(err)
+			}
+			steps = sc.Solution.Steps
+		}
+		if in.Candidate.ID != "c02" {
+			continue
+		}
+		if _, err := in.Steps.ApplySteps(ctx, steps); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	tb.Logf("%s: c01 untouched, c02 solved, up in %.1fs", labName, time.Since(start).Seconds())
-	return &pair{eng: eng, sess: sess, lab: lab, suites: suites}
+	return &pair{eng: eng, sess: sess, lab: lab, suites: suites, everyFault: everyFault}
 }
 
 // grading is one candidate graded once.
@@ -105,6 +122,9 @@ func (p *pair) grade(tb testing.TB, cand string, parallel int) grading {
 	cands, labNets, err := exam.Bind(p.eng.State, p.sess, p.lab, []string{cand})
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if p.everyFault {
+		cands[0].Faults, cands[0].FaultsKnown = exam.EveryFault(p.lab), true
 	}
 	vantages, err := checks.NewVantages(p.suites, cands, labNets)
 	if err != nil {
@@ -176,7 +196,7 @@ func (p *pair) figures(tb testing.TB, cand, name string) (string, grading, gradi
 // check, the untouched one fails some, so the comparison means something.
 // The figures are logged; they are measured by BenchmarkGradeCCP2.
 func TestConcurrentScriptVerdicts(t *testing.T) {
-	p := upPair(t, speedLab)
+	p := upPair(t, speedLab, false)
 	for _, c := range []struct{ id, name string }{{"c01", "untouched"}, {"c02", "solved"}} {
 		conc := p.grade(t, c.id, 0)
 		seq := p.grade(t, c.id, 1)
@@ -199,7 +219,8 @@ func TestConcurrentScriptVerdicts(t *testing.T) {
 // solved one unchanged or faster, each beside the sequential script's wall
 // in the same run (docs/benchmarks-grader.md). Run it with -benchtime 1x
 // (each iteration grades each candidate three times; the pair comes up
-// once). TAILAB_SPEED_LAB names another local lab.
+// once). TAILAB_SPEED_LAB names another local lab; TAILAB_SPEED_FAULTS=all
+// applies every fault of the lab to both candidates (every check applies).
 //
 //	go test -run XXX -bench GradeCCP2 -benchtime 1x ./labs/verifytest/
 func BenchmarkGradeCCP2(b *testing.B) {
@@ -207,12 +228,13 @@ func BenchmarkGradeCCP2(b *testing.B) {
 	if l := os.Getenv("TAILAB_SPEED_LAB"); l != "" {
 		labName = l // another local lab's figure
 	}
-	p := upPair(b, labName)
+	every := os.Getenv("TAILAB_SPEED_FAULTS") == "all"
+	p := upPair(b, labName, every)
 	load := func() string {
 		s, _ := os.ReadFile("/proc/loadavg")
 		return strings.Join(strings.Fields(string(s))[:3], " ")
 	}
-	fmt.Printf("%s, commit %s\n", labName, commit())
+	fmt.Printf("%s (every fault: %v), commit %s\n", labName, every, commit())
 	b.ResetTimer()
 	for range b.N {
 		before := load()
