@@ -7,10 +7,12 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/ssh"
 	"github.com/tailab/tailab/exam"
 	"github.com/tailab/tailab/internal/testenv"
@@ -109,6 +111,50 @@ type grading struct {
 	rep     checks.CandidateReport
 	wall    time.Duration
 	longest checks.Result // the check of the longest duration
+	batches []batch       // the probe runs, as they ended
+}
+
+// batch is one Probe.Run of a grading: one machine's checks of one probe.
+type batch struct {
+	probe, machine string
+	wall, longest  time.Duration // the call's, its longest check's
+}
+
+// batches collects a grading's probe runs.
+type batches struct {
+	mu   sync.Mutex
+	list []batch
+}
+
+// timed is a grader's probe whose runs are timed: what a batch costs
+// beyond its longest check (connecting, starting the script) shows.
+type timed struct {
+	probe.Probe
+	b *batches
+}
+
+func (t timed) Run(ctx context.Context, tg probe.Target, reqs []probe.Request) ([]probe.Observation, error) {
+	start := time.Now()
+	obs, err := t.Probe.Run(ctx, tg, reqs)
+	bt := batch{probe: t.Type(), machine: tg.Machine, wall: time.Since(start)}
+	for _, o := range obs {
+		bt.longest = max(bt.longest, o.Duration)
+	}
+	t.b.mu.Lock()
+	t.b.list = append(t.b.list, bt)
+	t.b.mu.Unlock()
+	return obs, err
+}
+
+// slowest describes the grading's slowest batches (at most n).
+func (g grading) slowest(n int) string {
+	bs := append([]batch(nil), g.batches...)
+	sort.SliceStable(bs, func(i, j int) bool { return bs[i].wall > bs[j].wall })
+	var parts []string
+	for _, b := range bs[:min(n, len(bs))] {
+		parts = append(parts, fmt.Sprintf("%s %s %.2fs (longest check %.2fs)", b.probe, b.machine, b.wall.Seconds(), b.longest.Seconds()))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // ratio is the grading's wall over its longest single check.
@@ -133,14 +179,20 @@ func (p *pair) grade(tb testing.TB, cand string, parallel int) grading {
 	reg := exam.GradeProbes(vantages, nil)
 	sp, _ := reg.Get(ssh.Type)
 	sp.(*ssh.Probe).Parallel = parallel
-	runner := &checks.Runner{Registry: reg}
+	b := &batches{}
+	timedReg := probe.NewRegistry()
+	for _, typ := range reg.Types() {
+		p, _ := reg.Get(typ)
+		timedReg.Register(timed{Probe: p, b: b})
+	}
+	runner := &checks.Runner{Registry: timedReg}
 	start := time.Now()
 	rep, err := runner.Run(context.Background(), checks.Session{ID: p.sess.Name, Lab: p.lab.Name, StartedAt: p.sess.StartedAt}, p.suites, cands)
 	wall := time.Since(start)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	g := grading{rep: rep.Candidates[0], wall: wall}
+	g := grading{rep: rep.Candidates[0], wall: wall, batches: b.list}
 	for _, r := range g.rep.Results {
 		if r.Duration > g.longest.Duration {
 			g.longest = r
@@ -183,11 +235,11 @@ func (p *pair) figures(tb testing.TB, cand, name string) (string, grading, gradi
 	return fmt.Sprintf("%s: %.0f/%.0f pts; first grading: wall %.2fs, longest check %s %.2fs, ratio %.2f\n"+
 		"  then sequential script (parallel 1): wall %.2fs, longest check %s %.2fs\n"+
 		"  then at once (parallel %d): wall %.2fs, longest check %s %.2fs, ratio %.2f (%.2fx the sequential wall)\n"+
-		"  longest checks of the first grading: %s",
+		"  longest checks of the first grading: %s\n  slowest batches of the first grading: %s",
 		name, first.rep.Points, first.rep.MaxPoints, first.wall.Seconds(), first.longest.CheckID, first.longest.Duration.Seconds(), first.ratio(),
 		seq.wall.Seconds(), seq.longest.CheckID, seq.longest.Duration.Seconds(),
 		ssh.DefaultParallel, conc.wall.Seconds(), conc.longest.CheckID, conc.longest.Duration.Seconds(), conc.ratio(), conc.wall.Seconds()/seq.wall.Seconds(),
-		first.durations(5)), first, conc
+		first.durations(5), first.slowest(4)), first, conc
 }
 
 // TestConcurrentScriptVerdicts grades an untouched and a solved candidate of
