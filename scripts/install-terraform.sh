@@ -11,7 +11,11 @@ version=1.5.7
 tools=${TAILAB_TOOLS:-$HOME/go/bin}
 dir="$tools/terraform-$version"
 bin="$dir/terraform"
-if [[ -x "$bin" ]] && "$bin" version 2>/dev/null | head -1 | grep -qx "Terraform v$version"; then
+# tfversion: the first line of `terraform version`, read whole (a `| head -1`
+# under pipefail failed on terraform's SIGPIPE and rebuilt it every run), with
+# no update check (CHECKPOINT_DISABLE: that one asks HashiCorp's server).
+tfversion() { local out; out=$(CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null "$bin" version 2>/dev/null) && echo "${out%%$'\n'*}"; }
+if [[ -x "$bin" && $(tfversion) == "Terraform v$version" ]]; then
   echo "$bin"
   exit 0
 fi
@@ -19,5 +23,5 @@ command -v go >/dev/null || { echo "install-terraform: Go is required" >&2; exit
 mkdir -p "$dir"
 echo "install-terraform: building Terraform v$version (a few minutes, once)" >&2
 GOBIN="$dir" GOFLAGS=-mod=mod retry install-terraform "$(goproxy)" go install "github.com/hashicorp/terraform@v$version"
-"$bin" version | head -1 >&2
+tfversion >&2
 echo "$bin"

@@ -3,7 +3,11 @@
 # calls it; it needs no root). Everything the test suite needs from the network
 # is fetched here, with retries and the registry named when it does not answer,
 # so that no test downloads anything:
-#   - the modules of go.mod (go mod download), from the Go module proxy;
+#   - the Go toolchain go.mod asks for, when the Go on PATH is older and
+#     GOTOOLCHAIN lets it switch, from the Go module proxy;
+#   - the modules of go.mod (go mod download), and those `go mod tidy -diff`
+#     (the gate) reads beyond them: the tests of dependencies, other systems'
+#     files (a tidy into a scratch copy of go.mod), from the Go module proxy;
 #   - staticcheck $STATICCHECK_VERSION, the gate's linter, into GOBIN (kept when
 #     the installed one is that version);
 #   - Terraform 1.5.7 (scripts/install-terraform.sh), from the Go module proxy;
@@ -18,10 +22,19 @@ cd "$here/.."
 STATICCHECK_VERSION=v0.8.2
 
 command -v go >/dev/null || { echo "install-tools: Go is required (the version in go.mod, on PATH)" >&2; exit 1; }
+# The first go command in the module fetches go.mod's toolchain if it must.
+retry "install-tools: the Go toolchain of go.mod" "the Go module proxy" go version >/dev/null
 gobin=$(go env GOBIN)
 gobin=${gobin:-$(go env GOPATH)/bin}
 
 retry "install-tools: go mod download" "$(goproxy)" go mod download
+# go mod tidy loads more than the build: every dependency's tests and every
+# system's files (measured: go-ldap's tests need alexbrainman/sspi, Windows
+# only). A tidy into a scratch copy fetches exactly those and changes nothing.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+cp go.mod go.sum "$scratch/"
+retry "install-tools: go mod tidy's modules" "$(goproxy)" go mod tidy -modfile="$scratch/go.mod"
 
 # modversion BIN MODULE: the version of MODULE that BIN was built from.
 modversion() { go version -m "$1" 2>/dev/null | awk -v m="$2" '$1 == "mod" && $2 == m {print $3}'; }

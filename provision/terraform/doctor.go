@@ -101,7 +101,11 @@ func terraformCheck(ctx context.Context, bin string) Check {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	b, err := exec.CommandContext(ctx, bin, "version").Output()
+	// No update check (CHECKPOINT_DISABLE): the worker may be offline, and the
+	// version is all the doctor asks.
+	cmd := exec.CommandContext(ctx, bin, "version")
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
+	b, err := cmd.Output()
 	m := tfVersion.FindStringSubmatch(string(b))
 	major, minor := 0, 0
 	if m != nil {

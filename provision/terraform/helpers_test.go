@@ -92,21 +92,21 @@ func testSecrets(t testing.TB) (func(string) (map[string]secret.Value, error), s
 // scripts/install-terraform.sh installs it (the one on PATH may be another version).
 func terraformBinary(t testing.TB) string {
 	t.Helper()
-	var dirs []string
+	var paths []string
 	if d := os.Getenv("TAILAB_TOOLS"); d != "" {
-		dirs = append(dirs, d)
+		paths = append(paths, filepath.Join(d, "terraform-1.5.7", "terraform"))
 	}
 	if h, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(h, "go", "bin"))
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "terraform-1.5.7", "terraform")
-		if out, err := exec.Command(p, "version").Output(); err == nil && strings.HasPrefix(string(out), "Terraform v1.5.7\n") {
-			return p
-		}
+		paths = append(paths, filepath.Join(h, "go", "bin", "terraform-1.5.7", "terraform"))
 	}
 	if p, err := exec.LookPath("terraform"); err == nil {
-		if out, err := exec.Command(p, "version").Output(); err == nil && strings.HasPrefix(string(out), "Terraform v1.5.7\n") {
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		// No update check: it would ask HashiCorp's server from a test.
+		cmd := exec.Command(p, "version")
+		cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE=/dev/null")
+		if out, err := cmd.Output(); err == nil && strings.HasPrefix(string(out), "Terraform v1.5.7\n") {
 			return p
 		}
 	}
