@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,10 +20,8 @@ import (
 )
 
 const (
-	// benchCandidates × 4 machines × 50 checks = 2,400 checks.
-	benchCandidates = 12
-	// concurrency bounds simultaneous Probe.Run calls in the batched grading.
-	concurrency = 16
+	// sizesEnv lists the numbers of candidates the benchmark grades ("12,48").
+	sizesEnv = "TAILAB_BENCH_CANDIDATES"
 	// childEnv names the spec file of the subprocess measuring peak RSS.
 	childEnv = "TAILAB_BENCH_GRADER_CHILD"
 	// fullBaselineEnv=1 runs the baseline on every candidate instead of the sample.
@@ -51,7 +51,8 @@ func newGrader(spec labSpec, singles bool) (*grader, error) {
 		return nil, err
 	}
 	g.cands = spec.candidates()
-	g.runner = &checks.Runner{Registry: reg, Referential: ref, Concurrency: concurrency, DefaultTimeout: 20 * time.Second}
+	// The runner's default concurrency: what `tailab grade` uses.
+	g.runner = &checks.Runner{Registry: reg, Referential: ref, DefaultTimeout: 20 * time.Second}
 	return g, nil
 }
 
@@ -117,45 +118,29 @@ func TestGraderWorkload(t *testing.T) {
 	t.Logf("graded %d checks in %s; wsman %+v", n*4*checksPerMachine, wall.Round(time.Millisecond), st)
 }
 
-// BenchmarkGrader measures, in one run: (a) the batched grading of 12
-// candidates × 4 machines × 50 checks; (b) the baseline, one connection per
-// check run one after the other, on a fixed sample (candidate c01's 200 checks,
-// every kind in the workload's proportions) extrapolated linearly to the 2,400
-// checks, or on everything with TAILAB_BENCH_FULL_BASELINE=1; (c) the peak RSS
-// of a subprocess that does (a) alone. Run it with -benchtime 1x.
+// BenchmarkGrader measures, in one run, for each size of TAILAB_BENCH_CANDIDATES
+// (default 12 and 48 candidates × 4 machines × 50 checks): (a) the batched
+// grading, with the CPU each component used (the grader, sshd, samba, dnsmasq,
+// all on the same cores) and a per-probe breakdown (each probe's checks graded
+// alone); (c) the peak RSS of a subprocess that does (a) alone. (b), the
+// baseline, one connection per check run one after the other, is measured once
+// on a fixed sample (candidate c01's 200 checks, every kind in the workload's
+// proportions) and extrapolated linearly to each size, or run on all the
+// largest size's checks with TAILAB_BENCH_FULL_BASELINE=1. Run it with
+// -benchtime 1x.
 func BenchmarkGrader(b *testing.B) {
-	l := startLab(b, benchCandidates)
+	sizes := benchSizes(b)
+	l := startLab(b, slices.Max(sizes))
 	g, err := newGrader(l.spec, true)
 	if err != nil {
 		b.Fatal(err)
 	}
+	probes, err := loadProbeSuites(l.spec.DCIP, g.runner.Registry, g.ref)
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
-	nChecks := benchCandidates * 4 * checksPerMachine
 	perCand := 4 * checksPerMachine
-
-	loadBefore := loadAvg()
-	b.ResetTimer()
-	var graded time.Duration
-	for i := 0; i < b.N; i++ {
-		rep, wall, err := g.gradeAll(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		graded += wall
-		b.StopTimer()
-		requireAllPass(b, rep, nChecks)
-		b.StartTimer()
-	}
-	b.StopTimer()
-	perGrading := graded / time.Duration(b.N)
-	ws := l.wsman.Stats()
-	ldapConns := g.cnt.ldap.Load()
-	var longest []string
-	g.cnt.mu.Lock()
-	for _, p := range []string{"ldap", "dns", "tcp", "ssh", "winrm"} {
-		longest = append(longest, fmt.Sprintf("%s %s", p, g.cnt.longest[p].Round(time.Millisecond)))
-	}
-	g.cnt.mu.Unlock()
 
 	// (b) Baseline: each check is its own suite, so its own Probe.Run and its own
 	// connection (shell, bind, session), with Concurrency 1.
@@ -179,11 +164,102 @@ func BenchmarkGrader(b *testing.B) {
 	}
 	baseSample := time.Since(start)
 	sampled := len(sample) * perCand
-	baseline := time.Duration(float64(baseSample) * float64(nChecks) / float64(sampled))
+	basePerCheck := baseSample / time.Duration(sampled)
+	var parts []string
+	for _, p := range probeOrder {
+		if d, ok := byProbe[p]; ok {
+			parts = append(parts, fmt.Sprintf("%s %s", p, d.Round(time.Millisecond)))
+		}
+	}
+	report("(b) one connection per check, sequential: %s for %d checks (%s): %s per check, extrapolated linearly to each size",
+		baseSample.Round(time.Millisecond), sampled, strings.Join(parts, ", "), basePerCheck.Round(time.Microsecond))
+
+	var sums []sizeResult
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("candidates=%d", n), func(b *testing.B) {
+			r := benchSize(b, l, g, probes, n, basePerCheck)
+			sums = append(sums, r)
+		})
+	}
+	var lines []string
+	for _, r := range sums {
+		lines = append(lines, r.String())
+	}
+	report("per-check cost by size (wall and CPU of all components per check, grader's peak RSS):\n%s", strings.Join(lines, "\n"))
+}
+
+// probeOrder is the order the breakdowns list probes in.
+var probeOrder = []string{"ssh", "ldap", "winrm", "dns", "tcp"}
+
+// sizeResult is one size's figures, for the summary across sizes.
+type sizeResult struct {
+	n, checks int
+	wall, cpu time.Duration
+	ratio     float64
+	rssMiB    float64
+}
+
+func (r sizeResult) String() string {
+	return fmt.Sprintf("  %2d candidates, %4d checks: %s wall (%s/check), %s CPU (%s/check), %.1f× the baseline, peak RSS %.1f MiB",
+		r.n, r.checks, r.wall.Round(time.Millisecond), (r.wall / time.Duration(r.checks)).Round(time.Microsecond),
+		r.cpu.Round(10*time.Millisecond), (r.cpu / time.Duration(r.checks)).Round(time.Microsecond), r.ratio, r.rssMiB)
+}
+
+// benchSize grades n candidates: (a) all their checks at once, then each
+// probe's checks alone (the breakdown), and (c) in a subprocess for its peak RSS.
+func benchSize(b *testing.B, l *lab, g *grader, probes map[string]*checks.Suite, n int, basePerCheck time.Duration) sizeResult {
+	ctx := context.Background()
+	cands := g.cands[:n]
+	nChecks := n * 4 * checksPerMachine
+	run := func(s *checks.Suite) (*checks.Report, time.Duration, cpuSnapshot) {
+		g.cnt.resetLongest()
+		cpu0 := takeCPU()
+		start := time.Now()
+		rep, err := g.runner.Run(ctx, g.spec.session(), []*checks.Suite{s}, cands)
+		wall := time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return rep, wall, takeCPU().since(cpu0)
+	}
+
+	loadBefore := loadAvg()
+	ws0 := l.wsman.Stats()
+	ldap0 := g.cnt.ldap.Load()
+	b.ResetTimer()
+	var graded time.Duration
+	var cpu cpuSnapshot
+	for i := 0; i < b.N; i++ {
+		rep, wall, c := run(g.suite)
+		graded += wall
+		cpu = c
+		b.StopTimer()
+		requireAllPass(b, rep, nChecks)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	perGrading := graded / time.Duration(b.N)
+	ws := l.wsman.Stats()
+	ldapConns := g.cnt.ldap.Load() - ldap0
+	longest := g.cnt.longestString()
+	loadAfter := loadAvg()
+
+	// The breakdown: each probe's checks of the n candidates graded alone.
+	var breakdown []string
+	for _, p := range append(slices.Clone(probeOrder), "ssh-connect") {
+		rep, wall, c := run(probes[p])
+		requireAllPass(b, rep, n*len(probes[p].Checks))
+		breakdown = append(breakdown, fmt.Sprintf("  %-11s %4d checks: %s wall, longest batch %s; CPU %s (%s)",
+			p, n*len(probes[p].Checks), wall.Round(time.Millisecond), g.cnt.longestOf(p).Round(time.Millisecond),
+			c.total().Round(10*time.Millisecond), c))
+	}
 
 	// (c) Peak RSS of a grading process.
-	child := runChild(b, l.spec)
+	spec := l.spec
+	spec.Candidates = n
+	child := runChild(b, spec)
 
+	baseline := basePerCheck * time.Duration(nChecks)
 	ratio := baseline.Seconds() / perGrading.Seconds()
 	b.ReportMetric(perGrading.Seconds(), "s/grading")
 	b.ReportMetric(baseline.Seconds(), "s/baseline")
@@ -191,29 +267,49 @@ func BenchmarkGrader(b *testing.B) {
 	b.ReportMetric(float64(child.MaxRSSKiB)/1024, "MiB-peak-rss")
 	b.ReportMetric(child.Wall.Seconds(), "s/grading-subprocess")
 	b.ReportMetric(child.CPU.Seconds(), "cpu-s/grading-subprocess")
+	b.ReportMetric(cpu.total().Seconds(), "cpu-s/grading")
 	b.ReportMetric(float64(nChecks)/perGrading.Seconds(), "checks/s")
-
-	var parts []string
-	for _, p := range []string{"ldap", "dns", "tcp", "ssh", "winrm"} {
-		parts = append(parts, fmt.Sprintf("%s %s", p, byProbe[p].Round(time.Millisecond)))
-	}
-	extrap := "measured on all candidates"
-	if sampled < nChecks {
-		extrap = fmt.Sprintf("measured on a sample of %d checks (candidate %s, all 4 machines) and extrapolated linearly ×%d",
-			sampled, sample[0].ID, nChecks/sampled)
-	}
-	b.Logf(`grader benchmark: %d candidates × 4 machines × %d checks = %d checks, concurrency %d, WinRM latency %s/request
+	report(`grader benchmark: %d candidates × 4 machines × %d checks = %d checks, concurrency %d (runner default), WinRM latency %s/request
 (a) batched grading: %s wall (%.0f checks/s); wsman: %d shells, %d commands, %d requests, %d LDAP connections for %d grading(s); longest batch per probe: %s
-(b) one connection per check, sequential: %s for %d checks (%s), %s; extrapolated to %d checks: %s
+    CPU during (a): %s in all (%s), on %d cores
+(b) baseline, extrapolated to %d checks: %s
 (b)/(a) = %.1f×
 (c) grading subprocess: %s wall, %s CPU (user+sys), peak RSS %.1f MiB (rusage maxrss; VmHWM %.1f MiB), all %d checks passed: %v
-load average before (a): %s, after: %s (the machine is shared)`,
-		benchCandidates, checksPerMachine, nChecks, concurrency, winrmLatency,
-		perGrading.Round(time.Millisecond), float64(nChecks)/perGrading.Seconds(), ws.Shells, ws.Commands, ws.Requests, ldapConns, b.N, strings.Join(longest, ", "),
-		baseSample.Round(time.Millisecond), sampled, strings.Join(parts, ", "), extrap, nChecks, baseline.Round(100*time.Millisecond),
+load average before (a): %s, after: %s (the machine is shared)
+breakdown, each probe's checks graded alone (CPU: this process = grader + WinRM test server; sshd, samba, dnsmasq with their children):
+%s`,
+		n, checksPerMachine, nChecks, checks.DefaultConcurrency, winrmLatency,
+		perGrading.Round(time.Millisecond), float64(nChecks)/perGrading.Seconds(), ws.Shells-ws0.Shells, ws.Commands-ws0.Commands, ws.Requests-ws0.Requests, ldapConns, b.N, longest,
+		cpu.total().Round(10*time.Millisecond), cpu, runtime.NumCPU(),
+		nChecks, baseline.Round(100*time.Millisecond),
 		ratio,
 		child.Wall.Round(time.Millisecond), child.CPU.Round(time.Millisecond), float64(child.MaxRSSKiB)/1024, float64(child.VmHWMKiB)/1024, nChecks, child.Passed == nChecks,
-		loadBefore, loadAvg())
+		loadBefore, loadAfter, strings.Join(breakdown, "\n"))
+	return sizeResult{n: n, checks: nChecks, wall: perGrading, cpu: cpu.total(), ratio: ratio, rssMiB: float64(child.MaxRSSKiB) / 1024}
+}
+
+// report prints a part of the benchmark's report on stdout (b.Logf keeps only
+// a benchmark's first 10 lines).
+func report(format string, args ...any) {
+	fmt.Printf(format+"\n", args...)
+}
+
+// benchSizes are the numbers of candidates TAILAB_BENCH_CANDIDATES lists
+// ("12,48" by default).
+func benchSizes(tb testing.TB) []int {
+	v := os.Getenv(sizesEnv)
+	if v == "" {
+		v = "12,48"
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 99 {
+			tb.Fatalf("%s=%q: want numbers of candidates from 1 to 99, separated by commas", sizesEnv, v)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // childResult is what the grading subprocess reports.
@@ -288,8 +384,12 @@ func TestGraderChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	total, bad := failures(rep)
-	for _, f := range bad {
-		t.Log(f)
+	for i, f := range bad {
+		if i == 20 {
+			t.Errorf("... and %d more", len(bad)-i)
+			break
+		}
+		t.Error(f) // the parent prints this output when a check did not pass
 	}
 	res := childResult{Wall: wall, Total: total, Passed: total - len(bad), VmHWMKiB: vmHWM()}
 	data, _ := json.Marshal(res)

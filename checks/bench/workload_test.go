@@ -178,6 +178,14 @@ func winrmChecks(dcIP string) ([]benchCheck, map[string]string) {
 	return out, answers
 }
 
+// probeOf is the check's probe type (its id's middle word; winrm for pc).
+func (c benchCheck) probeOf() string {
+	if strings.HasPrefix(c.id, "pc-") {
+		return "winrm"
+	}
+	return strings.Split(c.id, "-")[1]
+}
+
 // workload returns one candidate's 200 checks, in suite order.
 func workload(dcIP string) []benchCheck {
 	var all []benchCheck
@@ -201,25 +209,55 @@ const suiteHeader = "name: %s\nreferential: tai-2018\ndescription: Banc de mesur
 // connection, per check).
 func loadWorkload(dcIP string, reg *probe.Registry, ref *referential.Referential, single bool) (*checks.Suite, []*checks.Suite, error) {
 	cs := workload(dcIP)
-	var b strings.Builder
-	fmt.Fprintf(&b, suiteHeader, "bench")
-	for _, c := range cs {
-		b.WriteString(c.yaml())
-	}
-	all, err := checks.LoadSuite("testdata/bench.yaml", []byte(b.String()), reg, ref)
+	all, err := loadChecks("bench", cs, reg, ref)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load the workload: %w", err)
+		return nil, nil, err
 	}
 	if !single {
 		return all, nil, nil
 	}
 	singles := make([]*checks.Suite, len(cs))
 	for i, c := range cs {
-		s, err := checks.LoadSuite("testdata/bench-"+c.id+".yaml", []byte(fmt.Sprintf(suiteHeader, "bench-"+c.id)+c.yaml()), reg, ref)
+		s, err := loadChecks("bench-"+c.id, []benchCheck{c}, reg, ref)
 		if err != nil {
-			return nil, nil, fmt.Errorf("load check %s alone: %w", c.id, err)
+			return nil, nil, err
 		}
 		singles[i] = s
 	}
 	return all, singles, nil
+}
+
+// loadChecks loads checks as a suite named name.
+func loadChecks(name string, cs []benchCheck, reg *probe.Registry, ref *referential.Referential) (*checks.Suite, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, suiteHeader, name)
+	for _, c := range cs {
+		b.WriteString(c.yaml())
+	}
+	s, err := checks.LoadSuite("testdata/"+name+".yaml", []byte(b.String()), reg, ref)
+	if err != nil {
+		return nil, fmt.Errorf("load suite %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// loadProbeSuites loads, for each probe type of the workload, a suite of its
+// checks alone (for the per-probe breakdown), plus "ssh-connect": one `true`
+// per machine, which costs an SSH connection and an almost empty script.
+func loadProbeSuites(dcIP string, reg *probe.Registry, ref *referential.Referential) (map[string]*checks.Suite, error) {
+	by := map[string][]benchCheck{}
+	for _, c := range workload(dcIP) {
+		by[c.probeOf()] = append(by[c.probeOf()], c)
+	}
+	by["ssh-connect"] = []benchCheck{{id: "srv-connect", machine: "srv", competence: "C2.3",
+		probe: `{type: ssh, command: "true"}`, expect: `{exit_code: 0}`}}
+	out := map[string]*checks.Suite{}
+	for p, cs := range by {
+		s, err := loadChecks("bench-"+p, cs, reg, ref)
+		if err != nil {
+			return nil, err
+		}
+		out[p] = s
+	}
+	return out, nil
 }
