@@ -27,7 +27,9 @@
 //   - server (string): the server asked
 //
 // A negative answer (NXDOMAIN, an empty NOERROR, SERVFAIL) is an observation; no
-// answer at all (timeout, port closed, unreachable server) is an `error`.
+// answer at all (timeout, port closed, unreachable server) is an `error`. A
+// batch's queries are in flight together (up to Parallel), so a server that is
+// down costs a machine one timeout, not one per check.
 package dns
 
 import (
@@ -130,16 +132,22 @@ func timeoutOf(p *Params, r probe.Request) time.Duration {
 	return probe.Timeout(p.Timeout, r, DefaultTimeout)
 }
 
-// Run sends each request's query in turn.
+// Parallel is how many queries of a batch are in flight at once: a server
+// that does not answer costs the batch one timeout, not one per check.
+const Parallel = 16
+
+// Run sends the requests' queries, up to Parallel at a time.
 func (p *Probe) Run(ctx context.Context, t probe.Target, reqs []probe.Request) ([]probe.Observation, error) {
-	obs := make([]probe.Observation, len(reqs))
+	prms := make([]*Params, len(reqs))
 	for i, r := range reqs {
 		prm, ok := r.Params.(*Params)
 		if !ok || prm == nil {
 			return nil, fmt.Errorf("dns probe: request %q: params are %T, not *dns.Params", r.ID, r.Params)
 		}
-		obs[i] = observe(ctx, t, r, prm)
+		prms[i] = prm
 	}
+	obs := make([]probe.Observation, len(reqs))
+	probe.Each(len(reqs), Parallel, func(i int) { obs[i] = observe(ctx, t, reqs[i], prms[i]) })
 	return obs, nil
 }
 

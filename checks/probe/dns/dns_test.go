@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	mdns "github.com/miekg/dns"
+
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/dns"
 	"github.com/tailab/tailab/checks/probe/probetest"
@@ -126,6 +128,58 @@ func TestParamsValidate(t *testing.T) {
 		got := d.Diags.Error()
 		if (tc.want == "") != (len(d.Diags) == 0) || !strings.Contains(got, tc.want) {
 			t.Errorf("%q: diagnostics %q, want %q", tc.yaml, got, tc.want)
+		}
+	}
+}
+
+// TestQueriesInFlightTogether: a server that answers only once it holds
+// every query of the batch answers them all, so the probe has them in flight
+// at once (one after the other, the first would wait out its timeout).
+func TestQueriesInFlightTogether(t *testing.T) {
+	testenv.RequireIsolatedNetwork(t)
+	const n = 8
+	conn, err := net.ListenPacket("udp", "127.0.0.57:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		type query struct {
+			from net.Addr
+			msg  *mdns.Msg
+		}
+		var held []query
+		buf := make([]byte, 512)
+		for len(held) < n {
+			k, from, err := conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			m := new(mdns.Msg)
+			if m.Unpack(buf[:k]) == nil {
+				held = append(held, query{from, m})
+			}
+		}
+		for _, q := range held {
+			r := new(mdns.Msg)
+			r.SetReply(q.msg)
+			rr, _ := mdns.NewRR(q.msg.Question[0].Name + " 60 IN A 10.9.9.9")
+			r.Answer = append(r.Answer, rr)
+			out, _ := r.Pack()
+			_, _ = conn.WriteTo(out, q.from)
+		}
+	}()
+	reqs := make([]probe.Request, n)
+	for i := range reqs {
+		reqs[i] = probe.Request{ID: strconv.Itoa(i), Params: &dns.Params{Name: "h" + strconv.Itoa(i) + ".lab.local", Server: conn.LocalAddr().String(), Timeout: 10 * time.Second}}
+	}
+	obs, err := dns.New().Run(context.Background(), probe.Target{Address: "127.0.0.57"}, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range obs {
+		if o.ID != reqs[i].ID || o.Err != nil || !reflect.DeepEqual(o.Values["answers"], []string{"10.9.9.9"}) {
+			t.Errorf("query %d: id %q err %v values %v", i, o.ID, o.Err, o.Values)
 		}
 	}
 }

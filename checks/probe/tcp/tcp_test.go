@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +127,43 @@ func TestParamsValidate(t *testing.T) {
 		got := d.Diags.Error()
 		if (tc.want == "") != (len(d.Diags) == 0) || !strings.Contains(got, tc.want) {
 			t.Errorf("%q: diagnostics %q, want %q", tc.yaml, got, tc.want)
+		}
+	}
+}
+
+// TestPortsTriedTogether: a server that sends its banner only once it holds
+// every connection of the batch is read by all of them, so the probe tries
+// the ports at once (one after the other, the first would read nothing).
+func TestPortsTriedTogether(t *testing.T) {
+	testenv.RequireIsolatedNetwork(t)
+	const n = 4
+	var mu sync.Mutex
+	var held []net.Conn
+	all := make(chan struct{})
+	port := serve(t, "127.0.0.6:0", func(c net.Conn) {
+		mu.Lock()
+		held = append(held, c)
+		if len(held) == n {
+			for _, h := range held {
+				h.Write([]byte("READY\r\n"))
+			}
+			close(all)
+		}
+		mu.Unlock()
+		<-all
+		time.Sleep(100 * time.Millisecond)
+	})
+	reqs := make([]probe.Request, n)
+	for i := range reqs {
+		reqs[i] = probe.Request{ID: strconv.Itoa(i), Params: &tcp.Params{Port: port, Banner: true}}
+	}
+	obs, err := tcp.New().Run(context.Background(), probe.Target{Address: "127.0.0.6"}, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range obs {
+		if o.ID != reqs[i].ID || o.Err != nil || o.Values["banner"] != "READY" {
+			t.Errorf("port try %d: id %q err %v values %v", i, o.ID, o.Err, o.Values)
 		}
 	}
 }
