@@ -1,6 +1,7 @@
 // Package ldap is the `ldap` probe: it searches a directory (Active Directory,
 // Samba AD, OpenLDAP) over LDAPS or StartTLS with a simple bind, one connection per
-// Run for the whole batch, and exposes what it found to `expect` matchers.
+// Run for the whole batch (its searches pipelined on it, up to Pipeline
+// outstanding), and exposes what it found to `expect` matchers.
 //
 // # Parameters
 //
@@ -81,6 +82,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -146,12 +148,19 @@ func (l *LDAP) Run(ctx context.Context, t probe.Target, reqs []probe.Request) ([
 	return obs, nil
 }
 
-// session is one bound connection.
+// Pipeline is how many searches of a batch are outstanding at once on its one
+// connection: the server works through them without waiting for the grader
+// between two, and a loaded server is waited for once, not once per check.
+const Pipeline = 8
+
+// session is one bound connection; a batch's searches share it concurrently.
 type session struct {
 	conn   *goldap.Conn
 	url    string
 	bindAs string
-	baseDN string // defaultNamingContext, read on demand
+
+	mu     sync.Mutex // guards the caches below
+	baseDN string     // defaultNamingContext, read on demand
 	gpos   map[string]gpoInfo
 }
 
@@ -175,18 +184,23 @@ func (l *LDAP) runGroup(ctx context.Context, t probe.Target, reqs []probe.Reques
 	defer s.conn.Close()
 	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
 	defer stop()
-	for n, i := range idx {
+	// One response timeout for the connection (go-ldap has no per-request
+	// one): the longest of the group's.
+	d := time.Duration(0)
+	for _, i := range idx {
+		d = max(d, reqs[i].Timeout)
+	}
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	s.conn.SetTimeout(d)
+	probe.Each(len(idx), Pipeline, func(n int) {
+		i := idx[n]
 		began := time.Now()
 		if n == 0 {
 			began = start
 		}
-		r := reqs[i]
-		d := DefaultTimeout
-		if r.Timeout > 0 {
-			d = r.Timeout
-		}
-		s.conn.SetTimeout(d)
-		values, evidence, err := s.search(r.Params.(*Params))
+		values, evidence, err := s.search(reqs[i].Params.(*Params))
 		if err != nil && ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", err, ctx.Err())
 		}
@@ -197,7 +211,7 @@ func (l *LDAP) runGroup(ctx context.Context, t probe.Target, reqs []probe.Reques
 		if err != nil {
 			obs[i].Err = fmt.Errorf("ldap %s: %w", t.Address, err)
 		}
-	}
+	})
 	return nil
 }
 
@@ -372,6 +386,8 @@ func verifyLegacy(cs tls.ConnectionState, roots *x509.CertPool, name string) err
 
 // defaultNamingContext reads the domain DN from the RootDSE, once per connection.
 func (s *session) defaultNamingContext() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.baseDN != "" {
 		return s.baseDN, nil
 	}

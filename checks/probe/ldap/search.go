@@ -183,6 +183,8 @@ type gpoInfo struct {
 
 // gpo reads a linked GPO on the same connection (cached).
 func (s *session) gpo(gl GPOLink) (gpoInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.gpos == nil {
 		s.gpos = map[string]gpoInfo{}
 	}
