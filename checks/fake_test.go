@@ -49,6 +49,14 @@ type fakeProbe struct {
 	peak     int                       // most Run calls in progress at once
 	params   map[string]map[string]any // candidate/request id → last Values seen
 	panicOn  string                    // machine whose Run panics
+	order    *runLog                   // when set, records every Run, across probes
+}
+
+// runLog records Run calls in the order they start: "probe candidate/machine
+// number-of-requests".
+type runLog struct {
+	mu   sync.Mutex
+	runs []string
 }
 
 func newFake(typ string) *fakeProbe {
@@ -72,6 +80,11 @@ func (f *fakeProbe) Run(ctx context.Context, t probe.Target, reqs []probe.Reques
 		ids = append(ids, r.ID)
 	}
 	f.batches[key] = append(f.batches[key], ids)
+	if f.order != nil {
+		f.order.mu.Lock()
+		f.order.runs = append(f.order.runs, fmt.Sprintf("%s %s %d", f.typ, key, len(reqs)))
+		f.order.mu.Unlock()
+	}
 	f.active++
 	f.peak = max(f.peak, f.active)
 	berr := f.batchErr[t.Machine]

@@ -118,7 +118,7 @@ type Options struct {
 	Session, Lab string
 	// Probes (nil: every probe).
 	Probes *Registry
-	// Concurrency bounds the probe runs at once (default 8).
+	// Concurrency bounds the probe runs at once (default checks.DefaultConcurrency).
 	Concurrency int
 	// Timeout is a check's timeout when it names none (default 30s).
 	Timeout time.Duration

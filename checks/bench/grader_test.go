@@ -20,6 +20,8 @@ import (
 )
 
 const (
+	// concurrencyEnv, set, replaces the runner's default concurrency.
+	concurrencyEnv = "TAILAB_BENCH_CONCURRENCY"
 	// sizesEnv lists the numbers of candidates the benchmark grades ("12,48").
 	sizesEnv = "TAILAB_BENCH_CANDIDATES"
 	// childEnv names the spec file of the subprocess measuring peak RSS.
@@ -51,8 +53,10 @@ func newGrader(spec labSpec, singles bool) (*grader, error) {
 		return nil, err
 	}
 	g.cands = spec.candidates()
-	// The runner's default concurrency: what `tailab grade` uses.
-	g.runner = &checks.Runner{Registry: reg, Referential: ref, DefaultTimeout: 20 * time.Second}
+	// The runner's default concurrency, what `tailab grade` uses, unless
+	// TAILAB_BENCH_CONCURRENCY sets another.
+	conc, _ := strconv.Atoi(os.Getenv(concurrencyEnv))
+	g.runner = &checks.Runner{Registry: reg, Referential: ref, Concurrency: conc, DefaultTimeout: 20 * time.Second}
 	return g, nil
 }
 
@@ -74,6 +78,20 @@ func failures(rep *checks.Report) (total int, bad []string) {
 		}
 	}
 	return total, bad
+}
+
+// slowest names the check that took longest: "c03/srv-ssh-12 1.2s".
+func slowest(rep *checks.Report) string {
+	var name string
+	var d time.Duration
+	for _, c := range rep.Candidates {
+		for _, r := range c.Results {
+			if r.Duration > d {
+				name, d = c.ID+"/"+r.CheckID, r.Duration
+			}
+		}
+	}
+	return fmt.Sprintf("%s %s", name, d.Round(time.Millisecond))
 }
 
 func requireAllPass(tb testing.TB, rep *checks.Report, want int) {
@@ -229,8 +247,10 @@ func benchSize(b *testing.B, l *lab, g *grader, probes map[string]*checks.Suite,
 	b.ResetTimer()
 	var graded time.Duration
 	var cpu cpuSnapshot
+	var rep *checks.Report
 	for i := 0; i < b.N; i++ {
-		rep, wall, c := run(g.suite)
+		r, wall, c := run(g.suite)
+		rep = r
 		graded += wall
 		cpu = c
 		b.StopTimer()
@@ -242,6 +262,7 @@ func benchSize(b *testing.B, l *lab, g *grader, probes map[string]*checks.Suite,
 	ws := l.wsman.Stats()
 	ldapConns := g.cnt.ldap.Load() - ldap0
 	longest := g.cnt.longestString()
+	slow := slowest(rep)
 	loadAfter := loadAvg()
 
 	// The breakdown: each probe's checks of the n candidates graded alone.
@@ -249,9 +270,9 @@ func benchSize(b *testing.B, l *lab, g *grader, probes map[string]*checks.Suite,
 	for _, p := range append(slices.Clone(probeOrder), "ssh-connect") {
 		rep, wall, c := run(probes[p])
 		requireAllPass(b, rep, n*len(probes[p].Checks))
-		breakdown = append(breakdown, fmt.Sprintf("  %-11s %4d checks: %s wall, longest batch %s; CPU %s (%s)",
-			p, n*len(probes[p].Checks), wall.Round(time.Millisecond), g.cnt.longestOf(p).Round(time.Millisecond),
-			c.total().Round(10*time.Millisecond), c))
+		breakdown = append(breakdown, fmt.Sprintf("  %-11s %4d checks: %s wall, longest batch %s, slowest check %s; CPU %s (%s)",
+			p, n*len(probes[p].Checks), wall.Round(time.Millisecond), g.cnt.longestOf(probes[p].Checks[0].Probe).Round(time.Millisecond),
+			slowest(rep), c.total().Round(10*time.Millisecond), c))
 	}
 
 	// (c) Peak RSS of a grading process.
@@ -269,8 +290,8 @@ func benchSize(b *testing.B, l *lab, g *grader, probes map[string]*checks.Suite,
 	b.ReportMetric(child.CPU.Seconds(), "cpu-s/grading-subprocess")
 	b.ReportMetric(cpu.total().Seconds(), "cpu-s/grading")
 	b.ReportMetric(float64(nChecks)/perGrading.Seconds(), "checks/s")
-	report(`grader benchmark: %d candidates × 4 machines × %d checks = %d checks, concurrency %d (runner default), WinRM latency %s/request
-(a) batched grading: %s wall (%.0f checks/s); wsman: %d shells, %d commands, %d requests, %d LDAP connections for %d grading(s); longest batch per probe: %s
+	report(`grader benchmark: %d candidates × 4 machines × %d checks = %d checks, concurrency %d, WinRM latency %s/request
+(a) batched grading: %s wall (%.0f checks/s); wsman: %d shells, %d commands, %d requests, %d LDAP connections for %d grading(s); longest batch per probe: %s; slowest check %s
     CPU during (a): %s in all (%s), on %d cores
 (b) baseline, extrapolated to %d checks: %s
 (b)/(a) = %.1f×
@@ -278,14 +299,22 @@ func benchSize(b *testing.B, l *lab, g *grader, probes map[string]*checks.Suite,
 load average before (a): %s, after: %s (the machine is shared)
 breakdown, each probe's checks graded alone (CPU: this process = grader + WinRM test server; sshd, samba, dnsmasq with their children):
 %s`,
-		n, checksPerMachine, nChecks, checks.DefaultConcurrency, winrmLatency,
-		perGrading.Round(time.Millisecond), float64(nChecks)/perGrading.Seconds(), ws.Shells-ws0.Shells, ws.Commands-ws0.Commands, ws.Requests-ws0.Requests, ldapConns, b.N, longest,
+		n, checksPerMachine, nChecks, concurrencyOf(g.runner), winrmLatency,
+		perGrading.Round(time.Millisecond), float64(nChecks)/perGrading.Seconds(), ws.Shells-ws0.Shells, ws.Commands-ws0.Commands, ws.Requests-ws0.Requests, ldapConns, b.N, longest, slow,
 		cpu.total().Round(10*time.Millisecond), cpu, runtime.NumCPU(),
 		nChecks, baseline.Round(100*time.Millisecond),
 		ratio,
 		child.Wall.Round(time.Millisecond), child.CPU.Round(time.Millisecond), float64(child.MaxRSSKiB)/1024, float64(child.VmHWMKiB)/1024, nChecks, child.Passed == nChecks,
 		loadBefore, loadAfter, strings.Join(breakdown, "\n"))
 	return sizeResult{n: n, checks: nChecks, wall: perGrading, cpu: cpu.total(), ratio: ratio, rssMiB: float64(child.MaxRSSKiB) / 1024}
+}
+
+// concurrencyOf is the runner's effective concurrency.
+func concurrencyOf(r *checks.Runner) int {
+	if r.Concurrency > 0 {
+		return r.Concurrency
+	}
+	return checks.DefaultConcurrency
 }
 
 // report prints a part of the benchmark's report on stdout (b.Logf keeps only

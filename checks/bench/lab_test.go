@@ -68,9 +68,9 @@ type labSpec struct {
 	SSHPort int    `json:"ssh_port"`
 	SSHKey  string `json:"ssh_key"` // PEM
 
-	WinRMHost string `json:"winrm_host"`
-	WinRMPort int    `json:"winrm_port"`
-	WinRMCA   string `json:"winrm_ca"` // PEM
+	WinRMHost  string `json:"winrm_host"`
+	WinRMPorts []int  `json:"winrm_ports"` // one WinRM test server per candidate's pc
+	WinRMCA    string `json:"winrm_ca"`    // PEM
 }
 
 // lab is the running services.
@@ -79,7 +79,31 @@ type lab struct {
 	dc    *sambadc.DC
 	ssh   *sshd.Server
 	dns   *dnsmasq.DNS
-	wsman *wsman.Server
+	wsman servers // one per candidate: a Windows machine allows 30 shells per user
+}
+
+// servers are the WinRM test servers, one per candidate's pc.
+type servers []*wsman.Server
+
+// Stats adds up the servers' counters.
+func (ss servers) Stats() wsman.Stats {
+	var t wsman.Stats
+	for _, s := range ss {
+		st := s.Stats()
+		t.Shells += st.Shells
+		t.Commands += st.Commands
+		t.Sends += st.Sends
+		t.Receives += st.Receives
+		t.Signals += st.Signals
+		t.Deletes += st.Deletes
+		t.OpenShells += st.OpenShells
+		t.Requests += st.Requests
+		t.AuthFailures += st.AuthFailures
+		t.Handshakes += st.Handshakes
+		t.Faults += st.Faults
+		t.StdinBytes += st.StdinBytes
+	}
+	return t
 }
 
 // startLab starts every service for n candidates; they stop when tb ends.
@@ -103,12 +127,16 @@ func startLab(tb testing.TB, n int) *lab {
 	l.spec.SSHHost, l.spec.SSHPort, l.spec.SSHKey = l.ssh.Host, l.ssh.Port, keyPEM
 
 	_, answers := winrmChecks(dc.IP)
-	l.wsman = wsman.Start(tb, wsman.Config{
-		User: winrmUser, Password: winrmPassword, Auth: wsman.AuthNTLM,
-		Handler: fakePowerShell(answers),
-		Latency: func(string) time.Duration { return winrmLatency },
-	})
-	l.spec.WinRMHost, l.spec.WinRMPort, l.spec.WinRMCA = l.wsman.Host, l.wsman.Port, string(l.wsman.CACertPEM)
+	for range n {
+		w := wsman.Start(tb, wsman.Config{
+			User: winrmUser, Password: winrmPassword, Auth: wsman.AuthNTLM,
+			Handler: fakePowerShell(answers),
+			Latency: func(string) time.Duration { return winrmLatency },
+		})
+		l.wsman = append(l.wsman, w)
+		l.spec.WinRMHost, l.spec.WinRMCA = w.Host, string(w.CACertPEM) // httptest: one host, one certificate
+		l.spec.WinRMPorts = append(l.spec.WinRMPorts, w.Port)
+	}
 	tb.Logf("lab for %d candidates ready in %s (samba DC up in %s)", n, time.Since(begin).Round(10*time.Millisecond), dc.Startup.Round(10*time.Millisecond))
 	return l
 }
@@ -258,7 +286,7 @@ func (s labSpec) candidates() []checks.Candidate {
 			ID: id, LastName: "Candidat" + strings.ToUpper(id), FirstName: "Test",
 			Params: map[string]any{
 				"agence": agence(id), "intranet_ip": intranetIP(i + 1),
-				"ssh_port": s.SSHPort, "dns_port": s.DNSPort, "winrm_port": s.WinRMPort,
+				"ssh_port": s.SSHPort, "dns_port": s.DNSPort, "winrm_port": s.WinRMPorts[i],
 			},
 			Machines: map[string]probe.Target{
 				"dc": target("dc", s.DCIP, map[string]int{"dns": s.DNSPort}, map[string]probe.Credentials{
@@ -267,7 +295,7 @@ func (s labSpec) candidates() []checks.Candidate {
 				"srv": target("srv", s.SSHHost, map[string]int{"ssh": s.SSHPort}, map[string]probe.Credentials{
 					"ssh": {User: "root", PrivateKey: secret.New(s.SSHKey)},
 				}),
-				"pc": target("pc", s.WinRMHost, map[string]int{"winrm": s.WinRMPort}, map[string]probe.Credentials{
+				"pc": target("pc", s.WinRMHost, map[string]int{"winrm": s.WinRMPorts[i]}, map[string]probe.Credentials{
 					"winrm": {User: winrmUser, Password: secret.New(winrmPassword)},
 				}),
 				"net": target("net", "127.0.0.1", map[string]int{"dns": s.DNSPort}, nil),
