@@ -120,9 +120,10 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	rs := results.OnStore(gs)
 	g := &Gateway{
-		cfg: cfg, st: st, store: gs, results: results.OnStore(gs), sess: sess, hostKey: key,
-		audit:      newAuditor(st, cfg.Session, cfg.Log),
+		cfg: cfg, st: st, store: gs, results: rs, sess: sess, hostKey: key,
+		audit:      newAuditor(st, rs, cfg.Session, cfg.Log),
 		bySrc:      newLimiter(20, time.Minute),
 		byLogin:    newLimiter(5, time.Minute),
 		passwords:  newVerifier(),

@@ -66,12 +66,7 @@ func (g *Gateway) newRecording(candidate, machine, term string, cols, rows int) 
 	if g.cfg.RecordDir == "" {
 		return nil, nil
 	}
-	index := func(rec checks.Recording) {
-		if err := g.results.SaveRecording(g.sess.Name, rec); err != nil {
-			g.cfg.Log.Error("recording index", "err", err)
-		}
-	}
-	return newRecorder(g.cfg.RecordDir, candidate, machine, term, cols, rows, g.cfg.RecordInput, index)
+	return newRecorder(g.cfg.RecordDir, candidate, machine, term, cols, rows, g.cfg.RecordInput, g.audit.index) // batched with the audit log
 }
 
 type castHeader struct {

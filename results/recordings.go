@@ -15,16 +15,25 @@ import (
 const kindRecordings kind = "recordings"
 
 // SaveRecording indexes (or updates: the gateway saves a recording when it
-// starts and again when it ends) one recording of the session.
-func (s *Store) SaveRecording(session string, r checks.Recording) error {
-	if r.Candidate == "" || r.ID == "" {
-		return fmt.Errorf("index a recording of session %q: no candidate or id", session)
+// starts and again when it ends) recordings of the session, in one
+// transaction (the gateway batches them: one sync of the state file for
+// many terminals); a later one of the same recording wins.
+func (s *Store) SaveRecording(session string, rs ...checks.Recording) error {
+	for _, r := range rs {
+		if r.Candidate == "" || r.ID == "" {
+			return fmt.Errorf("index a recording of session %q: no candidate or id", session)
+		}
 	}
 	err := s.st.Update(func(tx *store.Tx) error {
-		return tx.Put(bucketOf(kindRecordings, session), r.Candidate+"/"+r.ID, r)
+		for _, r := range rs {
+			if err := tx.Put(bucketOf(kindRecordings, session), r.Candidate+"/"+r.ID, r); err != nil {
+				return fmt.Errorf("%s/%s: %w", r.Candidate, r.ID, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("index the recording %s/%s of session %q: %w", r.Candidate, r.ID, session, err)
+		return fmt.Errorf("index recordings of session %q: %w", session, err)
 	}
 	return nil
 }
