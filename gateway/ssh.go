@@ -22,6 +22,9 @@ func (g *Gateway) sshConfig() *ssh.ServerConfig {
 		MaxAuthTries:  3,
 		PasswordCallback: func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
 			login, mach, _ := strings.Cut(meta.User(), "+")
+			if mach != "" {
+				g.prewarm(login, mach)
+			}
 			if err := g.authenticate(login, string(password), remoteHost(meta.RemoteAddr()), "ssh"); err != nil {
 				msg := msgInternal
 				var ae *authError
@@ -140,6 +143,32 @@ func terminalTarget(ms []*machine, candidate, name string) (*machine, string, er
 			fmt.Errorf("machine %s has no management address (state %s)", name, m.State)
 	}
 	return m, "", nil
+}
+
+// prewarm has the gateway's connection to a candidate's machine dialed while
+// the candidate's password is checked, when there is none yet: a first
+// login's bcrypt and the gateway's own login on the machine, its two
+// slowest parts, then take the time of the longer one, not of both. It
+// dials only to a machine the candidate could open a terminal on, during
+// the exam: the pool keeps one such connection per candidate and machine,
+// closed when unused, so a wrong password (or a thousand) costs the
+// machine at most that one login of the gateway's, never a terminal.
+func (g *Gateway) prewarm(candidate, name string) {
+	if _, ok := g.sess.Candidate(candidate); !ok || g.pool.has(candidate, name) {
+		return
+	}
+	go func() {
+		if w, err := LoadWindow(g.store, g.sess.Name); err != nil || w.At(now()) != Open {
+			return
+		}
+		ms, err := g.machines(candidate)
+		if err != nil {
+			return
+		}
+		if m, _, err := terminalTarget(ms, candidate, name); err == nil {
+			g.pool.warm(candidate, m, g.dial)
+		}
+	}()
 }
 
 // dial opens the gateway's SSH connection to a machine.
