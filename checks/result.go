@@ -1,6 +1,10 @@
 package checks
 
-import "time"
+import (
+	"time"
+
+	"github.com/tailab/tailab/internal/audit"
+)
 
 // Status is the verdict of one check.
 type Status string
@@ -184,7 +188,10 @@ type Intervention struct {
 	Action    string    `json:"action"`
 	Candidate string    `json:"candidate,omitempty"` // "" for the whole session
 	Machine   string    `json:"machine,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
+	Detail    string    `json:"detail,omitempty"` // in English, for the admins
+	// Facts are the detail typed (nil in entries recorded before them: the
+	// report reads them back from Detail).
+	Facts *audit.Facts `json:"facts,omitempty"`
 }
 
 // ReportSchemaVersion is the version of the JSON report schema (docs/report-schema.md).

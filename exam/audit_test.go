@@ -3,6 +3,7 @@ package exam
 import (
 	"testing"
 
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 )
@@ -29,3 +30,30 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("AuditLog = %+v, %v; want reset then jury", log, err)
 	}
 }
+
+// TestAuditFacts: an entry written with typed facts alone reads back with its
+// English line filled in and its facts handed to the report; an entry of the
+// old form (its English line alone) reads back as it was written.
+func TestAuditFacts(t *testing.T) {
+	st, err := provision.OpenState(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Audit("s1",
+		provision.AuditEntry{Action: "exec", Candidate: "c01", Machine: "srv", Facts: &audit.Facts{Kind: audit.Exec, Command: "ip a"}},
+		provision.AuditEntry{Action: "exec", Candidate: "c01", Machine: "srv", Detail: "ended: exit status 2"},
+	); err != nil {
+		t.Fatal(err)
+	}
+	ivs, err := Interventions(st, "s1")
+	if err != nil || len(ivs) != 2 {
+		t.Fatalf("Interventions = %+v, %v", ivs, err)
+	}
+	if ivs[0].Detail != "command: ip a" || ivs[0].Facts == nil || ivs[0].Facts.Command != "ip a" {
+		t.Errorf("typed entry read back as %+v (facts %+v)", ivs[0], ivs[0].Facts)
+	}
+	if ivs[1].Detail != "ended: exit status 2" || ivs[1].Facts != nil {
+		t.Errorf("old entry read back as %+v", ivs[1])
+	}
+}
+

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/ssh"
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 )
@@ -73,7 +75,8 @@ func Exec(ctx context.Context, o ExecOptions) ([]ExecResult, error) {
 	var mu sync.Mutex
 	before := make([]provision.AuditEntry, len(targets))
 	for i, t := range targets {
-		before[i] = provision.AuditEntry{Action: "exec", Candidate: t.Candidate, Machine: t.Machine, Detail: "command: " + t.Masker.Mask(trimDetail(o.Command))}
+		before[i] = provision.AuditEntry{Action: "exec", Candidate: t.Candidate, Machine: t.Machine,
+			Facts: &audit.Facts{Kind: audit.Exec, Command: t.Masker.Mask(trimDetail(o.Command))}}
 	}
 	if err := st.Audit(sess.Name, before...); err != nil { // one transaction, before anything runs
 		return nil, err
@@ -90,9 +93,9 @@ func Exec(ctx context.Context, o ExecOptions) ([]ExecResult, error) {
 			r.Seconds = time.Since(a.start).Seconds()
 			var err error
 			if r.Error != "" {
-				err = a.add(fmt.Sprintf("failed after %.1fs: %s", r.Seconds, r.Error))
+				err = a.add(audit.Failure(time.Duration(r.Seconds*float64(time.Second)), errors.New(r.Error)))
 			} else {
-				err = a.add(fmt.Sprintf("ended: exit status %d", r.ExitCode))
+				err = a.add(audit.Exit(r.ExitCode))
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
@@ -38,24 +39,19 @@ type Intervention struct {
 	Faults    []FaultWatch `json:"faults"`
 }
 
-// Detail is the audit log's line: each fault's fate ("dnsmasq-arrete:
-// re-applied, present").
-func (iv *Intervention) Detail() string {
-	parts := make([]string, 0, len(iv.Faults))
-	for _, f := range iv.Faults {
-		switch {
-		case f.Reapplied:
-			parts = append(parts, fmt.Sprintf("%s: re-applied, %s", f.Fault, f.After))
-		case f.Before == Absent && f.After == Present:
-			parts = append(parts, f.Fault+": repaired before, present after (the state restored)")
-		case f.Before == Absent:
-			parts = append(parts, f.Fault+": repaired before, left")
-		default:
-			parts = append(parts, fmt.Sprintf("%s: %s", f.Fault, f.After))
-		}
+// Facts are the audit log's entry: the action it followed and each fault's
+// fate (its English line: "reset: dnsmasq-arrete: re-applied, present").
+func (iv *Intervention) Facts() *audit.Facts {
+	f := &audit.Facts{Faults: make([]audit.Fault, len(iv.Faults))}
+	f.Following, f.Machines = audit.Following(iv.Action)
+	for i, w := range iv.Faults {
+		f.Faults[i] = audit.Fault{Name: w.Fault, Repaired: w.Before == Absent, Reapplied: w.Reapplied, After: string(w.After)}
 	}
-	return iv.Action + ": " + strings.Join(parts, "; ")
+	return f
 }
+
+// Detail is the audit log's English line of the intervention.
+func (iv *Intervention) Detail() string { return iv.Facts().English("faults-kept") }
 
 // watched is a candidate's instance and the drawn faults an action on machine
 // ("" = all) can lose: recorded as applied and telling their presence.
@@ -145,7 +141,7 @@ func Guard(ctx context.Context, st *provision.State, sess *provision.Session, ca
 	if err := keepUnseen(st, sess, iv, log); err != nil {
 		return iv, err
 	}
-	return iv, audit(st, sess, iv)
+	return iv, auditKept(st, sess, iv)
 }
 
 // keepUnseen records as pending the faults present (or unreadable) before an
@@ -205,8 +201,8 @@ func addPending(rec *provision.FaultRecord, action string, machines, faults []st
 	}
 }
 
-func audit(st *provision.State, sess *provision.Session, iv *Intervention) error {
-	if err := st.Audit(sess.Name, provision.AuditEntry{Action: "faults-kept", Candidate: iv.Candidate, Machine: iv.Machine, Detail: iv.Detail()}); err != nil {
+func auditKept(st *provision.State, sess *provision.Session, iv *Intervention) error {
+	if err := st.Audit(sess.Name, provision.AuditEntry{Action: "faults-kept", Candidate: iv.Candidate, Machine: iv.Machine, Facts: iv.Facts()}); err != nil {
 		return fmt.Errorf("candidate %s: audit: %w", iv.Candidate, err)
 	}
 	return nil
@@ -394,5 +390,5 @@ func RestorePending(ctx context.Context, st *provision.State, sess *provision.Se
 	if err := st.RecordFaults(sess.Name, candidate, *rec); err != nil {
 		return nil, fmt.Errorf("candidate %s: record faults: %w", candidate, err)
 	}
-	return iv, audit(st, sess, iv)
+	return iv, auditKept(st, sess, iv)
 }

@@ -30,7 +30,7 @@ func Interventions(st *provision.State, session string) ([]checks.Intervention, 
 			continue
 		}
 		out = append(out, checks.Intervention{Time: e.Time, User: e.User, Action: e.Action,
-			Candidate: e.Candidate, Machine: e.Machine, Detail: e.Detail})
+			Candidate: e.Candidate, Machine: e.Machine, Detail: e.Detail, Facts: e.Facts})
 	}
 	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tailab/tailab/checks/probe"
 	"github.com/tailab/tailab/checks/probe/ssh"
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/provision"
 )
@@ -52,9 +53,9 @@ func Shell(ctx context.Context, o ShellOptions) (int, error) {
 		return 0, err
 	}
 	t := targets[0]
-	what := "interactive shell"
+	what := &audit.Facts{Kind: audit.Shell}
 	if o.Command != "" {
-		what = "command: " + t.Masker.Mask(trimDetail(o.Command))
+		what = &audit.Facts{Kind: audit.Exec, Command: t.Masker.Mask(trimDetail(o.Command))}
 	}
 	a := adminAudit{st: st, session: sess.Name, action: "ssh", candidate: o.Candidate, machine: o.Machine, start: time.Now()}
 	if err := a.add(what); err != nil {
@@ -72,7 +73,7 @@ func Shell(ctx context.Context, o ShellOptions) (int, error) {
 	if err != nil {
 		return 0, a.failed(err)
 	}
-	return code, a.add(fmt.Sprintf("ended: exit status %d", code))
+	return code, a.add(audit.Exit(code))
 }
 
 // runShell runs the session: a pty when stdin is a terminal and no command is
@@ -191,13 +192,13 @@ type adminAudit struct {
 	start                               time.Time
 }
 
-func (a adminAudit) add(detail string) error {
-	return a.st.Audit(a.session, provision.AuditEntry{Action: a.action, Candidate: a.candidate, Machine: a.machine, Detail: detail})
+func (a adminAudit) add(f *audit.Facts) error {
+	return a.st.Audit(a.session, provision.AuditEntry{Action: a.action, Candidate: a.candidate, Machine: a.machine, Facts: f})
 }
 
 // failed audits err (the audit's own failure is added to it) and returns it.
 func (a adminAudit) failed(err error) error {
-	if aerr := a.add(fmt.Sprintf("failed after %.1fs: %v", time.Since(a.start).Seconds(), err)); aerr != nil {
+	if aerr := a.add(audit.Failure(time.Since(a.start), err)); aerr != nil {
 		return errors.Join(err, aerr)
 	}
 	return err

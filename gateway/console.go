@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/websocket"
 
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
@@ -118,9 +119,7 @@ func (g *Gateway) serveConsole(ws *websocket.Conn, candidate, name, src string) 
 	defer ws.Close()
 	ws.PayloadType = websocket.BinaryFrame
 	_ = ws.SetDeadline(time.Now().Add(consoleHandshake))
-	audit := func(format string, args ...any) {
-		g.audit.add(auditEntry(candidate, "console", trim(name, 40), fmt.Sprintf(format, args...)))
-	}
+	record := func(f *audit.Facts) { g.audit.add(auditEntry(candidate, "console", trim(name, 40), f)) }
 	refuse := func(french string) { _ = vncOffer(ws, french) }
 	ms, err := g.machines(candidate)
 	if err != nil {
@@ -130,19 +129,19 @@ func (g *Gateway) serveConsole(ws *websocket.Conn, candidate, name, src string) 
 	}
 	m, french, err := consoleTarget(ms, candidate, name)
 	if err != nil {
-		audit("refused: %v (web from %s)", err, src)
+		record(&audit.Facts{Outcome: audit.Refused, Reason: err.Error(), Door: "web", From: src})
 		refuse(french)
 		return
 	}
 	vnc, err := g.dialConsole(candidate, m.Name)
 	if err != nil {
-		audit("failed: %v", err)
+		record(&audit.Facts{Outcome: audit.Failed, Reason: err.Error()})
 		refuse(fmt.Sprintf("La console de %s ne répond pas : réessayez dans un instant, ou prévenez le surveillant.", m.Name))
 		return
 	}
 	defer vnc.Close()
 	if err := vncOffer(ws, ""); err != nil {
-		audit("failed: browser handshake: %v", err)
+		record(&audit.Facts{Outcome: audit.Failed, Reason: "browser handshake: " + err.Error()})
 		return
 	}
 	// ClientInit: always shared, so a tab does not disconnect the other
@@ -156,7 +155,7 @@ func (g *Gateway) serveConsole(ws *websocket.Conn, candidate, name, src string) 
 	}
 	_ = ws.SetDeadline(time.Time{})
 	_ = vnc.SetDeadline(time.Time{})
-	audit("opened (web from %s)", src)
+	record(&audit.Facts{Outcome: audit.Opened, Kind: audit.Console, Door: "web", From: src})
 	live := &liveConn{candidate: candidate, warn: func(string) {}, close: func() { ws.Close(); vnc.Close() }}
 	defer g.track(live)()
 	done := make(chan struct{}, 2)
@@ -164,7 +163,7 @@ func (g *Gateway) serveConsole(ws *websocket.Conn, candidate, name, src string) 
 	go func() { _, _ = io.Copy(vnc, ws); vnc.Close(); done <- struct{}{} }()
 	<-done
 	<-done
-	audit("closed")
+	record(&audit.Facts{Outcome: audit.Closed})
 }
 
 // dialConsole connects to a VM's VNC server and logs in with the

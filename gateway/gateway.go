@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/internal/store"
 	"github.com/tailab/tailab/provision"
 	"github.com/tailab/tailab/results"
@@ -193,7 +194,7 @@ func (g *Gateway) authenticate(login, password, src, via string) error {
 	t := now()
 	entry := provision.AuditEntry{User: login, Action: "login", Candidate: login}
 	refuse := func(french string, err error) error {
-		entry.Detail = fmt.Sprintf("%s from %s: refused: %v", via, src, err)
+		entry.Facts = &audit.Facts{Outcome: audit.Refused, Door: via, From: src, Reason: err.Error()}
 		g.audit.add(entry)
 		return &authError{Candidate: french, err: err}
 	}
@@ -230,7 +231,7 @@ func (g *Gateway) authenticate(login, password, src, via string) error {
 		}
 		return refuse(msg, errors.New(what))
 	}
-	entry.Detail = fmt.Sprintf("%s from %s: accepted", via, src)
+	entry.Facts = &audit.Facts{Outcome: audit.Accepted, Door: via, From: src}
 	g.audit.add(entry)
 	return nil
 }
@@ -283,7 +284,7 @@ func (g *Gateway) enforceWindow(ctx context.Context, every time.Duration) {
 			l.warn(fmt.Sprintf("L'examen est terminé : votre session sera fermée dans %d s. Enregistrez votre travail.", int(g.cfg.Grace.Seconds())))
 			time.AfterFunc(g.cfg.Grace, l.close)
 			g.audit.add(provision.AuditEntry{User: l.candidate, Action: "close", Candidate: l.candidate,
-				Detail: fmt.Sprintf("exam closed: session warned, closed in %s", g.cfg.Grace)})
+				Facts: &audit.Facts{Outcome: audit.Closed, Grace: g.cfg.Grace.String()}})
 		}
 		g.mu.Unlock()
 	}

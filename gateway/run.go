@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/internal/errclass"
 	"github.com/tailab/tailab/internal/store"
 	"github.com/tailab/tailab/provision"
@@ -146,7 +147,7 @@ func setWindow(dataDir, session, verb, at string) (Window, error) {
 	if err != nil {
 		return Window{}, err
 	}
-	if err := st.Audit(session, provision.AuditEntry{Action: "session", Detail: verb + " at " + t.UTC().Format(time.RFC3339)}); err != nil {
+	if err := st.Audit(session, provision.AuditEntry{Action: "session", Facts: &audit.Facts{Outcome: map[string]string{"open": audit.Opened, "close": audit.Closed}[verb], At: t.UTC()}}); err != nil {
 		return Window{}, err
 	}
 	do := OpenWindow

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tailab/tailab/internal/audit"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/term"
 )
@@ -211,7 +212,7 @@ func (s *sessionChan) read() {
 func (s *sessionChan) refuse(req *ssh.Request, french string, err error) {
 	_ = req.Reply(true, nil)
 	s.c.g.cfg.Log.Info("refused", "candidate", s.c.candidate, "err", err)
-	s.c.auditf("terminal", s.c.machine, "refused: %v", err)
+	s.c.auditTerminal(s.c.machine, &audit.Facts{Outcome: audit.Refused, Reason: err.Error()})
 	fmt.Fprintf(s.ch.Stderr(), "%s\r\n", french)
 	s.exit(1)
 }
@@ -229,7 +230,7 @@ func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
 	replied := !final
 	fail := func(err error) int {
 		c.g.cfg.Log.Error("machine", "candidate", c.candidate, "machine", m.Name, "err", err)
-		c.auditf("terminal", m.Name, "failed: %v", err)
+		c.auditTerminal(m.Name, &audit.Facts{Outcome: audit.Failed, Reason: err.Error()})
 		if !replied { // accepted, so the client shows why (a refused request only prints "request failed")
 			_ = req.Reply(true, nil)
 		}
@@ -261,11 +262,11 @@ func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
 	if err != nil || !ok {
 		return fail(fmt.Errorf("%s refused by the machine (%v)", req.Type, err))
 	}
-	what := req.Type
+	what := &audit.Facts{Outcome: audit.Opened, Kind: req.Type, Door: "ssh", From: c.src} // shell, exec or subsystem
 	if req.Type != "shell" {
 		var p struct{ Value string }
 		_ = ssh.Unmarshal(req.Payload, &p)
-		what += " " + trim(p.Value, 200)
+		what.Command = trim(p.Value, 200)
 	}
 	var rec *recorder
 	if pty != nil && c.g.cfg.RecordDir != "" {
@@ -274,7 +275,7 @@ func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
 			c.g.cfg.Log.Error("recording", "err", err)
 		}
 	}
-	c.auditf("terminal", m.Name, "%s (ssh from %s)", what, c.src)
+	c.auditTerminal(m.Name, what)
 	s.mu.Lock()
 	s.up, s.rec = up, rec
 	s.mu.Unlock()
@@ -337,7 +338,7 @@ func (s *sessionChan) relay(m *machine, req *ssh.Request, final bool) int {
 	<-outDone
 	<-reqsDone
 	close(stop)
-	c.auditf("terminal", m.Name, "ended (status %d)", status)
+	c.auditTerminal(m.Name, audit.Exit(status))
 	return status
 }
 
@@ -385,7 +386,7 @@ func (s *sessionChan) menu() {
 		}
 		m, french, err := c.target(name)
 		if err != nil {
-			c.auditf("terminal", trim(name, 40), "refused: %v", err)
+			c.auditTerminal(trim(name, 40), &audit.Facts{Outcome: audit.Refused, Reason: err.Error()})
 			_, _ = t.Write([]byte(french + "\r\n"))
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/provision"
 )
 
@@ -183,12 +184,17 @@ func (g *Gateway) dial(m *machine) (*ssh.Client, error) {
 }
 
 func (c *sshConn) auditf(action, machine, format string, args ...any) {
-	c.g.audit.add(auditEntry(c.candidate, action, machine, fmt.Sprintf(format, args...)))
+	c.g.audit.add(provision.AuditEntry{User: c.candidate, Action: action, Candidate: c.candidate, Machine: machine, Detail: fmt.Sprintf(format, args...)})
+}
+
+// auditTerminal audits what became of a terminal on machine.
+func (c *sshConn) auditTerminal(machine string, f *audit.Facts) {
+	c.g.audit.add(auditEntry(c.candidate, "terminal", machine, f))
 }
 
 // auditEntry is an action of a candidate through the gateway.
-func auditEntry(candidate, action, machine, detail string) provision.AuditEntry {
-	return provision.AuditEntry{User: candidate, Action: action, Candidate: candidate, Machine: machine, Detail: detail}
+func auditEntry(candidate, action, machine string, f *audit.Facts) provision.AuditEntry {
+	return provision.AuditEntry{User: candidate, Action: action, Candidate: candidate, Machine: machine, Facts: f}
 }
 
 // directTCPIP opens `ssh -J` and `-L` forwards, only to the lab ports the lab

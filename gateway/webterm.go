@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/tailab/tailab/internal/audit"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/net/websocket"
 )
@@ -47,9 +48,7 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 		defer sendMu.Unlock()
 		_ = websocket.Message.Send(ws, string(b))
 	}
-	audit := func(format string, args ...any) {
-		g.audit.add(auditEntry(candidate, "terminal", trim(name, 40), fmt.Sprintf(format, args...)))
-	}
+	record := func(f *audit.Facts) { g.audit.add(auditEntry(candidate, "terminal", trim(name, 40), f)) }
 	ms, err := g.machines(candidate)
 	if err != nil {
 		g.cfg.Log.Error("candidate machines", "candidate", candidate, "err", err)
@@ -58,7 +57,7 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 	}
 	m, french, err := terminalTarget(ms, candidate, name)
 	if err != nil {
-		audit("refused: %v (web from %s)", err, src)
+		record(&audit.Facts{Outcome: audit.Refused, Reason: err.Error(), Door: "web", From: src})
 		notice(french)
 		return
 	}
@@ -74,7 +73,7 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 	// the machine per tab
 	ch, reqs, release, err := g.pool.open(candidate, m, g.dial)
 	if err != nil {
-		audit("failed: %v", err)
+		record(&audit.Facts{Outcome: audit.Failed, Reason: err.Error()})
 		notice(fmt.Sprintf("La machine %s ne répond pas : réessayez dans un instant, ou prévenez le surveillant.", m.Name))
 		return
 	}
@@ -97,12 +96,12 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 	go func() { _, _ = io.Copy(io.Discard, ch.Stderr()) }() // a pty merges it into the output: nothing, or the window stalls
 	pty := ptyRequest{Term: "xterm-256color", Cols: uint32(cols), Rows: uint32(rows), Modes: string([]byte{ssh.ECHO, 0, 0, 0, 1, 0})}
 	if ok, err := ch.SendRequest("pty-req", true, ssh.Marshal(pty)); err != nil || !ok {
-		audit("failed: pty refused by the machine (%v)", err)
+		record(&audit.Facts{Outcome: audit.Failed, Reason: fmt.Sprintf("pty refused by the machine (%v)", err)})
 		notice(msgInternal)
 		return
 	}
 	if ok, err := ch.SendRequest("shell", true, nil); err != nil || !ok {
-		audit("failed: shell refused by the machine (%v)", err)
+		record(&audit.Facts{Outcome: audit.Failed, Reason: fmt.Sprintf("shell refused by the machine (%v)", err)})
 		notice(msgInternal)
 		return
 	}
@@ -113,7 +112,7 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 		}
 	}
 	defer rec.close()
-	audit("shell (web from %s)", src)
+	record(&audit.Facts{Outcome: audit.Opened, Kind: audit.Shell, Door: "web", From: src})
 	live := &liveConn{candidate: candidate, warn: notice, close: func() { ws.Close(); ch.Close() }}
 	defer g.track(live)()
 
@@ -167,7 +166,7 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 		ch.Close() // the shell ends; else the machine closes the channel after its exit status
 	}
 	status := <-exited
-	audit("ended (status %d)", status)
+	record(audit.Exit(status))
 	notice(fmt.Sprintf("Session terminée sur %s.", m.Name))
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/labs"
 )
@@ -196,15 +197,15 @@ func (e *Engine) applyOptions(s *Session, opts ApplyOptions) (ApplyOptions, erro
 
 // audited writes the action to the session's audit log before doing it, and
 // its failure after, so the log shows every attempt even if tailab is killed.
-func (e *Engine) audited(s *Session, action, candidate, machine, detail string, do func() error) error {
-	if err := e.State.Audit(s.Name, AuditEntry{Action: action, Candidate: candidate, Machine: machine, Detail: detail}); err != nil {
+func (e *Engine) audited(s *Session, action, candidate, machine string, facts *audit.Facts, do func() error) error {
+	if err := e.State.Audit(s.Name, AuditEntry{Action: action, Candidate: candidate, Machine: machine, Facts: facts}); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	start := time.Now()
 	err := do()
 	if err != nil {
-		msg := fmt.Sprintf("failed after %.1fs: %v", time.Since(start).Seconds(), err)
-		if aerr := e.State.Audit(s.Name, AuditEntry{Action: action, Candidate: candidate, Machine: machine, Detail: msg}); aerr != nil {
+		failed := audit.Failure(time.Since(start), err)
+		if aerr := e.State.Audit(s.Name, AuditEntry{Action: action, Candidate: candidate, Machine: machine, Facts: failed}); aerr != nil {
 			err = errors.Join(err, fmt.Errorf("audit log: %w", aerr))
 		}
 	}
@@ -228,7 +229,7 @@ func (e *Engine) CreateSnapshot(ctx context.Context, s *Session, candidate, mach
 	}
 	var out []Snapshot
 	for _, m := range machines {
-		err := e.audited(s, "snapshot", candidate, m, "create "+name, func() error {
+		err := e.audited(s, "snapshot", candidate, m, &audit.Facts{Op: "create", Snapshot: name}, func() error {
 			snap, err := sn.CreateSnapshot(ctx, s, in, m, name)
 			out = append(out, snap)
 			return err
@@ -269,7 +270,7 @@ func (e *Engine) DeleteSnapshot(ctx context.Context, s *Session, candidate, mach
 		return err
 	}
 	for _, m := range machines {
-		if err := e.audited(s, "snapshot", candidate, m, "delete "+name, func() error {
+		if err := e.audited(s, "snapshot", candidate, m, &audit.Facts{Op: "delete", Snapshot: name}, func() error {
 			return sn.DeleteSnapshot(ctx, s, in, m, name)
 		}); err != nil {
 			return fmt.Errorf("%s/%s: %w", candidate, m, err)
@@ -293,7 +294,7 @@ func (e *Engine) RevertSnapshot(ctx context.Context, s *Session, candidate, mach
 	if opts, err = e.applyOptions(s, opts); err != nil {
 		return err
 	}
-	return e.each(s, "revert", candidate, machines, "to "+name, obs, func(m string, rec Observer) error {
+	return e.each(s, "revert", candidate, machines, &audit.Facts{Snapshot: name}, obs, func(m string, rec Observer) error {
 		return sn.RevertSnapshot(ctx, s, in, m, name, opts, rec)
 	})
 }
@@ -313,15 +314,15 @@ func (e *Engine) Reset(ctx context.Context, s *Session, candidate, machine strin
 	if opts, err = e.applyOptions(s, opts); err != nil {
 		return err
 	}
-	return e.each(s, "reset", candidate, machines, "", obs, func(m string, rec Observer) error {
+	return e.each(s, "reset", candidate, machines, nil, obs, func(m string, rec Observer) error {
 		return sn.Reset(ctx, s, in, m, opts, rec)
 	})
 }
 
-func (e *Engine) each(s *Session, action, candidate string, machines []string, detail string, obs Observer, do func(string, Observer) error) error {
+func (e *Engine) each(s *Session, action, candidate string, machines []string, facts *audit.Facts, obs Observer, do func(string, Observer) error) error {
 	for _, m := range machines {
 		rec := newRecorder(e.State, obs)
-		err := e.audited(s, action, candidate, m, detail, func() error {
+		err := e.audited(s, action, candidate, m, facts, func() error {
 			err := do(m, rec)
 			if serr := rec.close(); serr != nil {
 				err = errors.Join(err, fmt.Errorf("record machine state: %w", serr))

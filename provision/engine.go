@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/labs"
 )
@@ -179,7 +180,8 @@ func (e *Engine) Up(ctx context.Context, plan *Plan, opts ApplyOptions, obs Obse
 			return v, err
 		}
 	}
-	if err := e.State.Audit(s.Name, AuditEntry{Action: "up", Detail: plan.Summary()}); err != nil {
+	if err := e.State.Audit(s.Name, AuditEntry{Action: "up", Facts: &audit.Facts{Plan: &audit.Plan{
+		Create: plan.Count(OpCreate), Keep: plan.Count(OpKeep), Replace: plan.Count(OpReplace), Remove: plan.Count(OpRemove)}}}); err != nil {
 		return err
 	}
 	rec := newRecorder(e.State, obs)
@@ -198,7 +200,7 @@ func (e *Engine) Down(ctx context.Context, s *Session, candidates []string, obs 
 		return err
 	}
 	defer release()
-	if err := e.State.Audit(s.Name, AuditEntry{Action: "down", Detail: fmt.Sprint(candidates)}); err != nil {
+	if err := e.State.Audit(s.Name, AuditEntry{Action: "down", Facts: &audit.Facts{Candidates: candidates}}); err != nil {
 		return err
 	}
 	if err := e.Provider.Destroy(ctx, s, candidates, obs); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/tailab/tailab/internal/audit"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/internal/store"
 	"github.com/tailab/tailab/labs"
@@ -369,7 +370,10 @@ type AuditEntry struct {
 	Action    string    `json:"action"` // up, down, snapshot, revert, reset, grade
 	Candidate string    `json:"candidate,omitempty"`
 	Machine   string    `json:"machine,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
+	Detail    string    `json:"detail,omitempty"` // in English, for the admins (filled from Facts when empty)
+	// Facts are the detail typed, what the jury's French is rendered from
+	// (nil in entries recorded before them, and in free-text ones).
+	Facts *audit.Facts `json:"facts,omitempty"`
 }
 
 // Audit appends entries to a session's audit log, in one transaction (the
@@ -382,6 +386,9 @@ func (s *State) Audit(session string, es ...AuditEntry) error {
 			}
 			if e.User == "" {
 				e.User = CurrentUser()
+			}
+			if e.Detail == "" && e.Facts != nil {
+				e.Detail = e.Facts.English(e.Action)
 			}
 			seq, err := tx.NextSeq(bucketAudit + "/" + session)
 			if err != nil {

@@ -1,11 +1,13 @@
 package report
 
 import (
-	"regexp"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/internal/audit"
 )
 
 // interventionActions are the audit log's actions as the jury reads them.
@@ -40,69 +42,94 @@ func interventionAction(action string) string {
 	return action
 }
 
-var (
-	planRe    = regexp.MustCompile(`^(\d+) to create, (\d+) to keep, (\d+) to replace, (\d+) to remove$`)
-	failedRe  = regexp.MustCompile(`^failed after ([0-9.]+)s: `)
-	closeRe   = regexp.MustCompile(`^exam closed: session warned, closed in (.*)$`)
-	loginRe   = regexp.MustCompile(`^(ssh|web) from (\S+): (accepted|refused: (.*))$`)
-	termRe    = regexp.MustCompile(`^(shell|exec|subsystem|opened)(?: (.*))? \((ssh|web) from (\S+)\)$`)
-	endedRe   = regexp.MustCompile(`^ended \(status (-?\d+)\)$`)
-	detailsFR = strings.NewReplacer("create ", "création de l'instantané ", "delete ", "suppression de l'instantané ")
-)
-
-// interventionDetail puts the details the tools write in English (a plan's
-// summary, a failure, a snapshot's create/delete, a revert's target, a
-// candidate list, the gateway's logins, closes and exam window, its times in
-// loc) in French; other text is kept as written.
-func interventionDetail(action, detail string, loc *time.Location) string {
-	if m := planRe.FindStringSubmatch(detail); m != nil {
-		return m[1] + " à créer, " + m[2] + " à garder, " + m[3] + " à remplacer, " + m[4] + " à supprimer"
+// interventionDetail is an intervention's detail as the jury reads it: from
+// its typed facts (audit.Facts; read back from the English line for entries
+// recorded before them), times in loc; a free text (a fault list, a jury
+// entry) is kept as written.
+func interventionDetail(in checks.Intervention, loc *time.Location) string {
+	f := in.Facts
+	if f == nil {
+		f = audit.Legacy(in.Action, in.Detail)
 	}
-	if m := failedRe.FindStringSubmatch(detail); m != nil {
-		return "échec après " + strings.Replace(m[1], ".", ",", 1) + " s : " + detail[len(m[0]):]
+	if f == nil {
+		return in.Detail
+	}
+	if fr := factsFR(in.Action, f, loc); fr != "" {
+		return fr
+	}
+	return in.Detail
+}
+
+// factsFR puts an action's facts in French ("" when they say nothing the
+// jury reads).
+func factsFR(action string, f *audit.Facts, loc *time.Location) string {
+	via := func() string {
+		if f.From == "" {
+			return ""
+		}
+		return " (" + viaFR[f.Door] + " depuis " + f.From + ")"
+	}
+	status := func() string {
+		if f.Status == nil {
+			return "?"
+		}
+		return strconv.Itoa(*f.Status)
+	}
+	if f.Outcome == audit.Failed {
+		if f.Elapsed > 0 {
+			return "échec après " + strings.Replace(strconv.FormatFloat(f.Elapsed.Seconds(), 'f', 1, 64), ".", ",", 1) + " s : " + f.Reason
+		}
+		return "échec : " + loginReasonFR.Replace(f.Reason)
 	}
 	switch action {
-	case "login":
-		return loginFR(detail)
-	case "close":
-		return closeRe.ReplaceAllString(detail, "épreuve close : le candidat a été averti, session fermée après $1")
-	case "session":
-		if verb, at, ok := strings.Cut(detail, " at "); ok {
-			fr := map[string]string{"open": "ouverture de l'épreuve", "close": "fermeture de l'épreuve"}[verb]
-			if t, err := time.Parse(time.RFC3339, at); err == nil && fr != "" {
-				return fr + " : " + frTime(t, loc)
-			}
-		}
-	case "faults-kept":
-		return faultsKeptFR(detail)
-	case "terminal", "console":
-		return terminalFR(detail)
-	case "ssh", "exec":
-		if cmd, ok := strings.CutPrefix(detail, "command: "); ok {
-			return "commande : " + cmd
-		}
-		if code, ok := strings.CutPrefix(detail, "ended: exit status "); ok {
-			return "terminée, code de sortie " + code
-		}
-		if detail == "interactive shell" {
-			return "terminal interactif"
-		}
-	case "snapshot":
-		return detailsFR.Replace(detail)
-	case "revert":
-		if name, ok := strings.CutPrefix(detail, "to "); ok {
-			return "instantané " + name
+	case "up":
+		if p := f.Plan; p != nil {
+			return fmt.Sprintf("%d à créer, %d à garder, %d à remplacer, %d à supprimer", p.Create, p.Keep, p.Replace, p.Remove)
 		}
 	case "down":
-		if ids, ok := strings.CutPrefix(detail, "["); ok {
-			ids = strings.TrimSuffix(ids, "]")
-			if ids == "" {
-				return "tous les candidats"
-			}
-			return "candidats " + strings.Join(strings.Fields(ids), ", ")
+		if len(f.Candidates) == 0 {
+			return "tous les candidats"
+		}
+		return "candidats " + strings.Join(f.Candidates, ", ")
+	case "snapshot":
+		return map[string]string{"create": "création de l'instantané ", "delete": "suppression de l'instantané "}[f.Op] + f.Snapshot
+	case "revert":
+		return "instantané " + f.Snapshot
+	case "session":
+		if fr := map[string]string{audit.Opened: "ouverture de l'épreuve", audit.Closed: "fermeture de l'épreuve"}[f.Outcome]; fr != "" {
+			return fr + " : " + frTime(f.At, loc)
+		}
+	case "close":
+		return "épreuve close : le candidat a été averti, session fermée après " + f.Grace
+	case "login":
+		if f.Outcome == audit.Accepted {
+			return viaFR[f.Door] + " depuis " + f.From + " : acceptée"
+		}
+		return viaFR[f.Door] + " depuis " + f.From + " : refusée (" + loginReasonFR.Replace(f.Reason) + ")"
+	case "faults-kept":
+		return faultsKeptFR(f)
+	case "terminal", "console":
+		switch f.Outcome {
+		case audit.Refused:
+			return "refusé : " + loginReasonFR.Replace(f.Reason) + via()
+		case audit.Ended:
+			return "terminé, code de sortie " + status()
+		case audit.Closed:
+			return "console fermée"
+		case audit.Opened:
+			return map[string]string{audit.Shell: "terminal interactif", audit.Exec: "commande : ", audit.Subsystem: "sous-système ", audit.Console: "console ouverte"}[f.Kind] + f.Command + via()
+		}
+	case "ssh", "exec":
+		switch {
+		case f.Outcome == audit.Ended:
+			return "terminée, code de sortie " + status()
+		case f.Kind == audit.Shell:
+			return "terminal interactif"
+		case f.Kind == audit.Exec:
+			return "commande : " + f.Command
 		}
 	}
-	return detail
+	return ""
 }
 
 // labActions are the audit actions that change a candidate's machines: after
@@ -124,28 +151,25 @@ func rebuildsAfterStart(r *checks.Report, id string) []checks.Intervention {
 	return out
 }
 
-// faultsKeptFR puts exam.Intervention.Detail in French: "reset: a: re-applied,
-// present; b: repaired before, left" → "après remise à l'état initial : a
-// réinjecté, vérifié présent ; b réparé par le candidat, laissé réparé".
-func faultsKeptFR(detail string) string {
-	action, rest, ok := strings.Cut(detail, ": ")
-	if !ok {
-		return detail
+// followingFR names the admin actions faults-kept follows as the jury reads them.
+var followingFR = map[string]string{"reset": "remise à l'état initial", "snapshot create": "instantané", "snapshot revert": "retour à un instantané", "down+up": "recréation des machines", "replace": "remplacement des machines (lab modifié)", "restart": "redémarrage des machines (trouvées arrêtées)"}
+
+// faultsKeptFR puts what an admin action did to the drawn faults in French:
+// "après remise à l'état initial : a réinjecté, vérifié présent ; b réparé
+// par le candidat, laissé réparé".
+func faultsKeptFR(f *audit.Facts) string {
+	fr, ok := followingFR[f.Following]
+	switch {
+	case f.Following == "replace" && len(f.Machines) > 0:
+		fr = "remplacement de " + strings.Join(f.Machines, ", ") + " (lab modifié)"
+	case f.Following == "restart" && len(f.Machines) > 0:
+		fr = "redémarrage de " + strings.Join(f.Machines, ", ") + " (trouvée arrêtée)"
+	case !ok:
+		fr = f.Following
 	}
-	fr := map[string]string{"reset": "remise à l'état initial", "snapshot create": "instantané", "snapshot revert": "retour à un instantané", "down+up": "recréation des machines", "replace": "remplacement des machines (lab modifié)"}[action]
-	if ms, ok := strings.CutPrefix(action, "replace "); ok && fr == "" {
-		fr = "remplacement de " + strings.ReplaceAll(ms, ",", ", ") + " (lab modifié)"
-	}
-	if ms, ok := strings.CutPrefix(action, "restart "); ok && fr == "" {
-		fr = "redémarrage de " + strings.ReplaceAll(ms, ",", ", ") + " (trouvée arrêtée)"
-	}
-	if fr == "" {
-		fr = action
-	}
-	var parts []string
-	for _, p := range strings.Split(rest, "; ") {
-		name, state, _ := strings.Cut(p, ": ")
-		parts = append(parts, name+" "+faultStateFR.Replace(state))
+	parts := make([]string, len(f.Faults))
+	for i, x := range f.Faults {
+		parts[i] = x.Name + " " + faultStateFR.Replace(x.Fate())
 	}
 	return "après " + fr + " : " + strings.Join(parts, " ; ")
 }
@@ -161,44 +185,8 @@ var faultStateFR = strings.NewReplacer(
 	"unknown", "présence non vérifiée",
 )
 
-// terminalFR puts the gateway's terminal and console entries in French:
-// "exec hostname (ssh from 10.0.0.5)" → "commande : hostname (SSH depuis
-// 10.0.0.5)", "ended (status 0)" → "terminé, code de sortie 0".
-func terminalFR(detail string) string {
-	if m := endedRe.FindStringSubmatch(detail); m != nil {
-		return "terminé, code de sortie " + m[1]
-	}
-	for en, fr := range map[string]string{"refused: ": "refusé : ", "failed: ": "échec : "} {
-		if rest, ok := strings.CutPrefix(detail, en); ok {
-			return fr + loginReasonFR.Replace(rest)
-		}
-	}
-	m := termRe.FindStringSubmatch(detail)
-	if m == nil {
-		return detail
-	}
-	what := map[string]string{"shell": "terminal interactif", "exec": "commande : ", "subsystem": "sous-système ", "opened": "console ouverte"}[m[1]] + m[2]
-	via := viaFR[m[3]]
-	return what + " (" + via + " depuis " + m[4] + ")"
-}
-
 // viaFR names the gateway's doors as the jury reads them.
 var viaFR = map[string]string{"ssh": "SSH", "web": "navigateur"}
-
-// loginFR puts the gateway's login entry in French: "ssh from 10.0.0.5:
-// refused: wrong login or password" → "ssh depuis 10.0.0.5 : refusée
-// (identifiant ou mot de passe erroné)".
-func loginFR(detail string) string {
-	m := loginRe.FindStringSubmatch(detail)
-	if m == nil {
-		return detail
-	}
-	via := viaFR[m[1]]
-	if m[3] == "accepted" {
-		return via + " depuis " + m[2] + " : acceptée"
-	}
-	return via + " depuis " + m[2] + " : refusée (" + loginReasonFR.Replace(m[4]) + ")"
-}
 
 var loginReasonFR = strings.NewReplacer(
 	"wrong login or password", "identifiant ou mot de passe erroné",
@@ -225,7 +213,7 @@ func LabInterventions(r *checks.Report, id string, loc *time.Location) []Interve
 	for _, in := range rebuildsAfterStart(r, id) {
 		out = append(out, InterventionLine{
 			Time: in.Time, User: safeText(in.User), Action: interventionAction(in.Action),
-			Machine: safeText(in.Machine), Detail: safeText(interventionDetail(in.Action, in.Detail, loc)),
+			Machine: safeText(in.Machine), Detail: safeText(interventionDetail(in, loc)),
 		})
 	}
 	return out

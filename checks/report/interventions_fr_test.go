@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tailab/tailab/checks"
+	"github.com/tailab/tailab/internal/audit"
 )
 
 // TestInterventionDetailFrench: what the gateway and the jury write in the
@@ -35,10 +36,28 @@ func TestInterventionDetailFrench(t *testing.T) {
 		{"terminal", "refused: the exam is closed", "refusé : l'épreuve est close"},
 		{"console", "opened (web from 10.0.0.7)", "console ouverte (navigateur depuis 10.0.0.7)"},
 		{"console", "ended (status 0)", "terminé, code de sortie 0"},
+		{"console", "closed", "console fermée"},
+		{"console", "refused: the exam is not open (web from 10.0.0.7)", "refusé : l'épreuve n'est pas ouverte (navigateur depuis 10.0.0.7)"},
+		{"terminal", "failed: pty refused by the machine (EOF)", "échec : pty refused by the machine (EOF)"},
+		{"up", "2 to create, 1 to keep, 0 to replace, 0 to remove", "2 à créer, 1 à garder, 0 à remplacer, 0 à supprimer"},
+		{"down", "[c01 c02]", "candidats c01, c02"},
+		{"down", "[]", "tous les candidats"},
+		{"snapshot", "create avant-panne", "création de l'instantané avant-panne"},
+		{"revert", "to avant-panne", "instantané avant-panne"},
+		{"faults", "dns-arrete, ssh-ferme", "dns-arrete, ssh-ferme"},
 		{"login", "something new", "something new"}, // unknown text kept, never hidden
 	} {
-		if got := interventionDetail(tc.action, tc.detail, paris); got != tc.want {
-			t.Errorf("%s %q:\n got %q\nwant %q", tc.action, tc.detail, got, tc.want)
+		// An entry recorded before the typed facts: its English line alone.
+		old := checks.Intervention{Action: tc.action, Detail: tc.detail}
+		if got := interventionDetail(old, paris); got != tc.want {
+			t.Errorf("old record %s %q:\n got %q\nwant %q", tc.action, tc.detail, got, tc.want)
+		}
+		// The same entry as the producers write it now: the facts typed
+		// (their English line is the old one: internal/audit's test).
+		if f := audit.Legacy(tc.action, tc.detail); f != nil {
+			if got := interventionDetail(checks.Intervention{Action: tc.action, Facts: f}, paris); got != tc.want {
+				t.Errorf("typed %s %+v:\n got %q\nwant %q", tc.action, f, got, tc.want)
+			}
 		}
 	}
 }

@@ -175,7 +175,7 @@ func juryPageOf(r *checks.Report, c *checks.CandidateReport, ref *referential.Re
 	for _, in := range r.Interventions {
 		if in.Candidate == "" || in.Candidate == c.ID {
 			p.Interventions = append(p.Interventions, juryIntervention{Time: frTime(in.Time, loc), User: safeText(in.User),
-				Action: interventionAction(in.Action), Machine: safeText(in.Machine), Detail: safeText(interventionDetail(in.Action, in.Detail, loc))})
+				Action: interventionAction(in.Action), Machine: safeText(in.Machine), Detail: safeText(interventionDetail(in, loc))})
 		}
 	}
 	p.Recordings = RecordingLines(r.Recordings, c.ID, loc)

@@ -217,7 +217,7 @@ func (p *tablePrinter) interventions(r *checks.Report) {
 			if in.Machine != "" {
 				what += " (" + in.Machine + ")"
 			}
-			if d := interventionDetail(in.Action, in.Detail, p.opts.loc()); d != "" {
+			if d := interventionDetail(in, p.opts.loc()); d != "" {
 				what += " : " + d
 			}
 			p.line("    ", safeText(c.ID), " ", frTime(in.Time, p.opts.loc()), ", ", safeText(in.User), " — ", safeText(what))

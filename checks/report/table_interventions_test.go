@@ -74,7 +74,7 @@ func TestFaultsKeptFR(t *testing.T) {
 		{"snapshot revert: droits-partage: repaired before, present after (the state restored)",
 			"après retour à un instantané : droits-partage réparé par le candidat, présent dans l'état restauré"},
 	} {
-		if got := faultsKeptFR(tc.in); got != tc.want {
+		if got := interventionDetail(checks.Intervention{Action: "faults-kept", Detail: tc.in}, time.UTC); got != tc.want {
 			t.Errorf("faultsKeptFR(%q)\n got %q\nwant %q", tc.in, got, tc.want)
 		}
 	}
