@@ -57,3 +57,27 @@ func TestAuditFacts(t *testing.T) {
 	}
 }
 
+// TestDownSummary: down names what it removed, read back from the state.
+func TestDownSummary(t *testing.T) {
+	st, err := provision.OpenState(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveSession(&provision.Session{Name: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		session    string
+		candidates []string
+		want       string
+	}{
+		{"s1", nil, "session s1: removed"},
+		{"s1", []string{"c02"}, "session s1: candidate c02 removed (the session stays, with its other candidates)"},
+		{"s1", []string{"c02", "c03"}, "session s1: candidates c02, c03 removed (the session stays, with its other candidates)"},
+		{"gone", []string{"c02"}, "session gone: removed"}, // its last candidate: the session went with it
+	} {
+		if got := DownSummary(st, tc.session, tc.candidates); got != tc.want {
+			t.Errorf("DownSummary(%s, %v) = %q, want %q", tc.session, tc.candidates, got, tc.want)
+		}
+	}
+}

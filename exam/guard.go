@@ -220,6 +220,19 @@ func Down(ctx context.Context, eng *provision.Engine, sess *provision.Session, c
 	return eng.Down(ctx, sess, candidates, obs)
 }
 
+// DownSummary says what Down removed, read back from the state: the whole
+// session, or only the candidates named (the session stays with the others).
+func DownSummary(st *provision.State, session string, candidates []string) string {
+	if _, err := st.Session(session); len(candidates) == 0 || err != nil {
+		return "session " + session + ": removed"
+	}
+	who := "candidate "
+	if len(candidates) > 1 {
+		who = "candidates "
+	}
+	return "session " + session + ": " + who + strings.Join(candidates, ", ") + " removed (the session stays, with its other candidates)"
+}
+
 // RecordPending reads, before a candidate's machines are taken down, which of
 // their drawn faults are present (or unreadable), and records them for the
 // next up (RestorePending).

@@ -42,7 +42,7 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			if !g.Quiet {
-				fmt.Fprintf(cmd.ErrOrStderr(), "session %s: removed in %.1fs\n", session, time.Since(start).Seconds())
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s in %.1fs\n", exam.DownSummary(eng.State, session, candidates), time.Since(start).Seconds())
 			}
 			return nil
 		},
