@@ -195,6 +195,7 @@ func TestOpenWrtChecks(t *testing.T) {
 		{"ccp2-infra", "non-enregistre", all(pass, map[string]checks.Status{"rt-enregistre": fail})},
 		{"ccp2-infra", "non-applique", all(pass, map[string]checks.Status{"rt-enregistre": fail})},
 		{"ccp2-infra", "erreurs", all(pass, map[string]checks.Status{"rt-pare-feu": fail, "rt-wifi": fail, "rt-dhcp-invites": fail})},
+		{"ccp2-infra", "mot-de-passe-verrouille", all(pass, map[string]checks.Status{"rt-mot-de-passe": fail})},
 		{"ccp3-support", "untouched", all(pass, nil)}, // the box as shipped: no solution step touches it
 		{"ccp3-support", "box-panne", all(fail, nil)},
 	}
