@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -72,7 +73,12 @@ func BenchmarkTerminals(b *testing.B) {
 					benchTerminal{Addr: mgmt[id] + ":22", User: "root", Key: secrets["ssh-key"].Reveal()})
 			}
 		}
+		cpu0, wait0 := schedStat()
 		rs := runClients(b, spec)
+		cpu1, wait1 := schedStat()
+		cpu, wait := cpu1-cpu0, wait1-wait0
+		b.ReportMetric(cpu.Seconds(), "gw-cpu-s")
+		b.ReportMetric(wait.Seconds(), "gw-runqueue-s")
 		var viaGW, direct []time.Duration
 		for _, r := range rs {
 			if r.Gateway {
@@ -109,10 +115,10 @@ func BenchmarkTerminals(b *testing.B) {
 		b.ReportMetric(bc, "bcrypt-ms")
 		b.Logf("%d candidates x %d terminals: keystroke round trip p50 %.1f ms through the gateway vs %.1f direct, p99 %.1f vs %.1f (overhead at p99 %.1f ms, target ≤ 2); "+
 			"login to first prompt: first login %.0f ms (one bcrypt: %.0f ms), next ones %.0f ms (p50 alone), %.0f ms p50 (max %.0f) when all log in at once (direct: %.0f ms p50, max %.0f); "+
-			"gateway peak RSS %.0f MiB (clients' process: %.0f MiB); load average %s → %s",
+			"gateway peak RSS %.0f MiB (clients' process: %.0f MiB); the gateway's process used %.2f s of CPU over the logins and typing and its threads waited %.2f s for a CPU (run queue); load average %s → %s",
 			candidates, perCandidate, p(viaGW, 0.5), p(direct, 0.5), p(viaGW, 0.99), p(direct, 0.99), p(viaGW, 0.99)-p(direct, 0.99),
 			float64(cold.Microseconds())/1000, bc, p(alone, 0.5), p(firstPrompt, 0.5), p(firstPrompt, 1), p(directPrompt, 0.5), p(directPrompt, 1),
-			float64(peakRSS())/1024, float64(rs[0].ClientsRSS)/1024, load0, loadAverage())
+			float64(peakRSS())/1024, float64(rs[0].ClientsRSS)/1024, cpu.Seconds(), wait.Seconds(), load0, loadAverage())
 	}
 }
 
@@ -220,6 +226,25 @@ func benchClients() int {
 		return 2
 	}
 	return 0
+}
+
+// schedStat sums this process's threads' CPU time and time spent runnable
+// but waiting for a CPU (/proc/self/task/*/schedstat): what the host's load
+// took from the gateway, beside what it did.
+func schedStat() (cpu, wait time.Duration) {
+	tasks, _ := filepath.Glob("/proc/self/task/*/schedstat")
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		var c, w int64
+		if _, err := fmt.Sscan(string(b), &c, &w); err == nil {
+			cpu += time.Duration(c)
+			wait += time.Duration(w)
+		}
+	}
+	return cpu, wait
 }
 
 // loadAverage is the host's load average over the last minute.
