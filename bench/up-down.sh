@@ -33,6 +33,9 @@ N=${BENCH_CANDIDATES:-12}
 M=${BENCH_MACHINES:-3}
 P=${BENCH_PARALLEL:-8}
 RUNS=${BENCH_RUNS:-2}
+# BENCH_BASELINES: the virsh scripts run each round (MODE:LAYOUT; "" for
+# tailab alone, when only its own breakdown is wanted).
+BASELINES=${BENCH_BASELINES-seq:recipe par:recipe par:tailab}
 
 # ---- inner phases (run inside the daemon's network namespace) ---------------
 
@@ -301,11 +304,40 @@ leftovers() {
 
 rss_mib() { awk -F: '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"; }
 
+# containers_pss prints "COUNT PSS_MIB CTRL_MIB": how many containers run on
+# the daemon, and the mean PSS (proportional set size: shared pages split
+# between their users, smem's measure) of each, all its processes (its
+# libvirt_lxc controller and everything under it: init, sshd...), then of
+# its controller alone. A container is a libvirt_lxc in the daemon's network
+# namespace (other daemons' are not ours).
+containers_pss() {
+  local ns p roots=()
+  ns=$(readlink "/proc/$TAILAB_LIBVIRTD_PID/ns/net")
+  for p in $(pgrep -x libvirt_lxc || true); do
+    [[ $(readlink "/proc/$p/ns/net" 2>/dev/null) == "$ns" ]] && roots+=("$p")
+  done
+  ((${#roots[@]})) || { echo "0 - -"; return; }
+  ps -e -o pid=,ppid= | awk -v roots="${roots[*]}" '
+    { kids[$2] = kids[$2] " " $1 }
+    END {
+      n = split(roots, q, " ")
+      for (i = 1; i <= n; i++) print "c " q[i]
+      while (n > 0) {
+        p = q[n--]; m = split(kids[p], k, " ")
+        for (j = 1; j <= m; j++) { print "p " k[j]; q[++n] = k[j] }
+      }
+    }' | while read -r kind pid; do
+    awk -v kind="$kind" '/^Pss:/ { print kind, $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true
+  done | awk -v n="${#roots[@]}" '
+    { all += $2; if ($1 == "c") ctl += $2 }
+    END { printf "%d %.2f %.2f\n", n, all / n / 1024, ctl / n / 1024 }'
+}
+
 declare -A R
 machines=$((N * M))
 log "$N candidates x $M containers = $machines machines, parallel $P, $RUNS round(s); work dir $work"
 for ((r = 1; r <= RUNS; r++)); do
-  for run in seq:recipe par:recipe par:tailab; do
+  for run in $BASELINES; do
     mode=${run%%:*} layout=${run#*:}
     key=$mode-$layout
     prepare "$layout"
@@ -319,15 +351,18 @@ for ((r = 1; r <= RUNS; r++)); do
     log "round $r: virsh $mode ($layout's files) up ${R[virsh-$key-up,$r]} s, parallel down ${R[virsh-$key-down,$r]} s"
   done
   rm -rf "$TAILAB_DATA_DIR"
+  R[load,$r]=$(cut -d' ' -f1 /proc/loadavg)
   t0=$(now)
-  inns /usr/bin/time -v -o "$work/up-$r.time" "$work/tailab" up "$lab" --session bench --count "$N" --parallel "$P" --force \
+  TAILAB_TIMINGS=$work/up-$r.timings inns /usr/bin/time -v -o "$work/up-$r.time" "$work/tailab" up "$lab" --session bench --count "$N" --parallel "$P" --force \
     >"$work/up-$r.log" 2>&1 || { cat "$work/up-$r.log" >&2; exit 1; }
   R[tailab-up,$r]=$(since "$t0")
   R[rss-up,$r]=$(rss_mib "$work/up-$r.time")
   ready=$(grep -c ' ready (' "$work/up-$r.log" || true)
   ((ready == machines)) || { log "only $ready of $machines machines ready"; cat "$work/up-$r.log" >&2; exit 1; }
+  R[per-machine,$r]=$(awk -v t="${R[tailab-up,$r]}" -v n="$machines" 'BEGIN { printf "%.0f", t * 1000 / n }')
+  read -r _ R[pss,$r] R[pss-ctl,$r] < <(containers_pss)
   t0=$(now)
-  inns /usr/bin/time -v -o "$work/down-$r.time" "$work/tailab" down --session bench >"$work/down-$r.log" 2>&1 ||
+  TAILAB_TIMINGS=$work/down-$r.timings inns /usr/bin/time -v -o "$work/down-$r.time" "$work/tailab" down --session bench >"$work/down-$r.log" 2>&1 ||
     { cat "$work/down-$r.log" >&2; exit 1; }
   R[tailab-down,$r]=$(since "$t0")
   R[rss-down,$r]=$(rss_mib "$work/down-$r.time")
@@ -338,14 +373,14 @@ done
 row() {
   local name=$1 key=$2 r
   printf '%-36s' "$name"
-  for ((r = 1; r <= RUNS; r++)); do printf ' %9s' "${R[$key,$r]}"; done
+  for ((r = 1; r <= RUNS; r++)); do printf ' %9s' "${R[$key,$r]:--}"; done
   echo
 }
 ratio() {
   local name=$1 a=$2 b=$3 r
   printf '%-36s' "$name"
   for ((r = 1; r <= RUNS; r++)); do
-    awk -v a="${R[$a,$r]}" -v b="${R[$b,$r]}" 'BEGIN { printf " %9.2f", a / b }'
+    awk -v a="${R[$a,$r]:-}" -v b="${R[$b,$r]:-}" 'BEGIN { if (a == "" || b == "") printf " %9s", "-"; else printf " %9.2f", a / b }'
   done
   echo
 }
@@ -368,3 +403,13 @@ ratio "up: tailab / -P $P, tailab's files" tailab-up virsh-par-tailab-up
 ratio "down: tailab / -P $P destroy" tailab-down virsh-par-recipe-down
 row "tailab up peak RSS (MiB)" rss-up
 row "tailab down peak RSS (MiB)" rss-down
+row "tailab up per machine (ms)" per-machine
+row "PSS per container (MiB)" pss
+row "  of which libvirt_lxc (MiB)" pss-ctl
+row "load average (1 min) at tailab up" load
+echo
+echo "where round $RUNS went (ms; bench/timings.sh):"
+echo "up:"
+bash "$root/bench/timings.sh" "$work/up-$RUNS.timings"
+echo "down:"
+bash "$root/bench/timings.sh" "$work/down-$RUNS.timings"

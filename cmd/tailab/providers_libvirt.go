@@ -19,7 +19,7 @@ func libvirtProvider(g *globalOptions) provision.Factory {
 			err = fmt.Errorf("--libvirtd-pid %q: want a process id", g.Libvirtd)
 		}
 		c := libvirt.Config{QEMU: g.QEMU, LXC: g.LXC, DataDir: g.DataDir, ImageDir: g.ImageDir, HostVar: g.HostVar,
-			VirtType: g.VirtType, ConsoleListen: g.Console, RootFS: g.RootFS, DaemonPID: pid, Hosts: hosts}
+			VirtType: g.VirtType, ConsoleListen: g.Console, RootFS: g.RootFS, DaemonPID: pid, Hosts: hosts, Timings: envOr("TAILAB_TIMINGS", "")}
 		c.Complete()
 		return libvirt.New(c), err
 	}

@@ -31,6 +31,7 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 			return err
 		}
 	}
+	endApply := p.timed("apply", plan.Session.Name)
 	netConn, err := p.conn(d.Types[0])
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		obs.Event(provision.Event{Time: time.Now(), Candidate: e.Tag.Candidate, Machine: e.Tag.Machine, Resource: e.Name, What: "removed"})
 	}
 	for _, n := range d.RemoveNets {
-		if err := destroyNetwork(netConn, n); err != nil {
+		if err := p.destroyNetwork(netConn, n); err != nil {
 			return err
 		}
 	}
@@ -56,7 +57,7 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		}
 	}
 	ensure := func(n netSpec) error {
-		created, err := ensureNetwork(netConn, n.Name, n.XML, d.Ops[n.Name] == provision.OpCreate)
+		created, err := p.ensureNetwork(netConn, n.Name, n.XML, d.Ops[n.Name] == provision.OpCreate)
 		if err != nil {
 			return fmt.Errorf("network %s: %w", n.Name, err)
 		}
@@ -64,23 +65,47 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 			obs.Event(provision.Event{Time: time.Now(), Candidate: n.Candidate, Resource: n.Name, What: "created"})
 		}
 		if n.Name == naming.MgmtNetworkName(plan.Session.Name) {
+			defer p.timed("net.nft", n.Name)()
 			return p.addMgmtBridge(plan.Session.Name)
 		}
 		return nil
 	}
-	// The session's management network first; then each candidate's networks,
-	// parallel at most at once (a network start takes 0.1-0.3 s), and each
-	// candidate's machines as soon as its own networks exist.
+	// The created containers' files and mounts, made while the networks are
+	// (ahead.go).
+	mountWaits := p.mountAhead(d.Specs, d.Ops, opts)
+	// The session's management network, its nft elements (every contained
+	// machine's port in one transaction rather than one nft run per start),
+	// and each candidate's networks, all at once (parallel at most: a network
+	// start takes 0.1-1.7 s, the management network's the longest, libvirt
+	// sets up its firewall); a candidate's machines start as soon as the
+	// management network and its own networks exist.
+	var contained []*machineSpec
+	for _, sp := range d.Specs {
+		if sp.Contained {
+			contained = append(contained, sp)
+		}
+	}
 	byCandidate := map[string][]netSpec{}
+	var mgmtNets []netSpec
 	for _, n := range d.Networks {
 		if n.Candidate == "" {
-			if err := ensure(n); err != nil {
-				return err
-			}
+			mgmtNets = append(mgmtNets, n)
 			continue
 		}
 		byCandidate[n.Candidate] = append(byCandidate[n.Candidate], n)
 	}
+	mgmtDone := make(chan struct{})
+	var mgmtErr error
+	go func() {
+		defer close(mgmtDone)
+		for _, n := range mgmtNets {
+			if mgmtErr = ensure(n); mgmtErr != nil {
+				return
+			}
+		}
+		defer p.timed("nft.allow", plan.Session.Name)()
+		mgmtErr = p.allowMgmtPort(contained...)
+	}()
 	netSem := make(chan struct{}, parallel)
 	type netWait struct {
 		done chan struct{}
@@ -95,6 +120,7 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		netsReady[sp.Candidate] = w
 		go func(nets []netSpec) {
 			defer close(w.done)
+			defer p.timed("nets.candidate", sp.Candidate)()
 			for _, n := range nets {
 				select {
 				case netSem <- struct{}{}:
@@ -112,6 +138,10 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		}(byCandidate[sp.Candidate])
 	}
 	waitNets := func(candidate string) error {
+		<-mgmtDone
+		if mgmtErr != nil {
+			return mgmtErr
+		}
 		w := netsReady[candidate]
 		<-w.done
 		return w.err
@@ -131,15 +161,24 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			endWait := p.timed("wait.nets", sp.Domain)
 			if err := waitNets(sp.Candidate); err != nil {
 				fail(sp, err)
 				return
 			}
+			endWait()
+			if w := mountWaits[sp.Domain]; w != nil {
+				endWait = p.timed("wait.mounts", sp.Domain)
+				<-w.done
+				endWait()
+			}
+			endWait = p.timed("wait.slot", sp.Domain)
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
+			endWait()
 			var once sync.Once
 			release := func() { once.Do(func() { <-sem }) }
 			defer release()
@@ -149,8 +188,13 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		}()
 	}
 	wg.Wait()
+	endApply()
 	if err := ctxErr(ctx); err != nil {
 		return err
+	}
+	<-mgmtDone
+	if mgmtErr != nil {
+		return mgmtErr
 	}
 	return errors.Join(failures...)
 }
@@ -202,7 +246,10 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 		}
 	}
 	if sp.Contained {
-		if _, err := p.uidBase(sp); err != nil {
+		end := p.timed("uid.alloc", sp.Domain)
+		_, err := p.uidBase(sp)
+		end()
+		if err != nil {
 			return fail(err)
 		}
 	}
@@ -211,10 +258,17 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 		return fail(err)
 	}
 	what := "kept"
+	if ahead, err := sp.waitMounts(); ahead && err != nil {
+		sp.mountsAhead = nil
+		return fail(err)
+	}
 	if op == provision.OpCreate || op == provision.OpReplace {
-		if err := p.prepare(sp, opts); err != nil {
-			return fail(err)
+		if !sp.preparedAhead {
+			if err := p.prepare(sp, opts); err != nil {
+				return fail(err)
+			}
 		}
+		sp.preparedAhead = false
 		what = "created"
 	}
 	dom, fresh, err := p.defineDomain(c, sp, op)
@@ -225,6 +279,12 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 	running := false
 	if !fresh {
 		running, _ = dom.IsActive()
+	}
+	var pushed <-chan struct{}
+	if !opts.NoWait {
+		var unwatch func()
+		pushed, unwatch = p.pushedReady(sp) // before the start: its first words
+		defer unwatch()
 	}
 	if !running {
 		if err := p.startDomain(dom, sp); err != nil {
@@ -240,7 +300,12 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 	if opts.NoWait {
 		return nil
 	}
-	pin, err := waitReady(ctx, sp)
+	endReady := p.timed("ready", sp.Domain)
+	if running {
+		pushed = nil // it spoke before: poll
+	}
+	pin, err := waitReady(ctx, sp, pushed)
+	endReady()
 	if err != nil {
 		obs.Machine(p.state(sp, provision.StateNotReady, err))
 		obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, What: "not ready", Err: err})
@@ -270,7 +335,9 @@ func (p *Provider) defineDomain(c *lv.Connect, sp *machineSpec, op provision.Op)
 	if err != nil {
 		return nil, false, err
 	}
+	end := p.timed("dom.define", sp.Domain)
 	dom, derr := c.DomainDefineXML(x)
+	end()
 	if derr == nil {
 		return dom, true, nil
 	}
@@ -304,13 +371,17 @@ func (p *Provider) prepare(sp *machineSpec, opts provision.ApplyOptions) error {
 		}
 	}
 	if sp.Type == "lxc" {
-		if err := prepareContainer(sp, secrets); err != nil || !sp.Contained {
+		end := p.timed("files", sp.Domain)
+		err := prepareContainer(sp, secrets)
+		end()
+		if err != nil || !sp.Contained {
 			return err
 		}
 		base, err := p.uidBase(sp)
 		if err != nil {
 			return err
 		}
+		defer p.timed("files.chown", sp.Domain)()
 		return chownPrivate(sp.Dir, base)
 	}
 	return p.prepareVM(sp, secrets)
@@ -319,16 +390,21 @@ func (p *Provider) prepare(sp *machineSpec, opts provision.ApplyOptions) error {
 // ensureNetwork defines and starts a network unless it exists; it reports
 // whether it created it. absent says the plan found no such network: it is
 // then defined without a lookup first (see defineDomain).
-func ensureNetwork(c *lv.Connect, name, xml string, absent bool) (bool, error) {
+func (p *Provider) ensureNetwork(c *lv.Connect, name, xml string, absent bool) (bool, error) {
 	var n *lv.Network
 	var lerr error = lv.Error{Code: lv.ERR_NO_NETWORK}
 	if !absent {
+		end := p.timed("net.lookup", name)
 		n, lerr = c.LookupNetworkByName(name)
+		end()
 	}
 	created := false
 	if isNotFound(lerr) {
 		var derr error
-		if n, derr = c.NetworkDefineXML(xml); derr != nil {
+		end := p.timed("net.define", name)
+		n, derr = c.NetworkDefineXML(xml)
+		end()
+		if derr != nil {
 			if n, lerr = c.LookupNetworkByName(name); lerr != nil {
 				return false, fmt.Errorf("define: %w", derr)
 			}
@@ -344,15 +420,20 @@ func ensureNetwork(c *lv.Connect, name, xml string, absent bool) (bool, error) {
 		running, _ = n.IsActive()
 	}
 	if !running {
-		if err := n.Create(); err != nil {
+		end := p.timed("net.start", name)
+		err := n.Create()
+		end()
+		if err != nil {
 			return created, fmt.Errorf("start: %w", err)
 		}
 	}
 	return created, nil
 }
 
-func destroyNetwork(c *lv.Connect, name string) error {
+func (p *Provider) destroyNetwork(c *lv.Connect, name string) error {
+	end := p.timed("net.lookup", name)
 	n, err := c.LookupNetworkByName(name)
+	end()
 	if isNotFound(err) {
 		return nil
 	}
@@ -360,9 +441,13 @@ func destroyNetwork(c *lv.Connect, name string) error {
 		return err
 	}
 	defer n.Free()
-	if err := n.Destroy(); err != nil && !isNotRunning(err) && !isNotFound(err) {
+	end = p.timed("net.destroy", name)
+	err = n.Destroy()
+	end()
+	if err != nil && !isNotRunning(err) && !isNotFound(err) {
 		return fmt.Errorf("network %s: stop: %w", name, err)
 	}
+	defer p.timed("net.undefine", name)()
 	if err := n.Undefine(); err != nil && !isNotFound(err) {
 		return fmt.Errorf("network %s: undefine: %w", name, err)
 	}
@@ -375,26 +460,39 @@ func (p *Provider) destroyDomain(typ, name string) error {
 	if err != nil {
 		return err
 	}
+	end := p.timed("dom.lookup", name)
 	dom, err := c.LookupDomainByName(name)
+	end()
 	if err != nil && !isNotFound(err) {
 		return err
 	}
 	if err == nil {
 		defer dom.Free()
-		if err := dom.Destroy(); err != nil && !isNotRunning(err) && !isNotFound(err) {
+		end = p.timed("dom.destroy", name)
+		err := dom.Destroy()
+		end()
+		if err != nil && !isNotRunning(err) && !isNotFound(err) {
 			return fmt.Errorf("domain %s: stop: %w", name, err)
 		}
 		var flags lv.DomainUndefineFlagsValues // the LXC driver takes no flags
 		if typ == "qemu" {
 			flags = lv.DOMAIN_UNDEFINE_MANAGED_SAVE | lv.DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | lv.DOMAIN_UNDEFINE_NVRAM
 		}
-		if err := dom.UndefineFlags(flags); err != nil && !isNotFound(err) {
+		end = p.timed("dom.undefine", name)
+		err = dom.UndefineFlags(flags)
+		end()
+		if err != nil && !isNotFound(err) {
 			return fmt.Errorf("domain %s: undefine: %w", name, err)
 		}
 	}
 	if typ == "lxc" {
+		end = p.timed("nft.forget", name)
 		p.forgetMgmtPort(name)
-		if err := p.removeMounts(name); err != nil {
+		end()
+		end = p.timed("mounts.teardown", name)
+		err := p.removeMounts(name)
+		end()
+		if err != nil {
 			return fmt.Errorf("domain %s: %w", name, err)
 		}
 	}
@@ -408,10 +506,14 @@ func (p *Provider) destroyDomain(typ, name string) error {
 		}
 	}
 	dir := machineDir(p.cfg.DataDir, session, candidate, machine)
-	if err := os.RemoveAll(dir); err != nil {
+	end = p.timed("dir.remove", name)
+	err = os.RemoveAll(dir)
+	end()
+	if err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
 	if typ == "lxc" && fileExists(p.cfg.UIDTable) {
+		defer p.timed("uid.free", name)()
 		return p.freeUIDBase(dir)
 	}
 	return nil
@@ -422,17 +524,32 @@ func (p *Provider) destroyDomain(typ, name string) error {
 // host name once started.
 func (p *Provider) startDomain(dom *lv.Domain, sp *machineSpec) error {
 	if sp.Contained {
-		if err := p.ensureMounts(sp); err != nil {
+		ahead, err := sp.waitMounts()
+		sp.mountsAhead = nil // the next start makes them itself
+		if !ahead {
+			end := p.timed("mounts.setup", sp.Domain)
+			err = p.ensureMounts(sp)
+			end()
+		}
+		if err != nil {
 			return err
 		}
-		if err := p.allowMgmtPort(sp); err != nil {
+		end := p.timed("nft.allow", sp.Domain)
+		err = p.allowMgmtPort(sp) // nothing when Apply did it (PortAllowed)
+		end()
+		sp.PortAllowed = false // the next start adds it again
+		if err != nil {
 			return err
 		}
 	}
-	if err := dom.Create(); err != nil {
+	end := p.timed("dom.start", sp.Domain)
+	err := dom.Create()
+	end()
+	if err != nil {
 		return fmt.Errorf("start domain: %w", err)
 	}
 	if sp.Contained {
+		defer p.timed("hostname", sp.Domain)()
 		return p.setHostname(dom, sp)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -136,58 +137,95 @@ type uidTable map[string]int
 // uidBase returns the machine's uid base, allocating a free range the first
 // time. Ranges of machines whose private dir is gone are free again.
 func (p *Provider) uidBase(sp *machineSpec) (uint32, error) {
-	if sp.UIDBase != 0 {
-		return sp.UIDBase, nil
-	}
-	key, err := filepath.Abs(sp.Dir)
-	if err != nil {
+	if err := p.uidBases(sp); err != nil {
 		return 0, err
 	}
-	var base uint32
-	err = p.withUIDTable(func(t uidTable) (bool, error) {
-		if k, ok := t[key]; ok {
-			base = uint32(k) * uidRange
+	return sp.UIDBase, nil
+}
+
+// uidBases gives each machine its uid base (uidBase), in one update of the
+// table for them all: Apply allocates a session's ranges at once.
+func (p *Provider) uidBases(sps ...*machineSpec) error {
+	keys := map[string]*machineSpec{}
+	for _, sp := range sps {
+		if sp.UIDBase != 0 {
+			continue
+		}
+		key, err := filepath.Abs(sp.Dir)
+		if err != nil {
+			return err
+		}
+		keys[key] = sp
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	err := p.withUIDTable(func(t uidTable) (bool, error) {
+		changed := false
+		for key, sp := range keys {
+			if k, ok := t[key]; ok {
+				sp.UIDBase = uint32(k) * uidRange
+				delete(keys, key)
+			}
+		}
+		if len(keys) == 0 {
 			return false, nil
 		}
 		used := map[int]bool{}
 		for dir, k := range t {
-			if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && dir != key {
+			if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && keys[dir] == nil {
 				delete(t, dir)
+				changed = true
 				continue
 			}
 			used[k] = true
 		}
-		// The dir exists before the range is recorded: an allocation by
-		// another process frees ranges whose dir is gone.
-		if err := os.MkdirAll(key, 0o755); err != nil {
-			return false, err
-		}
-		for k := 1; k <= maxSlot; k++ {
-			if !used[k] {
-				t[key] = k
-				base = uint32(k) * uidRange
-				return true, nil
+		k := 1
+		for _, key := range slices.Sorted(maps.Keys(keys)) {
+			// The dir exists before the range is recorded: an allocation by
+			// another process frees ranges whose dir is gone.
+			if err := os.MkdirAll(key, 0o755); err != nil {
+				return changed, err
 			}
+			for ; k <= maxSlot && used[k]; k++ {
+			}
+			if k > maxSlot {
+				return changed, fmt.Errorf("no free uid range left in %s (%d containers)", p.cfg.UIDTable, maxSlot)
+			}
+			t[key], used[k] = k, true
+			keys[key].UIDBase = uint32(k) * uidRange
+			changed = true
 		}
-		return false, fmt.Errorf("no free uid range left in %s (%d containers)", p.cfg.UIDTable, maxSlot)
+		return changed, nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("uid range: %w", err)
+		for _, sp := range keys {
+			sp.UIDBase = 0 // not recorded
+		}
+		return fmt.Errorf("uid range: %w", err)
 	}
-	sp.UIDBase = base
-	return base, nil
+	return nil
 }
 
-// freeUIDBase gives a removed machine's range back.
-func (p *Provider) freeUIDBase(dir string) error {
-	key, err := filepath.Abs(dir)
-	if err != nil {
-		return err
+// freeUIDBase gives removed machines' ranges back (one table update).
+func (p *Provider) freeUIDBase(dirs ...string) error {
+	keys := make([]string, 0, len(dirs))
+	for _, dir := range dirs {
+		key, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, key)
 	}
 	return p.withUIDTable(func(t uidTable) (bool, error) {
-		_, ok := t[key]
-		delete(t, key)
-		return ok, nil
+		changed := false
+		for _, key := range keys {
+			if _, ok := t[key]; ok {
+				delete(t, key)
+				changed = true
+			}
+		}
+		return changed, nil
 	})
 }
 
@@ -290,6 +328,15 @@ func (p *Provider) daemonPID() int {
 
 // idmount runs the mount helper (idmount.go) in libvirtd's mount namespace.
 func (p *Provider) idmount(op string, args ...string) error {
+	cmd := p.idmountCommand(op, args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", op, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// idmountCommand is the mount helper's command for op.
+func (p *Provider) idmountCommand(op string, args ...string) *exec.Cmd {
 	self := fmt.Sprintf("/proc/%d/exe", os.Getpid())
 	var cmd *exec.Cmd
 	pid := p.daemonPID()
@@ -301,10 +348,7 @@ func (p *Provider) idmount(op string, args ...string) error {
 		cmd = exec.Command(self, args...)
 	}
 	cmd.Env = append(os.Environ(), idmountEnv+"="+op)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s %s: %w: %s", op, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	return cmd
 }
 
 // hostMount is one mount the helper makes for a contained machine: Kind id
@@ -357,27 +401,37 @@ func (p *Provider) containerMounts(sp *machineSpec) ([]hostMount, []fsMount) {
 // ensureMounts makes the machine's mounts anew, before every start: a reset
 // or a revert replaced its private dirs, a restarted daemon lost them.
 func (p *Provider) ensureMounts(sp *machineSpec) error {
-	base, err := p.uidBase(sp)
+	args, err := p.mountArgs(sp)
 	if err != nil {
 		return err
+	}
+	return p.idmount("setup", args...)
+}
+
+// mountArgs makes the dirs of a machine's mounts and returns its arguments
+// of the helper's setup.
+func (p *Provider) mountArgs(sp *machineSpec) ([]string, error) {
+	base, err := p.uidBase(sp)
+	if err != nil {
+		return nil, err
 	}
 	hm, _ := p.containerMounts(sp)
 	if slices.ContainsFunc(hm, func(m hostMount) bool { return m.Rel == "samba-dc" }) {
 		if err := os.MkdirAll(p.cfg.SambaDCTemplates, 0o755); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := os.MkdirAll(filepath.Join(sp.Dir, "srv"), 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	if err := rootLayerDirs(sp.Dir, base); err != nil {
-		return err
+		return nil, err
 	}
 	args := []string{p.mountDir(sp.Domain), strconv.FormatUint(uint64(base), 10), strconv.Itoa(uidRange)}
 	for _, m := range hm {
 		args = append(args, m.Kind+":"+m.Source+":"+m.Rel)
 	}
-	return p.idmount("setup", args...)
+	return args, nil
 }
 
 // rootLayerDirs makes the overlay's upper and work dirs; the upper's top is
@@ -405,13 +459,17 @@ func rootLayerDirs(dir string, base uint32) error {
 	return nil
 }
 
-// removeMounts unmounts a machine's mounts (after its domain stopped) and
-// removes their dir; nothing mounted is fine.
-func (p *Provider) removeMounts(domain string) error {
-	if p.cfg.MountRoot == "" {
+// removeMounts unmounts machines' mounts (after their domains stopped) and
+// removes their dirs, in one run of the helper; nothing mounted is fine.
+func (p *Provider) removeMounts(domains ...string) error {
+	if p.cfg.MountRoot == "" || len(domains) == 0 {
 		return nil
 	}
-	return p.idmount("teardown", p.mountDir(domain))
+	dirs := make([]string, len(domains))
+	for i, d := range domains {
+		dirs[i] = p.mountDir(d)
+	}
+	return p.idmount("teardown", dirs...)
 }
 
 // mountedDomains lists the domains that have mounts under MountRoot in

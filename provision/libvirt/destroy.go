@@ -51,73 +51,12 @@ func (p *Provider) Destroy(ctx context.Context, s *provision.Session, candidates
 	if p.multi() {
 		return p.destroyHosts(ctx, s, candidates, obs)
 	}
-	typs := sessionTypes(s)
 	want := map[string]bool{}
 	for _, c := range candidates {
 		want[c] = true
 	}
-	doms, err := p.listDomains(typs, s.Name)
-	if err != nil {
-		return err
-	}
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	for _, name := range slices.Sorted(maps.Keys(doms)) {
-		e := doms[name]
-		_, cand, machine, _ := naming.ParseName(name)
-		if len(want) > 0 && !want[cand] {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			start := time.Now()
-			if err := p.destroyDomain(e.Type, name); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-				return
-			}
-			obs.Event(provision.Event{Time: time.Now(), Candidate: cand, Machine: machine, Resource: name, What: "destroyed", Elapsed: time.Since(start)})
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	c, err := p.conn(typs[0])
-	if err != nil {
-		return err
-	}
-	nets, err := p.listNetworks(typs[0], s.Name)
-	if err != nil {
-		return err
-	}
-	var gone []string
-	for _, name := range slices.Sorted(maps.Keys(nets)) {
-		_, cand, _, _ := naming.ParseName(name)
-		if len(want) > 0 && (cand == "" || !want[cand]) {
-			continue
-		}
-		gone = append(gone, name)
-	}
-	// Networks 8 at once too: a network stop takes 0.2-0.5 s.
-	err = forEach(context.WithoutCancel(ctx), gone, 8, func(name string) error {
-		if err := destroyNetwork(c, name); err != nil {
-			return err
-		}
-		if name == naming.MgmtNetworkName(s.Name) {
-			p.removeMgmtBridge(name)
-		}
-		_, cand, _, _ := naming.ParseName(name)
-		obs.Event(provision.Event{Time: time.Now(), Candidate: cand, Resource: name, What: "destroyed"})
-		return nil
-	})
-	if err != nil {
+	defer p.timed("destroy", s.Name)()
+	if err := p.teardown(ctx, s, want, obs); err != nil {
 		return err
 	}
 	dir := filepath.Join(p.cfg.DataDir, "machines", s.Name)
@@ -284,7 +223,7 @@ func (p *Provider) RemoveOrphans(ctx context.Context, rs []provision.Resource) e
 				err = cerr
 				break
 			}
-			if err = destroyNetwork(c, r.Name); err == nil && strings.HasSuffix(r.Name, ".mgmt") {
+			if err = p.destroyNetwork(c, r.Name); err == nil && strings.HasSuffix(r.Name, ".mgmt") {
 				p.removeMgmtBridge(r.Name)
 			}
 		case "dir":

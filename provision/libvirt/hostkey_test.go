@@ -102,7 +102,7 @@ func TestHostKeyPinnedAtUp(t *testing.T) {
 	addr := ms[0].MgmtAddress
 	lab := mustLab(t, hostKeyLab)
 	out, err := sshRun(t, eng.State, lab, "hk", "c01", addr,
-		"ssh-keygen -q -t ed25519 -N '' -f /tmp/k && cat /tmp/k > /srv/ssh_host_ed25519_key && ssh-keygen -lf /tmp/k.pub && kill -HUP $(cat /run/sshd.pid)")
+		"ssh-keygen -q -t ed25519 -N '' -f /tmp/k && cat /tmp/k > /srv/ssh_host_ed25519_key && ssh-keygen -lf /tmp/k.pub && kill -HUP $(cat /srv/.sshd.pid)")
 	if err != nil {
 		t.Fatalf("replace the host key: %v: %s", err, out)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -44,61 +45,125 @@ func init() {
 
 // idmountMain runs one helper operation:
 //
-//	setup DIR BASE COUNT KIND:SRC:REL...   everything under DIR unmounted, then
-//	    each SRC mounted on DIR/REL: KIND id (idmapped, read-only), ro (bind,
-//	    read-only), rw (bind) or ov (an overlay: lower DIR/lower, the upper
-//	    and work dirs in SRC, a dir under DIR an rw mount made before)
-//	teardown DIR                           everything under DIR unmounted, DIR removed
+//	setup DIR BASE COUNT KIND:SRC:REL... [-- DIR BASE COUNT ...]
+//	    for each machine (groups separated by "--", setupParallel at once):
+//	    everything under DIR unmounted, then each SRC mounted on DIR/REL:
+//	    KIND id (idmapped, read-only), ro (bind, read-only), rw (bind) or ov
+//	    (an overlay: lower DIR/lower, the upper and work dirs in SRC, a dir
+//	    under DIR an rw mount made before); prints "ok DIR" or "error DIR:
+//	    MESSAGE" per machine as it is done (Apply starts each machine on its
+//	    line), and fails when one failed
+//	teardown DIR...                        everything under each DIR unmounted, DIR removed
 func idmountMain(op string, args []string) error {
 	switch op {
 	case "setup":
-		if len(args) < 3 {
-			return fmt.Errorf("setup: want DIR BASE COUNT KIND:SRC:REL..., got %q", args)
+		groups := splitGroups(args)
+		if len(groups) == 0 {
+			return errors.New("setup: want DIR BASE COUNT KIND:SRC:REL...")
 		}
-		base, err1 := strconv.ParseUint(args[1], 10, 32)
-		count, err2 := strconv.ParseUint(args[2], 10, 32)
-		if err := errors.Join(err1, err2); err != nil {
-			return fmt.Errorf("setup: %w", err)
-		}
-		if err := unmountUnder(args[0]); err != nil {
-			return err
-		}
-		for _, spec := range args[3:] {
-			kind, rest, _ := strings.Cut(spec, ":")
-			src, rel, ok := strings.Cut(rest, ":")
-			if !ok || !filepath.IsAbs(src) || !filepath.IsLocal(rel) {
-				return fmt.Errorf("setup: bad mount %q", spec)
-			}
-			dst := filepath.Join(args[0], rel)
-			var err error
-			switch kind {
-			case "id":
-				err = idmapMount(src, dst, uint32(base), uint32(count))
-			case "ro", "rw":
-				err = bindMount(src, dst, kind == "ro")
-			case "ov":
-				if !strings.HasPrefix(src, args[0]+"/") {
-					return fmt.Errorf("setup: overlay layers %s not under %s", src, args[0])
+		var mu sync.Mutex
+		var failed []string
+		sem := make(chan struct{}, setupParallel)
+		var wg sync.WaitGroup
+		for _, g := range groups {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				err := setupOne(g)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					fmt.Printf("error %s: %s\n", g[0], strings.ReplaceAll(err.Error(), "\n", " "))
+					failed = append(failed, fmt.Sprintf("%s: %v", g[0], err))
+					return
 				}
-				err = overlayMount(filepath.Join(args[0], "lower"), src, dst)
-			default:
-				err = fmt.Errorf("setup: bad mount kind %q", kind)
-			}
-			if err != nil {
-				return err
-			}
+				fmt.Printf("ok %s\n", g[0])
+			}()
+		}
+		wg.Wait()
+		if len(failed) > 0 {
+			return errors.New(strings.Join(failed, "; "))
 		}
 		return nil
 	case "teardown":
-		if len(args) != 1 {
-			return fmt.Errorf("teardown: want DIR, got %q", args)
+		if len(args) == 0 {
+			return errors.New("teardown: want DIR...")
 		}
-		if err := unmountUnder(args[0]); err != nil {
-			return err
+		// One run for a whole session's machines (`down`): each dir's own
+		// error, the others torn down all the same.
+		var errs []error
+		for _, dir := range args {
+			if err := unmountUnder(dir); err != nil {
+				errs = append(errs, err)
+			} else if err := removeEmptyDirs(dir); err != nil {
+				errs = append(errs, err)
+			}
 		}
-		return removeEmptyDirs(args[0])
+		return errors.Join(errs...)
 	}
 	return fmt.Errorf("unknown operation %q", op)
+}
+
+// setupParallel is how many machines' mounts the helper makes at once.
+const setupParallel = 8
+
+// splitGroups cuts setup's arguments at each "--"; an empty group is dropped.
+func splitGroups(args []string) [][]string {
+	var out [][]string
+	for len(args) > 0 {
+		i := slices.Index(args, "--")
+		if i < 0 {
+			i = len(args)
+		}
+		if i > 0 {
+			out = append(out, args[:i])
+		}
+		args = args[min(i+1, len(args)):]
+	}
+	return out
+}
+
+// setupOne makes one machine's mounts: DIR BASE COUNT KIND:SRC:REL...
+func setupOne(args []string) error {
+	if len(args) < 3 {
+		return fmt.Errorf("setup: want DIR BASE COUNT KIND:SRC:REL..., got %q", args)
+	}
+	base, err1 := strconv.ParseUint(args[1], 10, 32)
+	count, err2 := strconv.ParseUint(args[2], 10, 32)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	if err := unmountUnder(args[0]); err != nil {
+		return err
+	}
+	for _, spec := range args[3:] {
+		kind, rest, _ := strings.Cut(spec, ":")
+		src, rel, ok := strings.Cut(rest, ":")
+		if !ok || !filepath.IsAbs(src) || !filepath.IsLocal(rel) {
+			return fmt.Errorf("setup: bad mount %q", spec)
+		}
+		dst := filepath.Join(args[0], rel)
+		var err error
+		switch kind {
+		case "id":
+			err = idmapMount(src, dst, uint32(base), uint32(count))
+		case "ro", "rw":
+			err = bindMount(src, dst, kind == "ro")
+		case "ov":
+			if !strings.HasPrefix(src, args[0]+"/") {
+				return fmt.Errorf("setup: overlay layers %s not under %s", src, args[0])
+			}
+			err = overlayMount(filepath.Join(args[0], "lower"), src, dst)
+		default:
+			err = fmt.Errorf("setup: bad mount kind %q", kind)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unmountUnder detaches every mount at or under dir, deepest first.
@@ -201,9 +266,14 @@ func idmapMount(src, dst string, base, count uint32) error {
 		return err
 	}
 	// A child in a new user namespace with the range mapped gives the
-	// namespace the mount is idmapped with; it exits once the mount is made.
+	// namespace the mount is idmapped with; it exits once the mount is made
+	// (its stdin closes). cat where there is one: this very binary is 40 MB
+	// of Go to start, ten times cat's cost, once per machine.
 	child := exec.Command("/proc/self/exe")
 	child.Env = []string{idmountEnv + "=wait"}
+	if cat, err := exec.LookPath("cat"); err == nil {
+		child = exec.Command(cat)
+	}
 	m := []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(base), Size: int(count)}}
 	child.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER, UidMappings: m, GidMappings: m}
 	stdin, err := child.StdinPipe()

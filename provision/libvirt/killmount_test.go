@@ -14,11 +14,13 @@ import (
 )
 
 // TestKillDuringContainedUp kills `tailab up` of contained containers with
-// SIGKILL half-way (after two machines started: a third has its mounts made
-// in libvirtd's mount namespace, or is defined, or neither), twice: once a
-// second `up` reconciles and `down` removes everything; once `down` and `gc`
-// follow straight away. Either way no domain, mount, mount dir, machine dir
-// or uid range of the session is left.
+// SIGKILL half-way (after two machines started: the others have their mounts
+// made in libvirtd's mount namespace, or are defined, or neither), twice:
+// once a second `up` reconciles and `down` removes everything; once `down`
+// and `gc` follow straight away. Then it kills `down` half-way (once the
+// first thing is destroyed: domains stopped, their mounts, dirs and ranges
+// still there) and runs it again. Each time no domain, mount, mount dir,
+// machine dir or uid range of the session is left.
 func TestKillDuringContainedUp(t *testing.T) {
 	needDaemon(t)
 	containedRootFS(t)
@@ -98,6 +100,34 @@ func TestKillDuringContainedUp(t *testing.T) {
 	}
 	if out, err := tailab("gc", "--yes"); err != nil {
 		t.Fatalf("gc: %v\n%s", err, out)
+	}
+	nothingLeft()
+
+	// Up, then down killed once something is destroyed, then down again.
+	if out, err := tailab(upArgs...); err != nil {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	down := exec.Command(bin, "down", "--session", session)
+	down.Env = env
+	stderr, _ := down.StderrPipe()
+	if err := down.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	killed := false
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), " destroyed") {
+			_ = down.Process.Signal(syscall.SIGKILL)
+			killed = true
+			break
+		}
+	}
+	_ = down.Wait()
+	if !killed {
+		t.Fatal("down finished before it could be killed")
+	}
+	if out, err := tailab("down", "--session", session); err != nil {
+		t.Fatalf("down after the killed down: %v\n%s", err, out)
 	}
 	nothingLeft()
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -71,16 +70,17 @@ func MgmtPortName(domain string) string {
 	return mgmtPortPrefix + hex.EncodeToString(h[:6])
 }
 
-var mgmtTablesMu sync.Mutex
+var (
+	mgmtTablesMu sync.Mutex
+	// mgmtTablesOK holds the nft commands (as strings) whose namespace has
+	// the tables: checked once per process, not before every machine.
+	mgmtTablesOK = map[string]bool{}
+)
 
 // mgmtFiltered reports whether this provider filters the management path: the
 // contained layout on a local daemon (nft runs in tailab's own namespace).
 func (p *Provider) mgmtFiltered() bool {
-	if !p.contained() {
-		return false
-	}
-	u, err := url.Parse(p.cfg.LXC)
-	return err == nil && u.Host == "" && !strings.HasPrefix(p.cfg.LXC, "test:")
+	return p.contained() && p.localDaemon()
 }
 
 // nftCommand is nft in libvirtd's network namespace, where the bridges are
@@ -113,13 +113,20 @@ func (p *Provider) nft(script string) error {
 func (p *Provider) ensureMgmtTables() error {
 	mgmtTablesMu.Lock()
 	defer mgmtTablesMu.Unlock()
+	ns := p.nftCommand().String()
+	if mgmtTablesOK[ns] {
+		return nil
+	}
+	defer p.timed("nft.tables", "")()
 	if p.nftCommand("list", "table", "inet", mgmtHostTab).Run() == nil {
+		mgmtTablesOK[ns] = true
 		return nil
 	}
 	err := p.nft(mgmtRuleset)
 	if err != nil && p.nftCommand("list", "table", "inet", mgmtHostTab).Run() == nil {
-		return nil
+		err = nil
 	}
+	mgmtTablesOK[ns] = err == nil
 	return err
 }
 
@@ -151,34 +158,62 @@ func mgmtElement(sp *machineSpec) (string, bool) {
 	return "", false
 }
 
-// allowMgmtPort lets the machine's management NIC speak as itself: before
-// every start (adding an existing element is no error).
-func (p *Provider) allowMgmtPort(sp *machineSpec) error {
-	el, ok := mgmtElement(sp)
-	if !ok || !p.mgmtFiltered() {
+// allowMgmtPort lets the machines' management NICs speak as themselves:
+// before every start (adding an existing element is no error). Apply passes
+// every machine it is about to start, in one transaction, and marks them
+// (PortAllowed) so that their start does not run nft again.
+func (p *Provider) allowMgmtPort(sps ...*machineSpec) error {
+	if !p.mgmtFiltered() {
+		return nil
+	}
+	var els []string
+	for _, sp := range sps {
+		if el, ok := mgmtElement(sp); ok && !sp.PortAllowed {
+			els = append(els, el)
+		}
+	}
+	if len(els) == 0 {
 		return nil
 	}
 	if err := p.ensureMgmtTables(); err != nil {
 		return err
 	}
-	return p.nft(fmt.Sprintf("add element bridge %s ok4 { %s }\n", mgmtBridgeTab, el))
+	if err := p.nft(fmt.Sprintf("add element bridge %s ok4 { %s }\n", mgmtBridgeTab, strings.Join(els, ", "))); err != nil {
+		return err
+	}
+	for _, sp := range sps {
+		sp.PortAllowed = true
+	}
+	return nil
 }
 
-// forgetMgmtPort removes the machine's element (a later machine on the same
-// port name must earn its own); absent is fine.
-func (p *Provider) forgetMgmtPort(domain string) {
-	if !p.mgmtFiltered() {
+// forgetMgmtPort removes the machines' elements (a later machine on the same
+// port name must earn its own); absent is fine. One listing and one
+// transaction for them all (`down` of a session); should the transaction
+// fail (an element gone meanwhile), one by one.
+func (p *Provider) forgetMgmtPort(domains ...string) {
+	if !p.mgmtFiltered() || len(domains) == 0 {
 		return
 	}
 	out, err := p.nftCommand("list", "set", "bridge", mgmtBridgeTab, "ok4").Output()
 	if err != nil {
 		return
 	}
-	port := fmt.Sprintf("%q", MgmtPortName(domain))
+	ports := map[string]bool{}
+	for _, d := range domains {
+		ports[fmt.Sprintf("%q", MgmtPortName(d))] = true
+	}
+	var els []string
 	for _, f := range strings.FieldsFunc(string(out), func(r rune) bool { return r == ',' || r == '{' || r == '}' || r == '\n' }) {
 		f = strings.TrimSpace(f)
-		if strings.HasPrefix(f, port+" . ") {
-			_ = p.nft(fmt.Sprintf("delete element bridge %s ok4 { %s }\n", mgmtBridgeTab, f))
+		if port, _, ok := strings.Cut(f, " . "); ok && ports[port] {
+			els = append(els, f)
 		}
+	}
+	if len(els) == 0 || p.nft(fmt.Sprintf("delete element bridge %s ok4 { %s }\n", mgmtBridgeTab, strings.Join(els, ", "))) == nil {
+		return
+	}
+	for _, el := range els {
+		_ = p.nft(fmt.Sprintf("delete element bridge %s ok4 { %s }\n", mgmtBridgeTab, el))
 	}
 }

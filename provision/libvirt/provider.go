@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	lv "libvirt.org/go/libvirt"
 
@@ -60,6 +61,9 @@ type Config struct {
 	// Hosts, when set, are the hosts labs are spread over (QEMU and LXC are
 	// then the first host's, for the commands that work on one host).
 	Hosts []Host
+	// Timings, when set, is a file the provider appends its timed spans to
+	// when it closes (timing.go; bench/up-down.sh reads them).
+	Timings string
 }
 
 // Complete fills the defaults: the system daemon's URIs (the first host's
@@ -104,13 +108,23 @@ type Provider struct {
 	// A host view (see on) shares its parent's connections.
 	parent   *Provider
 	hostName string
+	// tim records timed spans when Config.Timings is set.
+	tim *timings
+	// push hears containers that tell they may be ready (pushed.go).
+	push *pushWatch
 }
 
 var _ provision.Provider = (*Provider)(nil)
 
 // New returns a libvirt provider of a completed configuration (Complete);
 // connections open on first use.
-func New(cfg Config) *Provider { return &Provider{cfg: cfg, conns: map[string]*lv.Connect{}} }
+func New(cfg Config) *Provider {
+	p := &Provider{cfg: cfg, conns: map[string]*lv.Connect{}}
+	if cfg.Timings != "" {
+		p.tim = &timings{t0: time.Now()}
+	}
+	return p
+}
 
 // Name returns "libvirt".
 func (p *Provider) Name() string { return Name }
@@ -132,7 +146,9 @@ func (p *Provider) Close() error {
 		}
 		delete(p.workers, uri)
 	}
-	return nil
+	p.push.close()
+	p.push = nil
+	return p.writeTimings()
 }
 
 // WorkerConns is how many connections machine work is spread over: libvirtd

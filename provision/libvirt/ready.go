@@ -2,6 +2,8 @@ package libvirt
 
 import (
 	"context"
+	"net"
+	"strconv"
 
 	"github.com/tailab/tailab/provision/readiness"
 )
@@ -12,10 +14,16 @@ import (
 // readinessOf returns the port to dial and whether an SSH banner is expected.
 func readinessOf(sp *machineSpec) (port int, banner bool) { return readiness.Check(sp.Machine.Ready) }
 
-// waitReady polls a machine's management address until its readiness check
-// passes (readiness.Wait).
-func waitReady(ctx context.Context, sp *machineSpec) (tlsPin string, err error) {
-	return readiness.Wait(ctx, sp.Machine.Ready, sp.Type == "qemu", sp.Mgmt.String())
+// waitReady probes a machine's management address until its readiness check
+// passes: on each word from the machine (pushed, see pushed.go), else by
+// polling (readiness.WaitPushed).
+func waitReady(ctx context.Context, sp *machineSpec, pushed <-chan struct{}) (tlsPin string, err error) {
+	port, _ := readinessOf(sp)
+	if port == 0 {
+		return "", nil
+	}
+	addr := net.JoinHostPort(sp.Mgmt.String(), strconv.Itoa(port))
+	return readiness.WaitPushed(ctx, sp.Machine.Ready, sp.Type == "qemu", addr, pushed)
 }
 
 // waitReadyAt is waitReady on a given address (readiness.WaitAt).

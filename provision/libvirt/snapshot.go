@@ -391,7 +391,7 @@ func (p *Provider) startAndWait(ctx context.Context, sp *machineSpec, what strin
 	if opts.NoWait {
 		return nil
 	}
-	pin, err := waitReady(ctx, sp)
+	pin, err := waitReady(ctx, sp, nil)
 	if err != nil {
 		obs.Machine(p.state(sp, provision.StateNotReady, err))
 		obs.Event(provision.Event{Time: time.Now(), Candidate: sp.Candidate, Machine: sp.Machine.Name, What: "not ready", Err: err})
@@ -505,7 +505,7 @@ func (p *Provider) createDirSnapshot(ctx context.Context, sp *machineSpec, name 
 		return provision.Snapshot{}, err
 	}
 	if restarted {
-		if _, err := waitReady(ctx, sp); err != nil {
+		if _, err := waitReady(ctx, sp, nil); err != nil {
 			return provision.Snapshot{}, fmt.Errorf("snapshot %q taken, but the container is not ready again: %w", name, err)
 		}
 	}

@@ -87,6 +87,13 @@ type machineSpec struct {
 	Contained bool
 	Mounts    []fsMount
 	UIDBase   uint32
+	// PortAllowed: the management port's nft element was added by Apply for
+	// this start (allowMgmtPort), in one transaction with the others'.
+	PortAllowed bool
+	// mountsAhead: the mounts for this start are being made by Apply with
+	// the others' (ahead.go).
+	mountsAhead   *mountWait
+	preparedAhead bool // its files too (prepare)
 	// HostKeySHA256 is the fingerprint of the container's SSH host key, set
 	// by installHostKey: pinned in the machine's state.
 	HostKeySHA256 string

@@ -66,12 +66,34 @@ func Wait(ctx context.Context, r labs.Readiness, vm bool, host string) (tlsPin s
 // (MachineState.TLSPin), which the grader and the steps trust from then on:
 // trust on first use, renewed by every `tailab up`.
 func WaitAt(ctx context.Context, r labs.Readiness, vm bool, addr string) (string, error) {
+	return WaitPushed(ctx, r, vm, addr, nil)
+}
+
+// pushedFallback is how long WaitPushed waits for the machine's first word
+// before it polls all the same.
+const pushedFallback = time.Second
+
+// WaitPushed is WaitAt for a machine that tells when it may be ready: each
+// receive on pushed (the machine wrote something where the host watches) is
+// a probe at once. Until the first one, nothing is probed (a probe before the
+// machine has its address costs the host a second of ARP, see init.sh), at
+// most pushedFallback; after a failed probe it polls as WaitAt does, and
+// still probes on every push. A nil pushed is WaitAt.
+func WaitPushed(ctx context.Context, r labs.Readiness, vm bool, addr string, pushed <-chan struct{}) (string, error) {
 	_, banner := Check(r)
 	timeout := Timeout(r, vm)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tlsPin := PinsTLS(r)
 	var last error
+	if pushed != nil {
+		select {
+		case <-pushed:
+		case <-time.After(pushedFallback):
+		case <-ctx.Done():
+			return "", fmt.Errorf("not ready after %s (%s): nothing heard from the machine", timeout, addr)
+		}
+	}
 	for {
 		if tlsPin {
 			var pin string
@@ -84,6 +106,7 @@ func WaitAt(ctx context.Context, r labs.Readiness, vm bool, addr string) (string
 		select {
 		case <-ctx.Done():
 			return "", fmt.Errorf("not ready after %s (%s): %v", timeout, addr, last)
+		case <-pushed:
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

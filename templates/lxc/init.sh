@@ -115,4 +115,6 @@ done
 if [ -x /srv/start.sh ]; then /srv/start.sh >/run/start.log 2>&1
 elif [ -f /srv/start.sh ]; then sh /srv/start.sh >/run/start.log 2>&1; fi # `files:` are written 0644
 echo tailab-ready >/run/tailab-ready
+# The host watches /srv (its dir): this write tells it to probe readiness now.
+: >/srv/.tailab-started 2>/dev/null
 while :; do sleep 3600 & wait $!; done
