@@ -27,7 +27,9 @@
 //   - server (string): the server asked
 //
 // A negative answer (NXDOMAIN, an empty NOERROR, SERVFAIL) is an observation; no
-// answer at all (timeout, port closed, unreachable server) is an `error`. A
+// answer at all (timeout, port closed, unreachable server) is an `error`. A UDP
+// query without an answer is sent again after Retransmit, then twice as long each
+// time, until the timeout. A
 // batch's queries are in flight together (up to Parallel), so a server that is
 // down costs a machine one timeout, not one per check.
 package dns
@@ -188,7 +190,7 @@ func observe(ctx context.Context, t probe.Target, r probe.Request, p *Params) pr
 	var ev strings.Builder
 	fmt.Fprintf(&ev, ";; %s %s %s @%s (%s)\n", strings.TrimSuffix(name, "."), "IN", mdns.TypeToString[qtype], addr, proto)
 	start := time.Now()
-	resp, _, err := client.ExchangeContext(ctx, msg, addr)
+	resp, err := exchange(ctx, client, msg, addr)
 	if err == nil && resp.Truncated && proto == "udp" {
 		fmt.Fprintf(&ev, ";; truncated, retrying over TCP\n")
 		client.Net = "tcp"
@@ -241,6 +243,31 @@ func observe(ctx context.Context, t probe.Target, r probe.Request, p *Params) pr
 	}
 	o.Evidence = t.Masker.Mask(ev.String())
 	return o
+}
+
+// Retransmit is how long a UDP query waits for its answer before it is sent
+// again (then twice as long each time, within the check's timeout), as
+// resolvers and dig do: a datagram lost on the way (a busy server's full
+// socket buffer) must not make the check an error.
+const Retransmit = time.Second
+
+// exchange sends the query, again over UDP while no answer comes, until ctx ends.
+func exchange(ctx context.Context, c *mdns.Client, msg *mdns.Msg, addr string) (*mdns.Msg, error) {
+	wait := Retransmit
+	for {
+		tctx, cancel := context.WithTimeout(ctx, wait)
+		if c.Net != "udp" {
+			cancel()
+			tctx = ctx
+		}
+		resp, _, err := c.ExchangeContext(tctx, msg, addr)
+		cancel()
+		var ne net.Error
+		if err == nil || c.Net != "udp" || ctx.Err() != nil || !errors.As(err, &ne) || !ne.Timeout() {
+			return resp, err
+		}
+		wait *= 2
+	}
 }
 
 // rdata renders a record's data as answers holds it.

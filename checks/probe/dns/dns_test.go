@@ -183,3 +183,41 @@ func TestQueriesInFlightTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestLostQuerySentAgain: a server that drops the first datagram of a query
+// answers the second, which the probe sends when no answer came.
+func TestLostQuerySentAgain(t *testing.T) {
+	testenv.RequireIsolatedNetwork(t)
+	conn, err := net.ListenPacket("udp", "127.0.0.58:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		buf := make([]byte, 512)
+		for n := 0; ; n++ {
+			k, from, err := conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			q := new(mdns.Msg)
+			if n == 0 || q.Unpack(buf[:k]) != nil {
+				continue // the first datagram is lost
+			}
+			r := new(mdns.Msg)
+			r.SetReply(q)
+			rr, _ := mdns.NewRR(q.Question[0].Name + " 60 IN A 10.9.9.8")
+			r.Answer = append(r.Answer, rr)
+			out, _ := r.Pack()
+			_, _ = conn.WriteTo(out, from)
+		}
+	}()
+	obs, err := dns.New().Run(context.Background(), probe.Target{Address: "127.0.0.58"}, []probe.Request{{ID: "a",
+		Params: &dns.Params{Name: "lost.lab.local", Server: conn.LocalAddr().String(), Timeout: 10 * time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs[0].Err != nil || !reflect.DeepEqual(obs[0].Values["answers"], []string{"10.9.9.8"}) {
+		t.Errorf("err %v values %v", obs[0].Err, obs[0].Values)
+	}
+}
