@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/tailab/tailab/internal/audit"
 	"golang.org/x/crypto/ssh"
@@ -165,7 +166,12 @@ func (g *Gateway) serveTerminal(ws *websocket.Conn, candidate, name, src string)
 	if <-done {
 		ch.Close() // the shell ends; else the machine closes the channel after its exit status
 	}
-	status := <-exited
+	status := -1
+	select {
+	case status = <-exited:
+	case <-time.After(10 * time.Second): // a machine that does not answer (frozen): the status stays unknown
+		ch.Close()
+	}
 	record(audit.Exit(status))
 	notice(fmt.Sprintf("Session terminée sur %s.", m.Name))
 }
