@@ -59,7 +59,7 @@ func idmountMain(op string, args []string) error {
 	case "setup":
 		groups := splitGroups(args)
 		if len(groups) == 0 {
-			return errors.New("setup: want DIR BASE COUNT KIND:SRC:REL...")
+			return errors.New("setup: want DIR BASE COUNT then KIND:SRC:REL groups")
 		}
 		var mu sync.Mutex
 		var failed []string
@@ -89,7 +89,7 @@ func idmountMain(op string, args []string) error {
 		return nil
 	case "teardown":
 		if len(args) == 0 {
-			return errors.New("teardown: want DIR...")
+			return errors.New("teardown: want one DIR or more")
 		}
 		// One run for a whole session's machines (`down`): each dir's own
 		// error, the others torn down all the same.
