@@ -5,8 +5,9 @@
 //
 // The package holds only tests: TestGraderWorkload runs a reduced workload once
 // and checks the verdicts and the connections used; BenchmarkGrader runs the
-// full workload (12 candidates × 4 machines × 50 checks), the one-connection-per-
-// check baseline and a subprocess measuring the grader's peak RSS.
+// full workload (12 and 48 candidates × 4 machines × 50 checks) with the CPU of
+// every component and a per-probe breakdown, the one-connection-per-check
+// baseline and a subprocess measuring the grader's peak RSS.
 package bench
 
 import (
