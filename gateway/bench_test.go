@@ -36,8 +36,8 @@ import (
 func BenchmarkTerminals(b *testing.B) {
 	const candidates, perCandidate, strokes = 12, 4, 50
 	l := startLabN(b, candidates)
-	skipContainment = true
-	b.Cleanup(func() { skipContainment = false })
+	skipContainment.Store(true)
+	b.Cleanup(func() { skipContainment.Store(false) })
 	l.open(b)
 	labDef, err := l.sess.LoadLab()
 	if err != nil {

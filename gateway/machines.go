@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"sync/atomic"
 
 	"golang.org/x/crypto/ssh"
 
@@ -65,13 +66,15 @@ var errNotContained = errors.New("the container is not contained (its root is ro
 // skipContainment lets the gateway package's own tests open shells in the
 // test's sshd, which stands for a container but is no container at all. It is
 // never set outside those tests; no flag or option reaches it.
-var skipContainment = false
+// Atomic: a test's cleanup resets it while a handler of that test may still
+// be reading it (the race detector caught it).
+var skipContainment atomic.Bool
 
 // contained reports whether a candidate may get a shell on the machine: a VM,
 // or a container whose root is an unprivileged user on the host (`up` with a
 // lab root file system records the uid its root maps to: UIDBase).
 func contained(ms provision.MachineState) bool {
-	return ms.Kind == labs.KindVM || ms.UIDBase != 0 || skipContainment
+	return ms.Kind == labs.KindVM || ms.UIDBase != 0 || skipContainment.Load()
 }
 
 // machines resolves a candidate's machines: the lab's `access:` and

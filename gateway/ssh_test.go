@@ -44,8 +44,8 @@ func TestContainerNotContained(t *testing.T) {
 }
 
 func allowUncontained(t *testing.T) {
-	skipContainment = true
-	t.Cleanup(func() { skipContainment = false })
+	skipContainment.Store(true)
+	t.Cleanup(func() { skipContainment.Store(false) })
 }
 
 // TestSSH runs OpenSSH's client against the gateway: the candidate's own
