@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/websocket"
 
 	"github.com/tailab/tailab/internal/audit"
+	"github.com/tailab/tailab/internal/rfb"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
 )
@@ -187,7 +188,7 @@ func (g *Gateway) dialConsole(candidate, machine string) (net.Conn, error) {
 		return nil, fmt.Errorf("console of %s: %w", machine, err)
 	}
 	_ = c.SetDeadline(time.Now().Add(consoleHandshake))
-	if err := vncLogin(c, con.Password.Reveal()); err != nil {
+	if _, err := rfb.Login(c, con.Password.Reveal()); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("console of %s at %s: %w", machine, con.Address(), err)
 	}

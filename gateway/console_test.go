@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/net/websocket"
 
+	"github.com/tailab/tailab/internal/rfb"
 	"github.com/tailab/tailab/internal/secret"
 	"github.com/tailab/tailab/internal/testenv"
 	"github.com/tailab/tailab/internal/testenv/guest"
@@ -166,12 +167,12 @@ func rfbClient(t *testing.T, ws *websocket.Conn) rfbSeen {
 		t.Fatal(err)
 	}
 	if n[0] == 0 {
-		seen.reason = readReason(r)
+		seen.reason = rfb.ReadReason(r)
 		return seen
 	}
 	seen.types = make([]byte, n[0])
 	_, _ = io.ReadFull(r, seen.types)
-	_, _ = ws.Write([]byte{rfbSecNone})
+	_, _ = ws.Write([]byte{rfb.SecNone})
 	var res [4]byte
 	if _, err := io.ReadFull(r, res[:]); err != nil || binary.BigEndian.Uint32(res[:]) != 0 {
 		t.Fatalf("security result %v: %v", res, err)
@@ -226,7 +227,7 @@ func TestConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := rfbClient(t, ws)
-	if string(seen.types) != string([]byte{rfbSecNone}) {
+	if string(seen.types) != string([]byte{rfb.SecNone}) {
 		t.Errorf("the browser was offered security types %v, want [1] (None) only", seen.types)
 	}
 	if seen.name != "QEMU (vm-c02)" || seen.width == 0 { // QEMU names the desktop after -name

@@ -3,12 +3,10 @@ package libvirt_test
 import (
 	"bufio"
 	"context"
-	"crypto/des"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tailab/tailab/internal/rfb"
 	"github.com/tailab/tailab/internal/testenv/guest"
 	"github.com/tailab/tailab/labs"
 	"github.com/tailab/tailab/provision"
@@ -88,13 +87,13 @@ func TestAccessResetSnapshots(t *testing.T) {
 		t.Errorf("c01's console refused c01's password: %v", err)
 	}
 	t.Logf("RFB 3.8 handshake with VNC authentication: %s", time.Since(t0).Round(time.Millisecond))
-	if err := vncAuth(c1.Address(), p2); !errors.Is(err, errRefused) {
+	if err := vncAuth(c1.Address(), p2); !errors.Is(err, rfb.ErrRefused) {
 		t.Errorf("c01's console with c02's password: got %v, want refused", err)
 	}
 	if err := vncAuth(c2.Address(), p2); err != nil {
 		t.Errorf("c02's console refused c02's password: %v", err)
 	}
-	if err := vncAuth(c2.Address(), p1); !errors.Is(err, errRefused) {
+	if err := vncAuth(c2.Address(), p1); !errors.Is(err, rfb.ErrRefused) {
 		t.Errorf("c02's console with c01's password: got %v, want refused", err)
 	}
 	if conn, err := net.DialTimeout("tcp", net.JoinHostPort("10.250.0.1", strconv.Itoa(c1.Port)), 2*time.Second); err == nil {
@@ -237,11 +236,9 @@ func access(t *testing.T, eng *provision.Engine, sess *provision.Session) map[st
 	return out
 }
 
-var errRefused = errors.New("VNC authentication refused")
-
-// vncAuth runs the client side of an RFB 3.8 handshake with VNC authentication
-// (security type 2: the server's 16-byte challenge encrypted with DES, keyed by
-// the password's first 8 bytes, each bit-reversed), then ClientInit/ServerInit.
+// vncAuth logs in to a console at addr with password (rfb.Login, the
+// gateway's own client), insisting on VNC authentication (a console that
+// asks for no password fails), then ClientInit/ServerInit: a framebuffer.
 func vncAuth(addr, password string) error {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -249,58 +246,12 @@ func vncAuth(addr, password string) error {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
-	ver := make([]byte, 12)
-	if _, err := io.ReadFull(c, ver); err != nil {
-		return fmt.Errorf("read version: %w", err)
-	}
-	if !strings.HasPrefix(string(ver), "RFB 003.") {
-		return fmt.Errorf("not an RFB server: %q", ver)
-	}
-	if _, err := c.Write([]byte("RFB 003.008\n")); err != nil {
-		return err
-	}
-	var n [1]byte
-	if _, err := io.ReadFull(c, n[:]); err != nil {
-		return fmt.Errorf("read security types: %w", err)
-	}
-	if n[0] == 0 {
-		return fmt.Errorf("server refused the connection: %s", rfbReason(c))
-	}
-	types := make([]byte, n[0])
-	if _, err := io.ReadFull(c, types); err != nil {
-		return err
-	}
-	if !strings.ContainsRune(string(types), 2) {
-		return fmt.Errorf("server does not offer VNC authentication (types %v): the console has no password", types)
-	}
-	if _, err := c.Write([]byte{2}); err != nil {
-		return err
-	}
-	challenge := make([]byte, 16)
-	if _, err := io.ReadFull(c, challenge); err != nil {
-		return fmt.Errorf("read challenge: %w", err)
-	}
-	key := make([]byte, 8)
-	copy(key, password)
-	for i := range key {
-		key[i] = bits.Reverse8(key[i])
-	}
-	block, err := des.NewCipher(key)
+	used, err := rfb.Login(c, password)
 	if err != nil {
 		return err
 	}
-	resp := make([]byte, 16)
-	block.Encrypt(resp[:8], challenge[:8])
-	block.Encrypt(resp[8:], challenge[8:])
-	if _, err := c.Write(resp); err != nil {
-		return err
-	}
-	var res [4]byte
-	if _, err := io.ReadFull(c, res[:]); err != nil {
-		return fmt.Errorf("read security result: %w", err)
-	}
-	if binary.BigEndian.Uint32(res[:]) != 0 {
-		return fmt.Errorf("%w: %s", errRefused, rfbReason(c))
+	if used != rfb.SecVNCAuth {
+		return fmt.Errorf("server does not ask for VNC authentication (security type %d): the console has no password", used)
 	}
 	if _, err := c.Write([]byte{1}); err != nil { // ClientInit, shared
 		return err
@@ -313,16 +264,6 @@ func vncAuth(addr, password string) error {
 		return fmt.Errorf("ServerInit with a %dx%d framebuffer", w, h)
 	}
 	return nil
-}
-
-func rfbReason(r io.Reader) string {
-	var l [4]byte
-	if _, err := io.ReadFull(r, l[:]); err != nil {
-		return "(no reason)"
-	}
-	msg := make([]byte, min(binary.BigEndian.Uint32(l[:]), 1024))
-	_, _ = io.ReadFull(r, msg)
-	return string(msg)
 }
 
 // vmDisk changes and reads the tiny guest's disk marker /tailab-disk.

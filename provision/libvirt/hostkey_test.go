@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,10 +48,6 @@ checks:
 // back and the checks pass again.
 func TestHostKeyPinnedAtUp(t *testing.T) {
 	needDaemon(t)
-	bin := filepath.Join(t.TempDir(), "tailab")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tailab").CombinedOutput(); err != nil {
-		t.Fatalf("build tailab: %v\n%s", err, out)
-	}
 	dataDir, dir := t.TempDir(), t.TempDir()
 	labFile := filepath.Join(dir, "lab.yaml")
 	for name, text := range map[string]string{"lab.yaml": hostKeyLab, "suite.yaml": hostKeySuite} {
@@ -60,11 +55,8 @@ func TestHostKeyPinnedAtUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tailab := func(args ...string) ([]byte, error) {
-		c := exec.Command(bin, args...)
-		c.Env = append(os.Environ(), "TAILAB_DATA_DIR="+dataDir)
-		return c.Output()
-	}
+	cli := newCLI(t, "TAILAB_DATA_DIR="+dataDir)
+	tailab := func(args ...string) ([]byte, error) { return cli.command(args...).Output() }
 	if out, err := tailab("up", labFile, "--session", "hk", "--count", "1"); err != nil {
 		t.Fatalf("up: %v\n%s", err, out)
 	}

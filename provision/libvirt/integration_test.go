@@ -239,24 +239,42 @@ func assertNothingLeft(t *testing.T, eng *provision.Engine, session, dataDir str
 	}
 }
 
-// TestKillDuringUpThenReconcile kills `tailab up` with SIGKILL half-way, then
-// proves a second `up` finishes the job and `down` removes everything.
-func TestKillDuringUpThenReconcile(t *testing.T) {
-	needDaemon(t)
+// cli is the tailab command line, built from cmd/tailab, run with the data
+// directory and settings of env: the tests that drive it as an admin would.
+type cli struct {
+	bin string
+	env []string
+}
+
+// newCLI builds tailab for the test and gives it env (added to the test's).
+func newCLI(t *testing.T, env ...string) cli {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tailab")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/tailab")
-	if out, err := build.CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tailab").CombinedOutput(); err != nil {
 		t.Fatalf("build tailab: %v\n%s", err, out)
 	}
-	dataDir := t.TempDir()
-	labFile := filepath.Join(t.TempDir(), "lab.yaml")
-	if err := os.WriteFile(labFile, []byte(itLab), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	images := imageDir(t)
-	env := append(os.Environ(), "TAILAB_DATA_DIR="+dataDir, "TAILAB_VIRT_TYPE=qemu", "TAILAB_IMAGE_DIR="+images)
-	up := exec.Command(bin, "up", labFile, "--session", "kill", "--count", "3", "--parallel", "1")
-	up.Env = env
+	return cli{bin: bin, env: append(os.Environ(), env...)}
+}
+
+// command is tailab args, not started.
+func (c cli) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(c.bin, args...)
+	cmd.Env = c.env
+	return cmd
+}
+
+// run runs tailab args and returns what it printed.
+func (c cli) run(args ...string) (string, error) {
+	out, err := c.command(args...).CombinedOutput()
+	return string(out), err
+}
+
+// killAfterCreated starts tailab args (an up) and kills it with SIGKILL once
+// it printed its second machine created, half-way; it fails the test when
+// the command ended before.
+func (c cli) killAfterCreated(t *testing.T, args ...string) {
+	t.Helper()
+	up := c.command(args...)
 	stderr, _ := up.StderrPipe()
 	if err := up.Start(); err != nil {
 		t.Fatal(err)
@@ -275,11 +293,31 @@ func TestKillDuringUpThenReconcile(t *testing.T) {
 	if created < 2 {
 		t.Fatalf("up finished before it could be killed (saw %d machines created)", created)
 	}
+}
+
+// writeLab writes a lab file for the command line.
+func writeLab(t *testing.T, text string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "lab.yaml")
+	if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestKillDuringUpThenReconcile kills `tailab up` with SIGKILL half-way, then
+// proves a second `up` finishes the job and `down` removes everything.
+func TestKillDuringUpThenReconcile(t *testing.T) {
+	needDaemon(t)
+	dataDir := t.TempDir()
+	labFile := writeLab(t, itLab)
+	images := imageDir(t)
+	tailab := newCLI(t, "TAILAB_DATA_DIR="+dataDir, "TAILAB_VIRT_TYPE=qemu", "TAILAB_IMAGE_DIR="+images)
+	tailab.killAfterCreated(t, "up", labFile, "--session", "kill", "--count", "3", "--parallel", "1")
 
 	var mu sync.Mutex
 	var out strings.Builder
-	again := exec.Command(bin, "up", labFile, "--session", "kill", "--count", "3")
-	again.Env = env
+	again := tailab.command("up", labFile, "--session", "kill", "--count", "3")
 	again.Stdout, again.Stderr = &lockedWriter{&mu, &out}, &lockedWriter{&mu, &out}
 	if err := again.Run(); err != nil {
 		t.Fatalf("second up: %v\n%s", err, out.String())
@@ -301,10 +339,8 @@ func TestKillDuringUpThenReconcile(t *testing.T) {
 			t.Errorf("%s/%s: %s after reconcile", m.Candidate, m.Machine, m.State)
 		}
 	}
-	down := exec.Command(bin, "down", "--session", "kill")
-	down.Env = env
-	if b, err := down.CombinedOutput(); err != nil {
-		t.Fatalf("down: %v\n%s", err, b)
+	if out, err := tailab.run("down", "--session", "kill"); err != nil {
+		t.Fatalf("down: %v\n%s", err, out)
 	}
 	assertNothingLeft(t, eng, "kill", dataDir)
 }

@@ -1,13 +1,10 @@
 package libvirt_test
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/tailab/tailab/provision/libvirt"
@@ -24,46 +21,14 @@ import (
 func TestKillDuringContainedUp(t *testing.T) {
 	needDaemon(t)
 	containedRootFS(t)
-	bin := filepath.Join(t.TempDir(), "tailab")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tailab").CombinedOutput(); err != nil {
-		t.Fatalf("build tailab: %v\n%s", err, out)
-	}
 	dataDir := t.TempDir()
-	labFile := filepath.Join(t.TempDir(), "lab.yaml")
-	if err := os.WriteFile(labFile, []byte(lockLab), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := append(os.Environ(), "TAILAB_DATA_DIR="+dataDir)
-	tailab := func(args ...string) (string, error) {
-		c := exec.Command(bin, args...)
-		c.Env = env
-		out, err := c.CombinedOutput()
-		return string(out), err
-	}
+	labFile := writeLab(t, lockLab)
+	tailab := newCLI(t, "TAILAB_DATA_DIR="+dataDir)
 	const session = "kc"
 	upArgs := []string{"up", labFile, "--session", session, "--count", "3", "--parallel", "1"}
 	killUp := func() {
 		t.Helper()
-		up := exec.Command(bin, upArgs...)
-		up.Env = env
-		stderr, _ := up.StderrPipe()
-		if err := up.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stderr)
-		created := 0
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), " created") && strings.Contains(sc.Text(), "/") {
-				if created++; created == 2 {
-					_ = up.Process.Signal(syscall.SIGKILL)
-					break
-				}
-			}
-		}
-		_ = up.Wait()
-		if created < 2 {
-			t.Fatalf("up finished before it could be killed (saw %d machines created)", created)
-		}
+		tailab.killAfterCreated(t, upArgs...)
 		if n := len(sessionMounts(t, session)); n == 0 {
 			t.Fatalf("no mount of session %s after the kill: the machines are not contained", session)
 		}
@@ -85,20 +50,20 @@ func TestKillDuringContainedUp(t *testing.T) {
 
 	// Killed, then reconciled by a second up, then down.
 	killUp()
-	if out, err := tailab(upArgs...); err != nil || strings.Count(out, " ready") < 9 {
+	if out, err := tailab.run(upArgs...); err != nil || strings.Count(out, " ready") < 9 {
 		t.Fatalf("second up: %v (want 9 machines ready)\n%s", err, out)
 	}
-	if out, err := tailab("down", "--session", session); err != nil {
+	if out, err := tailab.run("down", "--session", session); err != nil {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
 	nothingLeft()
 
 	// Killed, then down and gc straight away.
 	killUp()
-	if out, err := tailab("down", "--session", session); err != nil {
+	if out, err := tailab.run("down", "--session", session); err != nil {
 		t.Fatalf("down after the kill: %v\n%s", err, out)
 	}
-	if out, err := tailab("gc", "--yes"); err != nil {
+	if out, err := tailab.run("gc", "--yes"); err != nil {
 		t.Fatalf("gc: %v\n%s", err, out)
 	}
 	nothingLeft()

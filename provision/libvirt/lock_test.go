@@ -3,7 +3,6 @@ package libvirt_test
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -30,21 +29,9 @@ machines:
 // later down and gc leave nothing.
 func TestUpDuringDown(t *testing.T) {
 	needDaemon(t)
-	bin := filepath.Join(t.TempDir(), "tailab")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tailab").CombinedOutput(); err != nil {
-		t.Fatalf("build tailab: %v\n%s", err, out)
-	}
 	dataDir := t.TempDir()
-	labFile := filepath.Join(t.TempDir(), "lab.yaml")
-	if err := os.WriteFile(labFile, []byte(lockLab), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := append(os.Environ(), "TAILAB_DATA_DIR="+dataDir)
-	tailab := func(args ...string) *exec.Cmd {
-		c := exec.Command(bin, args...)
-		c.Env = env
-		return c
-	}
+	labFile := writeLab(t, lockLab)
+	tailab := newCLI(t, "TAILAB_DATA_DIR="+dataDir).command
 	upArgs := []string{"up", labFile, "--session", "ud", "--count", "3"}
 	// start runs a command and returns once it printed its first line (it
 	// holds the session's lock by then); wait returns its output and error.
