@@ -269,30 +269,35 @@ func (c cli) run(args ...string) (string, error) {
 	return string(out), err
 }
 
-// killAfterCreated starts tailab args (an up) and kills it with SIGKILL once
-// it printed its second machine created, half-way; it fails the test when
-// the command ended before.
-func (c cli) killAfterCreated(t *testing.T, args ...string) {
+// killAfter starts tailab args and kills it with SIGKILL once it printed n
+// lines that match (half-way through an up or a down); it fails the test
+// when the command ended before.
+func (c cli) killAfter(t *testing.T, n int, match func(line string) bool, args ...string) {
 	t.Helper()
-	up := c.command(args...)
-	stderr, _ := up.StderrPipe()
-	if err := up.Start(); err != nil {
+	cmd := c.command(args...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(stderr)
-	created := 0
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), " created") && strings.Contains(sc.Text(), "/") {
-			if created++; created == 2 {
-				_ = up.Process.Signal(syscall.SIGKILL)
-				break
-			}
+	seen := 0
+	for seen < n && sc.Scan() {
+		if match(sc.Text()) {
+			seen++
 		}
 	}
-	_ = up.Wait()
-	if created < 2 {
-		t.Fatalf("up finished before it could be killed (saw %d machines created)", created)
+	if seen == n {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
 	}
+	_ = cmd.Wait()
+	if seen < n {
+		t.Fatalf("%s finished before it could be killed (saw %d of the %d lines awaited)", args[0], seen, n)
+	}
+}
+
+// machineCreated matches up's line for a machine created ("c01/srv created").
+func machineCreated(line string) bool {
+	return strings.Contains(line, " created") && strings.Contains(line, "/")
 }
 
 // writeLab writes a lab file for the command line.
@@ -313,7 +318,7 @@ func TestKillDuringUpThenReconcile(t *testing.T) {
 	labFile := writeLab(t, itLab)
 	images := imageDir(t)
 	tailab := newCLI(t, "TAILAB_DATA_DIR="+dataDir, "TAILAB_VIRT_TYPE=qemu", "TAILAB_IMAGE_DIR="+images)
-	tailab.killAfterCreated(t, "up", labFile, "--session", "kill", "--count", "3", "--parallel", "1")
+	tailab.killAfter(t, 2, machineCreated, "up", labFile, "--session", "kill", "--count", "3", "--parallel", "1")
 
 	var mu sync.Mutex
 	var out strings.Builder

@@ -28,7 +28,7 @@ func TestKillDuringContainedUp(t *testing.T) {
 	upArgs := []string{"up", labFile, "--session", session, "--count", "3", "--parallel", "1"}
 	killUp := func() {
 		t.Helper()
-		tailab.killAfterCreated(t, upArgs...)
+		tailab.killAfter(t, 2, machineCreated, upArgs...)
 		if n := len(sessionMounts(t, session)); n == 0 {
 			t.Fatalf("no mount of session %s after the kill: the machines are not contained", session)
 		}
@@ -69,29 +69,12 @@ func TestKillDuringContainedUp(t *testing.T) {
 	nothingLeft()
 
 	// Up, then down killed once something is destroyed, then down again.
-	if out, err := tailab(upArgs...); err != nil {
+	if out, err := tailab.run(upArgs...); err != nil {
 		t.Fatalf("up: %v\n%s", err, out)
 	}
-	down := exec.Command(bin, "down", "--session", session)
-	down.Env = env
-	stderr, _ := down.StderrPipe()
-	if err := down.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	killed := false
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), " destroyed") {
-			_ = down.Process.Signal(syscall.SIGKILL)
-			killed = true
-			break
-		}
-	}
-	_ = down.Wait()
-	if !killed {
-		t.Fatal("down finished before it could be killed")
-	}
-	if out, err := tailab("down", "--session", session); err != nil {
+	destroyed := func(line string) bool { return strings.Contains(line, " destroyed") }
+	tailab.killAfter(t, 1, destroyed, "down", "--session", session)
+	if out, err := tailab.run("down", "--session", session); err != nil {
 		t.Fatalf("down after the killed down: %v\n%s", err, out)
 	}
 	nothingLeft()
