@@ -22,6 +22,9 @@ import (
 const (
 	// concurrencyEnv, set, replaces the runner's default concurrency.
 	concurrencyEnv = "TAILAB_BENCH_CONCURRENCY"
+	// profileEnv names a directory where the grading subprocess writes its CPU
+	// profile (grader-<candidates>.cpu; go tool pprof reads it with the test binary).
+	profileEnv = "TAILAB_BENCH_PROFILE_DIR"
 	// sizesEnv lists the numbers of candidates the benchmark grades ("12,48").
 	sizesEnv = "TAILAB_BENCH_CANDIDATES"
 	// childEnv names the spec file of the subprocess measuring peak RSS.
@@ -365,7 +368,11 @@ func runChild(tb testing.TB, spec labSpec) childResult {
 	if err := writeFile(specPath, data); err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestGraderChild$", "-test.count=1")
+	args := []string{"-test.run=^TestGraderChild$", "-test.count=1"}
+	if dir := os.Getenv(profileEnv); dir != "" {
+		args = append(args, fmt.Sprintf("-test.cpuprofile=%s/grader-%d.cpu", dir, spec.Candidates))
+	}
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), childEnv+"="+specPath)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

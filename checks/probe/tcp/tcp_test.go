@@ -48,6 +48,12 @@ func TestTCP(t *testing.T) {
 		c.Write([]byte("echo: " + l))
 	})
 	quiet := serve(t, host+":0", func(c net.Conn) { time.Sleep(3 * time.Second) })
+	// A loaded sshd greets late: its banner is still the banner.
+	late := serve(t, host+":0", func(c net.Conn) {
+		time.Sleep(2500 * time.Millisecond)
+		c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+		time.Sleep(time.Second)
+	})
 	closed := testenv.FreePort(t, host)
 	tg := probe.Target{Machine: "m", Address: host}
 
@@ -63,6 +69,7 @@ func TestTCP(t *testing.T) {
 		{"open with banner", tcp.Params{Port: sshLike, Banner: true}, true, "open", "SSH-2.0-OpenSSH_9.2", ""},
 		{"send and read", tcp.Params{Port: echo, Send: "ping\n"}, true, "open", "echo: ping", ""},
 		{"silent server, empty banner", tcp.Params{Port: quiet, Banner: true, Timeout: time.Second}, true, "open", "", ""},
+		{"late banner read within the timeout", tcp.Params{Port: late, Banner: true, Timeout: 10 * time.Second}, true, "open", "SSH-2.0-OpenSSH_9.2", ""},
 		{"closed", tcp.Params{Port: closed}, false, "closed", nil, ""},
 		{"no answer is an error", tcp.Params{Host: silent, Port: 80, Timeout: 300 * time.Millisecond}, nil, "", nil, "no answer within"},
 		{"no answer counted as closed", tcp.Params{Host: silent, Port: 80, Timeout: 300 * time.Millisecond, ClosedOnTimeout: true}, false, "filtered", nil, ""},
