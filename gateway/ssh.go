@@ -183,14 +183,13 @@ func (g *Gateway) dial(m *machine) (*ssh.Client, error) {
 	return cl, nil
 }
 
-func (c *sshConn) auditf(action, machine, format string, args ...any) {
-	c.g.audit.add(provision.AuditEntry{User: c.candidate, Action: action, Candidate: c.candidate, Machine: machine, Detail: fmt.Sprintf(format, args...)})
+// record audits what the candidate did through this connection on machine.
+func (c *sshConn) record(action, machine string, f *audit.Facts) {
+	c.g.audit.add(auditEntry(c.candidate, action, machine, f))
 }
 
 // auditTerminal audits what became of a terminal on machine.
-func (c *sshConn) auditTerminal(machine string, f *audit.Facts) {
-	c.g.audit.add(auditEntry(c.candidate, "terminal", machine, f))
-}
+func (c *sshConn) auditTerminal(machine string, f *audit.Facts) { c.record("terminal", machine, f) }
 
 // auditEntry is an action of a candidate through the gateway.
 func auditEntry(candidate, action, machine string, f *audit.Facts) provision.AuditEntry {
@@ -218,13 +217,13 @@ func (c *sshConn) directTCPIP(nch ssh.NewChannel) {
 	}
 	dest := net.JoinHostPort(d.Host, fmt.Sprint(d.Port))
 	if m == nil || m.Mgmt == "" {
-		c.auditf("forward", "", "to %s refused: not a declared port of the candidate's machines", trim(dest, 80))
+		c.record("forward", "", &audit.Facts{Outcome: audit.Refused, To: trim(dest, 80), Reason: "not a declared port of the candidate's machines"})
 		_ = nch.Reject(ssh.Prohibited, "destination interdite : seuls les ports déclarés de vos propres machines sont accessibles")
 		return
 	}
 	up, err := net.DialTimeout("tcp", net.JoinHostPort(m.Mgmt, fmt.Sprint(d.Port)), 10*time.Second)
 	if err != nil {
-		c.auditf("forward", m.Name, "to %s: %v", dest, err)
+		c.record("forward", m.Name, &audit.Facts{Outcome: audit.Failed, To: dest, Reason: err.Error()})
 		_ = nch.Reject(ssh.ConnectionFailed, "la machine ne répond pas sur ce port")
 		return
 	}
@@ -235,7 +234,7 @@ func (c *sshConn) directTCPIP(nch ssh.NewChannel) {
 	}
 	defer ch.Close()
 	go ssh.DiscardRequests(reqs)
-	c.auditf("forward", m.Name, "to %s", dest)
+	c.record("forward", m.Name, &audit.Facts{Outcome: audit.Opened, To: dest})
 	pipe(ch, up)
 }
 

@@ -75,6 +75,15 @@ func factsFR(action string, f *audit.Facts, loc *time.Location) string {
 		}
 		return strconv.Itoa(*f.Status)
 	}
+	if action == "forward" {
+		switch f.Outcome {
+		case audit.Refused:
+			return "vers " + f.To + " : refusée (" + loginReasonFR.Replace(f.Reason) + ")"
+		case audit.Failed:
+			return "vers " + f.To + " : la machine ne répond pas (" + f.Reason + ")"
+		}
+		return "vers " + f.To
+	}
 	if f.Outcome == audit.Failed {
 		if f.Elapsed > 0 {
 			return "échec après " + strings.Replace(strconv.FormatFloat(f.Elapsed.Seconds(), 'f', 1, 64), ".", ",", 1) + " s : " + f.Reason
@@ -195,6 +204,7 @@ var loginReasonFR = strings.NewReplacer(
 	"too many failed logins (login ", "trop d'échecs pour cet identifiant (",
 	"the exam is not open", "l'épreuve n'est pas ouverte",
 	"the exam is closed", "l'épreuve est close",
+	"not a declared port of the candidate's machines", "pas un port déclaré des machines du candidat",
 )
 
 // InterventionLine is an intervention on a candidate's machines as the jury

@@ -45,6 +45,9 @@ func TestInterventionDetailFrench(t *testing.T) {
 		{"snapshot", "create avant-panne", "création de l'instantané avant-panne"},
 		{"revert", "to avant-panne", "instantané avant-panne"},
 		{"faults", "dns-arrete, ssh-ferme", "dns-arrete, ssh-ferme"},
+		{"forward", "to 10.0.0.10:80", "vers 10.0.0.10:80"},
+		{"forward", "to 8.8.8.8:53 refused: not a declared port of the candidate's machines", "vers 8.8.8.8:53 : refusée (pas un port déclaré des machines du candidat)"},
+		{"forward", "to 10.0.0.10:80: dial tcp 10.250.1.10:80: connect: connection refused", "vers 10.0.0.10:80 : la machine ne répond pas (dial tcp 10.250.1.10:80: connect: connection refused)"},
 		{"login", "something new", "something new"}, // unknown text kept, never hidden
 	} {
 		// An entry recorded before the typed facts: its English line alone.

@@ -14,9 +14,9 @@ import (
 // Outcomes of an action.
 const (
 	Accepted = "accepted" // login
-	Refused  = "refused"  // login, terminal, console: Reason says why
+	Refused  = "refused"  // login, terminal, console, forward: Reason says why
 	Failed   = "failed"   // any action: Reason says why, Elapsed after how long (when known)
-	Opened   = "opened"   // terminal, console, admin session; session: the exam window opened
+	Opened   = "opened"   // terminal, console, forward, admin session; session: the exam window opened
 	Ended    = "ended"    // terminal, admin session: Status is its exit status
 	Closed   = "closed"   // console; session: the exam window closed; close: the candidate's session
 )
@@ -41,6 +41,7 @@ type Facts struct {
 	From    string `json:"from,omitempty"`    // login, terminal, console: the candidate's address
 	Kind    string `json:"kind,omitempty"`    // terminal, console, ssh, exec: Shell, Exec, Subsystem, Console
 	Command string `json:"command,omitempty"` // Exec: the command (masked, bounded); Subsystem: its name
+	To      string `json:"to,omitempty"`      // forward: the destination asked for (host:port)
 
 	Plan       *Plan     `json:"plan,omitempty"`       // up: the machines the plan touched
 	Candidates []string  `json:"candidates,omitempty"` // down: the candidates removed (none: all of them)
@@ -120,6 +121,15 @@ func (f *Facts) English(action string) string {
 			return ""
 		}
 		return fmt.Sprintf(" (%s from %s)", f.Door, f.From)
+	}
+	if action == "forward" {
+		switch f.Outcome {
+		case Refused:
+			return "to " + f.To + " refused: " + f.Reason
+		case Failed:
+			return "to " + f.To + ": " + f.Reason
+		}
+		return "to " + f.To
 	}
 	if f.Outcome == Failed {
 		if f.Elapsed > 0 {

@@ -8,19 +8,23 @@ import (
 )
 
 var (
-	planRe   = regexp.MustCompile(`^(\d+) to create, (\d+) to keep, (\d+) to replace, (\d+) to remove$`)
-	failedRe = regexp.MustCompile(`^failed after ([0-9.]+)s: (.*)$`)
-	closeRe  = regexp.MustCompile(`^exam closed: session warned, closed in (.*)$`)
-	loginRe  = regexp.MustCompile(`^(ssh|web) from (\S+): (?:(accepted)|refused: (.*))$`)
-	openRe   = regexp.MustCompile(`^(shell|exec|subsystem|opened)(?: (.*))? \((ssh|web) from (\S+)\)$`)
-	refuseRe = regexp.MustCompile(`^refused: (.*?)(?: \((ssh|web) from (\S+)\))?$`)
-	endedRe  = regexp.MustCompile(`^ended(?: \(status|: exit status) (-?\d+)\)?$`)
+	planRe    = regexp.MustCompile(`^(\d+) to create, (\d+) to keep, (\d+) to replace, (\d+) to remove$`)
+	failedRe  = regexp.MustCompile(`^failed after ([0-9.]+)s: (.*)$`)
+	closeRe   = regexp.MustCompile(`^exam closed: session warned, closed in (.*)$`)
+	loginRe   = regexp.MustCompile(`^(ssh|web) from (\S+): (?:(accepted)|refused: (.*))$`)
+	openRe    = regexp.MustCompile(`^(shell|exec|subsystem|opened)(?: (.*))? \((ssh|web) from (\S+)\)$`)
+	refuseRe  = regexp.MustCompile(`^refused: (.*?)(?: \((ssh|web) from (\S+)\))?$`)
+	forwardRe = regexp.MustCompile(`^to (\S+?)(?:(:| refused:) (.*))?$`)
+	endedRe   = regexp.MustCompile(`^ended(?: \(status|: exit status) (-?\d+)\)?$`)
 )
 
 // Legacy reads the Facts back from an entry recorded before they existed (its
 // English line alone, as English wrote it): nil when the line says nothing
 // typed (a free text such as a fault list, or a line it does not know).
 func Legacy(action, detail string) *Facts {
+	if action == "forward" {
+		return legacyForward(detail)
+	}
 	if m := failedRe.FindStringSubmatch(detail); m != nil {
 		s, _ := strconv.ParseFloat(m[1], 64)
 		return &Facts{Outcome: Failed, Reason: m[2], Elapsed: time.Duration(s * float64(time.Second))}
@@ -78,6 +82,20 @@ func Legacy(action, detail string) *Facts {
 		return legacyEnded(detail)
 	}
 	return nil
+}
+
+// legacyForward reads "to 10.0.0.10:80", "to X refused: why", "to X: error".
+func legacyForward(detail string) *Facts {
+	m := forwardRe.FindStringSubmatch(detail)
+	switch {
+	case m == nil:
+		return nil
+	case m[2] == ":":
+		return &Facts{Outcome: Failed, To: m[1], Reason: m[3]}
+	case m[2] != "":
+		return &Facts{Outcome: Refused, To: m[1], Reason: m[3]}
+	}
+	return &Facts{Outcome: Opened, To: m[1]}
 }
 
 func legacyEnded(detail string) *Facts {
