@@ -75,7 +75,7 @@ func TestScriptLocal(t *testing.T) {
 		{"no stdin reads nothing", job{command: "cat; echo end"}, "end\n", "", 0, false},
 		{"binary", job{command: "printf 'a\\000b'"}, "a\x00b", "", 0, false},
 		{"quotes in command", job{command: `printf '%s\n' "it's"`}, "it's\n", "", 0, false},
-		{"timeout", job{command: "echo before; sleep 30; echo after", timeout: time.Second}, "before\n", "", 143, true},
+		{"timeout", job{command: "echo before; sleep 300; echo after", timeout: time.Second}, "before\n", "", 143, true},
 		{"own exit 124 is not a timeout", job{command: "echo x >&2; exit 124"}, "", "x\n", 124, false},
 		{"inner timeout is not ours", job{command: "timeout 1 sleep 5 || exit $?"}, "", "", 124, false},
 	}
@@ -93,7 +93,8 @@ func TestScriptLocal(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			if d := time.Since(start); d > 8*time.Second {
+			// The timed-out command sleeps 300 s; the loose bound is no timing.
+			if d := time.Since(start); d > 150*time.Second {
 				t.Errorf("batch took %s: the timed-out command was not stopped promptly", d)
 			}
 			checkResults(t, fmt.Sprintf("watchdog=%v/parallel=%d", watchdog, parallel), res, tests)
@@ -250,9 +251,11 @@ func TestConcurrencyBoundedAndExclusive(t *testing.T) {
 	if most > DefaultParallel || most < 2 {
 		t.Errorf("at most %d jobs ran at once, want 2..%d", most, DefaultParallel)
 	}
-	// Two waves of 8 around the exclusive job: 2 s; one after the other: 16 s.
-	if took < 2*time.Second || took > 8*time.Second {
-		t.Errorf("16 one-second jobs, 8 at a time, took %s (want 2-8 s)", took)
+	// Two waves of 8 around the exclusive job take at least 2 s (a shorter
+	// run broke the bound); that the jobs overlapped is asserted by counting
+	// them above, not by an upper bound on a loaded host's clock.
+	if took < 2*time.Second {
+		t.Errorf("16 one-second jobs, 8 at a time, took %s (want at least 2 s)", took)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("left behind: %v", entries)
