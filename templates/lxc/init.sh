@@ -112,6 +112,12 @@ for svc in $TAILAB_SERVICES; do
     ;;
   esac
 done
+# The saved network settings (net.*, the machine's own namespace), as a Linux
+# system applies them at boot: a router whose forwarding was saved in
+# /etc/sysctl.d still routes after a restart, one only set at run time does not.
+# The saved firewall too (/etc/nftables.conf, as nftables.service loads it).
+cat /etc/sysctl.d/*.conf /etc/sysctl.conf 2>/dev/null | grep -E '^[[:space:]]*net[./]' | sysctl -q -e -p - >/dev/null 2>&1
+[ -f /etc/nftables.conf ] && nft -f /etc/nftables.conf >/run/nftables.log 2>&1
 if [ -x /srv/start.sh ]; then /srv/start.sh >/run/start.log 2>&1
 elif [ -f /srv/start.sh ]; then sh /srv/start.sh >/run/start.log 2>&1; fi # `files:` are written 0644
 echo tailab-ready >/run/tailab-ready
