@@ -6,7 +6,9 @@
 #
 # Environment: BENCH_CANDIDATES (12), BENCH_MACHINES (3 containers each, all
 # running sshd, `ready: ssh`), BENCH_PARALLEL (8: tailab --parallel and xargs -P),
-# BENCH_RUNS (2 rounds), BENCH_KEEP=1 keeps the work dir (logs, XML).
+# BENCH_RUNS (2 rounds), BENCH_KEEP=1 keeps the work dir (logs, XML, spans),
+# BENCH_BASELINES (the virsh scripts run, "" for none), BENCH_BASE_BIN (another
+# tailab binary run the same way each round, before this tree's: an A/B).
 #
 # Each round, on the same daemon, one after the other:
 #   1. virsh, sequential, the recipe's files (see prepare): net-define +
@@ -333,6 +335,30 @@ containers_pss() {
     END { printf "%d %.2f %.2f\n", n, all / n / 1024, ctl / n / 1024 }'
 }
 
+# tailab_round BIN KEY: BIN up until every machine is ready, then down, timed
+# into R[KEY-up,$r] and R[KEY-down,$r] (and for tailab: RSS, PSS, spans).
+tailab_round() {
+  local bin=$1 key=$2 ready
+  rm -rf "$TAILAB_DATA_DIR"
+  t0=$(now)
+  TAILAB_TIMINGS=$work/$key-up-$r.timings inns /usr/bin/time -v -o "$work/$key-up-$r.time" "$bin" up "$lab" --session bench --count "$N" --parallel "$P" --force \
+    >"$work/$key-up-$r.log" 2>&1 || { cat "$work/$key-up-$r.log" >&2; exit 1; }
+  R[$key-up,$r]=$(since "$t0")
+  ready=$(grep -c ' ready (' "$work/$key-up-$r.log" || true)
+  ((ready == machines)) || { log "only $ready of $machines machines ready"; cat "$work/$key-up-$r.log" >&2; exit 1; }
+  if [[ $key == tailab ]]; then
+    R[rss-up,$r]=$(rss_mib "$work/$key-up-$r.time")
+    R[per-machine,$r]=$(awk -v t="${R[tailab-up,$r]}" -v n="$machines" 'BEGIN { printf "%.0f", t * 1000 / n }')
+    read -r _ R[pss,$r] R[pss-ctl,$r] < <(containers_pss)
+  fi
+  t0=$(now)
+  TAILAB_TIMINGS=$work/$key-down-$r.timings inns /usr/bin/time -v -o "$work/$key-down-$r.time" "$bin" down --session bench >"$work/$key-down-$r.log" 2>&1 ||
+    { cat "$work/$key-down-$r.log" >&2; exit 1; }
+  R[$key-down,$r]=$(since "$t0")
+  [[ $key != tailab ]] || R[rss-down,$r]=$(rss_mib "$work/$key-down-$r.time")
+  leftovers
+}
+
 declare -A R
 machines=$((N * M))
 log "$N candidates x $M containers = $machines machines, parallel $P, $RUNS round(s); work dir $work"
@@ -350,23 +376,12 @@ for ((r = 1; r <= RUNS; r++)); do
     leftovers
     log "round $r: virsh $mode ($layout's files) up ${R[virsh-$key-up,$r]} s, parallel down ${R[virsh-$key-down,$r]} s"
   done
-  rm -rf "$TAILAB_DATA_DIR"
+  if [[ -n ${BENCH_BASE_BIN:-} ]]; then
+    tailab_round "$BENCH_BASE_BIN" base
+    log "round $r: base up ${R[base-up,$r]} s, down ${R[base-down,$r]} s"
+  fi
   R[load,$r]=$(cut -d' ' -f1 /proc/loadavg)
-  t0=$(now)
-  TAILAB_TIMINGS=$work/up-$r.timings inns /usr/bin/time -v -o "$work/up-$r.time" "$work/tailab" up "$lab" --session bench --count "$N" --parallel "$P" --force \
-    >"$work/up-$r.log" 2>&1 || { cat "$work/up-$r.log" >&2; exit 1; }
-  R[tailab-up,$r]=$(since "$t0")
-  R[rss-up,$r]=$(rss_mib "$work/up-$r.time")
-  ready=$(grep -c ' ready (' "$work/up-$r.log" || true)
-  ((ready == machines)) || { log "only $ready of $machines machines ready"; cat "$work/up-$r.log" >&2; exit 1; }
-  R[per-machine,$r]=$(awk -v t="${R[tailab-up,$r]}" -v n="$machines" 'BEGIN { printf "%.0f", t * 1000 / n }')
-  read -r _ R[pss,$r] R[pss-ctl,$r] < <(containers_pss)
-  t0=$(now)
-  TAILAB_TIMINGS=$work/down-$r.timings inns /usr/bin/time -v -o "$work/down-$r.time" "$work/tailab" down --session bench >"$work/down-$r.log" 2>&1 ||
-    { cat "$work/down-$r.log" >&2; exit 1; }
-  R[tailab-down,$r]=$(since "$t0")
-  R[rss-down,$r]=$(rss_mib "$work/down-$r.time")
-  leftovers
+  tailab_round "$work/tailab" tailab
   log "round $r: tailab up ${R[tailab-up,$r]} s (peak RSS ${R[rss-up,$r]} MiB), down ${R[tailab-down,$r]} s"
 done
 
@@ -398,6 +413,12 @@ row "virsh -P $P destroy+undefine" virsh-par-recipe-down
 row "  (after the sequential up)" virsh-seq-recipe-down
 row "  (after tailab's files)" virsh-par-tailab-down
 row "tailab down" tailab-down
+[[ -z ${BENCH_BASE_BIN:-} ]] || {
+  row "base up ($BENCH_BASE_BIN)" base-up
+  row "base down" base-down
+  ratio "up: tailab / base" tailab-up base-up
+  ratio "down: tailab / base" tailab-down base-down
+}
 ratio "up: tailab / -P $P, recipe's files" tailab-up virsh-par-recipe-up
 ratio "up: tailab / -P $P, tailab's files" tailab-up virsh-par-tailab-up
 ratio "down: tailab / -P $P destroy" tailab-down virsh-par-recipe-down
@@ -410,6 +431,6 @@ row "load average (1 min) at tailab up" load
 echo
 echo "where round $RUNS went (ms; bench/timings.sh):"
 echo "up:"
-bash "$root/bench/timings.sh" "$work/up-$RUNS.timings"
+bash "$root/bench/timings.sh" "$work/tailab-up-$RUNS.timings"
 echo "down:"
-bash "$root/bench/timings.sh" "$work/down-$RUNS.timings"
+bash "$root/bench/timings.sh" "$work/tailab-down-$RUNS.timings"

@@ -73,12 +73,13 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 	// The created containers' files and mounts, made while the networks are
 	// (ahead.go).
 	mountWaits := p.mountAhead(d.Specs, d.Ops, opts)
-	// The session's management network, its nft elements (every contained
-	// machine's port in one transaction rather than one nft run per start),
-	// and each candidate's networks, all at once (parallel at most: a network
-	// start takes 0.1-1.7 s, the management network's the longest, libvirt
-	// sets up its firewall); a candidate's machines start as soon as the
-	// management network and its own networks exist.
+	// The session's management network and its nft elements (every contained
+	// machine's port in one transaction rather than one nft run per start)
+	// first; then each candidate's networks, parallel at most at once, and
+	// each candidate's machines as soon as its own networks exist. (The
+	// management network at once with the others measured slower: libvirt's
+	// network driver does them one after the other, and the candidates'
+	// machines wait for it anyway.)
 	var contained []*machineSpec
 	for _, sp := range d.Specs {
 		if sp.Contained {
@@ -94,18 +95,17 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		}
 		byCandidate[n.Candidate] = append(byCandidate[n.Candidate], n)
 	}
-	mgmtDone := make(chan struct{})
-	var mgmtErr error
-	go func() {
-		defer close(mgmtDone)
-		for _, n := range mgmtNets {
-			if mgmtErr = ensure(n); mgmtErr != nil {
-				return
-			}
+	for _, n := range mgmtNets {
+		if err := ensure(n); err != nil {
+			return err
 		}
-		defer p.timed("nft.allow", plan.Session.Name)()
-		mgmtErr = p.allowMgmtPort(contained...)
-	}()
+	}
+	endNft := p.timed("nft.allow", plan.Session.Name)
+	err = p.allowMgmtPort(contained...)
+	endNft()
+	if err != nil {
+		return err
+	}
 	netSem := make(chan struct{}, parallel)
 	type netWait struct {
 		done chan struct{}
@@ -138,10 +138,6 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 		}(byCandidate[sp.Candidate])
 	}
 	waitNets := func(candidate string) error {
-		<-mgmtDone
-		if mgmtErr != nil {
-			return mgmtErr
-		}
 		w := netsReady[candidate]
 		<-w.done
 		return w.err
@@ -191,10 +187,6 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 	endApply()
 	if err := ctxErr(ctx); err != nil {
 		return err
-	}
-	<-mgmtDone
-	if mgmtErr != nil {
-		return mgmtErr
 	}
 	return errors.Join(failures...)
 }

@@ -26,7 +26,14 @@ import (
 type pushWatch struct {
 	f     *os.File
 	mu    sync.Mutex
-	chans map[int32]chan struct{}
+	chans map[int32]*pushed
+}
+
+// pushed is one machine's watch: its channel, and what ends the span of its
+// first word (timings: "pushed", from the watch to that word).
+type pushed struct {
+	ch    chan struct{}
+	first func()
 }
 
 // pushedReady returns what tells that the container sp may be ready, and
@@ -41,13 +48,13 @@ func (p *Provider) pushedReady(sp *machineSpec) (<-chan struct{}, func()) {
 		return nil, func() {}
 	}
 	dir := filepath.Join(sp.Dir, "srv")
-	wd, err := unix.InotifyAddWatch(int(w.f.Fd()), dir, unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO|unix.IN_CREATE|unix.IN_ONLYDIR)
+	wd, err := unix.InotifyAddWatch(int(w.f.Fd()), dir, unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO|unix.IN_ONLYDIR)
 	if err != nil {
 		return nil, func() {}
 	}
 	ch := make(chan struct{}, 1)
 	w.mu.Lock()
-	w.chans[int32(wd)] = ch
+	w.chans[int32(wd)] = &pushed{ch: ch, first: p.timed("pushed", sp.Domain)}
 	w.mu.Unlock()
 	return ch, func() {
 		w.mu.Lock()
@@ -76,11 +83,16 @@ func (p *Provider) pushWatcher() (*pushWatch, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &pushWatch{f: os.NewFile(uintptr(fd), "inotify"), chans: map[int32]chan struct{}{}}
+	w := &pushWatch{f: os.NewFile(uintptr(fd), "inotify"), chans: map[int32]*pushed{}}
 	go w.read()
 	p.push = w
 	return w, nil
 }
+
+// pushFiles are the files whose writes tell that a machine may be ready;
+// nothing else in its /srv counts (libvirt makes the mount point /srv/lib
+// there as it starts the container, before its init runs).
+var pushFiles = map[string]bool{".sshd.pid": true, ".tailab-started": true}
 
 // read hands each event to its watch's channel (one pending at most).
 func (w *pushWatch) read() {
@@ -95,16 +107,24 @@ func (w *pushWatch) read() {
 		}
 		for off := 0; off+unix.SizeofInotifyEvent <= n; {
 			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			name := strings.TrimRight(string(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)]), "\x00")
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+			if !pushFiles[name] {
+				continue
+			}
 			w.mu.Lock()
-			ch := w.chans[ev.Wd]
+			pu := w.chans[ev.Wd]
+			if pu != nil && pu.first != nil {
+				pu.first()
+				pu.first = nil
+			}
 			w.mu.Unlock()
-			if ch != nil {
+			if pu != nil {
 				select {
-				case ch <- struct{}{}:
+				case pu.ch <- struct{}{}:
 				default:
 				}
 			}
-			off += unix.SizeofInotifyEvent + int(ev.Len)
 		}
 	}
 }
