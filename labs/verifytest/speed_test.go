@@ -210,6 +210,19 @@ func (g grading) verdicts() string {
 	return b.String()
 }
 
+// notPassed lists the checks that did not pass, with why.
+func (g grading) notPassed() string {
+	var parts []string
+	for _, r := range g.rep.Results {
+		switch r.Status {
+		case checks.StatusPass, checks.StatusJury, checks.StatusNA:
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%.2fs: %s)", r.CheckID, r.Status, r.Duration.Seconds(), r.Message))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // durations lists the checks that took longest (at most n), for the figures.
 func (g grading) durations(n int) string {
 	rs := append([]checks.Result(nil), g.rep.Results...)
@@ -235,11 +248,41 @@ func (p *pair) figures(tb testing.TB, cand, name string) (string, grading, gradi
 	return fmt.Sprintf("%s: %.0f/%.0f pts; first grading: wall %.2fs, longest check %s %.2fs, ratio %.2f\n"+
 		"  then sequential script (parallel 1): wall %.2fs, longest check %s %.2fs\n"+
 		"  then at once (parallel %d): wall %.2fs, longest check %s %.2fs, ratio %.2f (%.2fx the sequential wall)\n"+
-		"  longest checks of the first grading: %s\n  slowest batches of the first grading: %s",
+		"  longest checks of the first grading: %s\n  slowest batches of the first grading: %s\n"+
+		"  slowest batches at once, warm: %s\n  ssh handshakes after: %s\n  not passed (first, sequential, warm): %s | %s | %s",
 		name, first.rep.Points, first.rep.MaxPoints, first.wall.Seconds(), first.longest.CheckID, first.longest.Duration.Seconds(), first.ratio(),
 		seq.wall.Seconds(), seq.longest.CheckID, seq.longest.Duration.Seconds(),
 		ssh.DefaultParallel, conc.wall.Seconds(), conc.longest.CheckID, conc.longest.Duration.Seconds(), conc.ratio(), conc.wall.Seconds()/seq.wall.Seconds(),
-		first.durations(5), first.slowest(4)), first, conc
+		first.durations(5), first.slowest(4), conc.slowest(4), p.handshakes(tb, cand),
+		first.notPassed(), seq.notPassed(), conc.notPassed()), first, conc
+}
+
+// handshakes times an ssh connection (TCP, key exchange, authentication) to
+// each of the candidate's machines, the part of an ssh batch before its
+// script runs.
+func (p *pair) handshakes(tb testing.TB, cand string) string {
+	tb.Helper()
+	cands, _, err := exam.Bind(p.eng.State, p.sess, p.lab, []string{cand})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var names []string
+	for name := range cands[0].Machines {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var parts []string
+	for _, name := range names {
+		start := time.Now()
+		c, err := ssh.New().Dial(context.Background(), cands[0].Machines[name])
+		if err != nil {
+			parts = append(parts, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2fs", name, time.Since(start).Seconds()))
+		c.Close()
+	}
+	return strings.Join(parts, ", ")
 }
 
 // TestConcurrentScriptVerdicts grades an untouched and a solved candidate of
