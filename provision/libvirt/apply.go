@@ -433,8 +433,13 @@ func (p *Provider) destroyNetwork(c *lv.Connect, name string) error {
 		return err
 	}
 	defer n.Free()
-	end = p.timed("net.destroy", name)
-	err = n.Destroy()
+	return p.stopNetwork(n, name)
+}
+
+// stopNetwork stops and undefines a network; gone meanwhile is fine.
+func (p *Provider) stopNetwork(n *lv.Network, name string) error {
+	end := p.timed("net.destroy", name)
+	err := n.Destroy()
 	end()
 	if err != nil && !isNotRunning(err) && !isNotFound(err) {
 		return fmt.Errorf("network %s: stop: %w", name, err)

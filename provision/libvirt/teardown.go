@@ -86,6 +86,42 @@ func (p *Provider) listSessionDomains(typs []string, session string, want map[st
 	return out, nil
 }
 
+// listSessionNetworks lists the session's networks, each kept on one of the
+// worker connections in turn (as listSessionDomains): stopped through these
+// objects, no lookup each.
+func (p *Provider) listSessionNetworks(typ, session string) (map[string]*lv.Network, error) {
+	out := map[string]*lv.Network{}
+	var conns []*lv.Connect
+	for range WorkerConns {
+		c, err := p.workConn(typ)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(conns, c) {
+			conns = append(conns, c)
+		}
+	}
+	for i, c := range conns {
+		nets, err := c.ListAllNetworks(0)
+		if err != nil {
+			for _, n := range out {
+				n.Free()
+			}
+			return nil, fmt.Errorf("list networks: %w", err)
+		}
+		for j := range nets {
+			name, err := nets[j].GetName()
+			s, _, _, ok := naming.ParseName(name)
+			if err != nil || !ok || s != session || out[name] != nil || int(hashIndex(name))%len(conns) != i {
+				nets[j].Free()
+				continue
+			}
+			out[name] = &nets[j]
+		}
+	}
+	return out, nil
+}
+
 // hashIndex spreads names over connections.
 func hashIndex(s string) uint32 {
 	var h uint32 = 2166136261
@@ -111,10 +147,15 @@ func (p *Provider) teardown(ctx context.Context, s *provision.Session, want map[
 			d.dom.Free()
 		}
 	}()
-	nets, err := p.listNetworks(typs[0], s.Name)
+	nets, err := p.listSessionNetworks(typs[0], s.Name)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, n := range nets {
+			n.Free()
+		}
+	}()
 	var mu sync.Mutex
 	var errs []error
 	note := func(err error) {
@@ -159,11 +200,7 @@ func (p *Provider) teardown(ctx context.Context, s *provision.Session, want map[
 	go func() {
 		defer close(netsDone)
 		note(forEach(context.WithoutCancel(ctx), gone, 8, func(name string) error {
-			c, err := p.workConn(typs[0])
-			if err != nil {
-				return err
-			}
-			if err := p.destroyNetwork(c, name); err != nil {
+			if err := p.stopNetwork(nets[name], name); err != nil {
 				return err
 			}
 			if name == mgmt {
