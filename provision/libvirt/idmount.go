@@ -156,11 +156,28 @@ func setupOne(args []string) error {
 				return fmt.Errorf("setup: overlay layers %s not under %s", src, args[0])
 			}
 			err = overlayMount(filepath.Join(args[0], "lower"), src, dst)
+			if err == nil {
+				// The overlay holds private clones of its layers: the
+				// mounts it was made from go, two fewer in libvirtd's
+				// namespace, which every container start copies whole
+				// (docs/benchmarks.md, scale).
+				err = detachLayers(filepath.Join(args[0], "lower"), src)
+			}
 		default:
 			err = fmt.Errorf("setup: bad mount kind %q", kind)
 		}
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// detachLayers detaches the mounts an overlay was made from.
+func detachLayers(paths ...string) error {
+	for _, m := range paths {
+		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("umount %s: %w", m, err)
 		}
 	}
 	return nil
