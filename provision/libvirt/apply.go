@@ -236,6 +236,11 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 		if err := p.destroyDomain(sp.Type, sp.Domain); err != nil {
 			return fail(err)
 		}
+		// Destroying forgot the management port's element that Apply had
+		// just allowed for every machine: the start must add it again (a
+		// replaced machine was otherwise never ready, its management path
+		// filtered).
+		sp.PortAllowed = false
 	}
 	if sp.Contained {
 		end := p.timed("uid.alloc", sp.Domain)
