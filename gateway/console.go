@@ -61,7 +61,7 @@ func (e *EngineConsoles) Console(ctx context.Context, candidate, machine string)
 			return a.Console, nil
 		}
 	}
-	return nil, fmt.Errorf("machine %s of %s not found by the provider", machine, candidate)
+	return nil, fmt.Errorf("machine %s of candidate %s not found by the provider", machine, candidate)
 }
 
 // Close closes the provider, if it was opened.

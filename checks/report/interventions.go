@@ -78,17 +78,17 @@ func factsFR(action string, f *audit.Facts, loc *time.Location) string {
 	if action == "forward" {
 		switch f.Outcome {
 		case audit.Refused:
-			return "vers " + f.To + " : refusée (" + loginReasonFR.Replace(f.Reason) + ")"
+			return "vers " + f.To + " : refusée (" + reasonFR.Replace(f.Reason) + ")"
 		case audit.Failed:
-			return "vers " + f.To + " : la machine ne répond pas (" + f.Reason + ")"
+			return "vers " + f.To + " : la machine ne répond pas (" + reasonFR.Replace(f.Reason) + ")"
 		}
 		return "vers " + f.To
 	}
 	if f.Outcome == audit.Failed {
 		if f.Elapsed > 0 {
-			return "échec après " + strings.Replace(strconv.FormatFloat(f.Elapsed.Seconds(), 'f', 1, 64), ".", ",", 1) + " s : " + f.Reason
+			return "échec après " + strings.Replace(strconv.FormatFloat(f.Elapsed.Seconds(), 'f', 1, 64), ".", ",", 1) + " s : " + reasonFR.Replace(f.Reason)
 		}
-		return "échec : " + loginReasonFR.Replace(f.Reason)
+		return "échec : " + reasonFR.Replace(f.Reason)
 	}
 	switch action {
 	case "up":
@@ -114,13 +114,13 @@ func factsFR(action string, f *audit.Facts, loc *time.Location) string {
 		if f.Outcome == audit.Accepted {
 			return viaFR[f.Door] + " depuis " + f.From + " : acceptée"
 		}
-		return viaFR[f.Door] + " depuis " + f.From + " : refusée (" + loginReasonFR.Replace(f.Reason) + ")"
+		return viaFR[f.Door] + " depuis " + f.From + " : refusée (" + reasonFR.Replace(f.Reason) + ")"
 	case "faults-kept":
 		return faultsKeptFR(f)
 	case "terminal", "console":
 		switch f.Outcome {
 		case audit.Refused:
-			return "refusé : " + loginReasonFR.Replace(f.Reason) + via()
+			return "refusé : " + reasonFR.Replace(f.Reason) + via()
 		case audit.Ended:
 			return "terminé, code de sortie " + status()
 		case audit.Closed:
@@ -197,7 +197,7 @@ var faultStateFR = strings.NewReplacer(
 // viaFR names the gateway's doors as the jury reads them.
 var viaFR = map[string]string{"ssh": "SSH", "web": "navigateur"}
 
-var loginReasonFR = strings.NewReplacer(
+var reasonFR = strings.NewReplacer(
 	"wrong login or password", "identifiant ou mot de passe erroné",
 	"unknown login", "identifiant inconnu",
 	"too many failed logins (src ", "trop d'échecs depuis cette adresse (",
@@ -205,6 +205,26 @@ var loginReasonFR = strings.NewReplacer(
 	"the exam is not open", "l'épreuve n'est pas ouverte",
 	"the exam is closed", "l'épreuve est close",
 	"not a declared port of the candidate's machines", "pas un port déclaré des machines du candidat",
+	// The gateway's refusals of a terminal or a console (gateway/ssh.go,
+	// session.go, console.go, machines.go, pool.go): what the record shows
+	// for each, never the English.
+	"a command or subsystem without a machine", "une commande sans machine dans l'identifiant",
+	"no machine ", "aucune machine ",
+	" for candidate ", " pour le candidat ",
+	" has no terminal access (access: via ", " : pas d'accès par terminal (accès : via ",
+	" has no management address (state ", " : pas d'adresse de gestion (état ",
+	" has no console", " : pas de console",
+	" of candidate ", " du candidat ",
+	" not found by the provider", " introuvable",
+	" is a container: no graphics console", " est un conteneur : pas de console graphique",
+	"no VNC port (is the VM running?)", "pas de port VNC (la VM est-elle démarrée ?)",
+	"console of ", "console de ",
+	"the connection keeps failing", "la connexion échoue à chaque essai",
+	"pty refused by the machine", "terminal refusé par la machine",
+	" refused by the machine", " refusé par la machine",
+	"the container is not contained (its root is root on the host)", "le conteneur n'est pas confiné (son root est root sur l'hôte)",
+	": the gateway opens no shell in it; bring the session up with --rootfs built (TAILAB_ROOTFS=built, scripts/build-rootfs.sh)", " : la passerelle n'y ouvre aucun terminal",
+	"the gateway has no way to find consoles", "la passerelle ne sait pas trouver les consoles",
 )
 
 // InterventionLine is an intervention on a candidate's machines as the jury
