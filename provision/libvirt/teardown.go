@@ -54,15 +54,9 @@ func (p *Provider) listSessionDomains(typs []string, session string, want map[st
 	var out []sessionDomain
 	for _, typ := range typs {
 		seen := map[string]bool{}
-		var conns []*lv.Connect
-		for range WorkerConns {
-			c, err := p.workConn(typ)
-			if err != nil {
-				return nil, err
-			}
-			if !slices.Contains(conns, c) {
-				conns = append(conns, c)
-			}
+		conns, err := p.workerConns(typ)
+		if err != nil {
+			return nil, err
 		}
 		for i, c := range conns {
 			doms, err := c.ListAllDomains(0)
@@ -86,11 +80,9 @@ func (p *Provider) listSessionDomains(typs []string, session string, want map[st
 	return out, nil
 }
 
-// listSessionNetworks lists the session's networks, each kept on one of the
-// worker connections in turn (as listSessionDomains): stopped through these
-// objects, no lookup each.
-func (p *Provider) listSessionNetworks(typ, session string) (map[string]*lv.Network, error) {
-	out := map[string]*lv.Network{}
+// workerConns are the distinct worker connections of a type (the listings
+// spread the objects they return over them).
+func (p *Provider) workerConns(typ string) ([]*lv.Connect, error) {
 	var conns []*lv.Connect
 	for range WorkerConns {
 		c, err := p.workConn(typ)
@@ -100,6 +92,18 @@ func (p *Provider) listSessionNetworks(typ, session string) (map[string]*lv.Netw
 		if !slices.Contains(conns, c) {
 			conns = append(conns, c)
 		}
+	}
+	return conns, nil
+}
+
+// listSessionNetworks lists the session's networks, each kept on one of the
+// worker connections in turn (as listSessionDomains): stopped through these
+// objects, no lookup each.
+func (p *Provider) listSessionNetworks(typ, session string) (map[string]*lv.Network, error) {
+	out := map[string]*lv.Network{}
+	conns, err := p.workerConns(typ)
+	if err != nil {
+		return nil, err
 	}
 	for i, c := range conns {
 		nets, err := c.ListAllNetworks(0)
