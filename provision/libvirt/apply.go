@@ -80,9 +80,11 @@ func (p *Provider) Apply(ctx context.Context, plan *provision.Plan, opts provisi
 	// management network at once with the others measured slower: libvirt's
 	// network driver does them one after the other, and the candidates'
 	// machines wait for it anyway.)
+	// A replaced machine is left out: its destroy would forget the element
+	// again, so its start adds it (as mountAhead leaves it out too).
 	var contained []*machineSpec
 	for _, sp := range d.Specs {
-		if sp.Contained {
+		if sp.Contained && d.Ops[sp.Domain] != provision.OpReplace {
 			contained = append(contained, sp)
 		}
 	}
@@ -236,11 +238,6 @@ func (p *Provider) applyMachine(ctx context.Context, sp *machineSpec, op provisi
 		if err := p.destroyDomain(sp.Type, sp.Domain); err != nil {
 			return fail(err)
 		}
-		// Destroying forgot the management port's element that Apply had
-		// just allowed for every machine: the start must add it again (a
-		// replaced machine was otherwise never ready, its management path
-		// filtered).
-		sp.PortAllowed = false
 	}
 	if sp.Contained {
 		end := p.timed("uid.alloc", sp.Domain)
